@@ -1,0 +1,3 @@
+from rtcr.cli import main
+
+main()
