@@ -79,6 +79,12 @@ class NestingTooDeep(RtcrError):
     errno = 10
 
 
+class NoThread(RtcrError):
+    """No such thread to join, or the component's thread limit is reached."""
+
+    errno = 12
+
+
 class PageFault(RtcrError):
     """A host-side access through a region map faulted and no handler resolved it."""
 

@@ -1,0 +1,113 @@
+"""Taking a checkpoint: pause, copy what changed, re-arm tracking, resume.
+
+The machine is paused between time slices (every thread stopped at an
+instruction boundary, whether running, blocked on a fault, waiting for a
+signal or sleeping). The checkpointer then records the non-memory state
+(`image.capture`), re-arms dirty tracking, streams the changed pages
+straight from physical memory into the store and commits. If anything
+fails before the commit, the dirty sets are put back, so the next
+checkpoint still contains every change: nothing is lost on failure.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rtcr.core import PAGE_SIZE, FaultType
+from rtcr.machine import Component, Machine
+from rtcr.store import Store
+
+from .image import capture, object_key
+from .runtime import RamRecord, RomRecord, Runtime
+
+
+@dataclass(frozen=True)
+class CheckpointStats:
+    id: int
+    instructions: int
+    pause_us: int
+    dirty_pages: int
+    bytes: int
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "instructions": self.instructions, "pause_us": self.pause_us,
+                "dirty_pages": self.dirty_pages, "bytes": self.bytes, "faults": self.faults}
+
+
+def fault_totals(machine: Machine) -> dict[str, int]:
+    counts = machine.core.fault_counts
+    return {kind.name.lower(): counts.get(kind, 0)
+            for kind in (FaultType.READ, FaultType.WRITE, FaultType.EXEC)}
+
+
+class Checkpointer:
+    def __init__(self, machine: Machine, component: Component, runtime: Runtime, store: Store,
+                 *, parent: int | None = None, stored_objects: set[int] | None = None) -> None:
+        self.machine = machine
+        self.component = component
+        self.runtime = runtime
+        self.store = store
+        self.parent = parent
+        # Object ids the parent checkpoint holds; anything else is new and stored whole.
+        self._stored: set[int] = set(stored_objects or ())
+        self._faults_at_last = fault_totals(machine)
+        self.history: list[CheckpointStats] = []
+
+    def checkpoint(self) -> CheckpointStats:
+        started = time.perf_counter()
+        manifest = capture(self.machine, self.component, self.runtime)
+        rams = self.runtime.ram_records()
+        dirty = {r.oid: r.tracked.dirty_pages() for r in rams if not r.tracked.freed}
+        saved = {r.oid: set(r.tracked.dirty) for r in rams}
+        self.runtime.rearm()
+        try:
+            cid, dirty_count, stored_bytes, live = self._write(manifest, dirty, started)
+        except BaseException:
+            for record in rams:
+                record.tracked.dirty |= saved[record.oid]
+            raise
+        pause_us = int((time.perf_counter() - started) * 1e6)
+        totals = fault_totals(self.machine)
+        faults = {k: totals[k] - self._faults_at_last[k] for k in totals}
+        self._faults_at_last = totals
+        self.parent = cid
+        self._stored = live
+        stats = CheckpointStats(cid, self.machine.instructions, pause_us, dirty_count,
+                                stored_bytes, faults)
+        self.history.append(stats)
+        return stats
+
+    def _write(self, manifest: dict[str, object], dirty: dict[int, list[int]],
+               started: float) -> tuple[int, int, int, set[int]]:
+        live: set[int] = set()
+        dirty_count = 0
+        with self.store.begin(parent=self.parent) as writer:
+            for oid, record in sorted(self.runtime.objects.items()):
+                if isinstance(record, RomRecord):
+                    rom = record.rom
+                    live.add(oid)
+                    fresh = oid not in self._stored
+                    writer.declare(object_key(oid), rom.size // PAGE_SIZE, fresh=fresh)
+                    if fresh:
+                        for page in range(rom.size // PAGE_SIZE):
+                            writer.put_page(object_key(oid), page,
+                                            rom.read(page * PAGE_SIZE, PAGE_SIZE))
+                elif isinstance(record, RamRecord) and record.tracked.ram is not None:
+                    ram = record.tracked.ram
+                    live.add(oid)
+                    fresh = oid not in self._stored
+                    writer.declare(object_key(oid), record.size // PAGE_SIZE, fresh=fresh)
+                    pages = range(record.size // PAGE_SIZE) if self.parent is None \
+                        else dirty[oid]
+                    for page in pages:
+                        writer.put_page(object_key(oid), page,
+                                        ram.read(page * PAGE_SIZE, PAGE_SIZE))
+                    dirty_count += len(dirty[oid])
+            pause_us = int((time.perf_counter() - started) * 1e6)
+            cid = writer.commit(manifest, instructions=self.machine.instructions,
+                                dirty_pages=dirty_count, pause_us=pause_us,
+                                strategy=self.runtime.strategy.value)
+        info = next(i for i in self.store.checkpoints() if i.id == cid)
+        return cid, dirty_count, info.bytes, live

@@ -1,0 +1,133 @@
+"""The checkpoint image: everything but memory contents, as plain JSON data.
+
+`capture` turns a paused machine plus the runtime's records into a
+manifest; `restorer` turns a manifest plus page contents back into a
+machine. Only explicit, portable values go in: register values by name,
+object ids, selectors, virtual addresses, virtual time. No host addresses,
+no wall-clock time, no unicorn-internal layout.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rtcr.core import RegionMap, SignalContext
+from rtcr.machine import FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
+
+from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
+
+if TYPE_CHECKING:
+    from rtcr.machine import Component, Machine
+
+FORMAT = 1
+
+Manifest = dict[str, Any]
+
+
+def object_key(oid: int) -> str:
+    """The store key of a memory object."""
+    return f"obj:{oid}"
+
+
+def _blocker(thread: Thread, runtime: Runtime) -> dict[str, Any] | None:
+    blocker = thread.blocker
+    if blocker is None:
+        return None
+    if isinstance(blocker, FaultWait):
+        return {"kind": "fault"}
+    if isinstance(blocker, SignalWait):
+        return {"kind": "signal"}
+    if isinstance(blocker, SleepUntil):
+        return {"kind": "sleep", "deadline_ns": blocker.deadline_ns}
+    if isinstance(blocker, JoinWait):
+        return {"kind": "join", "tid": blocker.tid}
+    raise AssertionError(f"unknown blocker {blocker!r}")
+
+
+def _objects(runtime: Runtime) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for oid, record in sorted(runtime.objects.items()):
+        if isinstance(record, RomRecord):
+            out.append({"oid": oid, "kind": "rom", "name": record.name, "size": record.rom.size})
+        elif isinstance(record, RamRecord):
+            out.append({"oid": oid, "kind": "ram", "size": record.size,
+                        "sealed": record.sealed, "freed": record.tracked.freed})
+        elif isinstance(record, RegionMapRecord):
+            out.append({"oid": oid, "kind": "rm", "size": record.rm.size,
+                        "handler": record.handler,
+                        "regions": [[r.start, r.size, r.offset, r.ds, r.writeable, r.executable]
+                                    for r in record.regions]})
+        elif isinstance(record, SignalRecord):
+            out.append({"oid": oid, "kind": "signal"})
+    return out
+
+
+def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every queued faulter, map by map, in queue order."""
+    out: list[dict[str, Any]] = []
+    maps: list[tuple[int, RegionMap]] = [(r.oid, r.rm) for r in runtime.region_map_records()]
+    maps += [(r.oid, r.tracked.managed) for r in runtime.ram_records()]
+    for oid, rm in maps:
+        for faulter, fault in rm.faulters():
+            assert isinstance(faulter, Thread), "host faulters never outlive an access"
+            out.append({"map": oid, "tid": faulter.tid, "type": int(fault.type),
+                        "addr": fault.addr})
+    return out
+
+
+def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
+    """Describe a paused machine completely, except for memory contents."""
+    scheduler = machine.scheduler
+    caps = component.pd.cap_space
+    selectors: list[list[int]] = []
+    for selector, obj in caps.items():
+        if selector == 1:
+            continue
+        record = runtime.record_of(obj)
+        selectors.append([selector, record.oid,
+                          1 if isinstance(record, RegionMapRecord) and obj is not record.rm else 0])
+    receiver = component.pd.signal_receiver
+    threads = []
+    for tid, thread in sorted(component.threads.items()):
+        entry: dict[str, Any] = {"tid": tid, "name": thread.name, "state": thread.state.value,
+                                 "blocker": _blocker(thread, runtime),
+                                 "stack": list(thread.stack) if thread.stack else None,
+                                 "instructions": thread.instructions}
+        if thread.state is not ThreadState.EXITED:
+            entry["registers"] = component.cpu.registers_of(thread)
+        threads.append(entry)
+    return {
+        "format": FORMAT,
+        "machine": {
+            "ram_size": machine.core.ram.size,
+            "quantum": scheduler.quantum,
+            "instructions": machine.instructions,
+            "idle_ns": scheduler.idle_ns,
+            "slice": scheduler.slice_state(),
+        },
+        "runtime": {"strategy": runtime.strategy.value, "granularity": runtime.granularity,
+                    "next_oid": runtime.next_oid},
+        "component": {
+            "name": component.name,
+            "ram_quota": component.pd.ram_quota(),
+            "cap_quota": component.pd.cap_quota(),
+            "next_selector": caps.next_selector,
+            "next_tid": component.next_tid,
+            "cpu_instructions": component.cpu.counter.instructions,
+            "log_lines": component.log_lines,
+        },
+        "objects": _objects(runtime),
+        "selectors": selectors,
+        "signals": {
+            "pending": [runtime.record_of(ctx).oid for ctx in receiver.pending_queue()],
+            "waiters": [w.tid for w in receiver.waiters() if isinstance(w, Thread)],
+        },
+        "threads": threads,
+        "faulters": _faulters(runtime),
+        "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
+        "sleepers": [t.tid for t in scheduler.sleepers()],
+    }
+
+
+def signal_oid(runtime: Runtime, context: SignalContext) -> int:
+    return runtime.record_of(context).oid

@@ -1,0 +1,182 @@
+"""Restoring a checkpoint into a fresh machine.
+
+The target is rebuilt through the same runtime that recorded it, object by
+object in object-id order: RAM and ROM with their contents from the store,
+region maps with their regions at the same addresses (nested ones too),
+signal contexts, then the capability space with the same selectors, then
+the threads with their registers and blocked states, queued exactly where
+they were (faulter queues, signal waiters, sleepers, run queue). Faulting
+threads are put back on their fault queues without notifying the handler
+again: the handler was told before the checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext
+from rtcr.errors import CorruptCheckpoint, StoreError
+from rtcr.machine import FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
+from rtcr.machine.component import Component, LogSink
+from rtcr.machine.machine import _print_log
+from rtcr.store import Checkpoint
+
+from .image import FORMAT, object_key
+from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
+from .tracking import Strategy
+
+
+@dataclass
+class Restored:
+    machine: Machine
+    component: Component
+    runtime: Runtime
+    checkpoint_id: int
+    log_lines: int
+    objects: set[int]
+
+
+def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
+            granularity: int | None = None, log_sink: LogSink = _print_log) -> Restored:
+    manifest = checkpoint.manifest
+    if manifest.get("format") != FORMAT:
+        raise StoreError(f"checkpoint {checkpoint_id} has image format "
+                         f"{manifest.get('format')!r}; this rtcr reads format {FORMAT}")
+    try:
+        return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
+
+
+def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
+             strategy: Strategy | None, granularity: int | None,
+             log_sink: LogSink) -> Restored:
+    m, comp = manifest["machine"], manifest["component"]
+    rt = manifest["runtime"]
+    runtime = Runtime(strategy or Strategy(rt["strategy"]),
+                      granularity or int(rt["granularity"]))
+    machine = Machine(m["ram_size"], quantum=m["quantum"], log_sink=log_sink)
+    component = machine.create_component(comp["name"], ram_quota=comp["ram_quota"],
+                                         cap_quota=comp["cap_quota"], parent=runtime)
+    runtime.adopt_address_space(component)
+    core, pd = machine.core, component.pd
+
+    # Objects, in creation order, with their memory.
+    live: set[int] = set()
+    for obj in manifest["objects"]:
+        oid, kind = obj["oid"], obj["kind"]
+        if kind == "rom":
+            data = bytearray(obj["size"])
+            for index, page in checkpoint.pages(object_key(oid)):
+                data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+            rom = core.create_rom(obj["name"], bytes(data))
+            runtime._remember(RomRecord(oid, obj["name"], rom), rom)
+            live.add(oid)
+        elif kind == "ram":
+            record = runtime.track(component, obj["size"], oid=oid)
+            ram = record.tracked.ram
+            assert ram is not None
+            if obj["freed"]:
+                record.tracked.release()
+                pd.free_ram(ram)
+                continue
+            for index, page in checkpoint.pages(object_key(oid)):
+                ram.write(index * PAGE_SIZE, page)
+            if obj["sealed"]:
+                pd.seal_ram(ram)
+                record.sealed = True
+            live.add(oid)
+        elif kind == "rm":
+            if oid == 0:
+                continue
+            rm = core.create_region_map(obj["size"])
+            record_rm = RegionMapRecord(oid, rm)
+            runtime._remember(record_rm, rm)
+            runtime._by_core_object[id(rm.dataspace())] = record_rm
+        elif kind == "signal":
+            context = pd.signal_receiver.create_context()
+            runtime._remember(SignalRecord(oid, context), context)
+        else:
+            raise ValueError(f"unknown object kind {kind!r}")
+    runtime.next_oid = rt["next_oid"]
+
+    # Regions and fault handlers, once every object exists.
+    for obj in manifest["objects"]:
+        if obj["kind"] != "rm":
+            continue
+        rm = runtime.core_object(obj["oid"])
+        assert isinstance(rm, RegionMap)
+        for start, size, offset, ds_oid, writeable, executable in obj["regions"]:
+            runtime.attach(component, rm, runtime.dataspace_of(ds_oid), size=size,
+                           offset=offset, at=start, executable=executable, writeable=writeable)
+        if obj["handler"] is not None:
+            runtime.fault_handler(component, rm, runtime.core_object(obj["handler"]))  # type: ignore[arg-type]
+
+    # Capability selectors.
+    caps = pd.cap_space
+    for selector, oid, managed in manifest["selectors"]:
+        obj_ = runtime.core_object(oid)
+        if managed:
+            assert isinstance(obj_, RegionMap)
+            obj_ = obj_.dataspace()
+        caps.insert_at(selector, obj_)
+    caps.advance_to(comp["next_selector"])
+
+    # Pending signals, in delivery order.
+    for oid in manifest["signals"]["pending"]:
+        context = runtime.core_object(oid)
+        assert isinstance(context, SignalContext)
+        context.submit()
+
+    # Threads.
+    scheduler = machine.scheduler
+    scheduler.run_queue.clear()
+    threads: dict[int, Thread] = {}
+    for entry in manifest["threads"]:
+        stack = tuple(entry["stack"]) if entry["stack"] else None
+        thread = component.create_thread(entry.get("registers") or {}, stack=stack,  # type: ignore[arg-type]
+                                         name=entry["name"], tid=entry["tid"])
+        thread.instructions = entry["instructions"]
+        scheduler.run_queue.remove(thread)
+        thread.state = ThreadState(entry["state"])
+        if thread.state is ThreadState.EXITED:
+            thread.registers = None
+        threads[thread.tid] = thread
+        blocker = entry["blocker"]
+        if blocker is not None and blocker["kind"] == "join":
+            thread.block(JoinWait(blocker["tid"]))
+    component.next_tid = comp["next_tid"]
+    for tid in manifest["signals"]["waiters"]:
+        thread = threads[tid]
+        thread.block(SignalWait())
+        pd.signal_receiver.wait(thread)
+    for tid in manifest["sleepers"]:
+        thread = threads[tid]
+        blocker = next(e["blocker"] for e in manifest["threads"] if e["tid"] == tid)
+        scheduler.sleep(thread, blocker["deadline_ns"])
+    for entry in manifest["faulters"]:
+        thread = threads[entry["tid"]]
+        rm = _fault_map(runtime, entry["map"])
+        fault = Fault(FaultType(entry["type"]), entry["addr"])
+        thread.block(FaultWait(rm, fault))
+        rm.requeue_fault(thread, fault)
+    for tid in manifest["run_queue"]:
+        scheduler.run_queue.append(threads[tid])
+    if m["slice"] is not None:
+        scheduler.carry(threads[m["slice"]["tid"]], m["slice"]["left"])
+
+    # Time and instruction counts.
+    component.cpu.counter.instructions = comp["cpu_instructions"]
+    machine.retired_instructions = m["instructions"] - comp["cpu_instructions"]
+    scheduler.idle_ns = m["idle_ns"]
+    component.log_lines = comp["log_lines"]
+    return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live)
+
+
+def _fault_map(runtime: Runtime, oid: int) -> RegionMap:
+    record = runtime.objects[oid]
+    if isinstance(record, RamRecord):
+        return record.tracked.managed
+    assert isinstance(record, RegionMapRecord)
+    return record.rm

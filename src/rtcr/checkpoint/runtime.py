@@ -1,0 +1,257 @@
+"""The checkpoint/restore runtime: the target's parent.
+
+The runtime serves the target's sessions by forwarding to core, and records
+what a restore needs: every object the target created (RAM, ROM, region
+maps, signal contexts) under a stable *object id*, and every region *as the
+target asked for it*. RAM is handed out as a managed dataspace in which the
+runtime attaches the real memory for dirty tracking (`tracking`); the
+target cannot tell the difference, because a read-only attach downgrades
+rights without changing contents or addresses.
+
+Object ids, not core badges or capability selectors, name objects in
+checkpoints: they are assigned by the runtime in request order and restored
+with the rest of its state, so a chain of checkpoints can continue across a
+restore.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rtcr.core import (
+    Dataspace,
+    Fault,
+    ManagedDataspace,
+    Range,
+    RegionMap,
+    RomDataspace,
+    SignalContext,
+)
+from rtcr.errors import Denied
+
+from .tracking import Strategy, TrackedRam
+
+if TYPE_CHECKING:
+    from rtcr.machine import Component
+
+log = logging.getLogger("rtcr.checkpoint")
+
+
+@dataclass
+class RegionRecord:
+    """One attach, as the target asked for it."""
+
+    rm: int  # object id of the region map
+    start: int
+    size: int
+    offset: int
+    ds: int  # object id of the attached dataspace's owner object
+    writeable: bool
+    executable: bool
+
+
+@dataclass
+class RomRecord:
+    oid: int
+    name: str
+    rom: RomDataspace
+
+
+@dataclass
+class RamRecord:
+    oid: int
+    size: int
+    tracked: TrackedRam
+    sealed: bool = False
+
+
+@dataclass
+class RegionMapRecord:
+    oid: int
+    rm: RegionMap
+    handler: int | None = None  # object id of the signal context
+    regions: list[RegionRecord] = field(default_factory=list)
+
+
+@dataclass
+class SignalRecord:
+    oid: int
+    context: SignalContext
+
+
+ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord
+
+ADDRESS_SPACE_OID = 0
+
+
+class Runtime:
+    """Implements the machine's `Parent` interface for one target component."""
+
+    def __init__(self, strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1) -> None:
+        self.strategy = strategy
+        self.granularity = granularity
+        self.objects: dict[int, ObjectRecord] = {}
+        self._by_core_object: dict[int, ObjectRecord] = {}
+        self._by_managed_map: dict[int, RamRecord] = {}
+        self.next_oid = ADDRESS_SPACE_OID + 1
+        self.tracking_faults = 0
+
+    # -- bookkeeping --------------------------------------------------------
+    def _new_oid(self) -> int:
+        oid = self.next_oid
+        self.next_oid += 1
+        return oid
+
+    def _remember(self, record: ObjectRecord, core_object: object) -> None:
+        self.objects[record.oid] = record
+        self._by_core_object[id(core_object)] = record
+
+    def adopt_address_space(self, child: Component) -> None:
+        """Record the target's own region map (selector 1) before anything is attached."""
+        record = RegionMapRecord(ADDRESS_SPACE_OID, child.pd.address_space)
+        self._remember(record, child.pd.address_space)
+
+    def record_of(self, core_object: object) -> ObjectRecord:
+        record = self._by_core_object.get(id(core_object))
+        if record is None:
+            raise Denied(f"{core_object!r} was not handed out by this runtime")
+        return record
+
+    def _region_map_record(self, rm: RegionMap) -> RegionMapRecord:
+        record = self.record_of(rm)
+        assert isinstance(record, RegionMapRecord)
+        return record
+
+    def _ram_record(self, ds: Dataspace) -> RamRecord:
+        record = self._by_core_object.get(id(ds))
+        if not isinstance(record, RamRecord):
+            raise Denied(f"{ds!r} is not a RAM dataspace of this component")
+        return record
+
+    def ram_records(self) -> list[RamRecord]:
+        return [r for r in self.objects.values() if isinstance(r, RamRecord)]
+
+    def region_map_records(self) -> list[RegionMapRecord]:
+        return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
+
+    # -- tracking -----------------------------------------------------------
+    def track(self, child: Component, size: int, *, oid: int | None = None) -> RamRecord:
+        """Allocate RAM for the target and wrap it in a tracked managed dataspace."""
+        ram = child.pd.alloc_ram(size)
+        # The target must only ever hold the managed dataspace.
+        for selector in child.pd.cap_space.selectors(ram):
+            child.pd.cap_space.remove(selector)
+        managed = child.machine.core.create_region_map(ram.size)
+        tracked = TrackedRam(ram, managed, self.strategy, self.granularity)
+        managed.fault_handler(self._on_tracking_fault)
+        record = RamRecord(oid if oid is not None else self._new_oid(), ram.size, tracked)
+        self._remember(record, managed.dataspace())
+        self._by_managed_map[id(managed)] = record
+        return record
+
+    def _on_tracking_fault(self, managed: RegionMap) -> None:
+        record = self._by_managed_map[id(managed)]
+        for _, fault in managed.faulters():
+            if record.tracked.handle(fault):
+                self.tracking_faults += 1
+            else:
+                log.warning("illegal %s at address %#x of RAM object %d",
+                            fault.type.name, fault.addr, record.oid)
+
+    def rearm(self) -> None:
+        for record in self.ram_records():
+            record.tracked.rearm()
+
+    # -- the Parent interface ------------------------------------------------
+    def rom(self, child: Component, name: str, data: bytes) -> Dataspace:
+        rom = child.machine.core.create_rom(name, data)
+        self._remember(RomRecord(self._new_oid(), name, rom), rom)
+        return rom
+
+    def ram_alloc(self, child: Component, size: int) -> Dataspace:
+        return self.track(child, size).tracked.managed.dataspace()
+
+    def ram_free(self, child: Component, ds: Dataspace) -> None:
+        record = self._ram_record(ds)
+        ram = record.tracked.ram
+        if ram is None:
+            raise Denied(f"RAM object {record.oid} was already freed")
+        record.tracked.release()
+        child.pd.free_ram(ram)
+        for selector in child.pd.cap_space.selectors(ds):
+            child.pd.cap_space.remove(selector)
+
+    def ram_seal(self, child: Component, ds: Dataspace) -> None:
+        record = self._ram_record(ds)
+        if record.tracked.ram is None:
+            raise Denied(f"RAM object {record.oid} was already freed")
+        child.pd.seal_ram(record.tracked.ram)
+        record.sealed = True
+
+    def rm_create(self, child: Component, size: int) -> RegionMap:
+        rm = child.machine.core.create_region_map(size)
+        record = RegionMapRecord(self._new_oid(), rm)
+        self._remember(record, rm)
+        self._by_core_object[id(rm.dataspace())] = record
+        return rm
+
+    def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
+        self._region_map_record(rm)
+        return rm.dataspace()
+
+    def attach(self, child: Component, rm: RegionMap, ds: Dataspace, *, size: int, offset: int,
+               at: int | None, executable: bool, writeable: bool) -> Range:
+        rm_record = self._region_map_record(rm)
+        ds_record = self.record_of(ds)
+        rng = rm.attach(ds, size=size, offset=offset, at=at, executable=executable,
+                        writeable=writeable)
+        rm_record.regions.append(RegionRecord(rm_record.oid, rng.start, rng.size, offset,
+                                              ds_record.oid, writeable, executable))
+        return rng
+
+    def detach(self, child: Component, rm: RegionMap, at: int) -> None:
+        rm_record = self._region_map_record(rm)
+        region = rm.region_at(at)
+        rm.detach(at)
+        if region is not None:
+            rm_record.regions = [r for r in rm_record.regions if r.start != region.start]
+
+    def fault_handler(self, child: Component, rm: RegionMap,
+                      context: SignalContext | None) -> None:
+        record = self._region_map_record(rm)
+        rm.fault_handler(context)
+        record.handler = None if context is None else self.record_of(context).oid
+
+    def fault(self, child: Component, rm: RegionMap) -> Fault:
+        self._region_map_record(rm)
+        return rm.fault()
+
+    def signal_context(self, child: Component) -> SignalContext:
+        context = child.pd.signal_receiver.create_context()
+        self._remember(SignalRecord(self._new_oid(), context), context)
+        return context
+
+    # -- restore support -------------------------------------------------------
+    def core_object(self, oid: int) -> object:
+        """The core object a target-visible object id stands for."""
+        record = self.objects[oid]
+        if isinstance(record, RomRecord):
+            return record.rom
+        if isinstance(record, RamRecord):
+            return record.tracked.managed.dataspace()
+        if isinstance(record, RegionMapRecord):
+            return record.rm
+        return record.context
+
+    def dataspace_of(self, oid: int) -> Dataspace:
+        obj = self.core_object(oid)
+        if isinstance(obj, RegionMap):
+            return obj.dataspace()
+        assert isinstance(obj, Dataspace)
+        return obj
+
+
+__all__ = ["ADDRESS_SPACE_OID", "ManagedDataspace", "RamRecord", "RegionMapRecord",
+           "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]

@@ -1,0 +1,168 @@
+"""A target under the runtime: start or restore it, run it, checkpoint it.
+
+This is what `rtcr run` and `rtcr restore` drive, and what tests and
+benchmarks use through the Python API.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rtcr.machine import Component, Machine, RunResult, Status, load_elf
+from rtcr.machine.component import LogSink
+from rtcr.machine.machine import _print_log
+from rtcr.store import Store
+
+from .checkpointer import Checkpointer, CheckpointStats, fault_totals
+from .restorer import restore
+from .runtime import Runtime
+from .tracking import Strategy
+
+EXIT_LIMIT = 124  # stopped by --max-instructions
+EXIT_DEADLOCK = 125  # every thread blocked for good
+EXIT_CRASH = 139  # a thread executed something unrecoverable
+
+# Physical RAM beyond the target's quota: ROM segments and slack.
+_RAM_HEADROOM = 8 << 20
+
+
+class Outcome(enum.Enum):
+    EXITED = "exited"
+    LIMIT = "limit"
+    DEADLOCK = "deadlock"
+    CRASHED = "crashed"
+
+
+@dataclass
+class SessionResult:
+    outcome: Outcome
+    exit_code: int
+    instructions: int
+    diagnostic: str
+    faults: dict[str, int]
+    checkpoints: list[CheckpointStats] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome.value,
+            "exit_code": self.exit_code,
+            "instructions": self.instructions,
+            "faults": self.faults,
+            "checkpoints": [c.as_json() for c in self.checkpoints],
+            "diagnostic": self.diagnostic,
+            "wall_seconds": round(self.wall_seconds, 6),
+        }
+
+
+class Session:
+    def __init__(self, machine: Machine, component: Component, runtime: Runtime,
+                 checkpointer: Checkpointer | None) -> None:
+        self.machine = machine
+        self.component = component
+        self.runtime = runtime
+        self.checkpointer = checkpointer
+
+    @classmethod
+    def start(cls, elf: Path | str, *, ram_quota: int = 16 << 20,
+              strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
+              store: Store | None = None, log_sink: LogSink = _print_log,
+              quantum: int | None = None) -> Session:
+        image = load_elf(elf)
+        machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
+                          **({"quantum": quantum} if quantum else {}))
+        runtime = Runtime(strategy, granularity)
+        component = machine.create_component(image.name, ram_quota=ram_quota, parent=runtime)
+        runtime.adopt_address_space(component)
+        component.load(image)
+        checkpointer = Checkpointer(machine, component, runtime, store) if store else None
+        return cls(machine, component, runtime, checkpointer)
+
+    @classmethod
+    def resume(cls, store: Store, checkpoint_id: int | None = None, *,
+               strategy: Strategy | None = None, granularity: int | None = None,
+               log_sink: LogSink = _print_log, checkpoint: bool = True) -> Session:
+        cid = checkpoint_id if checkpoint_id is not None else store.newest()
+        if cid is None:
+            from rtcr.errors import StoreError
+            raise StoreError(f"{store.path} holds no checkpoint to restore")
+        restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
+                           log_sink=log_sink)
+        checkpointer = (Checkpointer(restored.machine, restored.component, restored.runtime,
+                                     store, parent=cid, stored_objects=restored.objects)
+                        if checkpoint else None)
+        session = cls(restored.machine, restored.component, restored.runtime, checkpointer)
+        session.restored_log_lines = restored.log_lines
+        return session
+
+    restored_log_lines = 0
+
+    def checkpoint(self) -> CheckpointStats:
+        if self.checkpointer is None:
+            raise RuntimeError("this session has no store to checkpoint into")
+        return self.checkpointer.checkpoint()
+
+    def run(self, *, every: int | None = None, every_ms: float | None = None,
+            max_instructions: int | None = None,
+            on_checkpoint: Callable[[CheckpointStats], None] | None = None) -> SessionResult:
+        """Run to the end, checkpointing every `every` instructions or `every_ms` ms."""
+        machine = self.machine
+        started = time.perf_counter()
+        if max_instructions is not None:
+            max_instructions += machine.instructions  # counted from here, also after a restore
+        next_at = machine.instructions + every if every else None
+        interval = every_ms / 1000 if every_ms else None
+        wall_deadline = time.monotonic() + interval if interval else None
+
+        def wall_clock_due() -> bool:
+            return wall_deadline is not None and time.monotonic() >= wall_deadline
+
+        while True:
+            result = machine.run(pause_at=next_at, max_instructions=max_instructions,
+                                 should_pause=wall_clock_due if interval else None)
+            if result.status is not Status.PAUSED:
+                break
+            if self.checkpointer is not None:
+                stats = self.checkpointer.checkpoint()
+                if on_checkpoint is not None:
+                    on_checkpoint(stats)
+            if next_at is not None and every:
+                while next_at <= machine.instructions:
+                    next_at += every
+            if interval:
+                wall_deadline = time.monotonic() + interval
+        return self._result(result, time.perf_counter() - started)
+
+    def _result(self, result: RunResult, wall: float) -> SessionResult:
+        component = self.component
+        history = self.checkpointer.history if self.checkpointer else []
+        faults = fault_totals(self.machine)
+        if result.status is Status.FINISHED:
+            if component.crash:
+                return SessionResult(Outcome.CRASHED, EXIT_CRASH, result.instructions,
+                                     component.crash, faults, history, wall)
+            return SessionResult(Outcome.EXITED, component.exit_code or 0, result.instructions,
+                                 "", faults, history, wall)
+        if result.status is Status.LIMIT:
+            return SessionResult(Outcome.LIMIT, EXIT_LIMIT, result.instructions,
+                                 f"stopped after {result.instructions} instructions "
+                                 "(--max-instructions)", faults, history, wall)
+        return SessionResult(Outcome.DEADLOCK, EXIT_DEADLOCK, result.instructions,
+                             result.diagnostic, faults, history, wall)
+
+    def memory_digest(self) -> str:
+        """A hash of every live RAM object's contents, by object id (for equivalence tests)."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        for record in self.runtime.ram_records():
+            ram = record.tracked.ram
+            if ram is None:
+                continue
+            digest.update(record.oid.to_bytes(8, "little"))
+            digest.update(ram.read(0, ram.size))
+        return digest.hexdigest()

@@ -1,0 +1,60 @@
+"""Option types shared by the commands: sizes (16M), counts (1M), strategies."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import click
+
+from rtcr.checkpoint import Strategy
+
+_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
+
+
+class _Scaled(click.ParamType):
+    def __init__(self, name: str, suffixes: dict[str, int], what: str) -> None:
+        self.name = name
+        self._suffixes = suffixes
+        self._what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)(i?[bB])?\s*", str(value))
+        if not match:
+            self.fail(f"{value!r} is not a {self._what} (examples: 4096, 64k, 16M, 1G)",
+                      param, ctx)
+        number = int(match.group(1)) * self._suffixes[match.group(2).lower()]
+        if number <= 0:
+            self.fail(f"{value!r} must be positive", param, ctx)
+        return number
+
+
+SIZE = _Scaled("size", _SUFFIXES, "size in bytes")
+COUNT = _Scaled("count", _COUNT_SUFFIXES, "count")
+STRATEGY = click.Choice([s.value for s in Strategy])
+
+
+def tracking_options(func: Any) -> Any:
+    func = click.option("--granularity", type=click.IntRange(min=1), default=None,
+                        help="Pages per tracked part (default 1).")(func)
+    func = click.option("--strategy", type=STRATEGY, default=None,
+                        help="Dirty tracking: ro-attach (default; only writes fault), detach "
+                             "(any access faults; the original Rtcr scheme), full (copy "
+                             "everything at every checkpoint).")(func)
+    return func
+
+
+def interval_options(func: Any) -> Any:
+    func = click.option("--summary-json", type=click.Path(dir_okay=False, writable=True),
+                        help="Write a JSON summary (exit code, instructions, faults, "
+                             "checkpoints) to this file.")(func)
+    func = click.option("--max-instructions", type=COUNT, default=None,
+                        help="Stop after this many guest instructions (exit status 124).")(func)
+    func = click.option("--every-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+                        help="Checkpoint every X wall-clock milliseconds.")(func)
+    func = click.option("--every", type=COUNT, default=None,
+                        help="Checkpoint every N guest instructions (suffixes k, M, G).")(func)
+    return func

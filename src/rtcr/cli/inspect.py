@@ -1,0 +1,64 @@
+"""``rtcr inspect``: list the checkpoints of a store (table, JSON, or a page heat map)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from rtcr.store import CheckpointInfo, Store
+
+
+def _ratio(info: CheckpointInfo) -> str:
+    r = info.compression_ratio
+    if r is None:
+        return "∞" if info.raw_bytes else "-"
+    return f"{r:.1f}×"
+
+
+def _table(infos: list[CheckpointInfo], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for name in ("id", "parent", "instructions", "pages", "stored bytes", "ratio",
+                 "dirty", "pause µs", "strategy"):
+        table.add_column(name, justify="left" if name == "strategy" else "right")
+    for i in infos:
+        table.add_row(
+            str(i.id), "-" if i.parent is None else str(i.parent), f"{i.instructions:,}",
+            f"{i.pages:,}", f"{i.bytes:,}", _ratio(i), f"{i.dirty_pages:,}",
+            f"{i.pause_us:,.0f}", i.strategy,
+        )
+    table.caption = ("pages: pages stored by the checkpoint; stored bytes: compressed, "
+                     "deduplicated; ratio: raw / stored")
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    console.print(table)
+
+
+@click.command("inspect")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
+              help="Also draw a heat map of the pages each checkpoint stored.")
+def command(directory: Path, as_json: bool, plot: Path | None) -> None:
+    """List the checkpoints in the store DIR.
+
+    Columns: id, parent, guest instructions, pages stored by the checkpoint,
+    stored (compressed, deduplicated) bytes, compression ratio, dirty pages
+    and pause time.
+    """
+    with Store.open(directory) as store:
+        infos = store.checkpoints()
+        if as_json:
+            click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
+        else:
+            _table(infos, f"{directory}: {len(infos)} checkpoint(s)")
+        if plot is not None:
+            from rtcr.store.plot import plot_pages
+
+            plot_pages(store, infos, plot)
+            click.echo(f"rtcr: wrote {plot}", err=True)

@@ -1,0 +1,37 @@
+"""`rtcr restore`: continue a stored checkpoint in a fresh machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rtcr.checkpoint import Session, Strategy
+from rtcr.store import Store
+
+from ._options import interval_options, tracking_options
+from ._running import drive
+
+
+@click.command("restore")
+@click.argument("store_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--checkpoint", "checkpoint_id", type=click.IntRange(min=1), default=None,
+              help="Checkpoint id to restore (default: the newest).")
+@tracking_options
+@interval_options
+def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
+            granularity: int | None, every: int | None, every_ms: float | None,
+            max_instructions: int | None, summary_json: str | None) -> None:
+    """Restore a checkpoint from the store DIR and continue it.
+
+    The component continues exactly where it was: same memory, addresses,
+    capability selectors, threads and virtual time. Its LOG output continues
+    on stdout. With --every/--every-ms, new checkpoints join the same store,
+    continuing the chain.
+    """
+    store = Store.open(store_dir)
+    session = Session.resume(store, checkpoint_id,
+                             strategy=Strategy(strategy) if strategy else None,
+                             granularity=granularity)
+    drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
+          summary_json=summary_json)

@@ -1,0 +1,43 @@
+"""`rtcr run`: run a component, optionally with periodic checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rtcr.checkpoint import Session, Strategy
+from rtcr.store import Store
+
+from ._options import SIZE, interval_options, tracking_options
+from ._running import drive
+
+
+@click.command("run")
+@click.argument("elf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ram", type=SIZE, default="16M", show_default=True,
+              help="RAM quota of the component.")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Checkpoint store directory (created if missing).")
+@tracking_options
+@interval_options
+def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
+            granularity: int | None, every: int | None, every_ms: float | None,
+            max_instructions: int | None, summary_json: str | None) -> None:
+    """Run the component ELF on the emulated machine.
+
+    Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
+    stderr; the exit status is the component's exit code (124: stopped by
+    --max-instructions, 125: deadlock, 139: crash).
+
+    With --store and --every/--every-ms, incremental checkpoints are written
+    to the store; continue any of them with `rtcr restore`.
+    """
+    store = None
+    if store_dir is not None:
+        store = Store.open(store_dir) if (store_dir / "store.sqlite").exists() \
+            else Store.create(store_dir)
+    session = Session.start(elf, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
+                            granularity=granularity or 1, store=store)
+    drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
+          summary_json=summary_json)

@@ -1,0 +1,33 @@
+"""``rtcr verify``: re-check every checksum of a store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from rtcr.store import Store
+
+
+@click.command("verify")
+@click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--checkpoint", "checkpoint_id", type=click.IntRange(min=1), metavar="ID",
+              help="Verify only this checkpoint (and the ancestors it needs).")
+def command(directory: Path, checkpoint_id: int | None) -> None:
+    """Verify the checkpoints in the store DIR (all of them by default).
+
+    Prints one line per checkpoint, OK or CORRUPT with the reason; exits
+    with status 1 if anything is corrupt.
+    """
+    with Store.open(directory) as store:
+        report = store.verify(checkpoint_id)
+    for problem in report.store_errors:
+        click.echo(f"store: CORRUPT: {problem}")
+    for cid in report.checked:
+        why = report.corrupt.get(cid)
+        click.echo(f"checkpoint {cid}: OK" if why is None else f"checkpoint {cid}: CORRUPT: {why}")
+    if not report.ok:
+        click.echo(f"rtcr: {directory}: {len(report.corrupt)} corrupt checkpoint(s)"
+                   + (", store metadata damaged" if report.store_errors else ""), err=True)
+        sys.exit(1)

@@ -1,0 +1,69 @@
+"""Core: the root of all resources (physical RAM, PDs, ROMs, region maps)."""
+
+from __future__ import annotations
+
+import itertools
+
+from rtcr.core.dataspace import RomDataspace
+from rtcr.core.fault import FaultCounts
+from rtcr.core.pager import Pager
+from rtcr.core.pd import ProtectionDomain
+from rtcr.core.ram import PAGE_SHIFT, PhysicalRam, round_page
+from rtcr.core.region_map import RegionMap
+
+
+class Core:
+    """One machine's core: owns physical RAM and hands out core objects.
+
+    Every capability object (dataspace, region map, signal context) gets a
+    core-wide, monotonically increasing ``badge``: a stable name for it in
+    checkpoints, independent of any PD's selectors.
+    """
+
+    def __init__(self, ram_size: int = 64 << 20) -> None:
+        self.ram = PhysicalRam(round_page(ram_size))
+        self.pager = Pager()
+        self.fault_counts = FaultCounts()
+        self._badges = itertools.count(1)
+        self._pds: list[ProtectionDomain] = []
+        self._roms: list[RomDataspace] = []
+
+    def next_badge(self) -> int:
+        """A fresh badge."""
+        return next(self._badges)
+
+    def create_pd(self, name: str, ram_quota: int, cap_quota: int) -> ProtectionDomain:
+        """A new PD with its own address space, capability space and quotas."""
+        pd = ProtectionDomain(self, name, ram_quota, cap_quota)
+        self._pds.append(pd)
+        return pd
+
+    def pds(self) -> list[ProtectionDomain]:
+        """PDs created so far."""
+        return list(self._pds)
+
+    def create_rom(self, name: str, data: bytes | bytearray | memoryview) -> RomDataspace:
+        """A read-only dataspace holding ``data`` (page-rounded, at least one page).
+
+        ROMs are core's own memory, charged to nobody; ``OutOfRam`` if
+        physical RAM cannot hold them.
+        """
+        view = memoryview(data).cast("B")
+        size = max(round_page(len(view)), 1 << PAGE_SHIFT)
+        frames = self.ram.alloc(size >> PAGE_SHIFT)
+        buf = self.ram.buffer
+        for i, frame in enumerate(frames):
+            chunk = view[i << PAGE_SHIFT : (i + 1) << PAGE_SHIFT]
+            off = frame << PAGE_SHIFT
+            buf[off : off + len(chunk)] = chunk
+        rom = RomDataspace(self.next_badge(), size, self.ram, frames, name)
+        self._roms.append(rom)
+        return rom
+
+    def roms(self) -> list[RomDataspace]:
+        """ROM dataspaces created so far."""
+        return list(self._roms)
+
+    def create_region_map(self, size: int) -> RegionMap:
+        """A new, empty region map of ``size`` bytes (page-rounded)."""
+        return RegionMap(size, self.ram, self.next_badge, fault_counts=self.fault_counts)

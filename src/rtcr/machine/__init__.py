@@ -1,0 +1,15 @@
+"""The emulated platform: CPUs (unicorn), threads, scheduler, guest ABI, ELF loading."""
+
+from .component import Component
+from .cpu import GuestCrash
+from .elf import ElfImage, Segment, load_elf
+from .machine import Machine, RunResult, Status
+from .parent import CoreParent, Parent
+from .registers import Registers
+from .thread import Blocker, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
+
+__all__ = [
+    "Blocker", "Component", "CoreParent", "ElfImage", "FaultWait", "GuestCrash", "JoinWait",
+    "Machine", "Parent", "Registers", "RunResult", "Segment", "SignalWait", "SleepUntil",
+    "Status", "Thread", "ThreadState", "load_elf",
+]

@@ -1,0 +1,134 @@
+"""A component: a protection domain, its CPU, its threads and its parent.
+
+Loading follows Genode's ELF loading: read-only segments become ROM
+dataspaces attached read-only (executable where the segment says so),
+writable segments and bss become RAM, and the main thread gets a stack.
+Everything is requested from the component's parent, so an interposing
+parent (the checkpoint runtime) sees the whole address space being built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rtcr.core import FaultType
+
+from .cpu import Cpu
+from .elf import ElfImage
+from .parent import Parent
+from .registers import Registers, initial_registers
+from .thread import FaultWait, JoinWait, SignalWait, Thread, ThreadState
+
+if TYPE_CHECKING:
+    from rtcr.core import ProtectionDomain
+
+    from .machine import Machine
+
+MAIN_STACK_SIZE = 256 * 1024
+MAIN_STACK_TOP = 0x7FFF_F000_0000
+
+LogSink = Callable[["Component", str], None]
+
+
+class Component:
+    def __init__(self, machine: Machine, name: str, pd: ProtectionDomain, parent: Parent) -> None:
+        self.machine = machine
+        self.name = name
+        self.pd = pd
+        self.parent = parent
+        self.cpu = Cpu(self)
+        self.threads: dict[int, Thread] = {}
+        self.next_tid = 1
+        self.exit_code: int | None = None
+        self.crash: str | None = None
+        self.log_lines = 0
+
+    def __repr__(self) -> str:
+        return f"<Component {self.name}>"
+
+    @property
+    def exited(self) -> bool:
+        return self.exit_code is not None
+
+    # -- building -------------------------------------------------------------
+    def load(self, image: ElfImage, stack_size: int = MAIN_STACK_SIZE) -> Thread:
+        """Build the address space from `image` and create the main thread."""
+        space = self.pd.address_space
+        for number, segment in enumerate(image.segments):
+            if segment.writeable:
+                ds = self.parent.ram_alloc(self, segment.size)
+                self.parent.attach(self, space, ds, size=0, offset=0, at=segment.vaddr,
+                                   executable=segment.executable, writeable=True)
+                if segment.data:
+                    space.write(segment.vaddr + segment.data_offset, segment.data)
+            else:
+                content = bytearray(segment.size)
+                content[segment.data_offset:segment.data_offset + len(segment.data)] = segment.data
+                rom = self.parent.rom(self, f"{image.name}:segment{number}", bytes(content))
+                self.parent.attach(self, space, rom, size=0, offset=0, at=segment.vaddr,
+                                   executable=segment.executable, writeable=False)
+        stack = self.allocate_stack(stack_size, at=MAIN_STACK_TOP - stack_size)
+        registers = initial_registers(rip=image.entry, rsp=stack[0] + stack[1])
+        return self.create_thread(registers, stack=stack, name="main")
+
+    def allocate_stack(self, size: int, at: int | None = None) -> tuple[int, int]:
+        ds = self.parent.ram_alloc(self, size)
+        rng = self.parent.attach(self, self.pd.address_space, ds, size=0, offset=0, at=at,
+                                 executable=False, writeable=True)
+        return rng.start, rng.size
+
+    def create_thread(self, registers: Registers, *, stack: tuple[int, int] | None,
+                      name: str | None = None, tid: int | None = None) -> Thread:
+        if tid is None:
+            tid = self.next_tid
+        self.next_tid = max(self.next_tid, tid + 1)
+        thread = Thread(self, tid, name or f"thread{tid}", registers)
+        thread.stack = stack
+        self.threads[tid] = thread
+        self.machine.scheduler.make_runnable(thread)
+        return thread
+
+    # -- running --------------------------------------------------------------
+    def log(self, line: str) -> None:
+        self.log_lines += 1
+        self.machine.log_sink(self, line)
+
+    def thread_exit(self, thread: Thread) -> None:
+        self._retire(thread)
+        for other in self.threads.values():
+            if isinstance(other.blocker, JoinWait) and other.blocker.tid == thread.tid:
+                other.unblock(result=0)
+        if all(t.state is ThreadState.EXITED for t in self.threads.values()):
+            self.exit_code = 0
+
+    def exit(self, code: int) -> None:
+        """End the whole component, whatever its threads are doing."""
+        if self.exit_code is None:
+            self.exit_code = code
+        for thread in self.threads.values():
+            self._retire(thread)
+        self.cpu.request_stop()
+
+    def crashed(self, thread: Thread, reason: str) -> None:
+        self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}"
+        self.exit(139)
+
+    def _retire(self, thread: Thread) -> None:
+        blocker = thread.blocker
+        if isinstance(blocker, FaultWait):
+            blocker.region_map.cancel_fault(thread)
+        elif isinstance(blocker, SignalWait):
+            self.pd.signal_receiver.cancel_wait(thread)
+        thread.state = ThreadState.EXITED
+        thread.blocker = None
+        thread.context = None
+        thread.registers = None
+        self.cpu.forget(thread)
+
+    def blocked_threads(self) -> list[Thread]:
+        return [t for t in self.threads.values() if t.state is ThreadState.BLOCKED]
+
+    def faults_blocked(self, kind: FaultType) -> int:
+        return sum(1 for t in self.blocked_threads()
+                   if isinstance(t.blocker, FaultWait) and t.blocker.fault.type is kind)

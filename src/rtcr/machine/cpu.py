@@ -1,0 +1,218 @@
+"""One emulated x86-64 CPU per protection domain.
+
+Physical RAM (the core's buffer) is mapped into unicorn once; the CPU runs
+in virtual-TLB mode, so every TLB miss asks the core's pager for the frame
+and the rights. A fill the pager cannot satisfy becomes a reflected fault:
+the faulting thread blocks at the faulting instruction and re-executes it
+once an attach wakes it. Threads of the PD share this CPU (and its TLB, as
+they share the address space); their register state is switched in and out.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import TYPE_CHECKING
+
+from unicorn import (
+    UC_ARCH_X86,
+    UC_HOOK_INSN,
+    UC_HOOK_INTR,
+    UC_HOOK_TLB_FILL,
+    UC_MODE_64,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
+    Uc,
+    UcError,
+)
+from unicorn import unicorn_const as ucc
+from unicorn import x86_const as x86
+
+from rtcr.core import Access, Mapping, resolve
+
+from .icount import InstructionCounter, StopReason
+from .registers import Registers, read_registers, write_registers
+from .thread import FaultWait, Thread, ThreadState
+
+if TYPE_CHECKING:
+    from .component import Component
+
+_ACCESS = {ucc.UC_MEM_READ: Access.READ, ucc.UC_MEM_WRITE: Access.WRITE, ucc.UC_MEM_FETCH: Access.EXEC}
+_UC_TLB_VIRTUAL = 1
+# A synchronous fault handler that keeps re-faulting is a bug in the handler;
+# bound the retries so a misbehaving runtime cannot hang the machine.
+_MAX_SYNCHRONOUS_RETRIES = 16
+_INTERRUPT_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint (int3)", 4: "overflow",
+                    5: "bound range", 6: "invalid opcode", 13: "general protection fault",
+                    14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
+                    19: "SIMD floating-point exception"}
+
+
+class GuestCrash(Exception):
+    """The running thread did something no handler can resolve (invalid instruction...)."""
+
+
+class Cpu:
+    def __init__(self, component: Component) -> None:
+        self.component = component
+        core = component.machine.core
+        self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        buffer = core.ram.buffer
+        self._ram_pointer = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+        uc.mem_map_ptr(0, core.ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
+                       self._ram_pointer)
+        uc.ctl_set_tlb_mode(_UC_TLB_VIRTUAL)
+        uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
+        uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
+        uc.hook_add(UC_HOOK_INTR, self._interrupt)
+        self.counter = InstructionCounter(uc)
+        self.address_space = component.pd.address_space
+        self.address_space.add_flush_listener(self._on_flush)
+        self.flush_pending = False
+        self.loaded: Thread | None = None  # whose registers are in the CPU now
+        self.current: Thread | None = None  # running right now (inside emu_start)
+        self.faulting: Thread | None = None  # inside the TLB-fill hook, being resolved
+        self.fault_resolved = False
+        self._fault_stop: tuple[int, Access] | None = None
+        self._crash: str | None = None
+
+    # -- flushing -------------------------------------------------------
+    def _on_flush(self, start: int, size: int) -> None:
+        self.flush_pending = True
+
+    def _flush_if_pending(self) -> None:
+        if self.flush_pending:
+            self.flush_pending = False
+            self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+
+    # -- register state ---------------------------------------------------
+    def _load(self, thread: Thread) -> None:
+        if self.loaded is not thread:
+            self._unload()
+            if thread.registers is not None:
+                write_registers(self.uc, thread.registers)
+                thread.registers = None
+            elif thread.context is not None:
+                self.uc.context_restore(thread.context)
+                thread.context = None
+            self.loaded = thread
+        if thread.pending_result is not None:
+            self.uc.reg_write(x86.UC_X86_REG_RAX, thread.pending_result & 0xFFFF_FFFF_FFFF_FFFF)
+            thread.pending_result = None
+
+    def _unload(self) -> None:
+        previous = self.loaded
+        if previous is not None and previous.state is not ThreadState.EXITED:
+            previous.context = self.uc.context_save()
+        self.loaded = None
+
+    def registers_of(self, thread: Thread) -> Registers:
+        """Explicit register values of a thread that is not running."""
+        if thread.registers is not None:
+            regs = dict(thread.registers)
+        else:
+            self._load(thread)
+            regs = read_registers(self.uc)
+        if thread.pending_result is not None:
+            regs["rax"] = thread.pending_result & 0xFFFF_FFFF_FFFF_FFFF
+        return regs
+
+    def forget(self, thread: Thread) -> None:
+        if self.loaded is thread:
+            self.loaded = None
+
+    # -- running ----------------------------------------------------------
+    def run(self, thread: Thread, limit: int) -> None:
+        """Run `thread` until `limit` instructions (CPU total), or until it blocks/exits.
+
+        Raises GuestCrash if the thread executes something unrecoverable.
+        """
+        self._load(thread)
+        self._flush_if_pending()
+        self.current = thread
+        self._fault_stop = None
+        self._crash = None
+        before = self.counter.instructions
+        rip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
+        try:
+            reason = self.counter.run(rip, limit)
+        except UcError as error:
+            if self._fault_stop is None:
+                self._crash = self._crash or _describe_error(error, self.uc)
+            else:
+                rip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
+                self.counter.rewind_to(rip, fetch=self._fault_stop[1] is Access.EXEC)
+            reason = None
+        finally:
+            thread.instructions += self.counter.instructions - before
+            self.current = None
+        if reason is StopReason.HALTED:
+            # hlt is privileged: in user mode it would raise a general protection fault.
+            halt = int(self.uc.reg_read(x86.UC_X86_REG_RIP)) - 1
+            self._crash = f"privileged instruction hlt at {halt:#x}"
+        if self._crash is not None:
+            raise GuestCrash(self._crash)
+
+    def request_stop(self) -> None:
+        self.counter.request_stop()
+
+    # -- hooks --------------------------------------------------------------
+    def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _: object) -> bool:
+        kind = _ACCESS.get(access, Access.READ)
+        thread = self.current
+        for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
+            result = resolve(self.address_space, vaddr, kind)
+            if isinstance(result, Mapping):
+                perms = UC_PROT_READ
+                if result.writeable:
+                    perms |= UC_PROT_WRITE
+                if result.executable:
+                    perms |= UC_PROT_EXEC
+                entry.paddr = result.phys  # type: ignore[attr-defined]
+                entry.perms = perms  # type: ignore[attr-defined]
+                self._flush_if_pending()
+                return True
+            if thread is None:
+                return False
+            self.faulting = thread
+            self.fault_resolved = False
+            try:
+                result.region_map.enqueue_fault(thread, result.fault)
+            finally:
+                self.faulting = None
+            if not self.fault_resolved:
+                thread.block(FaultWait(result.region_map, result.fault))
+                self._fault_stop = (vaddr, kind)
+                return False
+        if thread is not None:
+            result.region_map.cancel_fault(thread)
+        self._crash = (f"fault handler did not resolve a {kind.name} fault at {vaddr:#x} "
+                       f"after {_MAX_SYNCHRONOUS_RETRIES} attempts")
+        return False
+
+    def _syscall(self, uc: Uc, _: object) -> None:
+        thread = self.current
+        if thread is None:
+            return
+        result = self.component.machine.syscalls.dispatch(thread)
+        if result is not None:
+            uc.reg_write(x86.UC_X86_REG_RAX, result & 0xFFFF_FFFF_FFFF_FFFF)
+        if (thread.state is not ThreadState.RUNNABLE or self.flush_pending
+                or self.component.machine.scheduler.preempt_requested):
+            self.counter.request_stop()
+
+    def _interrupt(self, uc: Uc, number: int, _: object) -> None:
+        rip = int(uc.reg_read(x86.UC_X86_REG_RIP))
+        name = _INTERRUPT_NAMES.get(number, f"interrupt {number}")
+        self._crash = f"{name} at {rip:#x}"
+        self.counter.request_stop()
+
+
+def _describe_error(error: UcError, uc: Uc) -> str:
+    rip = int(uc.reg_read(x86.UC_X86_REG_RIP))
+    if error.errno == ucc.UC_ERR_INSN_INVALID:
+        return f"invalid instruction at {rip:#x}"
+    return f"{error} at {rip:#x}"
+
+
+__all__ = ["Cpu", "GuestCrash"]

@@ -1,0 +1,131 @@
+"""The emulated platform: core, components, scheduler, and the run loop.
+
+`Machine.run` is the one place where guest time passes. It stops at
+exactly reproducible points (instruction counts at block boundaries), so a
+caller such as the checkpoint runtime can pause the machine, look at or
+copy its state, and continue.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rtcr.core import Core
+
+from .component import Component, LogSink
+from .cpu import GuestCrash
+from .elf import ElfImage, load_elf
+from .parent import CoreParent, Parent
+from .scheduler import DEFAULT_QUANTUM, Scheduler
+from .syscalls import SyscallTable
+from .thread import ThreadState
+
+
+class Status(enum.Enum):
+    FINISHED = "finished"  # every component has exited
+    PAUSED = "paused"  # reached `pause_at` or `should_pause` said so
+    LIMIT = "limit"  # reached `max_instructions`
+    DEADLOCK = "deadlock"  # nothing runnable, nothing sleeping
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: Status
+    instructions: int
+    diagnostic: str = ""
+    blocked: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _print_log(component: Component, line: str) -> None:
+    print(f"[{component.name}] {line}", flush=True)
+
+
+class Machine:
+    def __init__(self, ram_size: int = 64 << 20, *, quantum: int = DEFAULT_QUANTUM,
+                 log_sink: LogSink = _print_log) -> None:
+        self.core = Core(ram_size=ram_size)
+        self.scheduler = Scheduler(self, quantum)
+        self.syscalls = SyscallTable(self)
+        self.components: list[Component] = []
+        self.log_sink = log_sink
+        self.retired_instructions = 0  # of CPUs whose counters were replaced
+
+    @property
+    def instructions(self) -> int:
+        """Guest instructions executed so far, by every component."""
+        return self.retired_instructions + sum(c.cpu.counter.instructions for c in self.components)
+
+    def create_component(self, name: str, *, ram_quota: int, cap_quota: int = 4096,
+                         parent: Parent | None = None) -> Component:
+        pd = self.core.create_pd(name, ram_quota=ram_quota, cap_quota=cap_quota)
+        component = Component(self, name, pd, parent or CoreParent())
+        self.components.append(component)
+        return component
+
+    def load(self, image: ElfImage | Path | str, *, name: str | None = None,
+             ram_quota: int = 16 << 20, cap_quota: int = 4096,
+             parent: Parent | None = None) -> Component:
+        if not isinstance(image, ElfImage):
+            image = load_elf(image)
+        component = self.create_component(name or image.name, ram_quota=ram_quota,
+                                          cap_quota=cap_quota, parent=parent)
+        component.load(image)
+        return component
+
+    def run(self, *, pause_at: int | None = None, max_instructions: int | None = None,
+            should_pause: Callable[[], bool] | None = None) -> RunResult:
+        """Run until every component exits, or a stop condition holds.
+
+        `pause_at` and `max_instructions` are machine-wide instruction counts;
+        the machine stops at the first block boundary at or after them.
+        `should_pause` is asked between time slices (for wall-clock triggers).
+        """
+        scheduler = self.scheduler
+        while True:
+            if all(c.exited for c in self.components):
+                return RunResult(Status.FINISHED, self.instructions)
+            total = self.instructions
+            if max_instructions is not None and total >= max_instructions:
+                return RunResult(Status.LIMIT, total)
+            if pause_at is not None and total >= pause_at:
+                return RunResult(Status.PAUSED, total)
+            if should_pause is not None and should_pause():
+                return RunResult(Status.PAUSED, total)
+            if scheduler.carried is None:
+                scheduler.wake_sleepers()
+            picked = scheduler.pick()
+            if picked is None:
+                if scheduler.idle_until_next_deadline():
+                    continue
+                return self._deadlock()
+            thread, budget = picked
+            deadline = scheduler.next_deadline()
+            if deadline is not None:
+                budget = min(budget, deadline - scheduler.now_ns)
+            pause_bound = min((b - total for b in (pause_at, max_instructions) if b is not None),
+                              default=None)
+            limit = budget if pause_bound is None else min(budget, pause_bound)
+            cpu = thread.component.cpu
+            scheduler.preempt_requested = False
+            before = cpu.counter.instructions
+            try:
+                cpu.run(thread, before + max(1, limit))
+            except GuestCrash as crash:
+                thread.component.crashed(thread, str(crash))
+            used = cpu.counter.instructions - before
+            # Only the schedule ends a slice (quantum spent, yield, block, exit); a stop
+            # for a pause or a TLB flush is invisible to the guest and continues it.
+            if (used < budget and not scheduler.preempt_requested
+                    and thread.state is ThreadState.RUNNABLE):
+                scheduler.carry(thread, budget - used)
+            else:
+                scheduler.requeue(thread)
+
+    def _deadlock(self) -> RunResult:
+        blocked = tuple(t.describe() for c in self.components if not c.exited
+                        for t in c.blocked_threads())
+        text = "every thread is blocked and nothing can wake them: " + "; ".join(blocked)
+        return RunResult(Status.DEADLOCK, self.instructions, diagnostic=text, blocked=blocked)

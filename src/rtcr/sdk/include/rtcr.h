@@ -1,0 +1,226 @@
+/*
+ * rtcr.h -- the component SDK of rtcr.
+ *
+ * Components are freestanding x86-64 programs.  They are entered at `main`
+ * (via the SDK's crt0 `_start`) and talk to the machine with the `syscall`
+ * instruction:
+ *
+ *   number in rax, arguments in rdi, rsi, rdx, r10, r8, r9, result in rax;
+ *   a negative result is -RTCR_E*; rcx and r11 may be clobbered.
+ *
+ * The numbers below must agree with rtcr/abi.py (a test checks this).
+ *
+ * Threads: there is no thread-local storage (fs/gs base are unused).  The
+ * SDK's only shared mutable state is the rtcr_printf partial-line buffer
+ * (protected by a spin/yield lock) and the rtcr_rand state.
+ */
+#ifndef RTCR_H
+#define RTCR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- system call numbers (rtcr.abi.Syscall) ---------------------------- */
+#define RTCR_SYS_EXIT            0
+#define RTCR_SYS_LOG             1
+#define RTCR_SYS_RAM_ALLOC       2
+#define RTCR_SYS_RAM_FREE        3
+#define RTCR_SYS_RAM_SEAL        4
+#define RTCR_SYS_RM_CREATE       5
+#define RTCR_SYS_RM_DATASPACE    6
+#define RTCR_SYS_ATTACH          7
+#define RTCR_SYS_DETACH          8
+#define RTCR_SYS_FAULT_HANDLER   9
+#define RTCR_SYS_FAULT          10
+#define RTCR_SYS_SIGNAL_CONTEXT 11
+#define RTCR_SYS_SIGNAL_WAIT    12
+#define RTCR_SYS_SIGNAL_SUBMIT  13
+#define RTCR_SYS_THREAD_CREATE  14
+#define RTCR_SYS_THREAD_EXIT    15
+#define RTCR_SYS_THREAD_JOIN    16
+#define RTCR_SYS_TIME_US        17
+#define RTCR_SYS_SLEEP_US       18
+#define RTCR_SYS_YIELD          19
+#define RTCR_SYS_RAM_AVAIL      20
+#define RTCR_SYS_CAPS_AVAIL     21
+
+/* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
+#define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
+#define RTCR_ECAP       2   /* unknown / stale / wrong-kind capability */
+#define RTCR_EFAULT     3   /* bad pointer */
+#define RTCR_ENORAM     4   /* RAM quota exhausted */
+#define RTCR_ENOCAPS    5   /* capability quota exhausted */
+#define RTCR_ECONFLICT  6   /* region conflict */
+#define RTCR_EDENIED    7   /* not permitted */
+#define RTCR_EINVALDS   8   /* invalid or freed dataspace */
+#define RTCR_ENOREGION  9   /* no region at that address */
+#define RTCR_ENESTING  10   /* nesting too deep / cyclic */
+#define RTCR_ENOSYS    11   /* unknown system call */
+#define RTCR_ENOTHREAD 12   /* no such thread, or thread limit reached */
+
+/* ---- fault types (rtcr.abi.FaultTypeCode) ------------------------------ */
+#define RTCR_FAULT_NONE  0
+#define RTCR_FAULT_READ  1
+#define RTCR_FAULT_WRITE 2
+#define RTCR_FAULT_EXEC  3
+
+/* ---- attach flags and well-known selectors ----------------------------- */
+#define RTCR_W 1                 /* writeable */
+#define RTCR_X 2                 /* executable */
+#define RTCR_ANYWHERE (-1L)      /* `at` value: let the region map choose */
+#define RTCR_ADDRESS_SPACE 1     /* the caller's own region map */
+
+#define RTCR_PAGE_SIZE 4096UL
+
+struct rtcr_fault {
+	long type;            /* RTCR_FAULT_* */
+	unsigned long addr;   /* in the coordinates of the faulting region map */
+};
+
+/* ---- raw system calls -------------------------------------------------- */
+static inline long rtcr_syscall6(long n, long a1, long a2, long a3, long a4,
+                                 long a5, long a6)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long ret;
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long rtcr_syscall0(long n)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long rtcr_syscall1(long n, long a1)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a1) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long rtcr_syscall2(long n, long a1, long a2)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a1), "S"(a2)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long rtcr_syscall3(long n, long a1, long a2, long a3)
+{
+	long ret;
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a1), "S"(a2), "d"(a3)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long rtcr_syscall4(long n, long a1, long a2, long a3, long a4)
+{
+	return rtcr_syscall6(n, a1, a2, a3, a4, 0, 0);
+}
+
+static inline long rtcr_syscall5(long n, long a1, long a2, long a3, long a4, long a5)
+{
+	return rtcr_syscall6(n, a1, a2, a3, a4, a5, 0);
+}
+
+/* ---- the component API ------------------------------------------------- */
+
+/* End the whole component (all threads) with `code`.  Flushes a partial
+ * rtcr_printf line first. */
+void  rtcr_exit(int code) __attribute__((noreturn));
+/* Emit one LOG line (the text up to the terminating NUL; no newline). */
+void  rtcr_log(const char *line);
+/* Emit one LOG line of `len` bytes. */
+long  rtcr_log_n(const char *text, unsigned long len);
+
+long  rtcr_ram_alloc(unsigned long size);          /* -> dataspace cap */
+long  rtcr_ram_free(long ds);
+long  rtcr_ram_seal(long ds);
+long  rtcr_rm_create(unsigned long size);          /* -> region map cap */
+long  rtcr_rm_dataspace(long rm);                  /* managed dataspace cap */
+long  rtcr_attach(long rm, long ds, unsigned long size, unsigned long offset,
+                  long at /* -1: anywhere */, unsigned flags /* RTCR_W|RTCR_X */);
+long  rtcr_detach(long rm, unsigned long at);
+long  rtcr_fault_handler(long rm, long sigctx);    /* sigctx -1: clear */
+long  rtcr_fault(long rm, struct rtcr_fault *f);   /* type + addr, returns 0 */
+long  rtcr_signal_context(void);
+long  rtcr_signal_wait(void);                      /* -> context that fired */
+long  rtcr_signal_submit(long ctx);
+
+/* Start a thread running entry(arg) on a fresh stack of `stack_size` bytes
+ * (0: the machine's default).  When entry returns, the thread exits.
+ * Returns the thread id (>= 0) or -RTCR_E*. */
+long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+long  rtcr_thread_join(long tid);                  /* wait until it exited */
+void  rtcr_thread_exit(void) __attribute__((noreturn));
+
+unsigned long rtcr_time_us(void);                  /* virtual time */
+void  rtcr_sleep_us(unsigned long us);
+void  rtcr_yield(void);
+long  rtcr_ram_avail(void);                        /* bytes of RAM quota left */
+long  rtcr_caps_avail(void);                       /* capabilities left */
+
+/* ---- formatted output -------------------------------------------------- */
+/*
+ * rtcr_printf formats (%d %i %u %x %X %o %ld %lu %lx %lld %llu %llx %zu %s
+ * %c %p %%, with '-', '0' flags, width, precision for strings and integers
+ * and '*' width) and emits one LOG line per completed line, i.e. per '\n'.
+ * A trailing partial line (no '\n' yet) is kept in a buffer shared by all
+ * threads and prefixed to the next output; rtcr_flush() (and rtcr_exit, and
+ * returning from main) emits it as a line of its own.  Lines longer than
+ * RTCR_LINE_MAX bytes are split.  Returns the number of formatted chars.
+ */
+#define RTCR_LINE_MAX 512
+int   rtcr_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int   rtcr_vprintf(const char *fmt, va_list ap);
+void  rtcr_flush(void);
+int   snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int   vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* ---- tiny libc --------------------------------------------------------- */
+void  *memcpy(void *dst, const void *src, size_t n);
+void  *memmove(void *dst, const void *src, size_t n);
+void  *memset(void *dst, int c, size_t n);
+int    memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int    strcmp(const char *a, const char *b);
+int    strncmp(const char *a, const char *b, size_t n);
+char  *strcpy(char *dst, const char *src);
+char  *strncpy(char *dst, const char *src, size_t n);
+char  *strchr(const char *s, int c);
+char  *strcat(char *dst, const char *src);
+
+/* ---- deterministic PRNG (xorshift64), shared state --------------------- */
+void          rtcr_rand_seed(uint64_t seed);       /* seed 0 is replaced by a constant */
+uint64_t      rtcr_rand(void);
+/* A stateless step, for components that keep several streams. */
+static inline uint64_t rtcr_xorshift64(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return x;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTCR_H */

@@ -1,0 +1,44 @@
+/*
+ * crt0 of rtcr components.
+ *
+ * _start: the machine enters the main thread here with rsp 16-byte aligned
+ * at the top of a fresh stack (rsp % 16 == 0) and every other register 0.
+ * We call main(0, NULL) (which also serves `int main(void)`), flush a
+ * partial printf line and end the component with main's return value.
+ *
+ * _rtcr_thread_trampoline: THREAD_CREATE starts new threads here with
+ * rdi = entry, rsi = arg and rsp % 16 == 8 (as right after a call).  It
+ * calls entry(arg) and then rtcr_thread_exit(); it never returns.
+ */
+	.text
+	.globl	_start
+	.type	_start, @function
+_start:
+	xorl	%ebp, %ebp		/* outermost frame */
+	andq	$-16, %rsp		/* be robust against a misaligned stack */
+	xorl	%edi, %edi		/* argc = 0 */
+	xorl	%esi, %esi		/* argv = NULL */
+	xorl	%edx, %edx		/* envp = NULL */
+	call	main
+	movl	%eax, %edi
+	call	rtcr_exit		/* flushes, never returns */
+1:	movl	$0, %eax		/* RTCR_SYS_EXIT, in case it did */
+	syscall
+	jmp	1b
+	.size	_start, .-_start
+
+	.globl	_rtcr_thread_trampoline
+	.type	_rtcr_thread_trampoline, @function
+_rtcr_thread_trampoline:
+	xorl	%ebp, %ebp
+	andq	$-16, %rsp		/* rsp % 16 == 0 before the call */
+	movq	%rdi, %rax		/* entry */
+	movq	%rsi, %rdi		/* arg */
+	call	*%rax
+	call	rtcr_thread_exit	/* never returns */
+2:	movl	$15, %eax		/* RTCR_SYS_THREAD_EXIT, in case it did */
+	syscall
+	jmp	2b
+	.size	_rtcr_thread_trampoline, .-_rtcr_thread_trampoline
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,113 @@
+"""`rtcr cc` on the command line and the compile_component API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES_DIR, needs_cc
+from rtcr.errors import ToolchainError
+from rtcr.machine.elf import load_elf
+from rtcr.toolchain import CompileError, compile_component, find_compiler
+
+
+def rtcr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rtcr", *args], capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@needs_cc
+def test_cc_success(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "hello.elf"
+    proc = rtcr("cc", str(EXAMPLES_DIR / "hello.c"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert load_elf(out).name == "hello"
+
+
+@needs_cc
+def test_cc_options(tmp_path: Path) -> None:
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "answer.h").write_text("#define ANSWER 42\n")
+    src = tmp_path / "opt.c"
+    src.write_text(
+        '#include <rtcr.h>\n#include "answer.h"\nint main(void) { return ANSWER + EXTRA; }\n'
+    )
+    out = tmp_path / "opt.elf"
+    proc = rtcr("cc", str(src), "-o", str(out), "-O", "s", "-I", str(inc), "-D", "EXTRA=1")
+    assert proc.returncode == 0, proc.stderr
+    load_elf(out)
+
+
+def test_cc_missing_source(tmp_path: Path) -> None:
+    proc = rtcr("cc", str(tmp_path / "nope.c"), "-o", str(tmp_path / "x.elf"))
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not found" in lines[0] and "nope.c" in lines[0]
+
+
+@needs_cc
+def test_cc_compiler_error(tmp_path: Path) -> None:
+    src = tmp_path / "broken.c"
+    src.write_text("int main(void) { return undefined_thing; }\n")
+    proc = rtcr("cc", str(src), "-o", str(tmp_path / "b.elf"))
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert "undefined_thing" in proc.stderr  # the compiler's own diagnostics
+    assert proc.stderr.strip().splitlines()[-1].startswith("rtcr: error: compiling")
+    assert not (tmp_path / "b.elf").exists()
+
+
+@needs_cc
+def test_cc_link_error(tmp_path: Path) -> None:
+    src = tmp_path / "nolink.c"
+    src.write_text("int missing(void);\nint main(void) { return missing(); }\n")
+    with pytest.raises(CompileError) as info:
+        compile_component([src], tmp_path / "n.elf")
+    assert "missing" in info.value.stderr
+
+
+def test_cc_needs_output(tmp_path: Path) -> None:
+    proc = rtcr("cc", str(EXAMPLES_DIR / "hello.c"))
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_compiler_named(tmp_path: Path) -> None:
+    with pytest.raises(ToolchainError, match="not found"):
+        compile_component(
+            [EXAMPLES_DIR / "hello.c"], tmp_path / "h.elf", compiler="/nonexistent/cc"
+        )
+    env = dict(os.environ, RTCR_CC="/nonexistent/cc")
+    proc = rtcr("cc", str(EXAMPLES_DIR / "hello.c"), "-o", str(tmp_path / "h.elf"), env=env)
+    assert proc.returncode != 0 and "not found" in proc.stderr
+
+
+def test_no_compiler_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rtcr.toolchain as tc
+
+    monkeypatch.delenv("RTCR_CC", raising=False)
+    monkeypatch.setattr(tc.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tc.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ToolchainError, match=r"apt-get install gcc.*ziglang"):
+        find_compiler()
+
+
+def test_bad_opt_level(tmp_path: Path) -> None:
+    with pytest.raises(ToolchainError, match="optimisation"):
+        compile_component([EXAMPLES_DIR / "hello.c"], tmp_path / "h.elf", opt="-O9")
+
+
+@needs_cc
+def test_compile_component_api(tmp_path: Path) -> None:
+    out = compile_component(
+        [EXAMPLES_DIR / "hello.c"], tmp_path / "h.elf", opt="-O0", extra_flags=["-DFOO=1"]
+    )
+    assert out == tmp_path / "h.elf"
+    assert load_elf(out).entry >= 0x400000

@@ -1,0 +1,77 @@
+"""rtcr.h repeats rtcr.abi's numbers; both must agree."""
+
+from __future__ import annotations
+
+import re
+
+from rtcr import abi, sdk
+
+DEFINE = re.compile(r"^#define\s+(RTCR_\w+)\s+\(?(-?\w+)L?\)?", re.MULTILINE)
+
+
+def _defines() -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, value in DEFINE.findall(sdk.HEADER.read_text()):
+        try:
+            out[name] = int(value.rstrip("UL"), 0)
+        except ValueError:
+            continue
+    return out
+
+
+def test_syscall_numbers_agree() -> None:
+    d = _defines()
+    header = {k[len("RTCR_SYS_") :]: v for k, v in d.items() if k.startswith("RTCR_SYS_")}
+    assert header == {s.name: s.value for s in abi.Syscall}
+
+
+def test_error_codes_agree() -> None:
+    d = _defines()
+    header = {k[len("RTCR_") :]: v for k, v in d.items() if re.fullmatch(r"RTCR_E[A-Z]+", k)}
+    assert header == {e.name: e.value for e in abi.Errno}
+
+
+def test_fault_types_and_flags_agree() -> None:
+    d = _defines()
+    for t in abi.FaultTypeCode:
+        assert d[f"RTCR_FAULT_{t.name}"] == t.value
+    assert d["RTCR_W"] == abi.ATTACH_WRITEABLE
+    assert d["RTCR_X"] == abi.ATTACH_EXECUTABLE
+    assert d["RTCR_ANYWHERE"] == abi.ATTACH_ANYWHERE
+    assert d["RTCR_ADDRESS_SPACE"] == abi.ADDRESS_SPACE_SELECTOR
+
+
+def test_header_declares_the_guest_api() -> None:
+    text = sdk.HEADER.read_text()
+    for decl in (
+        "void  rtcr_exit(int code)",
+        "void  rtcr_log(const char *line)",
+        "int   rtcr_printf(const char *fmt, ...)",
+        "long  rtcr_ram_alloc(unsigned long size)",
+        "long  rtcr_ram_free(long ds)",
+        "long  rtcr_ram_seal(long ds)",
+        "long  rtcr_rm_create(unsigned long size)",
+        "long  rtcr_rm_dataspace(long rm)",
+        "long  rtcr_attach(long rm, long ds, unsigned long size, unsigned long offset,",
+        "long  rtcr_detach(long rm, unsigned long at)",
+        "long  rtcr_fault_handler(long rm, long sigctx)",
+        "long  rtcr_fault(long rm, struct rtcr_fault *f)",
+        "long  rtcr_signal_context(void)",
+        "long  rtcr_signal_wait(void)",
+        "long  rtcr_signal_submit(long ctx)",
+        "long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size)",
+        "long  rtcr_thread_join(long tid)",
+        "void  rtcr_thread_exit(void)",
+        "unsigned long rtcr_time_us(void)",
+        "void  rtcr_sleep_us(unsigned long us)",
+        "void  rtcr_yield(void)",
+        "long  rtcr_ram_avail(void)",
+        "long  rtcr_caps_avail(void)",
+        "struct rtcr_fault {",
+    ):
+        assert decl in text, decl
+
+
+def test_sdk_files_exist() -> None:
+    for p in (sdk.HEADER, sdk.LINKER_SCRIPT, sdk.CRT0, *sdk.LIBC_SOURCES):
+        assert p.is_file(), p

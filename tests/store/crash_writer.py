@@ -1,0 +1,66 @@
+"""Subprocess for the crash-safety test: writes checkpoints forever (until killed).
+
+Usage: python crash_writer.py STORE_DIR
+Checkpoint c stores the pages chosen by ``random.Random(c)`` with contents
+``content(c, key, index)``; every 5th checkpoint it also runs gc(keep=3).
+It prints each committed id (flushed) as soon as commit() returns.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from store_helpers import ZERO, rand_page, text_page
+
+from rtcr.store import Store
+
+OBJECTS = {"ds:a": 48, "ds:b": 16}
+
+
+def written(cid: int) -> list[tuple[str, int]]:
+    everything = [(k, i) for k, n in OBJECTS.items() for i in range(n)]
+    if cid == 1:
+        return everything
+    return random.Random(cid).sample(everything, 12)
+
+
+def content(cid: int, key: str, index: int) -> bytes:
+    kind = (cid + index) % 4
+    if kind == 0:
+        return rand_page((cid, key, index))
+    if kind == 1:
+        return text_page((cid, key, index))
+    if kind == 2:
+        return text_page("shared")  # deduplicated across the store
+    return ZERO
+
+
+def expected(cid: int, key: str, index: int) -> bytes:
+    """What page (key, index) holds in checkpoint cid of the linear chain 1..cid."""
+    for c in range(cid, 0, -1):
+        if (key, index) in written(c):
+            return content(c, key, index)
+    return ZERO
+
+
+def main() -> None:
+    store = Store.open(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        parent = store.newest()
+        with store.begin(parent) as w:
+            cid = w.id
+            for key, n in OBJECTS.items():
+                w.declare(key, n)
+            for key, index in written(cid):
+                w.put_page(key, index, content(cid, key, index))
+            assert w.commit({"cid": cid}, instructions=cid * 1000) == cid
+        print(cid, flush=True)
+        if cid % 5 == 0:
+            store.gc(keep=3)
+            print(f"gc {cid}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
