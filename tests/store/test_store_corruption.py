@@ -179,7 +179,7 @@ def test_corrupt_ancestor_table_is_reported_with_the_loaded_id(
 
 
 def test_tampered_manifest_is_detected(template: tuple[Path, dict[int, Any]]) -> None:
-    tmpl, expected = template
+    tmpl, _expected = template
     with copy_of(tmpl) as path:
         con = sqlite3.connect(path / "store.sqlite")
         con.execute("UPDATE manifests SET json='{\"cid\": 5}' WHERE cid=3")

@@ -105,13 +105,15 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     for obj in manifest["objects"]:
         if obj["kind"] != "rm":
             continue
-        rm = runtime.core_object(obj["oid"])
-        assert isinstance(rm, RegionMap)
+        target = runtime.core_object(obj["oid"])
+        assert isinstance(target, RegionMap)
         for start, size, offset, ds_oid, writeable, executable in obj["regions"]:
-            runtime.attach(component, rm, runtime.dataspace_of(ds_oid), size=size,
+            runtime.attach(component, target, runtime.dataspace_of(ds_oid), size=size,
                            offset=offset, at=start, executable=executable, writeable=writeable)
         if obj["handler"] is not None:
-            runtime.fault_handler(component, rm, runtime.core_object(obj["handler"]))  # type: ignore[arg-type]
+            handler = runtime.core_object(obj["handler"])
+            assert isinstance(handler, SignalContext)
+            runtime.fault_handler(component, target, handler)
 
     # Capability selectors.
     caps = pd.cap_space
@@ -125,9 +127,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
 
     # Pending signals, in delivery order.
     for oid in manifest["signals"]["pending"]:
-        context = runtime.core_object(oid)
-        assert isinstance(context, SignalContext)
-        context.submit()
+        pending = runtime.core_object(oid)
+        assert isinstance(pending, SignalContext)
+        pending.submit()
 
     # Threads.
     scheduler = machine.scheduler
@@ -135,7 +137,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     threads: dict[int, Thread] = {}
     for entry in manifest["threads"]:
         stack = tuple(entry["stack"]) if entry["stack"] else None
-        thread = component.create_thread(entry.get("registers") or {}, stack=stack,  # type: ignore[arg-type]
+        thread = component.create_thread(entry.get("registers") or {}, stack=stack,
                                          name=entry["name"], tid=entry["tid"])
         thread.instructions = entry["instructions"]
         scheduler.run_queue.remove(thread)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rtcr.core import (
+    MAX_NESTING,
     Dataspace,
     Fault,
     ManagedDataspace,
@@ -30,6 +31,7 @@ from rtcr.core import (
     SignalContext,
 )
 from rtcr.errors import Denied
+from rtcr.machine.thread import FaultWait, Thread
 
 from .tracking import Strategy, TrackedRam
 
@@ -153,12 +155,29 @@ class Runtime:
 
     def _on_tracking_fault(self, managed: RegionMap) -> None:
         record = self._by_managed_map[id(managed)]
-        for _, fault in managed.faulters():
+        for faulter, fault in managed.faulters():
             if record.tracked.handle(fault):
                 self.tracking_faults += 1
-            else:
-                log.warning("illegal %s at address %#x of RAM object %d",
-                            fault.type.name, fault.addr, record.oid)
+            elif isinstance(faulter, Thread):
+                self._reflect_to_target(record, managed, faulter, fault)
+
+    def _reflect_to_target(self, record: RamRecord, managed: RegionMap, thread: Thread,
+                           fault: Fault) -> None:
+        """A fault tracking cannot resolve (a write to sealed RAM, an access to freed
+        RAM) belongs to the target: reflect it where core would have without the
+        runtime -- to the map holding the region through which the thread reached
+        this RAM, in that map's coordinates.
+        """
+        found = _map_above(thread.component.pd.address_space, thread.fault_address, managed)
+        if found is None:
+            log.warning("illegal %s at address %#x of RAM object %d",
+                        fault.type.name, fault.addr, record.oid)
+            return
+        rm, addr = found
+        managed.cancel_fault(thread)
+        target_fault = Fault(fault.type, addr)
+        thread.blocker = FaultWait(rm, target_fault)
+        rm.enqueue_fault(thread, target_fault)
 
     def rearm(self) -> None:
         for record in self.ram_records():
@@ -251,6 +270,23 @@ class Runtime:
             return obj.dataspace()
         assert isinstance(obj, Dataspace)
         return obj
+
+
+def _map_above(space: RegionMap, address: int | None,
+               managed: RegionMap) -> tuple[RegionMap, int] | None:
+    """Walk `address` of `space` down to `managed`: the map (and address in it) one level up."""
+    if address is None:
+        return None
+    rm, addr = space, address
+    for _ in range(MAX_NESTING):
+        region = rm.region_at(addr)
+        if region is None or not isinstance(region.dataspace, ManagedDataspace):
+            return None
+        inner = region.dataspace.region_map
+        if inner is managed:
+            return rm, addr
+        rm, addr = inner, addr - region.start + region.offset
+    return None
 
 
 __all__ = ["ADDRESS_SPACE_OID", "ManagedDataspace", "RamRecord", "RegionMapRecord",

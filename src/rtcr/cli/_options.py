@@ -13,7 +13,7 @@ _SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
 
 
-class _Scaled(click.ParamType):
+class _Scaled(click.ParamType):  # type: ignore[type-arg]
     def __init__(self, name: str, suffixes: dict[str, int], what: str) -> None:
         self.name = name
         self._suffixes = suffixes

@@ -28,7 +28,7 @@ from unicorn import (
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
 
-from rtcr.core import Access, Mapping, resolve
+from rtcr.core import Access, Mapping, Unresolved, resolve
 
 from .icount import InstructionCounter, StopReason
 from .registers import Registers, read_registers, write_registers
@@ -37,7 +37,11 @@ from .thread import FaultWait, Thread, ThreadState
 if TYPE_CHECKING:
     from .component import Component
 
-_ACCESS = {ucc.UC_MEM_READ: Access.READ, ucc.UC_MEM_WRITE: Access.WRITE, ucc.UC_MEM_FETCH: Access.EXEC}
+_ACCESS = {
+    ucc.UC_MEM_READ: Access.READ,
+    ucc.UC_MEM_WRITE: Access.WRITE,
+    ucc.UC_MEM_FETCH: Access.EXEC,
+}
 _UC_TLB_VIRTUAL = 1
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
@@ -176,15 +180,19 @@ class Cpu:
                 return False
             self.faulting = thread
             self.fault_resolved = False
+            # Blocked before the handler runs: a handler may move the fault elsewhere.
+            thread.block(FaultWait(result.region_map, result.fault))
+            thread.fault_address = vaddr
             try:
                 result.region_map.enqueue_fault(thread, result.fault)
             finally:
                 self.faulting = None
             if not self.fault_resolved:
-                thread.block(FaultWait(result.region_map, result.fault))
                 self._fault_stop = (vaddr, kind)
                 return False
-        if thread is not None:
+            thread.state = ThreadState.RUNNABLE
+            thread.blocker = None
+        if thread is not None and isinstance(result, Unresolved):
             result.region_map.cancel_fault(thread)
         self._crash = (f"fault handler did not resolve a {kind.name} fault at {vaddr:#x} "
                        f"after {_MAX_SYNCHRONOUS_RETRIES} attempts")

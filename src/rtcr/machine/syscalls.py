@@ -21,7 +21,7 @@ from rtcr.errors import InvalidArgument, NoThread, RtcrError
 
 from . import guest_memory
 from .registers import initial_registers
-from .thread import JoinWait, SignalWait, SleepUntil, Thread, ThreadState
+from .thread import JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
     from .machine import Machine

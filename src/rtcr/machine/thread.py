@@ -90,6 +90,7 @@ class Thread:
         # A blocking system call's result, delivered in rax on resume.
         self.pending_result: int | None = None
         self.stack: tuple[int, int] | None = None  # (start, size) of its stack region
+        self.fault_address: int | None = None  # virtual address of its last fault
         self.instructions = 0
 
     def __repr__(self) -> str:

@@ -74,7 +74,7 @@ def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
         data, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0.0, vmax=1.0,
         origin="lower", extent=(first - 0.5, last + 0.5, 0, rows * ybin),
     )
-    for key, start in base.items():
+    for start in base.values():
         if start:
             ax.axhline(start, color="#c04040", linewidth=0.6)
     if len(base) <= 40:
