@@ -25,7 +25,7 @@ from unicorn import (
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
 
-from rtcr.machine import icount
+from rtcr.machine import icount, native
 from rtcr.machine.icount import InstructionCounter, StopReason
 
 BACKENDS = ["c", "python"]
@@ -665,9 +665,9 @@ def test_fallback_without_compiler(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_build_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RTCR_CACHE_DIR", str(tmp_path / "cache"))
-    first = icount._build_library()
+    first = native.build("icount")
     mtime = first.stat().st_mtime_ns
-    assert icount._build_library() == first
+    assert native.build("icount") == first
     assert first.stat().st_mtime_ns == mtime
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]
 

@@ -17,7 +17,6 @@ from unicorn import (
     UC_ARCH_X86,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
-    UC_HOOK_TLB_FILL,
     UC_MODE_64,
     UC_PROT_EXEC,
     UC_PROT_READ,
@@ -32,6 +31,7 @@ from rtcr.core import Access, Mapping, Unresolved, resolve
 
 from .icount import InstructionCounter, StopReason
 from .registers import Registers, read_registers, write_registers
+from .tlb import SoftwareTlb
 from .thread import FaultWait, Thread, ThreadState
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Cpu:
         uc.mem_map_ptr(0, core.ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
                        self._ram_pointer)
         uc.ctl_set_tlb_mode(_UC_TLB_VIRTUAL)
-        uc.hook_add(UC_HOOK_TLB_FILL, self._tlb_fill)
+        self.tlb = SoftwareTlb(uc, self._tlb_fill_guarded)
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self.counter = InstructionCounter(uc)
@@ -79,9 +79,11 @@ class Cpu:
         self.fault_resolved = False
         self._fault_stop: tuple[int, Access] | None = None
         self._crash: str | None = None
+        self._hook_error: BaseException | None = None
 
     # -- flushing -------------------------------------------------------
     def _on_flush(self, start: int, size: int) -> None:
+        self.tlb.invalidate(start, size)  # at once: the next fill must not see it
         self.flush_pending = True
 
     def _flush_if_pending(self) -> None:
@@ -150,6 +152,9 @@ class Cpu:
         finally:
             thread.instructions += self.counter.instructions - before
             self.current = None
+        if self._hook_error is not None:
+            error, self._hook_error = self._hook_error, None
+            raise error
         if reason is StopReason.HALTED:
             # hlt is privileged: in user mode it would raise a general protection fault.
             halt = int(self.uc.reg_read(x86.UC_X86_REG_RIP)) - 1
@@ -161,7 +166,16 @@ class Cpu:
         self.counter.request_stop()
 
     # -- hooks --------------------------------------------------------------
-    def _tlb_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _: object) -> bool:
+    def _tlb_fill_guarded(self, vaddr: int, access: int, entry: object) -> bool:
+        # Called from C: an exception must not vanish there; re-raised by run().
+        try:
+            return self._tlb_fill(vaddr, access, entry)
+        except BaseException as error:
+            self._hook_error = error
+            self.counter.request_stop()
+            return False
+
+    def _tlb_fill(self, vaddr: int, access: int, entry: object) -> bool:
         kind = _ACCESS.get(access, Access.READ)
         thread = self.current
         for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
@@ -175,6 +189,7 @@ class Cpu:
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
                 self._flush_if_pending()
+                self.tlb.insert(vaddr, result.phys, perms)
                 return True
             if thread is None:
                 return False

@@ -41,17 +41,10 @@ from __future__ import annotations
 
 import ctypes
 import enum
-import hashlib
 import logging
-import os
-import platform
-import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import capstone
@@ -59,6 +52,8 @@ from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
 from unicorn.unicorn_py3 import unicorn as _ucmod
 from unicorn.unicorn_py3.arch import types as _uc_types
+
+from . import native
 
 # unicorn's binding is only partly annotated: go through Any (mypy --strict).
 _uclib: Any = _ucmod.uclib
@@ -76,7 +71,6 @@ _uc_vmem_read.argtypes = [
 #: a ``unicorn.Uc`` (x86-64).  Any: mypy resolves ``unicorn.Uc`` to the
 #: Python-2 binding's class, so a precise annotation would reject callers' objects.
 UcHandle = Any
-_UC_VERSION = f"{ucc.UC_VERSION_MAJOR}.{ucc.UC_VERSION_MINOR}.{ucc.UC_VERSION_PATCH}"
 
 log = logging.getLogger("rtcr.machine")
 
@@ -181,68 +175,6 @@ _lib_cache: dict[str, ctypes.CDLL | None] = {}
 _fallback_logged = False
 
 
-def _source_path() -> Path:
-    return Path(__file__).with_name("icount.c")
-
-
-def _find_compiler() -> str | None:
-    env = os.environ.get("RTCR_CC")
-    if env:
-        return shutil.which(env) or (env if os.path.isfile(env) else None)
-    for name in ("cc", "gcc", "clang"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def _cache_dir() -> Path:
-    env = os.environ.get("RTCR_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path.home() / ".cache" / "rtcr"
-
-
-def _build_library() -> Path:
-    """Compile icount.c (once per source/unicorn/compiler) and return the .so path.
-
-    Raises OSError or subprocess.CalledProcessError on failure.
-    """
-    source = _source_path().read_bytes()
-    cc = _find_compiler()
-    if cc is None:
-        raise OSError("no C compiler found (cc, gcc, clang or $RTCR_CC)")
-    key = hashlib.sha256()
-    for part in (
-        source,
-        _UC_VERSION.encode(),
-        cc.encode(),
-        platform.machine().encode(),
-        sys.platform.encode(),
-    ):
-        key.update(part)
-        key.update(b"\0")
-    target_dir = _cache_dir()
-    target = target_dir / f"icount-{key.hexdigest()[:20]}.so"
-    if target.exists():
-        return target
-    target_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".icount-", suffix=".so", dir=target_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with tempfile.TemporaryDirectory(prefix="rtcr-icount-") as build_dir:
-            src = Path(build_dir) / "icount.c"
-            src.write_bytes(source)
-            cmd = [cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(src)]
-            subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        os.replace(tmp, target)  # atomic: concurrent builders all produce the same file
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
-
-
 def _load_library() -> ctypes.CDLL | None:
     """The compiled helper, or None (after logging once) if it can't be built."""
     global _fallback_logged
@@ -251,7 +183,7 @@ def _load_library() -> ctypes.CDLL | None:
             return _lib_cache["lib"]
         lib: ctypes.CDLL | None = None
         try:
-            lib = ctypes.CDLL(str(_build_library()))
+            lib = ctypes.CDLL(str(native.build("icount")))
             lib.icount_abi.restype = ctypes.c_int
             lib.icount_abi.argtypes = []
             if lib.icount_abi() != _C_ABI:

@@ -1,0 +1,118 @@
+/*
+ * rtcr software TLB: a second-level translation cache in front of the pager.
+ *
+ * unicorn's own TLB is small (a loop over 16k pages misses on every page),
+ * and every miss used to cost a trip into Python to walk the region maps.
+ * This cache keeps the pager's answers -- virtual page -> (physical frame,
+ * rights) -- in a direct-mapped table consulted by a C UC_HOOK_TLB_FILL
+ * callback; only a miss, or an access the cached rights do not allow (a
+ * write to a page cached read-only: the write fault that drives dirty
+ * tracking), goes on to the Python fill hook, which asks the pager and
+ * inserts the answer.
+ *
+ * The machine clears the cache (or a range of it) whenever the core flushes
+ * mappings of this address space, exactly when it flushes unicorn's TLB, so
+ * the cache never holds a mapping the pager would not give now.
+ *
+ * No unicorn headers needed: the entry layout and constants below mirror
+ * unicorn 2.1's uc_tlb_entry, uc_mem_type and uc_prot.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define TLB_ABI 1
+
+enum { UC_MEM_READ = 16, UC_MEM_WRITE = 17, UC_MEM_FETCH = 18 };
+enum { PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4 };
+
+typedef struct {
+    uint64_t paddr;
+    uint32_t perms;
+} uc_tlb_entry_t;
+
+typedef bool (*fill_fn)(void *uc, uint64_t addr, int type, uc_tlb_entry_t *entry, void *user);
+
+typedef struct {
+    uint64_t *tag;     /* virtual page number + 1; 0 = empty */
+    uint64_t *paddr;
+    uint32_t *perms;
+    uint64_t mask;     /* capacity - 1 (a power of two) */
+    fill_fn slow;      /* the Python fill hook */
+    void *slow_user;
+    uint64_t hits;
+    uint64_t misses;
+} tlb_t;
+
+int tlb_abi(void) { return TLB_ABI; }
+
+int tlb_init(tlb_t *t, uint64_t capacity, void *slow, void *slow_user)
+{
+    t->tag = calloc(capacity, sizeof *t->tag);
+    t->paddr = calloc(capacity, sizeof *t->paddr);
+    t->perms = calloc(capacity, sizeof *t->perms);
+    if (!t->tag || !t->paddr || !t->perms)
+        return -1;
+    t->mask = capacity - 1;
+    t->slow = (fill_fn)slow;
+    t->slow_user = slow_user;
+    t->hits = t->misses = 0;
+    return 0;
+}
+
+void tlb_free(tlb_t *t)
+{
+    free(t->tag);
+    free(t->paddr);
+    free(t->perms);
+    t->tag = NULL;
+    t->paddr = NULL;
+    t->perms = NULL;
+}
+
+void tlb_insert(tlb_t *t, uint64_t vaddr, uint64_t paddr, uint32_t perms)
+{
+    uint64_t vpn = vaddr >> 12;
+    uint64_t i = vpn & t->mask;
+    t->tag[i] = vpn + 1;
+    t->paddr[i] = paddr;
+    t->perms[i] = perms;
+}
+
+void tlb_clear(tlb_t *t)
+{
+    for (uint64_t i = 0; i <= t->mask; i++)
+        t->tag[i] = 0;
+}
+
+void tlb_invalidate(tlb_t *t, uint64_t start, uint64_t size)
+{
+    uint64_t first = start >> 12, last = (start + size - 1) >> 12;
+    if (size == 0)
+        return;
+    if (last - first >= t->mask) {
+        tlb_clear(t);
+        return;
+    }
+    for (uint64_t vpn = first; vpn <= last; vpn++) {
+        uint64_t i = vpn & t->mask;
+        if (t->tag[i] == vpn + 1)
+            t->tag[i] = 0;
+    }
+}
+
+bool tlb_fill_hook(void *uc, uint64_t addr, int type, uc_tlb_entry_t *entry, tlb_t *t)
+{
+    uint64_t vpn = addr >> 12;
+    uint64_t i = vpn & t->mask;
+    uint32_t need = type == UC_MEM_WRITE ? PROT_WRITE : type == UC_MEM_FETCH ? PROT_EXEC
+                                                                             : PROT_READ;
+    if (t->tag[i] == vpn + 1 && (t->perms[i] & need)) {
+        entry->paddr = t->paddr[i];
+        entry->perms = t->perms[i];
+        t->hits++;
+        return true;
+    }
+    t->misses++;
+    return t->slow(uc, addr, type, entry, t->slow_user);
+}

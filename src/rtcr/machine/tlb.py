@@ -1,0 +1,123 @@
+"""A software TLB: the pager's answers cached in C, in front of the Python fill hook.
+
+See tlb.c for why. `SoftwareTlb.install` registers the fill hook on a
+unicorn instance; the machine inserts what the pager resolved and
+invalidates what the core flushes. Without a C compiler the plain Python
+fill hook is installed instead (same behaviour, every miss in Python).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+from unicorn import unicorn_const as ucc
+from unicorn.unicorn_py3 import unicorn as _ucmod
+from unicorn.unicorn_py3.arch import types as _uc_types
+
+from . import native
+
+log = logging.getLogger("rtcr.machine")
+_uclib: Any = _ucmod.uclib
+_ABI = 1
+CAPACITY = 1 << 16  # pages: 256 MiB of guest memory translated without Python
+
+# bool fill(uc, vaddr, type, entry*, user)
+FillFunction = Callable[[int, int, int, Any, Any], bool]
+_FILL_CFUNC = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
+                               ctypes.POINTER(_ucmod.uc_tlb_entry), ctypes.c_void_p)
+
+
+class _Tlb(ctypes.Structure):
+    _fields_ = [
+        ("tag", ctypes.c_void_p),
+        ("paddr", ctypes.c_void_p),
+        ("perms", ctypes.c_void_p),
+        ("mask", ctypes.c_uint64),
+        ("slow", ctypes.c_void_p),
+        ("slow_user", ctypes.c_void_p),
+        ("hits", ctypes.c_uint64),
+        ("misses", ctypes.c_uint64),
+    ]
+
+
+_library: list[ctypes.CDLL | None] = []
+
+
+def _load() -> ctypes.CDLL | None:
+    if _library:
+        return _library[0]
+    lib: ctypes.CDLL | None
+    try:
+        lib = ctypes.CDLL(str(native.build("tlb")))
+        if lib.tlb_abi() != _ABI:
+            raise OSError("tlb helper ABI mismatch")
+        ptr = ctypes.POINTER(_Tlb)
+        lib.tlb_init.argtypes = [ptr, ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p]
+        lib.tlb_init.restype = ctypes.c_int
+        lib.tlb_insert.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32]
+        lib.tlb_insert.restype = None
+        lib.tlb_clear.argtypes = [ptr]
+        lib.tlb_clear.restype = None
+        lib.tlb_invalidate.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64]
+        lib.tlb_invalidate.restype = None
+        lib.tlb_free.argtypes = [ptr]
+        lib.tlb_free.restype = None
+    except (OSError, AttributeError, subprocess.SubprocessError) as exc:
+        log.warning("software TLB unavailable (%s); every TLB miss goes to Python", exc)
+        lib = None
+    _library.append(lib)
+    return lib
+
+
+class SoftwareTlb:
+    """The TLB-fill hook of one CPU: C cache first, `slow(vaddr, access_type, entry)` on a miss."""
+
+    def __init__(self, uc: Any, slow: Callable[[int, int, Any], bool]) -> None:
+        self._lib = _load()
+        self._slow = slow
+        if self._lib is None:
+            uc.hook_add(ucc.UC_HOOK_TLB_FILL,
+                        lambda _uc, vaddr, access, entry, _user: slow(vaddr, access, entry))
+            return
+        self._state = _Tlb()
+        self._ptr = ctypes.pointer(self._state)
+        self._slow_c = _FILL_CFUNC(self._slow_entry)
+        if self._lib.tlb_init(self._ptr, CAPACITY, ctypes.cast(self._slow_c, ctypes.c_void_p),
+                              None) != 0:
+            raise MemoryError("software TLB")
+        handle = _uc_types.uc_hook_h()
+        status = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), ucc.UC_HOOK_TLB_FILL,
+                                    ctypes.cast(self._lib.tlb_fill_hook, ctypes.c_void_p),
+                                    ctypes.cast(self._ptr, ctypes.c_void_p),
+                                    ctypes.c_uint64(1), ctypes.c_uint64(0))
+        if status != ucc.UC_ERR_OK:
+            raise _ucmod.UcError(status)
+        uc._callbacks[handle.value] = self  # keep the C state alive as long as the Uc
+
+    def _slow_entry(self, _uc: int, vaddr: int, access: int, entry: Any, _user: int) -> bool:
+        return self._slow(vaddr, access, entry.contents)
+
+    def insert(self, vaddr: int, paddr: int, perms: int) -> None:
+        if self._lib is not None:
+            self._lib.tlb_insert(self._ptr, vaddr, paddr, perms)
+
+    def invalidate(self, start: int, size: int) -> None:
+        if self._lib is not None:
+            self._lib.tlb_invalidate(self._ptr, start, size)
+
+    @property
+    def hits(self) -> int:
+        return int(self._state.hits) if self._lib is not None else 0
+
+    @property
+    def misses(self) -> int:
+        return int(self._state.misses) if self._lib is not None else 0
+
+    def __del__(self) -> None:
+        lib = getattr(self, "_lib", None)
+        if lib is not None and getattr(self, "_state", None) is not None and self._state.tag:
+            lib.tlb_free(self._ptr)
