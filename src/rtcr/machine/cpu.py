@@ -31,8 +31,8 @@ from rtcr.core import Access, Mapping, Unresolved, resolve
 
 from .icount import InstructionCounter, StopReason
 from .registers import Registers, read_registers, write_registers
-from .tlb import SoftwareTlb
 from .thread import FaultWait, Thread, ThreadState
+from .tlb import SoftwareTlb
 
 if TYPE_CHECKING:
     from .component import Component
