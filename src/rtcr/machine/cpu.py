@@ -153,8 +153,8 @@ class Cpu:
             thread.instructions += self.counter.instructions - before
             self.current = None
         if self._hook_error is not None:
-            error, self._hook_error = self._hook_error, None
-            raise error
+            hook_error, self._hook_error = self._hook_error, None
+            raise hook_error
         if reason is StopReason.HALTED:
             # hlt is privileged: in user mode it would raise a general protection fault.
             halt = int(self.uc.reg_read(x86.UC_X86_REG_RIP)) - 1
