@@ -30,10 +30,15 @@ class CheckpointStats:
     dirty_pages: int
     bytes: int
     faults: dict[str, int] = field(default_factory=dict)
+    copy_us: int | None = None  # concurrent checkpoints: pause start to commit
 
     def as_json(self) -> dict[str, object]:
-        return {"id": self.id, "instructions": self.instructions, "pause_us": self.pause_us,
-                "dirty_pages": self.dirty_pages, "bytes": self.bytes, "faults": self.faults}
+        out: dict[str, object] = {
+            "id": self.id, "instructions": self.instructions, "pause_us": self.pause_us,
+            "dirty_pages": self.dirty_pages, "bytes": self.bytes, "faults": self.faults}
+        if self.copy_us is not None:
+            out["copy_us"] = self.copy_us
+        return out
 
 
 def fault_totals(machine: Machine) -> dict[str, int]:
@@ -109,5 +114,7 @@ class Checkpointer:
             cid = writer.commit(manifest, instructions=self.machine.instructions,
                                 dirty_pages=dirty_count, pause_us=pause_us,
                                 strategy=self.runtime.strategy.value)
-        info = next(i for i in self.store.checkpoints() if i.id == cid)
-        return cid, dirty_count, info.bytes, live
+        return cid, dirty_count, self.stored_bytes(cid), live
+
+    def stored_bytes(self, cid: int) -> int:
+        return self.store.info(cid).bytes

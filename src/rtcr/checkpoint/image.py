@@ -66,7 +66,7 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
     """Every queued faulter, map by map, in queue order."""
     out: list[dict[str, Any]] = []
     maps: list[tuple[int, RegionMap]] = [(r.oid, r.rm) for r in runtime.region_map_records()]
-    maps += [(r.oid, r.tracked.managed) for r in runtime.ram_records()]
+    maps += [(r.oid, r.tracked.parts_map) for r in runtime.ram_records()]
     for oid, rm in maps:
         for faulter, fault in rm.faulters():
             assert isinstance(faulter, Thread), "host faulters never outlive an access"

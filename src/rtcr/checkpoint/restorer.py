@@ -38,24 +38,26 @@ class Restored:
 
 
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
-            granularity: int | None = None, log_sink: LogSink = _print_log) -> Restored:
+            granularity: int | None = None, log_sink: LogSink = _print_log,
+            banked: bool = False) -> Restored:
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
         raise StoreError(f"checkpoint {checkpoint_id} has image format "
                          f"{manifest.get('format')!r}; this rtcr reads format {FORMAT}")
     try:
-        return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink)
+        return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink,
+                        banked)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
 
 def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
-             log_sink: LogSink) -> Restored:
+             log_sink: LogSink, banked: bool) -> Restored:
     m, comp = manifest["machine"], manifest["component"]
     rt = manifest["runtime"]
     runtime = Runtime(strategy or Strategy(rt["strategy"]),
-                      granularity or int(rt["granularity"]))
+                      granularity or int(rt["granularity"]), banked=banked)
     machine = Machine(m["ram_size"], quantum=m["quantum"], log_sink=log_sink)
     component = machine.create_component(comp["name"], ram_quota=comp["ram_quota"],
                                          cap_quota=comp["cap_quota"], parent=runtime)
@@ -179,6 +181,6 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
 def _fault_map(runtime: Runtime, oid: int) -> RegionMap:
     record = runtime.objects[oid]
     if isinstance(record, RamRecord):
-        return record.tracked.managed
+        return record.tracked.parts_map
     assert isinstance(record, RegionMapRecord)
     return record.rm

@@ -17,6 +17,7 @@ restore.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -91,9 +92,17 @@ ADDRESS_SPACE_OID = 0
 class Runtime:
     """Implements the machine's `Parent` interface for one target component."""
 
-    def __init__(self, strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1) -> None:
+    def __init__(self, strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
+                 *, banked: bool = False) -> None:
+        if banked and strategy is not Strategy.RO_ATTACH:
+            raise ValueError("concurrent checkpoints need the ro-attach strategy")
         self.strategy = strategy
         self.granularity = granularity
+        self.banked = banked
+        # Called before a tracked part becomes writable (copy-on-write of a
+        # concurrent checkpoint) and before RAM is freed.
+        self.before_upgrade: Callable[[RamRecord, int], None] | None = None
+        self.before_free: Callable[[RamRecord], None] | None = None
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
         self._by_managed_map: dict[int, RamRecord] = {}
@@ -145,18 +154,24 @@ class Runtime:
         # The target must only ever hold the managed dataspace.
         for selector in child.pd.cap_space.selectors(ram):
             child.pd.cap_space.remove(selector)
-        managed = child.machine.core.create_region_map(ram.size)
-        tracked = TrackedRam(ram, managed, self.strategy, self.granularity)
-        managed.fault_handler(self._on_tracking_fault)
+        core = child.machine.core
+        managed = core.create_region_map(ram.size)
+        banks = ((core.create_region_map(ram.size), core.create_region_map(ram.size))
+                 if self.banked else None)
+        tracked = TrackedRam(ram, managed, self.strategy, self.granularity, banks)
         record = RamRecord(oid if oid is not None else self._new_oid(), ram.size, tracked)
         self._remember(record, managed.dataspace())
-        self._by_managed_map[id(managed)] = record
+        for rm in tracked.maps():
+            rm.fault_handler(self._on_tracking_fault)
+            self._by_managed_map[id(rm)] = record
         return record
 
     def _on_tracking_fault(self, managed: RegionMap) -> None:
         record = self._by_managed_map[id(managed)]
+        hook = self.before_upgrade
+        before = None if hook is None else (lambda part: hook(record, part))
         for faulter, fault in managed.faulters():
-            if record.tracked.handle(fault):
+            if record.tracked.handle(fault, before):
                 self.tracking_faults += 1
             elif isinstance(faulter, Thread):
                 self._reflect_to_target(record, managed, faulter, fault)
@@ -168,7 +183,8 @@ class Runtime:
         runtime -- to the map holding the region through which the thread reached
         this RAM, in that map's coordinates.
         """
-        found = _map_above(thread.component.pd.address_space, thread.fault_address, managed)
+        found = _map_above(thread.component.pd.address_space, thread.fault_address,
+                           record.tracked.managed)
         if found is None:
             log.warning("illegal %s at address %#x of RAM object %d",
                         fault.type.name, fault.addr, record.oid)
@@ -197,6 +213,8 @@ class Runtime:
         ram = record.tracked.ram
         if ram is None:
             raise Denied(f"RAM object {record.oid} was already freed")
+        if self.before_free is not None:
+            self.before_free(record)
         record.tracked.release()
         child.pd.free_ram(ram)
         for selector in child.pd.cap_space.selectors(ds):

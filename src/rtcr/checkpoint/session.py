@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rtcr.errors import StoreError
 from rtcr.machine import Component, Machine, RunResult, Status, load_elf
 from rtcr.machine.component import LogSink
 from rtcr.machine.machine import _print_log
 from rtcr.store import Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
+from .concurrent import ConcurrentCheckpointer, Policy
 from .restorer import restore
 from .runtime import Runtime
 from .tracking import Strategy
@@ -59,6 +61,18 @@ class SessionResult:
         }
 
 
+def _checkpointer(machine: Machine, component: Component, runtime: Runtime,
+                  store: Store | None, concurrent: Policy | None, *, parent: int | None = None,
+                  stored_objects: set[int] | None = None) -> Checkpointer | None:
+    if store is None:
+        return None
+    if concurrent is not None:
+        return ConcurrentCheckpointer(machine, component, runtime, store, parent=parent,
+                                      stored_objects=stored_objects, policy=concurrent)
+    return Checkpointer(machine, component, runtime, store, parent=parent,
+                        stored_objects=stored_objects)
+
+
 class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
                  checkpointer: Checkpointer | None) -> None:
@@ -71,29 +85,32 @@ class Session:
     def start(cls, elf: Path | str, *, ram_quota: int = 16 << 20,
               strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
               store: Store | None = None, log_sink: LogSink = _print_log,
-              quantum: int | None = None) -> Session:
+              quantum: int | None = None, concurrent: Policy | None = None) -> Session:
+        """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints."""
         image = load_elf(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
                           **({"quantum": quantum} if quantum else {}))
-        runtime = Runtime(strategy, granularity)
+        runtime = Runtime(strategy, granularity, banked=concurrent is not None)
         component = machine.create_component(image.name, ram_quota=ram_quota, parent=runtime)
         runtime.adopt_address_space(component)
         component.load(image)
-        checkpointer = Checkpointer(machine, component, runtime, store) if store else None
-        return cls(machine, component, runtime, checkpointer)
+        return cls(machine, component, runtime,
+                   _checkpointer(machine, component, runtime, store, concurrent))
 
     @classmethod
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
                strategy: Strategy | None = None, granularity: int | None = None,
-               log_sink: LogSink = _print_log, checkpoint: bool = True) -> Session:
+               log_sink: LogSink = _print_log, checkpoint: bool = True,
+               concurrent: Policy | None = None) -> Session:
+        """Restore a checkpoint (default: the newest) into a fresh machine."""
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
-            from rtcr.errors import StoreError
             raise StoreError(f"{store.path} holds no checkpoint to restore")
         restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
-                           log_sink=log_sink)
-        checkpointer = (Checkpointer(restored.machine, restored.component, restored.runtime,
-                                     store, parent=cid, stored_objects=restored.objects)
+                           log_sink=log_sink, banked=concurrent is not None)
+        checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
+                                      store, concurrent, parent=cid,
+                                      stored_objects=restored.objects)
                         if checkpoint else None)
         session = cls(restored.machine, restored.component, restored.runtime, checkpointer)
         session.restored_log_lines = restored.log_lines
@@ -102,8 +119,12 @@ class Session:
     restored_log_lines = 0
 
     def checkpoint(self) -> CheckpointStats:
+        """Take a checkpoint now (a concurrent one is waited for: the API wants its id)."""
         if self.checkpointer is None:
             raise RuntimeError("this session has no store to checkpoint into")
+        if isinstance(self.checkpointer, ConcurrentCheckpointer):
+            self.checkpointer.checkpoint()
+            return self.checkpointer.finish()
         return self.checkpointer.checkpoint()
 
     def run(self, *, every: int | None = None, every_ms: float | None = None,
@@ -121,20 +142,35 @@ class Session:
         def wall_clock_due() -> bool:
             return wall_deadline is not None and time.monotonic() >= wall_deadline
 
-        while True:
-            result = machine.run(pause_at=next_at, max_instructions=max_instructions,
-                                 should_pause=wall_clock_due if interval else None)
-            if result.status is not Status.PAUSED:
-                break
-            if self.checkpointer is not None:
-                stats = self.checkpointer.checkpoint()
+        checkpointer = self.checkpointer
+        concurrent = checkpointer if isinstance(checkpointer, ConcurrentCheckpointer) else None
+
+        def report(done: list[CheckpointStats]) -> None:
+            for stats in done:
                 if on_checkpoint is not None:
                     on_checkpoint(stats)
+
+        def background() -> None:
+            if concurrent is not None:
+                report(concurrent.background())
+
+        while True:
+            result = machine.run(pause_at=next_at, max_instructions=max_instructions,
+                                 should_pause=wall_clock_due if interval else None,
+                                 between_slices=background if concurrent else None)
+            if result.status is not Status.PAUSED:
+                break
+            if concurrent is not None:
+                concurrent.checkpoint()
+            elif checkpointer is not None:
+                report([checkpointer.checkpoint()])
             if next_at is not None and every:
                 while next_at <= machine.instructions:
                     next_at += every
             if interval:
                 wall_deadline = time.monotonic() + interval
+        if concurrent is not None:
+            report(concurrent.close())
         return self._result(result, time.perf_counter() - started)
 
     def _result(self, result: RunResult, wall: float) -> SessionResult:

@@ -21,6 +21,7 @@ fault_handler, fault), as a Genode component would.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from rtcr.core import PAGE_SIZE, Fault, FaultType, RamDataspace, RegionMap
 
@@ -32,12 +33,22 @@ class Strategy(enum.Enum):
 
 
 class TrackedRam:
-    """One RAM dataspace of the target, behind the managed map the target sees."""
+    """One RAM dataspace of the target, behind the managed map the target sees.
+
+    With `banks` (two spare region maps; ro-attach only), the parts live in
+    one of the banks, which is attached whole inside the managed map. A
+    checkpoint then re-arms tracking in O(1): it swaps in the other bank,
+    whose parts are all read-only already, instead of downgrading every
+    dirty part while the target waits. The bank swapped out is reset to
+    read-only later, off the pause path (`recycle`).
+    """
 
     def __init__(self, ram: RamDataspace, managed: RegionMap, strategy: Strategy,
-                 granularity: int) -> None:
+                 granularity: int, banks: tuple[RegionMap, RegionMap] | None = None) -> None:
         if granularity < 1:
             raise ValueError("granularity must be at least one page")
+        if banks is not None and strategy is not Strategy.RO_ATTACH:
+            raise ValueError("banked tracking needs the ro-attach strategy")
         self.ram: RamDataspace | None = ram
         self.managed = managed
         self.strategy = strategy
@@ -47,77 +58,125 @@ class TrackedRam:
         self.parts = -(-self.pages // granularity)
         self.dirty: set[int] = set()
         self.faults = 0
-        self._writeable: set[int] = set()  # parts currently attached writable
-        self._arm_all()
+        self.banks = banks
+        self._active = 0
+        self._writeable: set[int] = set()  # parts attached writable in the active map
+        self._stale: set[int] = set()  # parts still writable in the inactive bank
+        if banks is not None:
+            for bank in banks:
+                self._arm_all(bank)
+            managed.attach(banks[0].dataspace(), size=0, offset=0, at=0, executable=True,
+                           writeable=True)
+        else:
+            self._arm_all(managed)
 
     @property
     def freed(self) -> bool:
         return self.ram is None
 
+    @property
+    def parts_map(self) -> RegionMap:
+        """The map in which the parts are attached (and which reports tracking faults)."""
+        return self.managed if self.banks is None else self.banks[self._active]
+
+    def maps(self) -> list[RegionMap]:
+        return [self.managed, *(self.banks or ())]
+
     def _part_span(self, part: int) -> tuple[int, int]:
         offset = part * self.part_size
         return offset, min(self.part_size, self.pages * PAGE_SIZE - offset)
 
-    def _attach_part(self, part: int, writeable: bool) -> None:
+    def part_pages_of(self, part: int) -> range:
+        first = part * self.part_pages
+        return range(first, min(first + self.part_pages, self.pages))
+
+    def _attach_part(self, rm: RegionMap, part: int, writeable: bool) -> None:
         assert self.ram is not None
         offset, size = self._part_span(part)
-        self.managed.attach(self.ram, size=size, offset=offset, at=offset, executable=True,
-                            writeable=writeable)
-        if writeable:
-            self._writeable.add(part)
-        else:
-            self._writeable.discard(part)
+        rm.attach(self.ram, size=size, offset=offset, at=offset, executable=True,
+                  writeable=writeable)
 
-    def _arm_all(self) -> None:
+    def _arm_all(self, rm: RegionMap) -> None:
         if self.strategy is Strategy.FULL:
             assert self.ram is not None
-            self.managed.attach(self.ram, size=0, offset=0, at=0, executable=True,
-                                writeable=True)
+            rm.attach(self.ram, size=0, offset=0, at=0, executable=True, writeable=True)
         elif self.strategy is Strategy.RO_ATTACH:
             for part in range(self.parts):
-                self._attach_part(part, writeable=False)
+                self._attach_part(rm, part, writeable=False)
         # DETACH: nothing attached; every first access faults.
 
-    def handle(self, fault: Fault) -> bool:
-        """Resolve a fault in the managed map; False if it is not ours to resolve."""
+    def handle(self, fault: Fault, before_upgrade: Callable[[int], None] | None = None) -> bool:
+        """Resolve a fault in the parts map; False if it is not ours to resolve.
+
+        `before_upgrade(part)` runs before a part becomes writable: the moment
+        a concurrent checkpoint must save the part's old content.
+        """
         if self.ram is None or self.strategy is Strategy.FULL:
             return False
         part = fault.addr // self.part_size
         if not 0 <= part < self.parts or part in self._writeable:
             return False  # e.g. a write to sealed RAM: a real error, not tracking
+        if before_upgrade is not None:
+            before_upgrade(part)
+        rm = self.parts_map
         if self.strategy is Strategy.RO_ATTACH:
             if fault.type is not FaultType.WRITE:
                 return False
-            self.managed.detach(part * self.part_size)
+            rm.detach(part * self.part_size)
         self.faults += 1
         self.dirty.add(part)
-        self._attach_part(part, writeable=True)
+        self._attach_part(rm, part, writeable=True)
+        self._writeable.add(part)
         return True
 
     def dirty_pages(self) -> list[int]:
         """Page indices to copy at the next checkpoint (all of them under `full`)."""
         if self.strategy is Strategy.FULL:
             return list(range(self.pages))
-        pages: list[int] = []
-        for part in sorted(self.dirty):
-            first = part * self.part_pages
-            pages.extend(range(first, min(first + self.part_pages, self.pages)))
-        return pages
+        return [page for part in sorted(self.dirty) for page in self.part_pages_of(part)]
 
     def rearm(self) -> None:
-        """After a checkpoint: track the dirty parts again."""
-        for part in sorted(self.dirty):
-            if part in self._writeable:
-                self.managed.detach(part * self.part_size)
-                self._writeable.discard(part)
-                if self.strategy is Strategy.RO_ATTACH:
-                    self._attach_part(part, writeable=False)
+        """After a checkpoint: track the dirty parts again (O(dirty parts))."""
+        rm = self.parts_map
+        for part in sorted(self._writeable):
+            rm.detach(part * self.part_size)
+            if self.strategy is Strategy.RO_ATTACH:
+                self._attach_part(rm, part, writeable=False)
+        self._writeable.clear()
         self.dirty.clear()
 
+    def swap(self) -> set[int]:
+        """Banked re-arm in O(1): swap in the all-read-only bank; return the dirty parts."""
+        assert self.banks is not None
+        self.recycle(None)
+        dirty, self.dirty = self.dirty, set()
+        self._stale, self._writeable = self._writeable, set()
+        self.managed.detach(0)
+        self._active ^= 1
+        self.managed.attach(self.banks[self._active].dataspace(), size=0, offset=0, at=0,
+                            executable=True, writeable=True)
+        return dirty
+
+    def recycle(self, budget: int | None) -> int:
+        """Reset up to `budget` parts of the inactive bank to read-only; the work done."""
+        if self.banks is None or self.ram is None:
+            return 0
+        inactive = self.banks[self._active ^ 1]
+        done = 0
+        while self._stale and (budget is None or done < budget):
+            part = self._stale.pop()
+            inactive.detach(part * self.part_size)
+            self._attach_part(inactive, part, writeable=False)
+            done += 1
+        return done
+
     def release(self) -> None:
-        """The RAM was freed: its parts leave the managed map (reserved regions go too)."""
-        for region in list(self.managed.regions()):
-            self.managed.detach(region.start)
+        """The RAM was freed: its parts leave the maps (reserved regions go too)."""
+        for rm in self.maps():
+            for region in list(rm.regions()):
+                if self.banks is None or rm is not self.managed:
+                    rm.detach(region.start)
         self._writeable.clear()
+        self._stale.clear()
         self.dirty.clear()
         self.ram = None

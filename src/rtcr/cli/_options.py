@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from rtcr.checkpoint import Strategy
+from rtcr.checkpoint import Policy, Strategy
 
 _SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
@@ -37,7 +37,24 @@ COUNT = _Scaled("count", _COUNT_SUFFIXES, "count")
 STRATEGY = click.Choice([s.value for s in Strategy])
 
 
+def concurrency(concurrent: bool, policy: str, strategy: str | None) -> Policy | None:
+    """The copy-on-write policy asked for on the command line, checked against the strategy."""
+    if not concurrent:
+        return None
+    if strategy not in (None, Strategy.RO_ATTACH.value):
+        raise click.UsageError("--concurrent works with --strategy ro-attach only")
+    return Policy(policy)
+
+
 def tracking_options(func: Any) -> Any:
+    func = click.option("--concurrent-policy", type=click.Choice([p.value for p in Policy]),
+                        default=Policy.WAIT.value, show_default=True,
+                        help="With --concurrent, a checkpoint due while the previous one is "
+                             "still copying waits for it, or is skipped.")(func)
+    func = click.option("--concurrent", is_flag=True,
+                        help="Copy-on-write checkpoints: pause only to record state and "
+                             "re-arm tracking, copy dirty memory while the component runs "
+                             "(ro-attach only).")(func)
     func = click.option("--granularity", type=click.IntRange(min=1), default=None,
                         help="Pages per tracked part (default 1).")(func)
     func = click.option("--strategy", type=STRATEGY, default=None,

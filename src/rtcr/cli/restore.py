@@ -9,7 +9,7 @@ import click
 from rtcr.checkpoint import Session, Strategy
 from rtcr.store import Store
 
-from ._options import interval_options, tracking_options
+from ._options import concurrency, interval_options, tracking_options
 from ._running import drive
 
 
@@ -20,7 +20,8 @@ from ._running import drive
 @tracking_options
 @interval_options
 def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
-            granularity: int | None, every: int | None, every_ms: float | None,
+            granularity: int | None, concurrent: bool, concurrent_policy: str,
+            every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
@@ -30,8 +31,11 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
     continuing the chain.
     """
     store = Store.open(store_dir)
+    policy = concurrency(concurrent, concurrent_policy, strategy)
+    if policy is not None:
+        strategy = Strategy.RO_ATTACH.value
     session = Session.resume(store, checkpoint_id,
                              strategy=Strategy(strategy) if strategy else None,
-                             granularity=granularity)
+                             granularity=granularity, concurrent=policy)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

@@ -9,12 +9,13 @@ import click
 from rtcr.checkpoint import Session, Strategy
 from rtcr.store import Store
 
-from ._options import SIZE, interval_options, tracking_options
+from ._options import SIZE, concurrency, interval_options, tracking_options
 from ._running import drive
 
 
 @click.command("run")
-@click.argument("elf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# No exists=True: the ELF loader reports a missing file (or a directory) as one line.
+@click.argument("elf", type=click.Path(path_type=Path))
 @click.option("--ram", type=SIZE, default="16M", show_default=True,
               help="RAM quota of the component.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -22,7 +23,8 @@ from ._running import drive
 @tracking_options
 @interval_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
-            granularity: int | None, every: int | None, every_ms: float | None,
+            granularity: int | None, concurrent: bool, concurrent_policy: str,
+            every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None) -> None:
     """Run the component ELF on the emulated machine.
 
@@ -37,7 +39,8 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     if store_dir is not None:
         store = Store.open(store_dir) if (store_dir / "store.sqlite").exists() \
             else Store.create(store_dir)
+    policy = concurrency(concurrent, concurrent_policy, strategy)
     session = Session.start(elf, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
-                            granularity=granularity or 1, store=store)
+                            granularity=granularity or 1, store=store, concurrent=policy)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

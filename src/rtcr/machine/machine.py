@@ -76,12 +76,14 @@ class Machine:
         return component
 
     def run(self, *, pause_at: int | None = None, max_instructions: int | None = None,
-            should_pause: Callable[[], bool] | None = None) -> RunResult:
+            should_pause: Callable[[], bool] | None = None,
+            between_slices: Callable[[], object] | None = None) -> RunResult:
         """Run until every component exits, or a stop condition holds.
 
         `pause_at` and `max_instructions` are machine-wide instruction counts;
         the machine stops at the first block boundary at or after them.
-        `should_pause` is asked between time slices (for wall-clock triggers).
+        `should_pause` is asked between time slices (for wall-clock triggers);
+        `between_slices` runs there too (background work invisible to the guest).
         """
         scheduler = self.scheduler
         while True:
@@ -92,6 +94,8 @@ class Machine:
                 return RunResult(Status.LIMIT, total)
             if pause_at is not None and total >= pause_at:
                 return RunResult(Status.PAUSED, total)
+            if between_slices is not None:
+                between_slices()
             if should_pause is not None and should_pause():
                 return RunResult(Status.PAUSED, total)
             if scheduler.carried is None:

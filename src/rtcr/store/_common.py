@@ -204,6 +204,17 @@ def db_errors(where: Path) -> Iterator[None]:
         ) from exc
 
 
+def meta_int(value: Any, what: str) -> int:
+    """An integer read from the metadata, or StoreError if damage made it something else."""
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise StoreError(f"store metadata is corrupt: {what} is {value!r}")
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

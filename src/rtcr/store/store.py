@@ -38,6 +38,7 @@ from ._common import (
     lineage,
     load_manifest,
     load_node,
+    meta_int,
     owner_of,
     pack_name,
     pack_number,
@@ -269,8 +270,13 @@ class Store:
     def _next_id(self, conn: sqlite3.Connection) -> int:
         (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM checkpoints").fetchone()
         row = conn.execute("SELECT value FROM meta WHERE key='last_id'").fetchone()
-        last = int(row[0]) if row else 0
-        return max(int(top), last) + 1
+        last = meta_int(row[0] if row else None, "the last checkpoint id")
+        return max(meta_int(top, "the newest checkpoint id"), last) + 1
+
+    @staticmethod
+    def _scan_ids(conn: sqlite3.Connection) -> list[int]:
+        ids = [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
+        return [meta_int(i, "a checkpoint id") for i in ids]
 
     def _pack_files(self) -> dict[int, Path]:
         out: dict[int, Path] = {}
@@ -341,9 +347,10 @@ class Store:
         return [info_from_row(r) for r in rows]
 
     def ids(self) -> list[int]:
+        """Ids of the committed checkpoints, ascending."""
         conn = self._conn_checked()
         with self._db_errors():
-            return [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
+            return self._scan_ids(conn)
 
     def newest(self) -> int | None:
         conn = self._conn_checked()
@@ -450,7 +457,10 @@ class Store:
             if problems != ["ok"]:
                 report.store_errors.append("metadata database: " + "; ".join(
                     str(p) for p in problems[:5]))
-            ids = [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
+            raw_ids = [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
+            ids = [i for i in raw_ids if isinstance(i, int)]
+            if len(ids) != len(raw_ids):
+                report.store_errors.append("checkpoint table holds malformed ids")
             if cid is None:
                 row = conn.execute("SELECT value FROM meta WHERE key='last_id'").fetchone()
                 last = int(row[0]) if row and str(row[0]).isdigit() else None
@@ -562,7 +572,7 @@ class Store:
             with self._db_errors():
                 self._clean_orphans(conn)
                 self._empty_trash(conn)
-                ids = [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
+                ids = self._scan_ids(conn)
                 kept = ids[len(ids) - keep:] if keep else []
                 removed = ids[: len(ids) - len(kept)]
                 threshold = kept[0] if kept else (ids[-1] + 1 if ids else 1)
@@ -607,9 +617,10 @@ class Store:
                 wconn.execute("DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM refs)")
                 wconn.execute("UPDATE blobs SET owner=(SELECT cid FROM refs "
                               "WHERE refs.hash=blobs.hash) WHERE owner<?", (threshold,))
-                sizes = dict(wconn.execute("SELECT id, size FROM packs").fetchall())
-                live = dict(wconn.execute(
-                    "SELECT pack, sum(length) FROM blobs GROUP BY pack").fetchall())
+                sizes = {meta_int(p, "a pack id"): meta_int(n, "a pack size") for p, n in
+                         wconn.execute("SELECT id, size FROM packs").fetchall()}
+                live = {p: meta_int(n, "a blob length") for p, n in wconn.execute(
+                    "SELECT pack, sum(length) FROM blobs GROUP BY pack").fetchall()}
                 rewrite = sorted(p for p, size in sizes.items() if live.get(p, 0) < size)
                 bytes_freed = sum(sizes[p] for p in rewrite)
                 if any(live.get(p, 0) for p in rewrite):
@@ -621,13 +632,12 @@ class Store:
                 for p in rewrite:
                     wconn.execute("DELETE FROM packs WHERE id=?", (p,))
                     wconn.execute("INSERT OR IGNORE INTO trash(pack) VALUES (?)", (p,))
-                owned = dict(wconn.execute(
-                    "SELECT owner, sum(length) FROM blobs GROUP BY owner").fetchall())
+                owned = {o: meta_int(n, "a blob length") for o, n in wconn.execute(
+                    "SELECT owner, sum(length) FROM blobs GROUP BY owner").fetchall()}
                 for c in kept:
                     self._rewrite_record(wconn, kept_nodes[c], c in chains, owned.get(c, 0))
                 if removed:
-                    last = max(ids[-1], int(wconn.execute(
-                        "SELECT value FROM meta WHERE key='last_id'").fetchone()[0]))
+                    last = max(ids[-1], self._next_id(wconn) - 1)
                     wconn.execute("UPDATE meta SET value=? WHERE key='last_id'", (str(last),))
                 wconn.execute("COMMIT")
                 new_pack = None

@@ -24,6 +24,7 @@ from ._common import (
     info_checksum,
     manifest_digest,
     manifest_json,
+    meta_int,
     pack_name,
     page_hash,
     scan_table,
@@ -227,7 +228,8 @@ class CheckpointWriter:
             if size:
                 conn.execute("INSERT INTO packs(id, size) VALUES (?,?)", (self._pack_id, size))
             table_hash, count, _objs = scan_table(conn, self.id)
-            seq = int(conn.execute("SELECT value FROM meta WHERE key='seq'").fetchone()[0]) + 1
+            row = conn.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
+            seq = meta_int(row[0] if row else None, "the commit sequence") + 1
             info_row = (
                 self.id, self.parent, instructions, count, size, count * PAGE_SIZE,
                 count if dirty_pages is None else dirty_pages, float(pause_us), strategy,

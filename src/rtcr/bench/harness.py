@@ -1,0 +1,2 @@
+def run_bench(): pass
+class BenchOptions: pass
