@@ -1,0 +1,251 @@
+"""Concurrent copy-on-write checkpoints (issue 7): same checkpoints as stopped ones,
+a pause that does not depend on how much was written."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from rtcr.checkpoint import ConcurrentCheckpointer, Policy, Session, Strategy
+from rtcr.checkpoint.image import object_key
+from rtcr.checkpoint.runtime import RamRecord
+from rtcr.core import PAGE_SIZE
+from rtcr.errors import StoreError
+from rtcr.machine import Status
+from rtcr.store import CheckpointWriter, Store
+from rtcr.toolchain import compile_component
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def rewriter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("concurrent") / "rewriter.elf"
+    return compile_component([HERE / "rewriter.c"], out)
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, component: object, line: str) -> None:
+        self.lines.append(line)
+
+
+def uninterrupted(elf: Path) -> tuple[list[str], str, int]:
+    log = Lines()
+    session = Session.start(elf, log_sink=log)
+    result = session.run()
+    assert result.exit_code == 0
+    return log.lines, session.memory_digest(), result.instructions
+
+
+@pytest.fixture
+def slow_copier(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make the copier thread slow, so the target rewrites pages while they are copied."""
+    put_page = CheckpointWriter.put_page
+
+    def slow(self: CheckpointWriter, key: str, index: int, data: bytes) -> None:
+        time.sleep(0.0005)
+        put_page(self, key, index, data)
+
+    monkeypatch.setattr(CheckpointWriter, "put_page", slow)
+    yield
+
+
+def run_concurrent(elf: Path, store_dir: Path, every: int,
+                   policy: Policy = Policy.WAIT) -> tuple[Session, list[str]]:
+    log = Lines()
+    session = Session.start(elf, log_sink=log, store=Store.create(store_dir), concurrent=policy)
+    result = session.run(every=every)
+    assert result.exit_code == 0
+    return session, log.lines
+
+
+def test_restoring_concurrent_checkpoints_continues_exactly(rewriter: Path,
+                                                            tmp_path: Path) -> None:
+    lines, digest, instructions = uninterrupted(rewriter)
+    _, run_lines = run_concurrent(rewriter, tmp_path / "s", every=400_000)
+    assert run_lines == lines
+    store = Store.open(tmp_path / "s")
+    ids = [info.id for info in store.checkpoints()]
+    assert len(ids) >= 5
+    for cid in ids:
+        log = Lines()
+        restored = Session.resume(store, cid, log_sink=log, checkpoint=False)
+        result = restored.run()
+        assert result.exit_code == 0
+        assert lines[len(lines) - len(log.lines):] == log.lines
+        assert restored.memory_digest() == digest
+        assert result.instructions == instructions
+
+
+def test_copy_on_write_stores_the_content_at_checkpoint_time(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    store = Store.create(tmp_path / "s")
+    session = Session.start(rewriter, log_sink=Lines(), store=store, concurrent=Policy.WAIT)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
+    expected = {record.oid: record.tracked.ram.read(0, record.size)
+                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    saved_before_write = []
+    hook = session.runtime.before_upgrade
+    assert hook is not None
+
+    def counting(record: RamRecord, part: int) -> None:
+        copy = checkpointer._copy
+        if copy is not None and part in copy.pending.get(record.oid, ()):
+            saved_before_write.append((record.oid, part))
+        hook(record, part)
+
+    session.runtime.before_upgrade = counting
+    checkpointer.checkpoint()
+    session.machine.run(pause_at=4_000_000)  # rewrites every page while copying
+    cid = checkpointer.finish().id
+    assert saved_before_write, "the target never wrote a page still being copied"
+    checkpoint = store.load(cid)
+    for oid, content in expected.items():
+        stored = bytearray(len(content))
+        for index, page in checkpoint.pages(object_key(oid)):
+            stored[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+        assert bytes(stored) == content, f"RAM object {oid} differs from checkpoint time"
+
+
+def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str], Path],
+                                                   tmp_path: Path) -> None:
+    source = (HERE / "rewriter.c").read_text()
+    operations = []
+    for stride in (64, 1):
+        elf = compile_c(f"rewriter_stride{stride}",
+                        f"#define STRIDE {stride}\n#define ROUNDS 4\n" + source)
+        session = Session.start(elf, log_sink=Lines(), store=Store.create(tmp_path / f"{stride}"),
+                                concurrent=Policy.WAIT)
+        session.machine.run(pause_at=1_500_000)
+        checkpointer = session.checkpointer
+        assert isinstance(checkpointer, ConcurrentCheckpointer)
+        checkpointer.checkpoint()
+        checkpointer.finish()
+        # Between slices the session recycles the bank swapped out (off the pause).
+        session.machine.run(pause_at=3_000_000, between_slices=checkpointer.background)
+        rams = [r for r in session.runtime.ram_records() if r.tracked.ram is not None]
+        dirty = sum(len(r.tracked.dirty) for r in rams)
+        counted = _count_region_operations(session, checkpointer.checkpoint)
+        checkpointer.finish()
+        operations.append((dirty, counted))
+    (few_dirty, few_ops), (many_dirty, many_ops) = operations
+    assert many_dirty > 8 * few_dirty
+    assert few_ops == many_ops
+
+
+def _count_region_operations(session: Session, action: Callable[[], object]) -> int:
+    from rtcr.core import RegionMap
+
+    calls = 0
+    attach, detach = RegionMap.attach, RegionMap.detach
+
+    def counted_attach(self: RegionMap, *args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return attach(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def counted_detach(self: RegionMap, at: int) -> object:
+        nonlocal calls
+        calls += 1
+        return detach(self, at)
+
+    RegionMap.attach = counted_attach  # type: ignore[assignment,method-assign]
+    RegionMap.detach = counted_detach  # type: ignore[assignment,method-assign]
+    try:
+        action()
+    finally:
+        RegionMap.attach = attach  # type: ignore[method-assign]
+        RegionMap.detach = detach  # type: ignore[method-assign]
+    return calls
+
+
+def test_skip_policy_skips_a_checkpoint_due_while_copying(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
+                            concurrent=Policy.SKIP)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session.machine.run(pause_at=1_000_000)
+    assert checkpointer.checkpoint() is not None
+    session.machine.run(pause_at=1_100_000)
+    assert checkpointer.checkpoint() is None
+    assert checkpointer.skipped == 1
+    assert checkpointer.finish().id == 1
+
+
+def test_wait_policy_finishes_the_previous_copy_first(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
+                            concurrent=Policy.WAIT)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session.machine.run(pause_at=1_000_000)
+    checkpointer.checkpoint()
+    session.machine.run(pause_at=1_100_000)
+    checkpointer.checkpoint()
+    assert [s.id for s in checkpointer.history] == [1]
+    assert checkpointer.finish().id == 2
+    assert checkpointer.skipped == 0
+
+
+def test_failed_copy_loses_no_change(rewriter: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    lines, digest, _ = uninterrupted(rewriter)
+    store = Store.create(tmp_path / "s")
+    session = Session.start(rewriter, log_sink=Lines(), store=store, concurrent=Policy.WAIT)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session.machine.run(pause_at=1_000_000)
+    session.checkpoint()
+    session.machine.run(pause_at=2_500_000)
+    commit = CheckpointWriter.commit
+
+    def disk_full(self: CheckpointWriter, *args: object, **kwargs: object) -> int:
+        raise StoreError("no space left on device")
+
+    monkeypatch.setattr(CheckpointWriter, "commit", disk_full)
+    checkpointer.checkpoint()
+    with pytest.raises(StoreError, match="no space left"):
+        checkpointer.finish()
+    monkeypatch.setattr(CheckpointWriter, "commit", commit)
+    session.machine.run(pause_at=4_000_000)
+    cid = session.checkpoint().id
+    assert store.load(cid).parent == 1
+    log = Lines()
+    restored = Session.resume(store, cid, log_sink=log, checkpoint=False)
+    assert restored.run().exit_code == 0
+    assert lines[len(lines) - len(log.lines):] == log.lines
+    assert restored.memory_digest() == digest
+
+
+def test_copier_runs_beside_the_target(rewriter: Path, tmp_path: Path,
+                                       slow_copier: None) -> None:
+    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
+                            concurrent=Policy.WAIT)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session.machine.run(pause_at=1_000_000)
+    checkpointer.checkpoint()
+    copier = checkpointer._thread
+    assert copier is not None and copier.is_alive()
+    before = session.machine.instructions
+    session.machine.run(pause_at=before + 500_000)
+    assert session.machine.instructions > before
+    assert copier.is_alive() or checkpointer._copy is not None
+    assert threading.active_count() >= 1
+    checkpointer.finish()
+
+
+def test_concurrent_mode_needs_ro_attach(rewriter: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ro-attach"):
+        Session.start(rewriter, strategy=Strategy.DETACH, store=Store.create(tmp_path / "s"),
+                      concurrent=Policy.WAIT)
