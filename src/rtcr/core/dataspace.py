@@ -42,7 +42,9 @@ class Dataspace:
         self._frames = frames
         self._managed = managed
         self._writeable = writeable
-        self._regions: list[Region] = []
+        # Insertion-ordered set: the runtime attaches one RAM dataspace in
+        # thousands of parts, and a detach must not scan them all.
+        self._regions: dict[Region, None] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} badge={self.badge} size={self._size:#x}>"

@@ -235,7 +235,7 @@ class RegionMap:
         region = Region(self, at, size, ds, offset, writeable, executable)
         self._starts.insert(i, at)
         self._regions.insert(i, region)
-        ds._regions.append(region)
+        ds._regions[region] = None
         if sub is not None:
             self._children[sub] = self._children.get(sub, 0) + 1
         if self._faulters:
@@ -277,7 +277,7 @@ class RegionMap:
         region = self._regions.pop(i)
         del self._starts[i]
         ds = region.dataspace
-        ds._regions.remove(region)
+        del ds._regions[region]
         sub = ds._managed
         if sub is not None:
             left = self._children[sub] - 1
