@@ -36,7 +36,10 @@ from .runtime import RamRecord, RomRecord, Runtime
 # While a copy is in flight, let the interpreter switch threads often, so that
 # a fault or system call of the target never waits long for the copier.
 _SWITCH_INTERVAL = 0.0002
-_RECYCLE_BUDGET = 256  # parts reset to read-only per time slice
+# Parts reset to read-only per time slice: at least this many, and enough to
+# finish within _RECYCLE_SLICES slices, so the next checkpoint finds its bank ready.
+_RECYCLE_MIN = 256
+_RECYCLE_SLICES = 4
 
 
 class Policy(enum.Enum):
@@ -54,7 +57,6 @@ class _Copy:
     roms: list[tuple[str, RomRecord]]
     pending: dict[int, set[int]]  # RAM object id -> parts still to copy
     rams: dict[int, tuple[RamDataspace, RamRecord]]
-    dirty_parts: dict[int, set[int]]
     dirty_pages: int
     stored_before: set[int]
     instructions: int
@@ -80,6 +82,7 @@ class ConcurrentCheckpointer(Checkpointer):
         self._copy: _Copy | None = None
         self._thread: threading.Thread | None = None
         self._switch_interval = sys.getswitchinterval()
+        self._recycle_budget = _RECYCLE_MIN
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
 
@@ -112,14 +115,16 @@ class ConcurrentCheckpointer(Checkpointer):
                 ram: RamDataspace = record.tracked.ram
                 declarations.append((object_key(oid), tracked.pages, fresh))
                 dirty = tracked.swap()
-                dirty_pages += sum(len(tracked.part_pages_of(p)) for p in dirty)
+                dirty_pages += tracked.pages_in(dirty)
                 pending[oid] = set(range(tracked.parts)) if first else dirty
                 rams[oid] = (ram, record)
                 live.add(oid)
         pause_us = int((time.perf_counter() - started) * 1e6)
+        stale = sum(record.tracked.stale_parts for record in self.runtime.ram_records())
+        self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
         self._copy = _Copy(self.parent, manifest, declarations, roms, pending, rams,
-                           {oid: set(parts) for oid, parts in pending.items()}, dirty_pages,
-                           self._stored, self.machine.instructions, pause_us, started)
+                           dirty_pages, self._stored, self.machine.instructions, pause_us,
+                           started)
         self._stored = live
         sys.setswitchinterval(_SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._copier, args=(self._copy,),
@@ -196,7 +201,7 @@ class ConcurrentCheckpointer(Checkpointer):
     # -- between time slices and at the end -------------------------------------------
     def background(self) -> list[CheckpointStats]:
         """Main-thread work between time slices: recycle banks, collect finished copies."""
-        budget = _RECYCLE_BUDGET
+        budget = self._recycle_budget
         for record in self.runtime.ram_records():
             budget -= record.tracked.recycle(budget)
             if budget <= 0:
@@ -214,11 +219,13 @@ class ConcurrentCheckpointer(Checkpointer):
         self._thread = None
         sys.setswitchinterval(self._switch_interval)
         if copy.error is not None or copy.result is None:
-            # Nothing lost: the failed checkpoint's changes go into the next one.
-            for oid, parts in copy.dirty_parts.items():
+            # Nothing lost: the next checkpoint builds on the same parent and stores
+            # every part of the objects this one should have stored (which parts
+            # exactly is gone with the copy; all of them is always right).
+            for oid in copy.rams:
                 record = self.runtime.objects.get(oid)
                 if isinstance(record, RamRecord) and record.tracked.ram is not None:
-                    record.tracked.dirty |= parts
+                    record.tracked.dirty.update(range(record.tracked.parts))
             self._stored = copy.stored_before  # the next one builds on the same parent
             raise copy.error if copy.error is not None else RuntimeError("copy did not commit")
         totals = fault_totals(self.machine)

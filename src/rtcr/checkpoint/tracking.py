@@ -129,6 +129,13 @@ class TrackedRam:
         self._writeable.add(part)
         return True
 
+    def pages_in(self, parts: set[int]) -> int:
+        """How many pages `parts` cover (only the last part may be short)."""
+        count = len(parts) * self.part_pages
+        if self.parts - 1 in parts:
+            count -= self.parts * self.part_pages - self.pages
+        return count
+
     def dirty_pages(self) -> list[int]:
         """Page indices to copy at the next checkpoint (all of them under `full`)."""
         if self.strategy is Strategy.FULL:
@@ -156,6 +163,11 @@ class TrackedRam:
         self.managed.attach(self.banks[self._active].dataspace(), size=0, offset=0, at=0,
                             executable=True, writeable=True)
         return dirty
+
+    @property
+    def stale_parts(self) -> int:
+        """Parts of the inactive bank still waiting to be reset to read-only."""
+        return len(self._stale)
 
     def recycle(self, budget: int | None) -> int:
         """Reset up to `budget` parts of the inactive bank to read-only; the work done."""
