@@ -30,7 +30,8 @@ from unicorn import x86_const as x86
 from rtcr.core import Access, Mapping, Unresolved, resolve
 
 from .icount import InstructionCounter, StopReason
-from .registers import Registers, read_registers, write_registers
+from .registers import FastRegisters, Registers, read_registers, write_registers
+from .syscalls import SYSCALL_REGISTERS
 from .thread import FaultWait, Thread, ThreadState
 from .tlb import SoftwareTlb
 
@@ -70,6 +71,7 @@ class Cpu:
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self.counter = InstructionCounter(uc)
+        self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
         self.address_space = component.pd.address_space
         self.address_space.add_flush_listener(self._on_flush)
         self.flush_pending = False
@@ -103,7 +105,7 @@ class Cpu:
                 thread.context = None
             self.loaded = thread
         if thread.pending_result is not None:
-            self.uc.reg_write(x86.UC_X86_REG_RAX, thread.pending_result & 0xFFFF_FFFF_FFFF_FFFF)
+            self.registers.write(x86.UC_X86_REG_RAX, thread.pending_result)
             thread.pending_result = None
 
     def _unload(self) -> None:
@@ -139,14 +141,14 @@ class Cpu:
         self._fault_stop = None
         self._crash = None
         before = self.counter.instructions
-        rip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
+        rip = self.registers.read(x86.UC_X86_REG_RIP)
         try:
             reason = self.counter.run(rip, limit)
         except UcError as error:
             if self._fault_stop is None:
                 self._crash = self._crash or _describe_error(error, self.uc)
             else:
-                rip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
+                rip = self.registers.read(x86.UC_X86_REG_RIP)
                 self.counter.rewind_to(rip, fetch=self._fault_stop[1] is Access.EXEC)
             reason = None
         finally:
@@ -219,16 +221,32 @@ class Cpu:
             return
         result = self.component.machine.syscalls.dispatch(thread)
         if result is not None:
-            uc.reg_write(x86.UC_X86_REG_RAX, result & 0xFFFF_FFFF_FFFF_FFFF)
+            self.registers.write(x86.UC_X86_REG_RAX, result)
         if (thread.state is not ThreadState.RUNNABLE or self.flush_pending
                 or self.component.machine.scheduler.preempt_requested):
             self.counter.request_stop()
 
     def _interrupt(self, uc: Uc, number: int, _: object) -> None:
-        rip = int(uc.reg_read(x86.UC_X86_REG_RIP))
+        rip = self._trap_site(number, int(uc.reg_read(x86.UC_X86_REG_RIP)))
         name = _INTERRUPT_NAMES.get(number, f"interrupt {number}")
         self._crash = f"{name} at {rip:#x}"
         self.counter.request_stop()
+
+    def _trap_site(self, number: int, rip: int) -> int:
+        """Traps (int3, int1, int n) leave rip after the instruction: name the instruction."""
+        candidates = [(2, bytes([0xCD, number]))] if number == 3 or number >= 32 else []
+        if number in (1, 3):
+            candidates.insert(0, (1, b"\xf1" if number == 1 else b"\xcc"))
+        for length, encoding in candidates:
+            if rip < length:
+                continue
+            mapping = resolve(self.address_space, rip - length, Access.EXEC)
+            if isinstance(mapping, Mapping) and (rip - length) >> 12 == (rip - 1) >> 12:
+                phys = mapping.phys + ((rip - length) & 0xFFF)
+                ram = self.component.machine.core.ram.buffer
+                if bytes(ram[phys:phys + length]) == encoding:
+                    return rip - length
+        return rip
 
 
 def _describe_error(error: UcError, uc: Uc) -> str:

@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 T = TypeVar("T")
-_ARG_REGS = (x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI, x86.UC_X86_REG_RDX,
-             x86.UC_X86_REG_R10, x86.UC_X86_REG_R8, x86.UC_X86_REG_R9)
+# rax (the number), then the arguments in the order of the calling convention.
+SYSCALL_REGISTERS = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
+                     x86.UC_X86_REG_RDX, x86.UC_X86_REG_R10, x86.UC_X86_REG_R8,
+                     x86.UC_X86_REG_R9)
 MAX_LOG_LINE = 64 * 1024
 MAX_THREADS = 64
 MIN_STACK = 16 * 1024
@@ -71,13 +73,11 @@ class SyscallTable:
 
     def dispatch(self, thread: Thread) -> int | None:
         """Serve the system call `thread` just issued; the result goes to rax (None: blocked)."""
-        uc = thread.component.cpu.uc
-        number = int(uc.reg_read(x86.UC_X86_REG_RAX))
+        number, *args = thread.component.cpu.registers.read_batch()
         handler = self._handlers.get(number)
         self.counts[number] = self.counts.get(number, 0) + 1
         if handler is None:
             return -Errno.ENOSYS
-        args = [int(uc.reg_read(reg)) for reg in _ARG_REGS]
         try:
             return handler(thread, args)
         except RtcrError as error:

@@ -1,0 +1,222 @@
+"""How a run that cannot finish ends: deadlock (125), crash (139), instruction limit (124)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from machine_support import assert_no_traceback, run_api, run_cli, run_cli_summary, stderr_lines
+
+from rtcr.checkpoint import EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT
+from rtcr.machine import Status
+
+CompileC = Callable[[str, str], Path]
+
+DEADLOCK = r"""
+#include <rtcr.h>
+
+static void waiter(void *arg)
+{
+	(void)arg;
+	rtcr_signal_wait();   /* nobody ever submits */
+	rtcr_printf("waiter woke\n");
+}
+
+int main(void)
+{
+	rtcr_signal_context();
+	long t = rtcr_thread_create(waiter, 0, 0);
+	rtcr_printf("waiter is thread %ld\n", t);
+	rtcr_thread_join(t);
+	rtcr_printf("joined\n");
+	return 0;
+}
+"""
+
+CRASH = r"""
+#include <rtcr.h>
+extern char crash_site[];
+int main(void)
+{
+	rtcr_printf("site 0x%lx\n", (unsigned long)crash_site);
+	__asm__ volatile(CRASH_ASM ::: "rax", "rcx", "rdx", "memory");
+	rtcr_printf("still alive\n");
+	return 0;
+}
+"""
+CRASHES = {
+    "ud2": ("ud2", "invalid instruction"),
+    "int3": ("int3", "int3"),
+    "hlt": ("hlt", "hlt"),
+    "int80": ("int $0x80", "interrupt 128"),
+    "div0": ("xor %%ecx, %%ecx\\n.globl crash_site\\ncrash_site: div %%rcx", "divide"),
+}
+
+LOOP = r"""
+#include <rtcr.h>
+int main(void)
+{
+	rtcr_printf("looping\n");
+	for (;;)
+		__asm__ volatile("");
+}
+"""
+
+ILLEGAL_WRITE = r"""
+#include <rtcr.h>
+int main(void)
+{
+	long ds = rtcr_ram_alloc(RTCR_PAGE_SIZE);
+	long at = rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, RTCR_ANYWHERE, 0 /* read-only */);
+	volatile unsigned char *p = (volatile unsigned char *)at;
+	rtcr_printf("attached read-only at 0x%lx, reads %d\n", at, p[0x10]);
+	p[0x10] = 1;
+	rtcr_printf("the write went through\n");
+	return 0;
+}
+"""
+
+
+def _crash_source(kind: str) -> str:
+    asm = CRASHES[kind][0]
+    if "crash_site" not in asm:
+        asm = f".globl crash_site\\ncrash_site: {asm}"
+    return f'#define CRASH_ASM "{asm}"\n' + CRASH
+
+
+def _site(first_line: str) -> int:
+    match = re.fullmatch(r"(?:\[\w+\] )?site 0x([0-9a-f]+)", first_line)
+    assert match, first_line
+    return int(match[1], 16)
+
+
+# -- deadlock -----------------------------------------------------------------------
+
+def test_deadlock_names_every_blocked_thread_and_what_it_waits_for(compile_c: CompileC) -> None:
+    run = run_api(compile_c("deadlock", DEADLOCK))
+    assert run.lines == ["waiter is thread 2"]
+    assert run.result.status is Status.DEADLOCK
+    assert run.result.blocked == ("thread 1 (main) of deadlock: joining thread 2",
+                                  "thread 2 (thread2) of deadlock: waiting for a signal")
+    assert all(text in run.result.diagnostic for text in run.result.blocked)
+
+
+def test_deadlock_exits_125_with_one_stderr_line(compile_c: CompileC) -> None:
+    proc = run_cli("run", compile_c("deadlock", DEADLOCK))
+    assert_no_traceback(proc)
+    assert proc.returncode == EXIT_DEADLOCK == 125
+    assert proc.stdout.splitlines() == ["[deadlock] waiter is thread 2"]
+    [line] = stderr_lines(proc)
+    assert "deadlock" in line
+    assert "thread 1 (main) of deadlock: joining thread 2" in line
+    assert "thread 2 (thread2) of deadlock: waiting for a signal" in line
+
+
+# -- crashes --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", sorted(CRASHES))
+def test_crash_names_the_instruction_and_its_address(kind: str, compile_c: CompileC) -> None:
+    run = run_api(compile_c(f"crash_{kind}", _crash_source(kind)))
+    assert run.result.status is Status.FINISHED
+    assert run.component.exit_code == EXIT_CRASH == 139
+    assert len(run.lines) == 1  # never "still alive"
+    site = _site(run.lines[0])
+    crash = run.component.crash
+    assert crash is not None
+    assert CRASHES[kind][1] in crash
+    assert f"at {site:#x}" in crash, crash
+    assert "thread 1 (main)" in crash
+
+
+@pytest.mark.parametrize("kind", ["ud2", "int3"])
+def test_crash_exits_139_with_one_stderr_line(kind: str, compile_c: CompileC) -> None:
+    proc = run_cli("run", compile_c(f"crash_{kind}", _crash_source(kind)))
+    assert_no_traceback(proc)
+    assert proc.returncode == 139
+    site = _site(proc.stdout.splitlines()[0])
+    [line] = stderr_lines(proc)
+    assert f"at {site:#x}" in line
+
+
+def test_crash_in_one_thread_ends_the_whole_component(compile_c: CompileC) -> None:
+    source = r"""
+#include <rtcr.h>
+static volatile int spin = 1;
+static void bad(void *arg) { (void)arg; __asm__ volatile("ud2"); }
+int main(void)
+{
+	rtcr_thread_join(rtcr_thread_create(bad, 0, 0));
+	rtcr_printf("main survived\n");
+	return 0;
+}
+"""
+    run = run_api(compile_c("crash_thread", source))
+    assert run.lines == []
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert "thread 2" in run.component.crash
+
+
+# -- instruction limit --------------------------------------------------------------
+
+def test_infinite_loop_stops_at_max_instructions_via_api(compile_c: CompileC) -> None:
+    run = run_api(compile_c("loop", LOOP), max_instructions=5_000_000)
+    assert run.result.status is Status.LIMIT
+    assert 5_000_000 <= run.result.instructions < 5_000_000 + 64
+    assert run.component.exit_code is None
+
+
+def test_infinite_loop_is_stopped_by_max_instructions_with_status_124(
+        compile_c: CompileC, tmp_path: Path) -> None:
+    proc, summary = run_cli_summary(compile_c("loop", LOOP), tmp_path,
+                                    "--max-instructions", "5M")
+    assert_no_traceback(proc)
+    assert proc.returncode == EXIT_LIMIT == 124
+    assert proc.stdout.splitlines() == ["[loop] looping"]
+    assert summary["exit_code"] == 124
+    instructions = summary["instructions"]
+    assert isinstance(instructions, int)
+    assert 5_000_000 <= instructions < 5_000_000 + 64
+    [line] = stderr_lines(proc)
+    assert "max-instructions" in line
+
+
+# -- illegal access without a fault handler ------------------------------------------
+
+def _illegal_address(first_line: str) -> int:
+    """The fault address of the write to byte 0x10 of the read-only page.
+
+    unicorn hands the TLB-fill hook page-aligned addresses, so faults are
+    reported at page granularity: the address is the page's first byte.
+    """
+    match = re.search(r"attached read-only at 0x([0-9a-f]+), reads 0$", first_line)
+    assert match, first_line
+    return (int(match[1], 16) + 0x10) & ~0xFFF
+
+
+def test_write_to_read_only_page_without_handler_is_logged_and_deadlocks(
+        compile_c: CompileC, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        run = run_api(compile_c("illegal_write", ILLEGAL_WRITE))
+    assert len(run.lines) == 1
+    address = _illegal_address(run.lines[0])
+    messages = [(r.name, r.getMessage()) for r in caplog.records]
+    assert ("rtcr.core", f"illegal WRITE at address {address:#x}") in messages
+    assert run.result.status is Status.DEADLOCK
+    assert run.result.blocked == (
+        f"thread 1 (main) of illegal_write: WRITE fault at address {address:#x}",)
+
+
+def test_write_to_read_only_page_without_handler_via_cli(compile_c: CompileC) -> None:
+    proc = run_cli("run", compile_c("illegal_write", ILLEGAL_WRITE))
+    assert_no_traceback(proc)
+    assert proc.returncode == 125
+    assert len(proc.stdout.splitlines()) == 1
+    address = _illegal_address(proc.stdout.splitlines()[0])
+    lines = stderr_lines(proc)
+    assert any(f"illegal WRITE at address {address:#x}" in line for line in lines), lines
+    assert any("deadlock" in line and f"WRITE fault at address {address:#x}" in line
+               for line in lines), lines
