@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtcr.errors import StoreError
-from rtcr.machine import Component, Machine, RunResult, Status, load_elf
+from rtcr.machine import Component, ElfImage, Machine, RunResult, Status, load_elf
 from rtcr.machine.component import LogSink
 from rtcr.machine.machine import _print_log
 from rtcr.store import Store
@@ -82,12 +82,12 @@ class Session:
         self.checkpointer = checkpointer
 
     @classmethod
-    def start(cls, elf: Path | str, *, ram_quota: int = 16 << 20,
+    def start(cls, elf: ElfImage | Path | str, *, ram_quota: int = 16 << 20,
               strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
               store: Store | None = None, log_sink: LogSink = _print_log,
               quantum: int | None = None, concurrent: Policy | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints."""
-        image = load_elf(elf)
+        image = elf if isinstance(elf, ElfImage) else load_elf(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
                           **({"quantum": quantum} if quantum else {}))
         runtime = Runtime(strategy, granularity, banked=concurrent is not None)

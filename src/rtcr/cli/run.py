@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
+from rtcr.machine import load_elf
 from rtcr.store import Store
 
 from ._options import SIZE, concurrency, interval_options, tracking_options
@@ -35,12 +36,13 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     With --store and --every/--every-ms, incremental checkpoints are written
     to the store; continue any of them with `rtcr restore`.
     """
+    image = load_elf(elf)  # refuse a bad ELF before creating a store for it
+    policy = concurrency(concurrent, concurrent_policy, strategy)
     store = None
     if store_dir is not None:
         store = Store.open(store_dir) if (store_dir / "store.sqlite").exists() \
             else Store.create(store_dir)
-    policy = concurrency(concurrent, concurrent_policy, strategy)
-    session = Session.start(elf, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
+    session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)
