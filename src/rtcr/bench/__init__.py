@@ -12,7 +12,7 @@ Modes are entries of :data:`rtcr.bench.modes.MODES`; a new checkpoint mode
 is one more entry there (see :func:`rtcr.bench.modes.register_mode`).
 """
 
-from .harness import BenchOptions, run_bench  # noqa: I001
+from .harness import BenchOptions, run_bench
 from .modes import MODES, Mode, register_mode
 from .workloads import WORKLOADS, Workload
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -193,7 +193,7 @@ def bare_run(elf: Path) -> dict[str, Any]:
     uc.reg_write(x86.UC_X86_REG_RSP, _STACK_TOP)
     lines: list[str] = []
     sizes: dict[int, int] = {}
-    state = {"cap": 2, "heap": _HEAP_BASE, "exit": None, "error": None}
+    state: dict[str, Any] = {"cap": 2, "heap": _HEAP_BASE, "exit": None, "error": None}
     regs = (x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI, x86.UC_X86_REG_RDX)
 
     def syscall(uc: Uc, _: object) -> None:
@@ -206,14 +206,14 @@ def bare_run(elf: Path) -> dict[str, Any]:
         elif number == Syscall.LOG:
             lines.append(bytes(uc.mem_read(a0, a1)).decode("utf-8", "replace"))
         elif number == Syscall.RAM_ALLOC:
-            ret = int(state["cap"])  # type: ignore[call-overload]
+            ret = int(state["cap"])
             sizes[ret] = (a0 + PAGE - 1) & ~(PAGE - 1)
             state["cap"] = ret + 1
         elif number == Syscall.ATTACH:
             if a1 not in sizes:
                 ret = -Errno.ECAP
             else:
-                ret = int(state["heap"])  # type: ignore[call-overload]
+                ret = int(state["heap"])
                 uc.mem_map(ret, sizes[a1], UC_PROT_ALL)
                 state["heap"] = ret + sizes[a1] + PAGE
         elif number in (Syscall.TIME_US, Syscall.SLEEP_US, Syscall.YIELD, Syscall.RAM_FREE,
@@ -254,7 +254,7 @@ def _rss_child(argv: list[str]) -> None:
 
     elf, ram_quota, mode_name, every, root = (Path(argv[0]), int(argv[1]), argv[2],
                                               int(argv[3]), Path(argv[4]))
-    idle_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    idle = _proc_status("VmRSS")
     mode = BASELINE if mode_name == "none" else MODES[mode_name]
     store = None
     if mode_name != "none":
@@ -264,10 +264,12 @@ def _rss_child(argv: list[str]) -> None:
                          log_sink=lambda c, line: None)
     armed = time.perf_counter() - started
     result = session.run(every=every or None)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = _proc_status("VmHWM")
+    if peak is None:  # not Linux: ru_maxrss (which may include a forking parent's)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({
         "mode": mode_name, "ram_quota": ram_quota, "every": every,
-        "maxrss_bytes": usage.ru_maxrss * 1024, "idle_rss_bytes": idle_kb * 1024,
+        "maxrss_bytes": peak, "idle_rss_bytes": idle,
         "arm_seconds": armed, "run_seconds": result.wall_seconds,
         "instructions": result.instructions, "outcome": result.outcome.value,
         "checkpoints": len(result.checkpoints), "faults": result.faults,
@@ -275,10 +277,15 @@ def _rss_child(argv: list[str]) -> None:
     }))
 
 
-def run_timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - started, value
+def _proc_status(field: str) -> int | None:
+    """A byte count from /proc/self/status (VmHWM: peak RSS of this process image)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
 
 
 if __name__ == "__main__":

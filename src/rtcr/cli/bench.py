@@ -1,0 +1,127 @@
+"""`rtcr bench`: compare checkpoint strategies on the bundled workloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from rtcr.bench import MODES, WORKLOADS, BenchOptions, run_bench
+from rtcr.bench.harness import count_tasks
+
+
+def _names(known: list[str], what: str) -> click.ParamType:  # type: ignore[type-arg]
+    class Names(click.ParamType):  # type: ignore[type-arg]
+        name = what
+
+        def convert(self, value: object, param: click.Parameter | None,
+                    ctx: click.Context | None) -> list[str]:
+            if isinstance(value, list):
+                return value
+            items = [v.strip() for v in str(value).split(",") if v.strip()]
+            unknown = [v for v in items if v not in known]
+            if unknown or not items:
+                self.fail(f"unknown {what} {', '.join(unknown) or '(none)'}; "
+                          f"known: {', '.join(known)}", param, ctx)
+            return items
+    return Names()
+
+
+class _Ints(click.ParamType):  # type: ignore[type-arg]
+    name = "numbers"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> list[int]:
+        if isinstance(value, list):
+            return value
+        try:
+            items = [int(v) for v in str(value).split(",") if v.strip()]
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of numbers", param, ctx)
+        if not items or any(i < 1 for i in items):
+            self.fail(f"{value!r}: give positive numbers, e.g. 1,4", param, ctx)
+        return items
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True,
+              help="Small sizes, granularity 1, one interval, one repeat (< 2 min).")
+@click.option("--workloads", type=_names(list(WORKLOADS), "workloads"), default=None,
+              help=f"Comma-separated subset of: {', '.join(WORKLOADS)}.")
+@click.option("--strategies", type=_names(list(MODES), "strategies"), default=None,
+              help=f"Comma-separated subset of: {', '.join(MODES)}.")
+@click.option("--granularities", type=_Ints(), default=None,
+              help="Pages per tracked part, e.g. 1,4 (default 1,4; quick: 1).")
+@click.option("--intervals", "interval_scales", type=_Ints(), default=None,
+              help="Checkpoint intervals as multiples of each workload's default "
+                   "(default 1,4; quick: 1).")
+@click.option("--repeat", type=click.IntRange(min=1), default=None,
+              help="Runs per configuration (default 3; quick: 1).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("bench-out"), show_default=True,
+              help="Output directory: report.md, results.json, *.png, cache/.")
+@click.option("--no-micro", is_flag=True, help="Skip fault-cost, bare-unicorn microbenchmarks.")
+@click.option("--no-memory", is_flag=True, help="Skip the resident-memory probe.")
+@click.option("--memory-quota", type=str, default=None,
+              help="RAM quota of the resident-memory probe (default 1G; quick: 64M).")
+@click.option("--report-only", is_flag=True,
+              help="Only re-render report.md and the plots from DIR/results.json.")
+def command(quick: bool, workloads: list[str] | None, strategies: list[str] | None,
+            granularities: list[int] | None, interval_scales: list[int] | None,
+            repeat: int | None, out: Path, no_micro: bool, no_memory: bool,
+            memory_quota: str | None, report_only: bool) -> None:
+    """Run the benchmark matrix: workloads × strategies × granularities × intervals.
+
+    Each configuration runs --repeat times, plus a no-checkpointing
+    baseline per workload and microbenchmarks of the write-fault path.
+    Writes DIR/report.md (medians and ranges), DIR/results.json (every raw
+    figure) and PNG plots; every number in the report comes from
+    results.json of the same run.
+    """
+    from rtcr.bench.report import write_report
+
+    if report_only:
+        results = json.loads((out / "results.json").read_text())
+        click.echo(str(write_report(results, out)))
+        return
+    quota = None
+    if memory_quota is not None:
+        from ._options import SIZE
+        quota = SIZE.convert(memory_quota, None, None)
+    options = BenchOptions(out=out, quick=quick, workloads=workloads, strategies=strategies,
+                           granularities=granularities, interval_scales=interval_scales,
+                           repeat=repeat, micro=not no_micro, memory=not no_memory,
+                           memory_quota=quota)
+    console = Console(stderr=True)
+    if console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("rtcr bench", total=count_tasks(options.resolved()))
+            started = [False]
+
+            def tick(what: str) -> None:
+                if started[0]:
+                    bar.advance(task)
+                started[0] = True
+                bar.update(task, description=what)
+
+            results = run_bench(options, tick)
+            bar.advance(task)
+    else:
+        results = run_bench(options)
+    checks = results["summary"]["checks"]
+    click.echo(f"rtcr bench: {checks['configs']} configurations in "
+               f"{results['wall_seconds']:.0f} s; report {out / 'report.md'}", err=True)
+    if not (checks["all_exited"] and checks["outputs_match_baseline"]):
+        click.echo("rtcr bench: some runs did not exit cleanly or changed the output; "
+                   "see results.json", err=True)
+        raise SystemExit(1)

@@ -1,0 +1,68 @@
+"""Smoke test of `rtcr bench`: a small matrix runs and produces every figure."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rtcr.bench import WORKLOADS
+from rtcr.bench.report import PLOTS
+from rtcr.bench.stats import median, percentile, spread
+from rtcr.cli import cli
+
+pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None
+                                and shutil.which("clang") is None,
+                                reason="no C compiler for the workloads")
+
+
+def test_workload_sources_exist() -> None:
+    for workload in WORKLOADS.values():
+        assert workload.source.is_file(), workload.source
+
+
+def test_stats_helpers() -> None:
+    assert median([3, 1, 2]) == 2
+    assert median([]) is None
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert spread([1.0, None, 3.0]) == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 2.0}
+
+
+def test_bench_quick_subset(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = CliRunner().invoke(cli, [
+        "bench", "--quick", "--workloads", "read_mostly,prodcons",
+        "--memory-quota", "16M", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    summary = results["summary"]
+    expected = {f"{w}/{m}/g1/i{WORKLOADS[w].quick_interval}"
+                for w in ("read_mostly", "prodcons") for m in results["settings"]["strategies"]}
+    assert set(summary["configs"]) == expected
+    for key, entry in summary["configs"].items():
+        metrics = entry["metrics"]
+        assert entry["outcomes"] == ["exited"], key
+        assert entry["output_ok"], key
+        assert metrics["checkpoints"]["median"] >= 20, key
+        for name in ("pause_us_median", "dirty_pages_per_cp", "raw_bytes_per_cp", "slowdown",
+                     "restore_s", "faults_per_interval"):
+            assert metrics[name]["median"] is not None, (key, name)
+    assert summary["checks"]["all_exited"] and summary["checks"]["outputs_match_baseline"]
+    ratios = {r["workload"]: r for r in summary["ratios"]}
+    assert ratios["read_mostly"]["fault_ratio"] > 2  # reads fault only under detach
+    fault = summary["fault_cost"]
+    assert fault["modes"]["ro-attach"]["per_fault_us_median"] is not None
+    assert fault["bare"]["per_fault_us_median"] is not None
+    assert summary["mips"]["read_mostly"]["bare_mips"] > 0
+    assert "prodcons" not in summary["mips"]  # threads: not on the bare runner
+    assert summary["memory"]["extra_rss"] is not None
+    assert results["profile"]["top"]
+    report = (out / "report.md").read_text()
+    for heading in ("Headline ratios", "Write-fault cost", "Store and restore",
+                    "Published anchors"):
+        assert heading in report
+    for name in PLOTS.values():
+        assert (out / name).stat().st_size > 1000

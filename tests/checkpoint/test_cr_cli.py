@@ -1,0 +1,195 @@
+"""The command line of checkpoint/restore: run, restore, inspect, summaries, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cr_helpers import reference, rtcr, tagged
+
+from rtcr.store import Store
+
+Example = Callable[[str], Path]
+CHECKPOINT_FIELDS = {"id", "pause_us", "dirty_pages", "bytes"}
+
+
+def one_clear_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def counter_store(example: Example, tmp_path_factory: pytest.TempPathFactory
+                  ) -> tuple[Path, dict[str, Any]]:
+    """`rtcr run counter --every 1M` into a store, with its --summary-json."""
+    base = tmp_path_factory.mktemp("cli")
+    store, summary = base / "store", base / "run.json"
+    done = rtcr("run", example("counter"), "--store", store, "--every", "1M",
+                "--summary-json", summary)
+    assert done.returncode == reference(example("counter")).exit_code, done.stderr
+    assert done.stdout.splitlines() == tagged(reference(example("counter")), "counter")
+    return store, json.loads(summary.read_text())
+
+
+def _inspect(store: Path) -> list[dict[str, Any]]:
+    done = rtcr("inspect", store, "--json")
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(done.stdout)
+    assert isinstance(listed, list)
+    return listed
+
+
+def test_inspect_json_lists_id_parent_instructions_pages_bytes(
+        counter_store: tuple[Path, dict[str, Any]]) -> None:
+    store, _ = counter_store
+    listed = _inspect(store)
+    assert len(listed) == 8
+    for entry in listed:
+        assert {"id", "parent", "instructions", "pages", "bytes"} <= entry.keys()
+        assert all(isinstance(entry[k], int) for k in ("id", "instructions", "pages", "bytes"))
+    assert [e["id"] for e in listed] == list(range(1, 9))
+    assert [e["parent"] for e in listed] == [None, *range(1, 8)]
+    instructions = [e["instructions"] for e in listed]
+    assert instructions == sorted(instructions) and instructions[0] >= 1_000_000
+    assert listed[0]["pages"] > max(e["pages"] for e in listed[1:]), "first is full"
+    assert all(e["bytes"] >= 0 for e in listed) and listed[0]["bytes"] > 0
+
+
+def test_run_summary_json_has_exit_code_instructions_faults_checkpoints(
+        example: Example, counter_store: tuple[Path, dict[str, Any]]) -> None:
+    store, summary = counter_store
+    ref = reference(example("counter"))
+    assert summary["exit_code"] == ref.exit_code
+    assert summary["instructions"] == ref.instructions
+    assert set(summary["faults"]) >= {"read", "write", "exec"}
+    assert all(isinstance(v, int) and v >= 0 for v in summary["faults"].values())
+    assert summary["faults"]["write"] > 0 and summary["faults"]["read"] == 0
+    listed = {e["id"]: e for e in _inspect(store)}
+    assert [c["id"] for c in summary["checkpoints"]] == list(listed)
+    for entry in summary["checkpoints"]:
+        assert entry.keys() >= CHECKPOINT_FIELDS
+        assert entry["pause_us"] >= 0 and entry["dirty_pages"] >= 0
+        assert entry["bytes"] == listed[entry["id"]]["bytes"]
+
+
+def test_restore_continues_with_the_rest_of_the_output_and_its_summary(
+        example: Example, counter_store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    store, _ = counter_store
+    ref = reference(example("counter"))
+    summary = tmp_path / "restore.json"
+    done = rtcr("restore", store, "--checkpoint", 3, "--summary-json", summary)
+    assert done.returncode == ref.exit_code, done.stderr
+    log_lines = Store.open(store).load(3).manifest["component"]["log_lines"]
+    assert done.stdout.splitlines() == tagged(ref, "counter")[log_lines:]
+    data = json.loads(summary.read_text())
+    assert data["exit_code"] == ref.exit_code
+    assert data["instructions"] == ref.instructions
+    assert set(data["faults"]) >= {"read", "write", "exec"}
+    assert data["checkpoints"] == []
+
+
+def test_restore_with_every_adds_checkpoints_to_the_store_and_reports_them(
+        example: Example, counter_store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(counter_store[0], store)
+    ref = reference(example("counter"))
+    summary = tmp_path / "restore.json"
+    done = rtcr("restore", store, "--checkpoint", 2, "--every", "2M", "--summary-json", summary)
+    assert done.returncode == ref.exit_code, done.stderr
+    data = json.loads(summary.read_text())
+    new = [c["id"] for c in data["checkpoints"]]
+    assert new and all(c.keys() >= CHECKPOINT_FIELDS for c in data["checkpoints"])
+    listed = {e["id"]: e for e in _inspect(store)}
+    assert set(new) <= set(listed) and min(new) > 8
+    assert listed[new[0]]["parent"] == 2
+    # The default checkpoint is the newest one.
+    newest = rtcr("restore", store)
+    assert newest.returncode == ref.exit_code
+    log_lines = Store.open(store).load(max(listed)).manifest["component"]["log_lines"]
+    assert newest.stdout.splitlines() == tagged(ref, "counter")[log_lines:]
+
+
+def test_inspect_plot_writes_a_png(counter_store: tuple[Path, dict[str, Any]],
+                                   tmp_path: Path) -> None:
+    png = tmp_path / "pages.png"
+    done = rtcr("inspect", counter_store[0], "--plot", png)
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 200
+
+
+def test_every_ms_produces_checkpoints_that_restore(example: Example, tmp_path: Path) -> None:
+    ref = reference(example("sort"))
+    store, summary = tmp_path / "store", tmp_path / "run.json"
+    done = rtcr("run", example("sort"), "--store", store, "--every-ms", "25",
+                "--summary-json", summary)
+    assert done.returncode == ref.exit_code, done.stderr
+    checkpoints = json.loads(summary.read_text())["checkpoints"]
+    assert len(checkpoints) >= 2
+    listed = _inspect(store)
+    assert [e["id"] for e in listed] == [c["id"] for c in checkpoints]
+    middle = listed[len(listed) // 2]["id"]
+    again = rtcr("restore", store, "--checkpoint", middle)
+    assert again.returncode == ref.exit_code
+    log_lines = Store.open(store).load(middle).manifest["component"]["log_lines"]
+    assert again.stdout.splitlines() == tagged(ref, "sort")[log_lines:]
+
+
+def test_restore_of_an_unknown_checkpoint_is_one_clear_line(
+        counter_store: tuple[Path, dict[str, Any]]) -> None:
+    done = rtcr("restore", counter_store[0], "--checkpoint", 99)
+    assert done.returncode != 0 and done.stdout == ""
+    assert "99" in one_clear_line(done.stderr)
+
+
+def test_restore_of_a_missing_store_is_one_clear_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    done = rtcr("restore", missing)
+    assert done.returncode != 0 and done.stdout == ""
+    assert str(missing) in one_clear_line(done.stderr)
+    assert not missing.exists(), "restore must not create a store"
+
+
+@pytest.mark.parametrize("kind", ["empty-dir", "dir-with-files", "file", "garbage-db"])
+def test_restore_of_something_that_is_not_a_store_is_one_clear_line(
+        tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "thing"
+    if kind == "file":
+        target.write_text("hello\n")
+    else:
+        target.mkdir()
+        if kind == "dir-with-files":
+            (target / "notes.txt").write_text("not a store\n")
+        if kind == "garbage-db":
+            (target / "store.sqlite").write_bytes(b"this is not a database" * 100)
+    done = rtcr("restore", target)
+    assert done.returncode != 0 and done.stdout == ""
+    assert str(target) in one_clear_line(done.stderr)
+
+
+def test_restore_of_an_empty_store_is_one_clear_line(tmp_path: Path) -> None:
+    Store.create(tmp_path / "store").close()
+    done = rtcr("restore", tmp_path / "store")
+    assert done.returncode != 0 and done.stdout == ""
+    one_clear_line(done.stderr)
+
+
+def test_run_of_a_file_that_is_not_an_elf_is_one_clear_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.elf"
+    bogus.write_bytes(b"#!/bin/sh\necho hi\n")
+    done = rtcr("run", bogus, "--store", tmp_path / "store", "--every", "1k")
+    assert done.returncode != 0 and done.stdout == ""
+    one_clear_line(done.stderr)
+
+
+def test_every_without_a_store_is_a_usage_error(example: Example) -> None:
+    done = rtcr("run", example("hello"), "--every", "100")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and "--store" in done.stderr
