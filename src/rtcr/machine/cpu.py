@@ -44,6 +44,7 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _UC_TLB_VIRTUAL = 1
+_UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
 _MAX_SYNCHRONOUS_RETRIES = 16
@@ -75,6 +76,9 @@ class Cpu:
         self.address_space = component.pd.address_space
         self.address_space.add_flush_listener(self._on_flush)
         self.flush_pending = False
+        # Pages flushed since unicorn's TLB was last flushed, with what the
+        # software TLB held for them (None: too many to check, flush for sure).
+        self._flushed: list[tuple[int, tuple[int, int] | None]] | None = []
         self.loaded: Thread | None = None  # whose registers are in the CPU now
         self.current: Thread | None = None  # running right now (inside emu_start)
         self.faulting: Thread | None = None  # inside the TLB-fill hook, being resolved
@@ -85,13 +89,47 @@ class Cpu:
 
     # -- flushing -------------------------------------------------------
     def _on_flush(self, start: int, size: int) -> None:
+        # Remember what may be cached for a small range: if the change turns
+        # out to be an upgrade, unicorn's TLB need not be flushed (_flush_if_pending).
+        if size <= _UPGRADE_CHECK_PAGES * 4096 and self._flushed is not None:
+            for page in range(start & ~0xFFF, start + size, 4096):
+                self._flushed.append((page, self.tlb.lookup(page)))
+        else:
+            self._flushed = None
         self.tlb.invalidate(start, size)  # at once: the next fill must not see it
         self.flush_pending = True
 
     def _flush_if_pending(self) -> None:
-        if self.flush_pending:
-            self.flush_pending = False
-            self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+        if not self.flush_pending:
+            return
+        self.flush_pending = False
+        flushed, self._flushed = self._flushed, []
+        if flushed is not None and self.tlb.complete:
+            refills: list[tuple[int, int, int]] = []
+            if all(self._only_upgraded(page, cached, refills) for page, cached in flushed):
+                # Keep the cache complete: its entries now stand for the stale ones too.
+                for page, phys, perms in refills:
+                    self.tlb.insert(page, phys, perms)
+                return
+        self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+        self.tlb.unicorn_flushed()
+
+    def _only_upgraded(self, page: int, cached: tuple[int, int] | None,
+                       refills: list[tuple[int, int, int]]) -> bool:
+        """Is what unicorn may hold for `page` still right, if with fewer rights?
+
+        Write tracking detaches a read-only part and attaches it writable: the
+        same frame with more rights. A stale read-only entry for it is harmless
+        (a write comes back as a write fill), so that needs no TLB flush.
+        """
+        if cached is None:
+            return True  # the cache is complete: unicorn holds nothing for this page
+        now = resolve(self.address_space, page, Access.READ)
+        if not isinstance(now, Mapping) or now.phys != cached[0]:
+            return False
+        perms = _permissions(now)
+        refills.append((page, now.phys, perms))
+        return cached[1] & ~perms == 0
 
     # -- register state ---------------------------------------------------
     def _load(self, thread: Thread) -> None:
@@ -183,11 +221,7 @@ class Cpu:
         for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
             result = resolve(self.address_space, vaddr, kind)
             if isinstance(result, Mapping):
-                perms = UC_PROT_READ
-                if result.writeable:
-                    perms |= UC_PROT_WRITE
-                if result.executable:
-                    perms |= UC_PROT_EXEC
+                perms = _permissions(result)
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
                 self._flush_if_pending()
@@ -247,6 +281,12 @@ class Cpu:
                 if bytes(ram[phys:phys + length]) == encoding:
                     return rip - length
         return rip
+
+
+def _permissions(mapping: Mapping) -> int:
+    """unicorn's protection bits for a pager mapping (reads are always allowed)."""
+    return int(UC_PROT_READ | (UC_PROT_WRITE if mapping.writeable else 0)
+               | (UC_PROT_EXEC if mapping.executable else 0))
 
 
 def _describe_error(error: UcError, uc: Uc) -> str:

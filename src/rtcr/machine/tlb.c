@@ -11,8 +11,12 @@
  * inserts the answer.
  *
  * The machine clears the cache (or a range of it) whenever the core flushes
- * mappings of this address space, exactly when it flushes unicorn's TLB, so
- * the cache never holds a mapping the pager would not give now.
+ * mappings of this address space, so the cache never holds a mapping the
+ * pager would not give now. Every translation unicorn holds went through
+ * this cache; as long as no insert displaced another page (`evicted`), the
+ * cache therefore also knows everything unicorn's TLB may still hold --
+ * which lets the machine skip flushing unicorn's TLB when a flush turns out
+ * to be an upgrade (same frame, more rights), as write tracking does.
  *
  * No unicorn headers needed: the entry layout and constants below mirror
  * unicorn 2.1's uc_tlb_entry, uc_mem_type and uc_prot.
@@ -21,7 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define TLB_ABI 1
+#define TLB_ABI 2
 
 enum { UC_MEM_READ = 16, UC_MEM_WRITE = 17, UC_MEM_FETCH = 18 };
 enum { PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4 };
@@ -42,6 +46,7 @@ typedef struct {
     void *slow_user;
     uint64_t hits;
     uint64_t misses;
+    uint64_t evicted;  /* an insert displaced another page since the last reset */
 } tlb_t;
 
 int tlb_abi(void) { return TLB_ABI; }
@@ -56,7 +61,7 @@ int tlb_init(tlb_t *t, uint64_t capacity, void *slow, void *slow_user)
     t->mask = capacity - 1;
     t->slow = (fill_fn)slow;
     t->slow_user = slow_user;
-    t->hits = t->misses = 0;
+    t->hits = t->misses = t->evicted = 0;
     return 0;
 }
 
@@ -74,9 +79,23 @@ void tlb_insert(tlb_t *t, uint64_t vaddr, uint64_t paddr, uint32_t perms)
 {
     uint64_t vpn = vaddr >> 12;
     uint64_t i = vpn & t->mask;
+    if (t->tag[i] != 0 && t->tag[i] != vpn + 1)
+        t->evicted = 1;
     t->tag[i] = vpn + 1;
     t->paddr[i] = paddr;
     t->perms[i] = perms;
+}
+
+/* The cached translation of vaddr's page, if any. */
+bool tlb_lookup(tlb_t *t, uint64_t vaddr, uint64_t *paddr, uint32_t *perms)
+{
+    uint64_t vpn = vaddr >> 12;
+    uint64_t i = vpn & t->mask;
+    if (t->tag[i] != vpn + 1)
+        return false;
+    *paddr = t->paddr[i];
+    *perms = t->perms[i];
+    return true;
 }
 
 void tlb_clear(tlb_t *t)

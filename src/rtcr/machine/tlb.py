@@ -22,7 +22,7 @@ from . import native
 
 log = logging.getLogger("rtcr.machine")
 _uclib: Any = _ucmod.uclib
-_ABI = 1
+_ABI = 2
 CAPACITY = 1 << 16  # pages: 256 MiB of guest memory translated without Python
 
 # bool fill(uc, vaddr, type, entry*, user)
@@ -41,6 +41,7 @@ class _Tlb(ctypes.Structure):
         ("slow_user", ctypes.c_void_p),
         ("hits", ctypes.c_uint64),
         ("misses", ctypes.c_uint64),
+        ("evicted", ctypes.c_uint64),
     ]
 
 
@@ -60,6 +61,9 @@ def _load() -> ctypes.CDLL | None:
         lib.tlb_init.restype = ctypes.c_int
         lib.tlb_insert.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint32]
         lib.tlb_insert.restype = None
+        lib.tlb_lookup.argtypes = [ptr, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64),
+                                   ctypes.POINTER(ctypes.c_uint32)]
+        lib.tlb_lookup.restype = ctypes.c_bool
         lib.tlb_clear.argtypes = [ptr]
         lib.tlb_clear.restype = None
         lib.tlb_invalidate.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64]
@@ -85,6 +89,8 @@ class SoftwareTlb:
             return
         self._state = _Tlb()
         self._ptr = ctypes.pointer(self._state)
+        self._paddr = ctypes.c_uint64()
+        self._perms = ctypes.c_uint32()
         self._slow_c = _FILL_CFUNC(self._slow_entry)
         if self._lib.tlb_init(self._ptr, CAPACITY, ctypes.cast(self._slow_c, ctypes.c_void_p),
                               None) != 0:
@@ -104,6 +110,25 @@ class SoftwareTlb:
     def insert(self, vaddr: int, paddr: int, perms: int) -> None:
         if self._lib is not None:
             self._lib.tlb_insert(self._ptr, vaddr, paddr, perms)
+
+    def lookup(self, vaddr: int) -> tuple[int, int] | None:
+        """(physical address, perms) cached for vaddr's page, or None."""
+        if self._lib is None:
+            return None
+        if not self._lib.tlb_lookup(self._ptr, vaddr, ctypes.byref(self._paddr),
+                                    ctypes.byref(self._perms)):
+            return None
+        return self._paddr.value, self._perms.value
+
+    @property
+    def complete(self) -> bool:
+        """True while the cache knows every translation unicorn may hold (see tlb.c)."""
+        return self._lib is not None and self._state.evicted == 0
+
+    def unicorn_flushed(self) -> None:
+        """unicorn's TLB is empty again: the cache is complete from here on."""
+        if self._lib is not None:
+            self._state.evicted = 0
 
     def invalidate(self, start: int, size: int) -> None:
         if self._lib is not None:
