@@ -1,6 +1,7 @@
 /* Benchmark target for concurrent checkpoints: a TARGET_MB buffer; every
  * round writes one word into DIRTY_PERMILLE/1000 of its pages (evenly
- * spread), then reads a few pages. One round per checkpoint interval. */
+ * spread), then computes for SPIN iterations over a few pages (long enough
+ * for a concurrent copy to finish). One round per checkpoint interval. */
 #include <rtcr.h>
 
 #ifndef TARGET_MB
@@ -11,6 +12,9 @@
 #endif
 #ifndef ROUNDS
 #define ROUNDS 8
+#endif
+#ifndef SPIN
+#define SPIN 200000
 #endif
 #define PAGES (TARGET_MB * 256UL)
 
@@ -25,7 +29,7 @@ int main(void)
     for (unsigned long round = 1; round <= ROUNDS; round++) {
         for (unsigned long i = 0, page = round % step; i < dirty; i++, page += step)
             buf[(page % PAGES) * 512] = round + page;
-        for (unsigned long spin = 0; spin < 200000; spin++)
+        for (unsigned long spin = 0; spin < SPIN; spin++)
             sum += buf[(spin % 64) * 512];
         rtcr_printf("round %lu\n", round);
     }

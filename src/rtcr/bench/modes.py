@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtcr.checkpoint import Session, Strategy
+from rtcr.checkpoint import Policy, Session, Strategy
 from rtcr.machine.component import LogSink
 from rtcr.store import Store
 
@@ -58,6 +58,10 @@ for _strategy in Strategy:
     register_mode(Mode(_strategy.value, _strategy,
                        granular=_strategy is not Strategy.FULL))
 
+#: Copy-on-write checkpoints: pause to swap tracking banks, copy while the target runs.
+CONCURRENT = register_mode(Mode("concurrent", Strategy.RO_ATTACH,
+                                session_kwargs={"concurrent": Policy.WAIT}))
+
 #: The no-checkpointing baseline: nothing tracked, nothing stored.
 BASELINE = Mode("none", Strategy.FULL, granular=False)
 
@@ -66,5 +70,5 @@ TRACKED = "ro-attach"
 ACCESS_TRACKED = "detach"
 COPY_ALL = "full"
 
-__all__ = ["ACCESS_TRACKED", "BASELINE", "COPY_ALL", "MODES", "TRACKED", "Mode", "Starter",
-           "register_mode"]
+__all__ = ["ACCESS_TRACKED", "BASELINE", "CONCURRENT", "COPY_ALL", "MODES", "TRACKED", "Mode",
+           "Starter", "register_mode"]

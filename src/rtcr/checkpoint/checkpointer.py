@@ -31,6 +31,7 @@ class CheckpointStats:
     bytes: int
     faults: dict[str, int] = field(default_factory=dict)
     copy_us: int | None = None  # concurrent checkpoints: pause start to commit
+    wait_us: int | None = None  # concurrent: part of the pause spent waiting for the last copy
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -38,6 +39,8 @@ class CheckpointStats:
             "dirty_pages": self.dirty_pages, "bytes": self.bytes, "faults": self.faults}
         if self.copy_us is not None:
             out["copy_us"] = self.copy_us
+        if self.wait_us is not None:
+            out["wait_us"] = self.wait_us
         return out
 
 

@@ -61,6 +61,7 @@ class _Copy:
     stored_before: set[int]
     instructions: int
     pause_us: int
+    wait_us: int
     started: float
     lock: threading.Lock = field(default_factory=threading.Lock)
     saved: dict[tuple[int, int], bytes] = field(default_factory=dict)  # (oid, page) -> content
@@ -88,13 +89,17 @@ class ConcurrentCheckpointer(Checkpointer):
 
     # -- the pause ----------------------------------------------------------------
     def checkpoint(self) -> CheckpointStats | None:  # type: ignore[override]
-        """Pause-time part of a checkpoint; None if skipped (policy `skip`)."""
+        """Pause-time part of a checkpoint; None if skipped (policy `skip`).
+
+        Under policy `wait`, waiting for the previous copy is part of this pause.
+        """
+        started = time.perf_counter()
         if self._copy is not None:
             if self.policy is Policy.SKIP and not self._copy.done.is_set():
                 self.skipped += 1
                 return None
             self.finish()
-        started = time.perf_counter()
+        wait_us = int((time.perf_counter() - started) * 1e6)
         manifest = capture(self.machine, self.component, self.runtime)
         first = self.parent is None
         declarations: list[tuple[str, int, bool]] = []
@@ -124,13 +129,14 @@ class ConcurrentCheckpointer(Checkpointer):
         self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
         self._copy = _Copy(self.parent, manifest, declarations, roms, pending, rams,
                            dirty_pages, self._stored, self.machine.instructions, pause_us,
-                           started)
+                           wait_us, started)
         self._stored = live
         sys.setswitchinterval(_SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._copier, args=(self._copy,),
                                         name="rtcr-copier", daemon=True)
         self._thread.start()
-        return CheckpointStats(0, self.machine.instructions, pause_us, dirty_pages, 0, {})
+        return CheckpointStats(0, self.machine.instructions, pause_us, dirty_pages, 0, {},
+                               wait_us=wait_us)
 
     # -- copy-on-write hooks (target's thread, inside its fault) ------------------------
     def _save_before_write(self, record: RamRecord, part: int) -> None:
@@ -234,7 +240,8 @@ class ConcurrentCheckpointer(Checkpointer):
         self.parent = copy.result
         stats = CheckpointStats(copy.result, copy.instructions, copy.pause_us, copy.dirty_pages,
                                 self.stored_bytes(copy.result), faults,
-                                copy_us=int((time.perf_counter() - copy.started) * 1e6))
+                                copy_us=int((time.perf_counter() - copy.started) * 1e6),
+                                wait_us=copy.wait_us)
         self.history.append(stats)
         return stats
 

@@ -123,6 +123,8 @@ class Runtime:
         """Record the target's own region map (selector 1) before anything is attached."""
         record = RegionMapRecord(ADDRESS_SPACE_OID, child.pd.address_space)
         self._remember(record, child.pd.address_space)
+        # RM_DATASPACE(RTCR_ADDRESS_SPACE) hands the target this map's managed dataspace.
+        self._by_core_object[id(child.pd.address_space.dataspace())] = record
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
