@@ -184,7 +184,11 @@ def compile_component(
     out = Path(output)
     if out.is_dir():
         raise ToolchainError(f"output is a directory: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ToolchainError(f"cannot create the output directory {out.parent}: "
+                             f"{exc.strerror or exc}") from exc
     cc = find_compiler(compiler)
     cmd = compile_command(cc, srcs, out, opt=opt, extra_flags=extra_flags)
     try:

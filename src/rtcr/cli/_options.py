@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -32,6 +33,21 @@ class _Scaled(click.ParamType):  # type: ignore[type-arg]
         return number
 
 
+class _Millis(click.ParamType):  # type: ignore[type-arg]
+    name = "milliseconds"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of milliseconds", param, ctx)
+        if not math.isfinite(number) or number <= 0:
+            self.fail(f"{value!r} must be a positive, finite number of milliseconds", param, ctx)
+        return number
+
+
+MILLIS = _Millis()
 SIZE = _Scaled("size", _SUFFIXES, "size in bytes")
 COUNT = _Scaled("count", _COUNT_SUFFIXES, "count")
 STRATEGY = click.Choice([s.value for s in Strategy])
@@ -70,7 +86,7 @@ def interval_options(func: Any) -> Any:
                              "checkpoints) to this file.")(func)
     func = click.option("--max-instructions", type=COUNT, default=None,
                         help="Stop after this many guest instructions (exit status 124).")(func)
-    func = click.option("--every-ms", type=click.FloatRange(min=0, min_open=True), default=None,
+    func = click.option("--every-ms", type=MILLIS, default=None,
                         help="Checkpoint every X wall-clock milliseconds.")(func)
     func = click.option("--every", type=COUNT, default=None,
                         help="Checkpoint every N guest instructions (suffixes k, M, G).")(func)

@@ -34,7 +34,10 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
 
 def _finish(result: SessionResult, summary_json: str | None) -> None:
     if summary_json:
-        Path(summary_json).write_text(json.dumps(result.summary(), indent=2) + "\n")
+        try:
+            Path(summary_json).write_text(json.dumps(result.summary(), indent=2) + "\n")
+        except OSError as exc:
+            raise click.FileError(summary_json, exc.strerror or str(exc)) from exc
     if result.outcome is not Outcome.EXITED:
         click.echo(f"rtcr: {result.outcome.value}: {result.diagnostic}", err=True)
     if result.checkpoints:

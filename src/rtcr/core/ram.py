@@ -44,7 +44,10 @@ class PhysicalRam:
     def __init__(self, size: int) -> None:
         if size <= 0 or not page_aligned(size):
             raise InvalidArgument(f"RAM size {size:#x} is not a positive multiple of a page")
-        self.buffer = mmap.mmap(-1, size)
+        try:
+            self.buffer = mmap.mmap(-1, size)
+        except (OSError, OverflowError) as exc:
+            raise OutOfRam(f"cannot reserve {size:#x} bytes of physical RAM: {exc}") from exc
         self.size = size
         # A stack: the lowest free frame is at the end and popped first.
         self._free: list[int] = list(range(size // PAGE_SIZE - 1, -1, -1))

@@ -199,6 +199,10 @@ def db_errors(where: Path) -> Iterator[None]:
         # (SQLite error messages quoting damaged schema text fail to decode)
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise StoreError(f"{where}: store database is locked by another process") from exc
+        if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+            raise StoreError(f"{where}: disk full, cannot write {DB_NAME}") from exc
+        if isinstance(exc, sqlite3.OperationalError) and "disk I/O error" in str(exc):
+            raise StoreError(f"{where}: I/O error writing {DB_NAME}") from exc
         raise StoreError(
             f"{where}: store metadata ({DB_NAME}) is unreadable or corrupt: {exc}"
         ) from exc

@@ -92,7 +92,7 @@ class Checkpoint:
         return lin
 
     def _check_fresh(self) -> None:
-        self._store._check_open()
+        self._store._check_usable()
         if self._store._generation != self._generation:
             raise StoreError(f"checkpoint {self.id} was loaded before a gc of the store; "
                              "load it again")

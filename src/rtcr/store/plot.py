@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rtcr.errors import StoreError
+
 if TYPE_CHECKING:
     from ._common import CheckpointInfo
     from .store import Store
@@ -86,5 +88,8 @@ def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
     cbar = fig.colorbar(im, ax=ax)
     cbar.set_label("fraction of pages stored" if binned else "stored (1) / not stored (0)")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out)
+    except OSError as exc:
+        raise StoreError(f"cannot write the plot {out}: {exc.strerror or exc}") from exc

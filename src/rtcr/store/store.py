@@ -113,7 +113,7 @@ class Store:
         self._reader = PackReader(self._pack_dir)
         self._writer: CheckpointWriter | None = None
         self._generation = 0
-        self._lock_fd: int | None = None
+        self._damaged: str | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -239,8 +239,24 @@ class Store:
 
     @contextmanager
     def _db_errors(self) -> Iterator[None]:
-        with db_errors(self.path):
-            yield
+        try:
+            with db_errors(self.path):
+                yield
+        except StoreError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, UnicodeDecodeError) or (
+                isinstance(cause, sqlite3.DatabaseError)
+                and not isinstance(cause, sqlite3.OperationalError)
+            ):
+                self._damaged = str(cause)
+            raise
+
+    def _check_usable(self) -> None:
+        """Once the metadata database proved damaged, nothing is restored or written."""
+        self._check_open()
+        if self._damaged is not None:
+            raise StoreError(f"{self.path}: store metadata (store.sqlite) is damaged "
+                             f"({self._damaged}); refusing to use it (see rtcr verify)")
 
     def _writer_conn(self) -> sqlite3.Connection:
         return connect(self._db_path)
@@ -391,6 +407,7 @@ class Store:
         """Load checkpoint ``cid`` (verifying its record, manifest and its ancestors' tables)."""
         if not isinstance(cid, int) or isinstance(cid, bool):
             raise InvalidArgument(f"checkpoint id must be an int, not {cid!r}")
+        self._check_usable()
         conn = self._conn_checked()
         with self._db_errors():
             chain = self._chain(cid)
@@ -455,6 +472,7 @@ class Store:
             except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 problems = [str(exc)]
             if problems != ["ok"]:
+                self._damaged = "; ".join(str(p) for p in problems[:2])
                 report.store_errors.append("metadata database: " + "; ".join(
                     str(p) for p in problems[:5]))
             raw_ids = [r[0] for r in conn.execute("SELECT id FROM checkpoints ORDER BY id")]
@@ -563,6 +581,7 @@ class Store:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             raise InvalidArgument(f"keep must be a non-negative int, not {keep!r}")
         conn = self._conn_checked()
+        self._check_usable()
         if self._writer is not None:
             raise StoreError("cannot gc while a checkpoint is being written")
         lock = self._lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sqlite3
@@ -14,6 +15,7 @@ import zstandard
 
 from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
 
+from . import _faults
 from ._common import (
     CODEC_RAW,
     CODEC_ZSTD,
@@ -50,7 +52,7 @@ class CheckpointWriter:
         self._conn: sqlite3.Connection | None = None
         self._fd: int | None = None
         self._pack_path: os.PathLike[str] | None = None
-        store._check_open()
+        store._check_usable()
         if store._writer is not None:
             raise StoreError("a checkpoint is already being written to this store")
         if parent is not None and (not isinstance(parent, int) or isinstance(parent, bool)):
@@ -103,6 +105,8 @@ class CheckpointWriter:
     ) -> None:
         if not self._closed:
             self.abort()
+        if type(exc) is StoreError:  # say which checkpoint a store failure cost
+            raise StoreError(f"checkpoint {self.id} was not written: {exc}") from exc
 
     # ------------------------------------------------------------ writing
 
@@ -169,11 +173,13 @@ class CheckpointWriter:
         assert self._fd is not None
         view = memoryview(blob)
         try:
+            _faults.check("pack-write")
             while view:
                 n = os.write(self._fd, view)
                 view = view[n:]
         except OSError as exc:
-            raise StoreError(f"cannot write pack file {self._pack_path}: "
+            full = "disk full: " if exc.errno == errno.ENOSPC else ""
+            raise StoreError(f"{full}cannot write pack file {self._pack_path}: "
                              f"{exc.strerror or exc}") from exc
 
     # ------------------------------------------------------------ commit / abort
@@ -213,9 +219,12 @@ class CheckpointWriter:
         store = self._store
         assert self._fd is not None
         try:
+            _faults.check("pack-sync")
             os.fsync(self._fd)
         except OSError as exc:
-            raise StoreError(f"cannot sync pack file {self._pack_path}: {exc}") from exc
+            full = "disk full: " if exc.errno == errno.ENOSPC else ""
+            raise StoreError(f"{full}cannot sync pack file {self._pack_path}: "
+                             f"{exc.strerror or exc}") from exc
         os.close(self._fd)
         self._fd = None
         size = self._offset
@@ -245,6 +254,7 @@ class CheckpointWriter:
             conn.execute("INSERT INTO manifests(cid, json) VALUES (?,?)", (self.id, text))
             conn.execute("UPDATE meta SET value=? WHERE key='seq'", (str(seq),))
             conn.execute("UPDATE meta SET value=? WHERE key='last_id'", (str(self.id),))
+            _faults.check("commit")
             conn.execute("COMMIT")
         self._pack_path = None  # durable and owned by the store now
         self._release()
