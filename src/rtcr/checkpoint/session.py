@@ -129,8 +129,12 @@ class Session:
 
     def run(self, *, every: int | None = None, every_ms: float | None = None,
             max_instructions: int | None = None,
-            on_checkpoint: Callable[[CheckpointStats], None] | None = None) -> SessionResult:
-        """Run to the end, checkpointing every `every` instructions or `every_ms` ms."""
+            on_checkpoint: Callable[[CheckpointStats], None] | None = None,
+            on_progress: Callable[[], None] | None = None) -> SessionResult:
+        """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
+
+        `on_progress` is called between time slices (keep it cheap).
+        """
         machine = self.machine
         started = time.perf_counter()
         if max_instructions is not None:
@@ -153,11 +157,14 @@ class Session:
         def background() -> None:
             if concurrent is not None:
                 report(concurrent.background())
+            if on_progress is not None:
+                on_progress()
 
         while True:
             result = machine.run(pause_at=next_at, max_instructions=max_instructions,
                                  should_pause=wall_clock_due if interval else None,
-                                 between_slices=background if concurrent else None)
+                                 between_slices=background
+                                 if concurrent or on_progress else None)
             if result.status is not Status.PAUSED:
                 break
             if concurrent is not None:

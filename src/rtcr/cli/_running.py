@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 
 from rtcr.checkpoint import CheckpointStats, Outcome, Session, SessionResult
 
@@ -19,16 +22,41 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
         raise click.UsageError("--every/--every-ms need a store to write checkpoints to "
                                "(--store DIR)")
     console = Console(stderr=True)
-    interactive = console.is_terminal
+    if not console.is_terminal:  # piped or redirected: stay quiet
+        _finish(session.run(every=every, every_ms=every_ms,
+                            max_instructions=max_instructions), summary_json)
+        return
+    name = session.component.name
+    checkpoints = 0
+    shown_at = 0.0
 
-    def report(stats: CheckpointStats) -> None:
-        if interactive:
+    def status_text() -> str:
+        return (f"[bold]{name}[/bold]: {session.machine.instructions:,} instructions, "
+                f"{checkpoints} checkpoints")
+
+    spinner = Spinner("dots", status_text())
+    # On one terminal the component's lines print above the status line; when
+    # stdout goes elsewhere it is left alone.
+    with Live(spinner, console=console, transient=True, refresh_per_second=10,
+              redirect_stdout=sys.stdout.isatty(), redirect_stderr=False):
+
+        def report(stats: CheckpointStats) -> None:
+            nonlocal checkpoints
+            checkpoints += 1
             console.print(f"[dim]checkpoint {stats.id}: {stats.instructions:,} instructions, "
                           f"{stats.dirty_pages} dirty pages, {stats.bytes:,} bytes, "
                           f"paused {stats.pause_us / 1000:.2f} ms[/dim]")
 
-    result = session.run(every=every, every_ms=every_ms, max_instructions=max_instructions,
-                         on_checkpoint=report)
+        def progress() -> None:
+            nonlocal shown_at
+            now = time.monotonic()
+            if now - shown_at >= 0.1:
+                shown_at = now
+                spinner.update(text=status_text())
+
+        result = session.run(every=every, every_ms=every_ms,
+                             max_instructions=max_instructions, on_checkpoint=report,
+                             on_progress=progress)
     _finish(result, summary_json)
 
 
