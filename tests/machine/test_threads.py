@@ -160,6 +160,34 @@ def test_thread_create_join_and_exit(compile_c: CompileC) -> None:
     assert all(t.state is ThreadState.EXITED for t in run.component.threads.values())
 
 
+THREAD_CHURN = r"""
+#include <rtcr.h>
+
+static void work(void *arg) { (void)arg; }
+
+int main(void)
+{
+	long before = rtcr_ram_avail();
+	for (int i = 0; i < 1000; i++) {
+		long tid = rtcr_thread_create(work, 0, 64 * 1024);
+		if (tid < 0) {
+			rtcr_printf("create %d failed: %ld\n", i, tid);
+			return 1;
+		}
+		rtcr_thread_join(tid);
+	}
+	rtcr_printf("ram given back: %d\n", rtcr_ram_avail() == before);
+	return 0;
+}
+"""
+
+
+def test_exited_threads_give_their_stacks_back(compile_c: CompileC) -> None:
+    # 1000 stacks of 64 KiB would need 64 MiB; the default quota is 16 MiB.
+    run = _finished(run_api(compile_c("thread_churn", THREAD_CHURN)))
+    assert run.lines == ["ram given back: 1"]
+
+
 def test_thread_limit_returns_enothread(compile_c: CompileC) -> None:
     run = _finished(run_api(compile_c("thread_limit", LIMIT)))
     assert MAX_THREADS == 64

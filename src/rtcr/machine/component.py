@@ -96,11 +96,25 @@ class Component:
 
     def thread_exit(self, thread: Thread) -> None:
         self._retire(thread)
+        if thread.tid != 1:
+            self._free_stack(thread)
         for other in self.threads.values():
             if isinstance(other.blocker, JoinWait) and other.blocker.tid == thread.tid:
                 other.unblock(result=0)
         if all(t.state is ThreadState.EXITED for t in self.threads.values()):
             self.exit_code = 0
+
+    def _free_stack(self, thread: Thread) -> None:
+        """Give an exited thread's stack back, so creating and joining threads never runs dry."""
+        if thread.stack is None:
+            return
+        space = self.pd.address_space
+        region = space.region_at(thread.stack[0])
+        if region is None:
+            return
+        self.parent.detach(self, space, region.start)
+        self.parent.ram_free(self, region.dataspace)
+        thread.stack = None
 
     def exit(self, code: int) -> None:
         """End the whole component, whatever its threads are doing."""
