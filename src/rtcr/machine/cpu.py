@@ -91,15 +91,20 @@ class Cpu:
     def _on_flush(self, start: int, size: int) -> None:
         # Remember what may be cached for a small range: if the change turns
         # out to be an upgrade, unicorn's TLB need not be flushed (_flush_if_pending).
+        # The cache forgets the range at once: the next fill must not see it.
         if size <= _UPGRADE_CHECK_PAGES * 4096 and self._flushed is not None:
             for page in range(start & ~0xFFF, start + size, 4096):
-                self._flushed.append((page, self.tlb.lookup(page)))
+                self._flushed.append((page, self.tlb.take(page)))
         else:
             self._flushed = None
-        self.tlb.invalidate(start, size)  # at once: the next fill must not see it
+            self.tlb.invalidate(start, size)
         self.flush_pending = True
 
-    def _flush_if_pending(self) -> None:
+    def _flush_if_pending(self, filling: int | None = None) -> None:
+        """Flush unicorn's TLB if a flush happened, unless it only upgraded rights.
+
+        `filling` is the page the current fill is about to insert (no need to twice).
+        """
         if not self.flush_pending:
             return
         self.flush_pending = False
@@ -109,7 +114,8 @@ class Cpu:
             if all(self._only_upgraded(page, cached, refills) for page, cached in flushed):
                 # Keep the cache complete: its entries now stand for the stale ones too.
                 for page, phys, perms in refills:
-                    self.tlb.insert(page, phys, perms)
+                    if page != filling:
+                        self.tlb.insert(page, phys, perms)
                 return
         self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
         self.tlb.unicorn_flushed()
@@ -224,7 +230,7 @@ class Cpu:
                 perms = _permissions(result)
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
-                self._flush_if_pending()
+                self._flush_if_pending(filling=vaddr & ~0xFFF)
                 self.tlb.insert(vaddr, result.phys, perms)
                 return True
             if thread is None:

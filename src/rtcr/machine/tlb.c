@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define TLB_ABI 2
+#define TLB_ABI 3
 
 enum { UC_MEM_READ = 16, UC_MEM_WRITE = 17, UC_MEM_FETCH = 18 };
 enum { PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4 };
@@ -96,6 +96,16 @@ bool tlb_lookup(tlb_t *t, uint64_t vaddr, uint64_t *paddr, uint32_t *perms)
     *paddr = t->paddr[i];
     *perms = t->perms[i];
     return true;
+}
+
+/* Forget vaddr's page, reporting what was cached for it (one call for the
+ * common single-page flush of write tracking). */
+bool tlb_take(tlb_t *t, uint64_t vaddr, uint64_t *paddr, uint32_t *perms)
+{
+    bool cached = tlb_lookup(t, vaddr, paddr, perms);
+    if (cached)
+        t->tag[(vaddr >> 12) & t->mask] = 0;
+    return cached;
 }
 
 void tlb_clear(tlb_t *t)

@@ -22,7 +22,7 @@ from . import native
 
 log = logging.getLogger("rtcr.machine")
 _uclib: Any = _ucmod.uclib
-_ABI = 2
+_ABI = 3
 CAPACITY = 1 << 16  # pages: 256 MiB of guest memory translated without Python
 
 # bool fill(uc, vaddr, type, entry*, user)
@@ -64,6 +64,8 @@ def _load() -> ctypes.CDLL | None:
         lib.tlb_lookup.argtypes = [ptr, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64),
                                    ctypes.POINTER(ctypes.c_uint32)]
         lib.tlb_lookup.restype = ctypes.c_bool
+        lib.tlb_take.argtypes = lib.tlb_lookup.argtypes
+        lib.tlb_take.restype = ctypes.c_bool
         lib.tlb_clear.argtypes = [ptr]
         lib.tlb_clear.restype = None
         lib.tlb_invalidate.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64]
@@ -91,6 +93,8 @@ class SoftwareTlb:
         self._ptr = ctypes.pointer(self._state)
         self._paddr = ctypes.c_uint64()
         self._perms = ctypes.c_uint32()
+        self._paddr_ref = ctypes.byref(self._paddr)
+        self._perms_ref = ctypes.byref(self._perms)
         self._slow_c = _FILL_CFUNC(self._slow_entry)
         if self._lib.tlb_init(self._ptr, CAPACITY, ctypes.cast(self._slow_c, ctypes.c_void_p),
                               None) != 0:
@@ -113,10 +117,14 @@ class SoftwareTlb:
 
     def lookup(self, vaddr: int) -> tuple[int, int] | None:
         """(physical address, perms) cached for vaddr's page, or None."""
-        if self._lib is None:
-            return None
-        if not self._lib.tlb_lookup(self._ptr, vaddr, ctypes.byref(self._paddr),
-                                    ctypes.byref(self._perms)):
+        return self._query(self._lib.tlb_lookup if self._lib is not None else None, vaddr)
+
+    def take(self, vaddr: int) -> tuple[int, int] | None:
+        """Like `lookup`, and forget the page."""
+        return self._query(self._lib.tlb_take if self._lib is not None else None, vaddr)
+
+    def _query(self, function: Any, vaddr: int) -> tuple[int, int] | None:
+        if function is None or not function(self._ptr, vaddr, self._paddr_ref, self._perms_ref):
             return None
         return self._paddr.value, self._perms.value
 
