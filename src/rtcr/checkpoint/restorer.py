@@ -18,12 +18,11 @@ from typing import Any
 from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext
 from rtcr.errors import CorruptCheckpoint, StoreError
 from rtcr.machine import FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
-from rtcr.machine.component import Component, LogSink
-from rtcr.machine.machine import _print_log
+from rtcr.machine.component import Component, LogSink, print_log
 from rtcr.store import Checkpoint
 
 from .image import FORMAT, object_key
-from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
+from .runtime import RamRecord, RegionMapRecord, Runtime
 from .tracking import Strategy
 
 
@@ -38,7 +37,7 @@ class Restored:
 
 
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
-            granularity: int | None = None, log_sink: LogSink = _print_log,
+            granularity: int | None = None, log_sink: LogSink = print_log,
             banked: bool = False) -> Restored:
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
@@ -62,7 +61,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     component = machine.create_component(comp["name"], ram_quota=comp["ram_quota"],
                                          cap_quota=comp["cap_quota"], parent=runtime)
     runtime.adopt_address_space(component)
-    core, pd = machine.core, component.pd
+    pd = component.pd
 
     # Objects, in creation order, with their memory.
     live: set[int] = set()
@@ -72,8 +71,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             data = bytearray(obj["size"])
             for index, page in checkpoint.pages(object_key(oid)):
                 data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
-            rom = core.create_rom(obj["name"], bytes(data))
-            runtime._remember(RomRecord(oid, obj["name"], rom), rom)
+            runtime.rom(component, obj["name"], bytes(data), oid=oid)
             live.add(oid)
         elif kind == "ram":
             record = runtime.track(component, obj["size"], oid=oid)
@@ -92,13 +90,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "rm":
             if oid == 0:
                 continue
-            rm = core.create_region_map(obj["size"])
-            record_rm = RegionMapRecord(oid, rm)
-            runtime._remember(record_rm, rm)
-            runtime._by_core_object[id(rm.dataspace())] = record_rm
+            runtime.rm_create(component, obj["size"], oid=oid)
         elif kind == "signal":
-            context = pd.signal_receiver.create_context()
-            runtime._remember(SignalRecord(oid, context), context)
+            runtime.signal_context(component, oid=oid)
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]

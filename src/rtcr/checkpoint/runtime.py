@@ -110,7 +110,10 @@ class Runtime:
         self.tracking_faults = 0
 
     # -- bookkeeping --------------------------------------------------------
-    def _new_oid(self) -> int:
+    def _oid(self, restored: int | None) -> int:
+        """The object id of a new object: the next one, or the one it had (restore)."""
+        if restored is not None:
+            return restored
         oid = self.next_oid
         self.next_oid += 1
         return oid
@@ -161,7 +164,7 @@ class Runtime:
         banks = ((core.create_region_map(ram.size), core.create_region_map(ram.size))
                  if self.banked else None)
         tracked = TrackedRam(ram, managed, self.strategy, self.granularity, banks)
-        record = RamRecord(oid if oid is not None else self._new_oid(), ram.size, tracked)
+        record = RamRecord(self._oid(oid), ram.size, tracked)
         self._remember(record, managed.dataspace())
         for rm in tracked.maps():
             rm.fault_handler(self._on_tracking_fault)
@@ -202,9 +205,11 @@ class Runtime:
             record.tracked.rearm()
 
     # -- the Parent interface ------------------------------------------------
-    def rom(self, child: Component, name: str, data: bytes) -> Dataspace:
+    # A restore passes `oid` to recreate an object under the id it had.
+    def rom(self, child: Component, name: str, data: bytes, *, oid: int | None = None
+            ) -> Dataspace:
         rom = child.machine.core.create_rom(name, data)
-        self._remember(RomRecord(self._new_oid(), name, rom), rom)
+        self._remember(RomRecord(self._oid(oid), name, rom), rom)
         return rom
 
     def ram_alloc(self, child: Component, size: int) -> Dataspace:
@@ -229,9 +234,9 @@ class Runtime:
         child.pd.seal_ram(record.tracked.ram)
         record.sealed = True
 
-    def rm_create(self, child: Component, size: int) -> RegionMap:
+    def rm_create(self, child: Component, size: int, *, oid: int | None = None) -> RegionMap:
         rm = child.machine.core.create_region_map(size)
-        record = RegionMapRecord(self._new_oid(), rm)
+        record = RegionMapRecord(self._oid(oid), rm)
         self._remember(record, rm)
         self._by_core_object[id(rm.dataspace())] = record
         return rm
@@ -267,9 +272,9 @@ class Runtime:
         self._region_map_record(rm)
         return rm.fault()
 
-    def signal_context(self, child: Component) -> SignalContext:
+    def signal_context(self, child: Component, *, oid: int | None = None) -> SignalContext:
         context = child.pd.signal_receiver.create_context()
-        self._remember(SignalRecord(self._new_oid(), context), context)
+        self._remember(SignalRecord(self._oid(oid), context), context)
         return context
 
     # -- restore support -------------------------------------------------------

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from rtcr.errors import StoreError
 from rtcr.machine import Component, ElfImage, Machine, RunResult, Status, load_elf
-from rtcr.machine.component import LogSink
-from rtcr.machine.machine import _print_log
+from rtcr.machine.component import LogSink, print_log
 from rtcr.store import Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
@@ -75,7 +74,9 @@ def _checkpointer(machine: Machine, component: Component, runtime: Runtime,
 
 class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
-                 checkpointer: Checkpointer | None) -> None:
+                 checkpointer: Checkpointer | None, *, restored_log_lines: int = 0) -> None:
+        # LOG lines the component had printed before the checkpoint it was restored from.
+        self.restored_log_lines = restored_log_lines
         self.machine = machine
         self.component = component
         self.runtime = runtime
@@ -84,7 +85,7 @@ class Session:
     @classmethod
     def start(cls, elf: ElfImage | Path | str, *, ram_quota: int = 16 << 20,
               strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
-              store: Store | None = None, log_sink: LogSink = _print_log,
+              store: Store | None = None, log_sink: LogSink = print_log,
               quantum: int | None = None, concurrent: Policy | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints."""
         image = elf if isinstance(elf, ElfImage) else load_elf(elf)
@@ -100,7 +101,7 @@ class Session:
     @classmethod
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
                strategy: Strategy | None = None, granularity: int | None = None,
-               log_sink: LogSink = _print_log, checkpoint: bool = True,
+               log_sink: LogSink = print_log, checkpoint: bool = True,
                concurrent: Policy | None = None) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine."""
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
@@ -112,11 +113,8 @@ class Session:
                                       store, concurrent, parent=cid,
                                       stored_objects=restored.objects)
                         if checkpoint else None)
-        session = cls(restored.machine, restored.component, restored.runtime, checkpointer)
-        session.restored_log_lines = restored.log_lines
-        return session
-
-    restored_log_lines = 0
+        return cls(restored.machine, restored.component, restored.runtime, checkpointer,
+                   restored_log_lines=restored.log_lines)
 
     def checkpoint(self) -> CheckpointStats:
         """Take a checkpoint now (a concurrent one is waited for: the API wants its id)."""

@@ -31,6 +31,11 @@ MAIN_STACK_TOP = 0x7FFF_F000_0000
 LogSink = Callable[["Component", str], None]
 
 
+def print_log(component: Component, line: str) -> None:
+    """The default log sink: `[name] text` on stdout, as `rtcr run` prints it."""
+    print(f"[{component.name}] {line}", flush=True)
+
+
 class Component:
     def __init__(self, machine: Machine, name: str, pd: ProtectionDomain, parent: Parent) -> None:
         self.machine = machine

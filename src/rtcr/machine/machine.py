@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rtcr.core import Core
 
-from .component import Component, LogSink
+from .component import Component, LogSink, print_log
 from .cpu import GuestCrash
 from .elf import ElfImage, load_elf
 from .parent import CoreParent, Parent
@@ -39,13 +39,9 @@ class RunResult:
     blocked: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _print_log(component: Component, line: str) -> None:
-    print(f"[{component.name}] {line}", flush=True)
-
-
 class Machine:
     def __init__(self, ram_size: int = 64 << 20, *, quantum: int = DEFAULT_QUANTUM,
-                 log_sink: LogSink = _print_log) -> None:
+                 log_sink: LogSink = print_log) -> None:
         self.core = Core(ram_size=ram_size)
         self.scheduler = Scheduler(self, quantum)
         self.syscalls = SyscallTable(self)
