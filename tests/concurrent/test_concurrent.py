@@ -25,7 +25,7 @@ HERE = Path(__file__).parent
 @pytest.fixture(scope="module")
 def rewriter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("concurrent") / "rewriter.elf"
-    return compile_component([HERE / "rewriter.c"], out)
+    return Path(compile_component([HERE / "rewriter.c"], out))
 
 
 class Lines:
@@ -55,6 +55,14 @@ def slow_copier(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(CheckpointWriter, "put_page", slow)
     yield
+
+
+def concurrent_session(elf: Path, store: Store,
+                       policy: Policy = Policy.WAIT) -> tuple[Session, ConcurrentCheckpointer]:
+    session = Session.start(elf, log_sink=Lines(), store=store, concurrent=policy)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    return session, checkpointer
 
 
 def run_concurrent(elf: Path, store_dir: Path, every: int,
@@ -87,9 +95,7 @@ def test_restoring_concurrent_checkpoints_continues_exactly(rewriter: Path,
 def test_copy_on_write_stores_the_content_at_checkpoint_time(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
     store = Store.create(tmp_path / "s")
-    session = Session.start(rewriter, log_sink=Lines(), store=store, concurrent=Policy.WAIT)
-    checkpointer = session.checkpointer
-    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session, checkpointer = concurrent_session(rewriter, store)
     assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
     expected = {record.oid: record.tracked.ram.read(0, record.size)
                 for record in session.runtime.ram_records() if record.tracked.ram is not None}
@@ -151,29 +157,26 @@ def _count_region_operations(session: Session, action: Callable[[], object]) -> 
     def counted_attach(self: RegionMap, *args: object, **kwargs: object) -> object:
         nonlocal calls
         calls += 1
-        return attach(self, *args, **kwargs)  # type: ignore[arg-type]
+        return attach(self, *args, **kwargs)
 
     def counted_detach(self: RegionMap, at: int) -> object:
         nonlocal calls
         calls += 1
         return detach(self, at)
 
-    RegionMap.attach = counted_attach  # type: ignore[assignment,method-assign]
-    RegionMap.detach = counted_detach  # type: ignore[assignment,method-assign]
+    RegionMap.attach = counted_attach
+    RegionMap.detach = counted_detach
     try:
         action()
     finally:
-        RegionMap.attach = attach  # type: ignore[method-assign]
-        RegionMap.detach = detach  # type: ignore[method-assign]
+        RegionMap.attach = attach
+        RegionMap.detach = detach
     return calls
 
 
 def test_skip_policy_skips_a_checkpoint_due_while_copying(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
-    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
-                            concurrent=Policy.SKIP)
-    checkpointer = session.checkpointer
-    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"), Policy.SKIP)
     session.machine.run(pause_at=1_000_000)
     assert checkpointer.checkpoint() is not None
     session.machine.run(pause_at=1_100_000)
@@ -184,10 +187,7 @@ def test_skip_policy_skips_a_checkpoint_due_while_copying(
 
 def test_wait_policy_finishes_the_previous_copy_first(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
-    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
-                            concurrent=Policy.WAIT)
-    checkpointer = session.checkpointer
-    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
     checkpointer.checkpoint()
     session.machine.run(pause_at=1_100_000)
@@ -201,9 +201,7 @@ def test_failed_copy_loses_no_change(rewriter: Path, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     lines, digest, _ = uninterrupted(rewriter)
     store = Store.create(tmp_path / "s")
-    session = Session.start(rewriter, log_sink=Lines(), store=store, concurrent=Policy.WAIT)
-    checkpointer = session.checkpointer
-    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session, checkpointer = concurrent_session(rewriter, store)
     session.machine.run(pause_at=1_000_000)
     session.checkpoint()
     session.machine.run(pause_at=2_500_000)
@@ -229,10 +227,7 @@ def test_failed_copy_loses_no_change(rewriter: Path, tmp_path: Path,
 
 def test_copier_runs_beside_the_target(rewriter: Path, tmp_path: Path,
                                        slow_copier: None) -> None:
-    session = Session.start(rewriter, log_sink=Lines(), store=Store.create(tmp_path / "s"),
-                            concurrent=Policy.WAIT)
-    checkpointer = session.checkpointer
-    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
     checkpointer.checkpoint()
     copier = checkpointer._thread
