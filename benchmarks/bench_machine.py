@@ -297,7 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fault-pages", type=int, default=4096)
-    parser.add_argument("--profile-top", type=int, default=15)
+    parser.add_argument("--profile-top", type=int, default=15,
+                        help="functions to list per profile (0: no profiles)")
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_machine_") as tmpdir:
         tmp = Path(tmpdir)
@@ -308,9 +309,11 @@ def main(argv: list[str] | None = None) -> None:
         mips_section(elves, options.repeat)
         faulting = fault_section(tmp, options.fault_pages, options.repeat)
         tlb_section("kvstore", elves["kvstore"])
-        profile_section("kvstore", elves["kvstore"], options.profile_top)
-        profile_section(f"{options.fault_pages} guest-handled faults", faulting,
-                        options.profile_top, ram_quota=options.fault_pages * PAGE + (8 << 20))
+        if options.profile_top > 0:
+            profile_section("kvstore", elves["kvstore"], options.profile_top)
+            profile_section(f"{options.fault_pages} guest-handled faults", faulting,
+                            options.profile_top,
+                            ram_quota=options.fault_pages * PAGE + (8 << 20))
 
 
 if __name__ == "__main__":
