@@ -88,6 +88,12 @@ def test_sigkill_during_checkpointing_loses_nothing_committed(
     elf, done = fuzz
     store = tmp_path / "store"
     rng = random.Random(31337)
+    # Kill times are fractions of an uninterrupted run, so the test does not
+    # depend on how fast this machine is: three rounds of at most 0.3 of a run
+    # each cannot finish it, so at least three kills land.
+    started = time.monotonic()
+    run_to_end(rtcr("run", str(elf), "--store", str(tmp_path / "timing"), "--every", "40k"))
+    full_run = time.monotonic() - started
     kills = 0
     last_seen = 0
     for _round in range(6):
@@ -98,7 +104,7 @@ def test_sigkill_during_checkpointing_loses_nothing_committed(
             args = ["restore", str(store)]
         proc = subprocess.Popen([sys.executable, "-m", "rtcr", *args, "--every", "40k"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + rng.uniform(0.7, 2.0)
+        deadline = time.monotonic() + rng.uniform(0.1, 0.3) * full_run
         while time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.01)
         seen = newest(store)
