@@ -12,11 +12,12 @@ checkpoint still contains every change: nothing is lost on failure.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rtcr.core import PAGE_SIZE, FaultType
+from rtcr.core import PAGE_SIZE, Dataspace, FaultType
 from rtcr.machine import Component, Machine
-from rtcr.store import Store
+from rtcr.store import CheckpointWriter, Store
 
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
@@ -44,6 +45,16 @@ class CheckpointStats:
         return out
 
 
+LiveObject = tuple[int, RomRecord | RamRecord, bool]  # object id, record, new to the chain
+
+
+def put_pages(writer: CheckpointWriter, oid: int, ds: Dataspace, pages: Iterable[int]) -> None:
+    """Store `pages` of `ds` as pages of memory object `oid`."""
+    key = object_key(oid)
+    for page in pages:
+        writer.put_page(key, page, ds.read(page * PAGE_SIZE, PAGE_SIZE))
+
+
 def fault_totals(machine: Machine) -> dict[str, int]:
     counts = machine.core.fault_counts
     return {kind.name.lower(): counts.get(kind, 0)
@@ -63,6 +74,20 @@ class Checkpointer:
         self._faults_at_last = fault_totals(machine)
         self.history: list[CheckpointStats] = []
 
+    def live_objects(self) -> list[LiveObject]:
+        """The memory objects the next checkpoint holds, by id, and whether each is new."""
+        return [(oid, record, oid not in self._stored)
+                for oid, record in sorted(self.runtime.objects.items())
+                if isinstance(record, RomRecord)
+                or (isinstance(record, RamRecord) and record.tracked.ram is not None)]
+
+    def faults_since_last(self) -> dict[str, int]:
+        """Faults reflected since the last checkpoint was accounted, by type."""
+        totals = fault_totals(self.machine)
+        faults = {k: totals[k] - self._faults_at_last[k] for k in totals}
+        self._faults_at_last = totals
+        return faults
+
     def checkpoint(self) -> CheckpointStats:
         started = time.perf_counter()
         manifest = capture(self.machine, self.component, self.runtime)
@@ -77,47 +102,36 @@ class Checkpointer:
                 record.tracked.dirty |= saved[record.oid]
             raise
         pause_us = int((time.perf_counter() - started) * 1e6)
-        totals = fault_totals(self.machine)
-        faults = {k: totals[k] - self._faults_at_last[k] for k in totals}
-        self._faults_at_last = totals
         self.parent = cid
         self._stored = live
         stats = CheckpointStats(cid, self.machine.instructions, pause_us, dirty_count,
-                                stored_bytes, faults)
+                                stored_bytes, self.faults_since_last())
         self.history.append(stats)
         return stats
 
     def _write(self, manifest: dict[str, object], dirty: dict[int, list[int]],
                started: float) -> tuple[int, int, int, set[int]]:
-        live: set[int] = set()
+        live = self.live_objects()
         dirty_count = 0
         with self.store.begin(parent=self.parent) as writer:
-            for oid, record in sorted(self.runtime.objects.items()):
+            for oid, record, fresh in live:
                 if isinstance(record, RomRecord):
-                    rom = record.rom
-                    live.add(oid)
-                    fresh = oid not in self._stored
-                    writer.declare(object_key(oid), rom.size // PAGE_SIZE, fresh=fresh)
+                    pages = record.rom.size // PAGE_SIZE
+                    writer.declare(object_key(oid), pages, fresh=fresh)
                     if fresh:
-                        for page in range(rom.size // PAGE_SIZE):
-                            writer.put_page(object_key(oid), page,
-                                            rom.read(page * PAGE_SIZE, PAGE_SIZE))
-                elif isinstance(record, RamRecord) and record.tracked.ram is not None:
-                    ram = record.tracked.ram
-                    live.add(oid)
-                    fresh = oid not in self._stored
-                    writer.declare(object_key(oid), record.size // PAGE_SIZE, fresh=fresh)
-                    pages = range(record.size // PAGE_SIZE) if self.parent is None \
-                        else dirty[oid]
-                    for page in pages:
-                        writer.put_page(object_key(oid), page,
-                                        ram.read(page * PAGE_SIZE, PAGE_SIZE))
+                        put_pages(writer, oid, record.rom, range(pages))
+                else:
+                    assert record.tracked.ram is not None
+                    writer.declare(object_key(oid), record.tracked.pages, fresh=fresh)
+                    put_pages(writer, oid, record.tracked.ram,
+                              range(record.tracked.pages) if self.parent is None
+                              else dirty[oid])
                     dirty_count += len(dirty[oid])
             pause_us = int((time.perf_counter() - started) * 1e6)
             cid = writer.commit(manifest, instructions=self.machine.instructions,
                                 dirty_pages=dirty_count, pause_us=pause_us,
                                 strategy=self.runtime.strategy.value)
-        return cid, dirty_count, self.stored_bytes(cid), live
+        return cid, dirty_count, self.stored_bytes(cid), {oid for oid, _, _ in live}
 
     def stored_bytes(self, cid: int) -> int:
         return self.store.info(cid).bytes

@@ -29,7 +29,7 @@ from rtcr.core import PAGE_SIZE, RamDataspace
 from rtcr.machine import Component, Machine
 from rtcr.store import Store
 
-from .checkpointer import Checkpointer, CheckpointStats, fault_totals
+from .checkpointer import Checkpointer, CheckpointStats, put_pages
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
 
@@ -54,7 +54,7 @@ class _Copy:
     parent: int | None
     manifest: dict[str, object]
     declarations: list[tuple[str, int, bool]]
-    roms: list[tuple[str, RomRecord]]
+    roms: list[tuple[int, RomRecord]]
     pending: dict[int, set[int]]  # RAM object id -> parts still to copy
     rams: dict[int, tuple[RamDataspace, RamRecord]]
     dirty_pages: int
@@ -103,34 +103,31 @@ class ConcurrentCheckpointer(Checkpointer):
         manifest = capture(self.machine, self.component, self.runtime)
         first = self.parent is None
         declarations: list[tuple[str, int, bool]] = []
-        roms: list[tuple[str, RomRecord]] = []
+        roms: list[tuple[int, RomRecord]] = []
         pending: dict[int, set[int]] = {}
         rams: dict[int, tuple[RamDataspace, RamRecord]] = {}
-        live: set[int] = set()
+        live = self.live_objects()
         dirty_pages = 0
-        for oid, record in sorted(self.runtime.objects.items()):
-            fresh = oid not in self._stored
+        for oid, record, fresh in live:
             if isinstance(record, RomRecord):
                 declarations.append((object_key(oid), record.rom.size // PAGE_SIZE, fresh))
                 if fresh:
-                    roms.append((object_key(oid), record))
-                live.add(oid)
-            elif isinstance(record, RamRecord) and record.tracked.ram is not None:
+                    roms.append((oid, record))
+            else:
                 tracked = record.tracked
-                ram: RamDataspace = record.tracked.ram
+                assert tracked.ram is not None
                 declarations.append((object_key(oid), tracked.pages, fresh))
                 dirty = tracked.swap()
                 dirty_pages += tracked.pages_in(dirty)
                 pending[oid] = set(range(tracked.parts)) if first else dirty
-                rams[oid] = (ram, record)
-                live.add(oid)
+                rams[oid] = (tracked.ram, record)
         pause_us = int((time.perf_counter() - started) * 1e6)
         stale = sum(record.tracked.stale_parts for record in self.runtime.ram_records())
         self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
         self._copy = _Copy(self.parent, manifest, declarations, roms, pending, rams,
                            dirty_pages, self._stored, self.machine.instructions, pause_us,
                            wait_us, started)
-        self._stored = live
+        self._stored = {oid for oid, _, _ in live}
         sys.setswitchinterval(_SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._copier, args=(self._copy,),
                                         name="rtcr-copier", daemon=True)
@@ -170,9 +167,8 @@ class ConcurrentCheckpointer(Checkpointer):
             with self.store.begin(parent=copy.parent) as writer:
                 for key, npages, fresh in copy.declarations:
                     writer.declare(key, npages, fresh=fresh)
-                for key, rom in copy.roms:
-                    for page in range(rom.rom.size // PAGE_SIZE):
-                        writer.put_page(key, page, rom.rom.read(page * PAGE_SIZE, PAGE_SIZE))
+                for oid, rom in copy.roms:
+                    put_pages(writer, oid, rom.rom, range(rom.rom.size // PAGE_SIZE))
                 while True:
                     batch = self._take(copy)
                     if not batch:
@@ -234,9 +230,7 @@ class ConcurrentCheckpointer(Checkpointer):
                     record.tracked.dirty.update(range(record.tracked.parts))
             self._stored = copy.stored_before  # the next one builds on the same parent
             raise copy.error if copy.error is not None else RuntimeError("copy did not commit")
-        totals = fault_totals(self.machine)
-        faults = {k: totals[k] - self._faults_at_last[k] for k in totals}
-        self._faults_at_last = totals
+        faults = self.faults_since_last()
         self.parent = copy.result
         stats = CheckpointStats(copy.result, copy.instructions, copy.pause_us, copy.dirty_pages,
                                 self.stored_bytes(copy.result), faults,
