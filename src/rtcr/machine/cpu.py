@@ -100,10 +100,11 @@ class Cpu:
             self.tlb.invalidate(start, size)
         self.flush_pending = True
 
-    def _flush_if_pending(self, filling: int | None = None) -> None:
+    def _flush_if_pending(self, filling: tuple[int, Mapping] | None = None) -> None:
         """Flush unicorn's TLB if a flush happened, unless it only upgraded rights.
 
-        `filling` is the page the current fill is about to insert (no need to twice).
+        `filling` is the page the current fill is about to insert and the mapping
+        the pager just gave for it (neither resolved nor inserted twice).
         """
         if not self.flush_pending:
             return
@@ -111,17 +112,19 @@ class Cpu:
         flushed, self._flushed = self._flushed, []
         if flushed is not None and self.tlb.complete:
             refills: list[tuple[int, int, int]] = []
-            if all(self._only_upgraded(page, cached, refills) for page, cached in flushed):
+            if all(self._only_upgraded(page, cached, refills, filling)
+                   for page, cached in flushed):
                 # Keep the cache complete: its entries now stand for the stale ones too.
                 for page, phys, perms in refills:
-                    if page != filling:
+                    if filling is None or page != filling[0]:
                         self.tlb.insert(page, phys, perms)
                 return
         self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
         self.tlb.unicorn_flushed()
 
     def _only_upgraded(self, page: int, cached: tuple[int, int] | None,
-                       refills: list[tuple[int, int, int]]) -> bool:
+                       refills: list[tuple[int, int, int]],
+                       filling: tuple[int, Mapping] | None) -> bool:
         """Is what unicorn may hold for `page` still right, if with fewer rights?
 
         Write tracking detaches a read-only part and attaches it writable: the
@@ -130,7 +133,8 @@ class Cpu:
         """
         if cached is None:
             return True  # the cache is complete: unicorn holds nothing for this page
-        now = resolve(self.address_space, page, Access.READ)
+        now = (filling[1] if filling is not None and filling[0] == page
+               else resolve(self.address_space, page, Access.READ))
         if not isinstance(now, Mapping) or now.phys != cached[0]:
             return False
         perms = _permissions(now)
@@ -230,7 +234,7 @@ class Cpu:
                 perms = _permissions(result)
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
-                self._flush_if_pending(filling=vaddr & ~0xFFF)
+                self._flush_if_pending(filling=(vaddr & ~0xFFF, result))
                 self.tlb.insert(vaddr, result.phys, perms)
                 return True
             if thread is None:
