@@ -5,7 +5,7 @@
  * capabilities (0, -5, 9999, a dataspace where a region map is expected,
  * ...), huge sizes, NULL / wild / read-only pointers, misaligned offsets,
  * detaching a never-attached address, freeing twice, unknown system call
- * numbers (22..30) -- each returns an error code instead of crashing the
+ * numbers (64..72) -- each returns an error code instead of crashing the
  * machine.  EXIT, THREAD_EXIT and SIGNAL_WAIT are never called with garbage
  * (they would end or block the caller); SLEEP_US only with 0 and 1.
  *
@@ -15,7 +15,7 @@
  * machine.  The exact codes are the machine's decision within the ABI
  * (e.g. a freed dataspace may be -ECAP or -EINVALDS), so there is no
  * expected/abi_garbage.txt; what must hold: every line ends with an error
- * name or ok/cap/addr/tid, syscalls 22..30 give -ENOSYS, and the last two
+ * name or ok/cap/addr/tid, syscalls 64..72 give -ENOSYS, and the last two
  * lines are
  *   [abi_garbage] survived
  * with exit status 0.  One deliberately wild thread (entry point 0x1)
@@ -184,7 +184,7 @@ int main(void)
 	report("CAPS_AVAIL()", rtcr_caps_avail(), "ok");
 
 	/* unknown system calls */
-	for (long n = 22; n <= 30; n++) {
+	for (long n = 64; n <= 72; n++) {
 		char what[32];
 		snprintf(what, sizeof(what), "SYSCALL(%ld)", n);
 		report(what, rtcr_syscall6(n, -1, WILD, HUGE, 0, 9999, -5), "ok");

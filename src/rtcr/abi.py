@@ -18,7 +18,7 @@ class Syscall(enum.IntEnum):
     LOG = 1  # (ptr, len)
     RAM_ALLOC = 2  # (size) -> ds cap
     RAM_FREE = 3  # (ds)
-    RAM_SEAL = 4  # (ds)
+    RAM_SEAL = 4  # (ds, flags: 0 or SEAL_REVOKE)
     RM_CREATE = 5  # (size) -> rm cap
     RM_DATASPACE = 6  # (rm) -> ds cap
     ATTACH = 7  # (rm, ds, size, offset, at or -1, flags) -> address
@@ -36,6 +36,14 @@ class Syscall(enum.IntEnum):
     YIELD = 19  # ()
     RAM_AVAIL = 20  # () -> bytes of RAM quota left
     CAPS_AVAIL = 21  # () -> capabilities left
+    THREAD_SELF = 22  # () -> the caller's thread id
+    THREAD_KILL = 23  # (thread id) -> 0; not the caller itself
+    DS_SIZE = 24  # (ds) -> bytes of any dataspace (RAM, ROM, managed)
+    RM_DESTROY = 25  # (rm) -> 0: detach all, invalidate its dataspace, free it
+    ROM_OPEN = 26  # (name ptr, name len) -> ds cap of the named ROM
+    SIGNAL_RECEIVER = 27  # () -> receiver cap (one per Genode entrypoint)
+    SIGNAL_CONTEXT_AT = 28  # (receiver) -> ctx cap delivered at that receiver
+    SIGNAL_WAIT_AT = 29  # (receiver) -> ctx cap that fired there
 
 
 class Errno(enum.IntEnum):
@@ -65,6 +73,11 @@ class FaultTypeCode(enum.IntEnum):
 ATTACH_WRITEABLE = 1  # RTCR_W
 ATTACH_EXECUTABLE = 2  # RTCR_X
 ATTACH_ANYWHERE = -1  # `at` value that lets the region map choose
+
+SEAL_REVOKE = 1  # RTCR_SEAL_REVOKE: also downgrade existing writable mappings
+
+SLEEP_MAX_US = (1 << 40) - 1  # RTCR_SLEEP_MAX_US: longer sleeps fail with EINVAL
+ROM_NAME_MAX = 256  # RTCR_ROM_NAME_MAX: bytes of a ROM name
 
 ADDRESS_SPACE_SELECTOR = 1  # RTCR_ADDRESS_SPACE: the caller's own region map
 FIRST_DYNAMIC_SELECTOR = 2  # selectors handed out for new objects start here

@@ -1,22 +1,36 @@
-"""Compile C components against the rtcr SDK (``rtcr cc``).
+"""Compile components against the rtcr SDK (``rtcr cc``).
 
-The system C compiler builds a static, non-PIE x86-64 ELF from the
-component's sources plus the SDK's crt0, tiny libc and linker script (see
-``rtcr/sdk``).  The compiler is, in this order: the one asked for (``--cc`` /
-the ``compiler`` argument), ``$RTCR_CC``, then ``cc``, ``gcc``, ``clang`` on
-``PATH``, and finally ``python -m ziglang cc`` when the ``ziglang`` package
-is installed.  A compiler given as a string may carry arguments
-(``RTCR_CC="python -m ziglang cc"``).
+C components: the system C compiler builds a static, non-PIE x86-64 ELF
+from the component's sources plus the SDK's crt0, libc and linker script
+(see ``rtcr/sdk``) in one command.
+
+C++ components (``.cc``, ``.cpp``, ``.cxx``, ``.C``; C++20 with exceptions,
+RTTI and static constructors): every source is compiled to an object with
+its own language's compiler, the SDK's C and C++ runtime and its Genode API
+implementation are compiled once per compiler and SDK version into a cache
+(`cache_dir`), and the C++ compiler links it all with GCC's own
+``libsupc++.a``, ``libgcc_eh.a`` and ``libgcc.a`` from the compiler's
+installation (``-print-file-name``); the project ships none of them.
+
+This module is rtcr's one compiler finder (the machine's native helpers
+use it too). The C compiler is, in this order: the one asked for (``--cc``
+/ ``compiler``), ``$RTCR_CC``, then ``cc``, ``gcc``, ``clang`` on ``PATH``,
+and finally ``python -m ziglang cc`` when the ``ziglang`` package is
+installed. The C++ compiler: the one asked for (``--cxx``), ``$RTCR_CXX``,
+then ``g++``, ``clang++``, ``c++``. A compiler given as a string may carry
+arguments (``RTCR_CC="python -m ziglang cc"``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,25 +38,46 @@ from pathlib import Path
 from rtcr import sdk
 from rtcr.errors import ToolchainError
 
-#: Flags every component is compiled with.
-BASE_FLAGS: tuple[str, ...] = (
-    "-std=gnu11",
-    "-ffreestanding",
-    "-nostdlib",
+#: Flags of both languages: a freestanding static executable for the machine.
+COMMON_FLAGS: tuple[str, ...] = (
     "-static",
     "-fno-pie",
     "-no-pie",
     "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
     "-fcf-protection=none",
     "-mno-red-zone",
     "-fno-common",
     "-g0",
+)
+
+#: Flags of the final link, whatever the language.
+LINK_FLAGS: tuple[str, ...] = (
+    "-nostdlib",
     "-Wl,--build-id=none",
     "-Wl,-z,max-page-size=0x1000",
     "-Wl,-z,noexecstack",
 )
+
+#: Flags every C component is compiled with.
+BASE_FLAGS: tuple[str, ...] = (
+    "-std=gnu11",
+    "-ffreestanding",
+    *COMMON_FLAGS,
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    *LINK_FLAGS,
+)
+
+#: Flags of C++ sources. Unwind tables stay (exceptions need them); static
+#: executables get no .eh_frame_hdr unless asked for, and the SDK's
+#: `_dl_find_object` hands the unwinder exactly that index.
+CXX_FLAGS: tuple[str, ...] = ("-std=gnu++20", *COMMON_FLAGS)
+CXX_LINK_FLAGS: tuple[str, ...] = (*COMMON_FLAGS, *LINK_FLAGS, "-Wl,--eh-frame-hdr")
+
+#: GCC's C++ support libraries, linked from the compiler's own installation.
+CXX_SUPPORT_LIBRARIES: tuple[str, ...] = ("libsupc++.a", "libgcc_eh.a", "libgcc.a")
+
+CXX_SUFFIXES = frozenset({".cc", ".cpp", ".cxx", ".C", ".c++"})
 
 #: Extra flags for GCC only: keep it from turning the libc's own loops into
 #: calls to memset/memcpy (which would recurse).
@@ -51,12 +86,21 @@ GCC_FLAGS: tuple[str, ...] = ("-fno-tree-loop-distribute-patterns",)
 #: Extra flags for ``zig cc``: a freestanding x86-64 Linux-ABI target.
 ZIG_FLAGS: tuple[str, ...] = ("-target", "x86_64-linux-musl")
 
+#: The SDK's own objects are always optimised the same way, whatever -O the
+#: component asks for, so that one cached build serves every component.
+SDK_OPT = "-O2"
+
 COMPILE_TIMEOUT_S = 300
 
 INSTALL_HINT = (
     "no C compiler found (tried $RTCR_CC, cc, gcc, clang, python -m ziglang cc); "
     "install one with `apt-get install gcc`, or `pip install ziglang` "
     "(then rtcr uses `python -m ziglang cc`), or name one with --cc / $RTCR_CC"
+)
+
+CXX_INSTALL_HINT = (
+    "no C++ compiler found (tried $RTCR_CXX, g++, clang++, c++); install one with "
+    "`apt-get install g++`, or name one with --cxx / $RTCR_CXX"
 )
 
 
@@ -70,7 +114,7 @@ class CompileError(ToolchainError):
 
 @dataclass(frozen=True)
 class Compiler:
-    """A C compiler command line prefix and its family (gcc, clang or zig)."""
+    """A compiler command line prefix and its family (gcc, clang or zig)."""
 
     command: tuple[str, ...]
     family: str
@@ -80,33 +124,45 @@ class Compiler:
         return " ".join(self.command)
 
 
+def cache_dir() -> Path:
+    """Where compiled helpers live: ``$RTCR_CACHE_DIR``, default ``~/.cache/rtcr``."""
+    env = os.environ.get("RTCR_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".cache" / "rtcr"
+
+
 def _family(command: Sequence[str]) -> str:
     if "ziglang" in command or Path(command[0]).name == "zig":
         return "zig"
-    try:
-        out = subprocess.run(
-            [*command, "--version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise ToolchainError(f"C compiler {' '.join(command)!r} cannot run: {exc}") from exc
-    text = out.stdout + out.stderr
+    text = _version_text(command)
     if "clang" in text.lower():
         return "clang"
     return "gcc"
 
 
+def _version_text(command: Sequence[str]) -> str:
+    try:
+        out = subprocess.run(
+            [*command, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolchainError(f"compiler {' '.join(command)!r} cannot run: {exc}") from exc
+    return out.stdout + out.stderr
+
+
 def _resolve(spec: str) -> tuple[str, ...]:
     parts = shlex.split(spec)
     if not parts:
-        raise ToolchainError("empty C compiler name")
+        raise ToolchainError("empty compiler name")
     exe = shutil.which(parts[0])
     if exe is None:
-        raise ToolchainError(f"C compiler not found: {parts[0]!r}")
+        raise ToolchainError(f"compiler not found: {parts[0]!r}")
     return (exe, *parts[1:])
 
 
 def find_compiler(explicit: str | None = None) -> Compiler:
-    """The compiler to use: ``explicit``, ``$RTCR_CC``, cc, gcc, clang, ziglang."""
+    """The C compiler to use: ``explicit``, ``$RTCR_CC``, cc, gcc, clang, ziglang."""
     for spec in (explicit, os.environ.get("RTCR_CC")):
         if spec:
             command = _resolve(spec)
@@ -120,6 +176,23 @@ def find_compiler(explicit: str | None = None) -> Compiler:
     raise ToolchainError(INSTALL_HINT)
 
 
+def find_cxx_compiler(explicit: str | None = None) -> Compiler:
+    """The C++ compiler to use: ``explicit``, ``$RTCR_CXX``, g++, clang++, c++."""
+    for spec in (explicit, os.environ.get("RTCR_CXX")):
+        if spec:
+            command = _resolve(spec)
+            return Compiler(command, _family(command))
+    for name in ("g++", "clang++", "c++"):
+        exe = shutil.which(name)
+        if exe is not None:
+            return Compiler((exe,), _family((exe,)))
+    raise ToolchainError(CXX_INSTALL_HINT)
+
+
+def is_cxx_source(path: Path) -> bool:
+    return path.suffix in CXX_SUFFIXES
+
+
 def _opt_flag(opt: str) -> str:
     level = opt.lstrip("-")
     if level.startswith("O"):
@@ -127,6 +200,15 @@ def _opt_flag(opt: str) -> str:
     if level not in {"0", "1", "2", "3", "s", "z", "g", "fast"}:
         raise ToolchainError(f"unknown optimisation level {opt!r} (use 0, 1, 2, 3, s, z or g)")
     return f"-O{level}"
+
+
+def _c_flags(compiler: Compiler) -> list[str]:
+    flags = list(BASE_FLAGS)
+    if compiler.family == "gcc":
+        flags += GCC_FLAGS
+    elif compiler.family == "zig":
+        flags += ZIG_FLAGS
+    return flags
 
 
 def compile_command(
@@ -137,15 +219,10 @@ def compile_command(
     opt: str = "-O2",
     extra_flags: Iterable[str] = (),
 ) -> list[str]:
-    """The full compiler command line for a component."""
-    flags = list(BASE_FLAGS)
-    if compiler.family == "gcc":
-        flags += GCC_FLAGS
-    elif compiler.family == "zig":
-        flags += ZIG_FLAGS
+    """The full compiler command line for a C component."""
     return [
         *compiler.command,
-        *flags,
+        *_c_flags(compiler),
         _opt_flag(opt),
         *extra_flags,
         f"-I{sdk.INCLUDE_DIR}",
@@ -159,6 +236,128 @@ def compile_command(
     ]
 
 
+def _run(cmd: Sequence[str], what: str, compiler: Compiler) -> str:
+    """Run one compiler step; its stderr (warnings) on success, CompileError otherwise."""
+    try:
+        proc = subprocess.run(
+            list(cmd), capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ToolchainError(f"{compiler.name} timed out after {COMPILE_TIMEOUT_S} s") from exc
+    except OSError as exc:
+        raise ToolchainError(f"cannot run compiler {compiler.name!r}: {exc}") from exc
+    if proc.returncode != 0:
+        raise CompileError(
+            f"{what} failed ({Path(compiler.command[0]).name} exit status {proc.returncode})",
+            proc.stderr,
+        )
+    return proc.stderr
+
+
+def support_library(cxx: Compiler, name: str) -> Path:
+    """The path of GCC's support library `name` in `cxx`'s installation."""
+    out = subprocess.run([*cxx.command, f"-print-file-name={name}"], capture_output=True,
+                         text=True, timeout=60, check=False)
+    path = Path(out.stdout.strip())
+    if out.returncode != 0 or not path.is_absolute() or not path.is_file():
+        raise ToolchainError(f"{cxx.name} has no {name} (C++ components need GCC's "
+                             f"libsupc++, libgcc_eh and libgcc; install g++)")
+    return path
+
+
+@dataclass(frozen=True)
+class CxxRuntime:
+    """The SDK compiled for C++ components: objects always linked, archives on demand."""
+
+    objects: tuple[Path, ...]  # crt0, libc, C++ runtime
+    genode: Path  # libgenode.a: main() and the Genode API, pulled in only when used
+
+
+def _sdk_key(cc: Compiler, cxx: Compiler) -> str:
+    key = hashlib.sha256()
+    files = [sdk.CRT0, sdk.LINKER_SCRIPT, *sdk.LIBC_SOURCES, *sdk.CXX_SOURCES,
+             *sdk.GENODE_SOURCES, *sorted(sdk.INCLUDE_DIR.rglob("*.h")),
+             *sorted(sdk.GENODE_INCLUDE_DIR.rglob("*.h"))]
+    for path in files:
+        key.update(str(path.relative_to(sdk.SDK_DIR)).encode())
+        key.update(path.read_bytes())
+    for compiler in (cc, cxx):
+        key.update(" ".join(compiler.command).encode())
+        key.update(_version_text(compiler.command).encode())
+    key.update(" ".join((*CXX_FLAGS, *BASE_FLAGS, SDK_OPT)).encode())
+    return key.hexdigest()[:20]
+
+
+def cxx_runtime(cc: Compiler, cxx: Compiler) -> CxxRuntime:
+    """Build (once per SDK version and compilers, cached) the SDK for C++ components."""
+    target = cache_dir() / f"sdk-{_sdk_key(cc, cxx)}"
+    c_objs = [target / f"{src.stem}.o" for src in (sdk.CRT0, *sdk.LIBC_SOURCES)]
+    cxx_objs = [target / f"{src.stem}.o" for src in sdk.CXX_SOURCES]
+    runtime = CxxRuntime(tuple(c_objs + cxx_objs), target / "libgenode.a")
+    if runtime.genode.is_file():
+        return runtime
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    build = Path(tempfile.mkdtemp(prefix=".sdk-", dir=cache_dir()))
+    try:
+        c_flags = [flag for flag in _c_flags(cc) if flag not in LINK_FLAGS]
+        for src in (sdk.CRT0, *sdk.LIBC_SOURCES):
+            _run([*cc.command, *c_flags, SDK_OPT, "-fno-builtin", f"-I{sdk.INCLUDE_DIR}",
+                  "-c", str(src), "-o", str(build / f"{src.stem}.o")],
+                 f"compiling the SDK's {src.name}", cc)
+        genode_objs = []
+        for src in (*sdk.CXX_SOURCES, *sdk.GENODE_SOURCES):
+            obj = build / f"{src.stem}.o"
+            _run([*cxx.command, *CXX_FLAGS, SDK_OPT, f"-I{sdk.GENODE_INCLUDE_DIR}",
+                  f"-I{sdk.INCLUDE_DIR}", "-c", str(src), "-o", str(obj)],
+                 f"compiling the SDK's {src.name}", cxx)
+            if src in sdk.GENODE_SOURCES:
+                genode_objs.append(obj)
+        archive = build / "libgenode.a"
+        ar = shutil.which("ar") or shutil.which("gcc-ar")
+        if ar is None:
+            raise ToolchainError("no `ar` found to archive the Genode runtime (install binutils)")
+        proc = subprocess.run([ar, "rcs", str(archive), *map(str, genode_objs)],
+                              capture_output=True, text=True, timeout=60, check=False)
+        if proc.returncode != 0:
+            raise CompileError("archiving the Genode runtime failed", proc.stderr)
+        try:
+            os.replace(build, target)  # atomic: parallel builders produce the same files
+        except OSError:
+            if not runtime.genode.is_file():
+                raise
+    finally:
+        shutil.rmtree(build, ignore_errors=True)  # gone already when the rename won
+    return runtime
+
+
+def _compile_cxx_component(srcs: Sequence[Path], out: Path, opt: str,
+                           extra_flags: Sequence[str], cc: Compiler, cxx: Compiler) -> str:
+    runtime = cxx_runtime(cc, cxx)
+    libraries = [support_library(cxx, name) for name in CXX_SUPPORT_LIBRARIES]
+    diagnostics: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="rtcr-cc-") as tmp:
+        objects: list[str] = []
+        for number, src in enumerate(srcs):
+            obj = Path(tmp) / f"{number}-{src.stem}.o"
+            if is_cxx_source(src):
+                cmd = [*cxx.command, *CXX_FLAGS, _opt_flag(opt), *extra_flags,
+                       f"-I{sdk.GENODE_INCLUDE_DIR}", f"-I{sdk.INCLUDE_DIR}"]
+                compiler = cxx
+            else:
+                cmd = [*cc.command, *(f for f in _c_flags(cc) if f not in LINK_FLAGS),
+                       _opt_flag(opt), *extra_flags, f"-I{sdk.INCLUDE_DIR}"]
+                compiler = cc
+            diagnostics.append(_run([*cmd, "-c", str(src), "-o", str(obj)],
+                                    f"compiling {src}", compiler))
+            objects.append(str(obj))
+        diagnostics.append(_run(
+            [*cxx.command, *CXX_LINK_FLAGS, "-T", str(sdk.LINKER_SCRIPT), *objects,
+             *map(str, runtime.objects), "-Wl,--start-group", str(runtime.genode),
+             *map(str, libraries), "-Wl,--end-group", "-o", str(out)],
+            f"linking {out}", cxx))
+    return "".join(diagnostics)
+
+
 def compile_component(
     sources: Sequence[Path | str],
     output: Path | str,
@@ -166,13 +365,15 @@ def compile_component(
     opt: str = "-O2",
     extra_flags: Iterable[str] = (),
     compiler: str | None = None,
+    cxx_compiler: str | None = None,
     on_diagnostics: Callable[[str], None] | None = None,
 ) -> Path:
     """Compile ``sources`` with the SDK into the static ELF ``output``.
 
-    ``extra_flags`` go to the compiler before the sources (``-I``, ``-D``,
-    ...).  Warnings of a successful compile go to ``on_diagnostics``.
-    Raises :class:`ToolchainError` (no compiler, missing source) or
+    Any C++ source makes it a C++ component. ``extra_flags`` go to the
+    compiler before the sources (``-I``, ``-D``, ...). Warnings of a
+    successful compile go to ``on_diagnostics``. Raises
+    :class:`ToolchainError` (no compiler, missing source) or
     :class:`CompileError` (the compiler failed; its stderr attached).
     """
     srcs = [Path(s) for s in sources]
@@ -190,21 +391,13 @@ def compile_component(
         raise ToolchainError(f"cannot create the output directory {out.parent}: "
                              f"{exc.strerror or exc}") from exc
     cc = find_compiler(compiler)
-    cmd = compile_command(cc, srcs, out, opt=opt, extra_flags=extra_flags)
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ToolchainError(f"{cc.name} timed out after {COMPILE_TIMEOUT_S} s") from exc
-    except OSError as exc:
-        raise ToolchainError(f"cannot run C compiler {cc.name!r}: {exc}") from exc
-    if proc.returncode != 0:
-        what = ", ".join(str(s) for s in srcs)
-        raise CompileError(
-            f"compiling {what} failed ({Path(cc.command[0]).name} exit status {proc.returncode})",
-            proc.stderr,
-        )
-    if proc.stderr.strip() and on_diagnostics is not None:
-        on_diagnostics(proc.stderr)
+    flags = list(extra_flags)
+    if any(is_cxx_source(src) for src in srcs):
+        stderr = _compile_cxx_component(srcs, out, opt, flags, cc,
+                                        find_cxx_compiler(cxx_compiler))
+    else:
+        cmd = compile_command(cc, srcs, out, opt=opt, extra_flags=flags)
+        stderr = _run(cmd, f"compiling {', '.join(str(s) for s in srcs)}", cc)
+    if stderr.strip() and on_diagnostics is not None:
+        on_diagnostics(stderr)
     return out

@@ -46,7 +46,7 @@ int main(void)
 	show("ram_exhausted_by_many", r);
 	show("detach_never_attached", rtcr_detach(rm, 0x5000));
 	show("detach_address_space_never_attached", rtcr_detach(RTCR_ADDRESS_SPACE, 0x70000000UL));
-	show("unknown_syscall_22", rtcr_syscall0(22));
+	show("unknown_syscall_64", rtcr_syscall0(64));
 	show("unknown_syscall_99", rtcr_syscall0(99));
 	show("unknown_syscall_negative", rtcr_syscall0(-1));
 	show("valid_calls_still_work", rtcr_attach(rm, ds, 0, 0, 0, RTCR_W) == 0
@@ -73,7 +73,7 @@ EXPECTED = {
     "ram_exhausted_by_many": -Errno.ENORAM,
     "detach_never_attached": -Errno.ENOREGION,
     "detach_address_space_never_attached": -Errno.ENOREGION,
-    "unknown_syscall_22": -Errno.ENOSYS,
+    "unknown_syscall_64": -Errno.ENOSYS,
     "unknown_syscall_99": -Errno.ENOSYS,
     "unknown_syscall_negative": -Errno.ENOSYS,
     "valid_calls_still_work": 0,
@@ -137,7 +137,7 @@ def test_detach_of_never_attached_address_is_enoregion(probes: dict[str, int], w
     assert probes[what] == -9
 
 
-@pytest.mark.parametrize("what", ["unknown_syscall_22", "unknown_syscall_99",
+@pytest.mark.parametrize("what", ["unknown_syscall_64", "unknown_syscall_99",
                                   "unknown_syscall_negative"])
 def test_unknown_syscall_is_enosys(probes: dict[str, int], what: str) -> None:
     assert probes[what] == -11

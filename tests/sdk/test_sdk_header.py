@@ -39,6 +39,14 @@ def test_fault_types_and_flags_agree() -> None:
     assert d["RTCR_X"] == abi.ATTACH_EXECUTABLE
     assert d["RTCR_ANYWHERE"] == abi.ATTACH_ANYWHERE
     assert d["RTCR_ADDRESS_SPACE"] == abi.ADDRESS_SPACE_SELECTOR
+    assert d["RTCR_SEAL_REVOKE"] == abi.SEAL_REVOKE
+    assert d["RTCR_ROM_NAME_MAX"] == abi.ROM_NAME_MAX
+
+
+def test_sleep_limit_agrees() -> None:
+    text = sdk.HEADER.read_text()
+    assert "#define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)" in text
+    assert abi.SLEEP_MAX_US == (1 << 40) - 1
 
 
 def test_header_declares_the_guest_api() -> None:
@@ -63,15 +71,26 @@ def test_header_declares_the_guest_api() -> None:
         "long  rtcr_thread_join(long tid)",
         "void  rtcr_thread_exit(void)",
         "unsigned long rtcr_time_us(void)",
-        "void  rtcr_sleep_us(unsigned long us)",
+        "long  rtcr_sleep_us(unsigned long us)",
         "void  rtcr_yield(void)",
         "long  rtcr_ram_avail(void)",
         "long  rtcr_caps_avail(void)",
         "struct rtcr_fault {",
+        "long  rtcr_ram_seal_flags(long ds, unsigned flags)",
+        "long  rtcr_ds_size(long ds)",
+        "long  rtcr_rm_destroy(long rm)",
+        "long  rtcr_rom_open(const char *name)",
+        "long  rtcr_signal_receiver(void)",
+        "long  rtcr_signal_context_at(long receiver)",
+        "long  rtcr_signal_wait_at(long receiver)",
+        "long  rtcr_thread_self(void)",
+        "long  rtcr_thread_kill(long tid)",
+        "void **rtcr_thread_words(void)",
     ):
         assert decl in text, decl
 
 
 def test_sdk_files_exist() -> None:
-    for p in (sdk.HEADER, sdk.LINKER_SCRIPT, sdk.CRT0, *sdk.LIBC_SOURCES):
+    for p in (sdk.HEADER, sdk.LINKER_SCRIPT, sdk.CRT0, *sdk.LIBC_SOURCES, *sdk.CXX_SOURCES,
+              *sdk.GENODE_SOURCES):
         assert p.is_file(), p

@@ -4,11 +4,19 @@ from .checkpointer import Checkpointer, CheckpointStats
 from .concurrent import ConcurrentCheckpointer, Policy
 from .restorer import Restored, restore
 from .runtime import Runtime
-from .session import EXIT_CRASH, EXIT_DEADLOCK, EXIT_LIMIT, Outcome, Session, SessionResult
+from .session import (
+    EXIT_CRASH,
+    EXIT_DEADLOCK,
+    EXIT_IDLE,
+    EXIT_LIMIT,
+    Outcome,
+    Session,
+    SessionResult,
+)
 from .tracking import Strategy, TrackedRam
 
 __all__ = [
-    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_LIMIT", "CheckpointStats", "Checkpointer",
+    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "CheckpointStats", "Checkpointer",
     "ConcurrentCheckpointer", "Outcome", "Policy",
     "Restored", "Runtime", "Session", "SessionResult", "Strategy", "TrackedRam", "restore",
 ]

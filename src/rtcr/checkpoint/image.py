@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from rtcr.core import RegionMap, SignalContext
 from rtcr.machine import FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
-from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
+from .runtime import (
+    RamRecord,
+    ReceiverRecord,
+    RegionMapRecord,
+    RomRecord,
+    Runtime,
+    SignalRecord,
+)
 
 if TYPE_CHECKING:
     from rtcr.machine import Component, Machine
@@ -48,7 +55,8 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for oid, record in sorted(runtime.objects.items()):
         if isinstance(record, RomRecord):
-            out.append({"oid": oid, "kind": "rom", "name": record.name, "size": record.rom.size})
+            out.append({"oid": oid, "kind": "rom", "name": record.name, "size": record.rom.size,
+                        "label": record.label})
         elif isinstance(record, RamRecord):
             out.append({"oid": oid, "kind": "ram", "size": record.size,
                         "sealed": record.sealed, "freed": record.tracked.freed})
@@ -58,7 +66,13 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                         "regions": [[r.start, r.size, r.offset, r.ds, r.writeable, r.executable]
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
-            out.append({"oid": oid, "kind": "signal"})
+            out.append({"oid": oid, "kind": "signal", "receiver": record.receiver})
+        elif isinstance(record, ReceiverRecord):
+            out.append({"oid": oid, "kind": "receiver",
+                        "pending": [runtime.record_of(ctx).oid
+                                    for ctx in record.receiver.pending_queue()],
+                        "waiters": [w.tid for w in record.receiver.waiters()
+                                    if isinstance(w, Thread)]})
     return out
 
 

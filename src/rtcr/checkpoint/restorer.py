@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext
+from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext, SignalReceiver
 from rtcr.errors import CorruptCheckpoint, StoreError
 from rtcr.machine import FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
@@ -71,7 +71,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             data = bytearray(obj["size"])
             for index, page in checkpoint.pages(object_key(oid)):
                 data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
-            runtime.rom(component, obj["name"], bytes(data), oid=oid)
+            runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))
             live.add(oid)
         elif kind == "ram":
             record = runtime.track(component, obj["size"], oid=oid)
@@ -91,8 +91,13 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             if oid == 0:
                 continue
             runtime.rm_create(component, obj["size"], oid=oid)
+        elif kind == "receiver":
+            runtime.signal_receiver(component, oid=oid)
         elif kind == "signal":
-            runtime.signal_context(component, oid=oid)
+            at = obj.get("receiver")
+            receiver = None if at is None else runtime.core_object(at)
+            assert receiver is None or isinstance(receiver, SignalReceiver)
+            runtime.signal_context(component, receiver, oid=oid)
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]
@@ -121,8 +126,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         caps.insert_at(selector, obj_)
     caps.advance_to(comp["next_selector"])
 
-    # Pending signals, in delivery order.
-    for oid in manifest["signals"]["pending"]:
+    # Pending signals, in delivery order (each receiver has its own order).
+    receivers = [o for o in manifest["objects"] if o["kind"] == "receiver"]
+    for oid in [*manifest["signals"]["pending"], *(p for r in receivers for p in r["pending"])]:
         pending = runtime.core_object(oid)
         assert isinstance(pending, SignalContext)
         pending.submit()
@@ -149,6 +155,12 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         thread = threads[tid]
         thread.block(SignalWait())
         pd.signal_receiver.wait(thread)
+    for entry in receivers:
+        receiver = runtime.core_object(entry["oid"])
+        assert isinstance(receiver, SignalReceiver)
+        for tid in entry["waiters"]:
+            threads[tid].block(SignalWait(receiver))
+            receiver.wait(threads[tid])
     for tid in manifest["sleepers"]:
         thread = threads[tid]
         blocker = next(e["blocker"] for e in manifest["threads"] if e["tid"] == tid)

@@ -30,6 +30,7 @@ from rtcr.core import (
     RegionMap,
     RomDataspace,
     SignalContext,
+    SignalReceiver,
 )
 from rtcr.errors import Denied
 from rtcr.machine.thread import FaultWait, Thread
@@ -60,6 +61,7 @@ class RomRecord:
     oid: int
     name: str
     rom: RomDataspace
+    label: str | None = None  # opened as ROM session `label` (ROM_OPEN), else an ELF segment
 
 
 @dataclass
@@ -82,9 +84,16 @@ class RegionMapRecord:
 class SignalRecord:
     oid: int
     context: SignalContext
+    receiver: int | None = None  # object id of its receiver; None: the PD's own
 
 
-ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord
+@dataclass
+class ReceiverRecord:
+    oid: int
+    receiver: SignalReceiver
+
+
+ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord | ReceiverRecord
 
 ADDRESS_SPACE_OID = 0
 
@@ -206,11 +215,17 @@ class Runtime:
 
     # -- the Parent interface ------------------------------------------------
     # A restore passes `oid` to recreate an object under the id it had.
-    def rom(self, child: Component, name: str, data: bytes, *, oid: int | None = None
-            ) -> Dataspace:
+    def rom(self, child: Component, name: str, data: bytes, *, oid: int | None = None,
+            label: str | None = None) -> Dataspace:
         rom = child.machine.core.create_rom(name, data)
-        self._remember(RomRecord(self._oid(oid), name, rom), rom)
+        self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
         return rom
+
+    def rom_session(self, child: Component, name: str) -> Dataspace:
+        for record in self.objects.values():
+            if isinstance(record, RomRecord) and record.label == name:
+                return record.rom
+        return self.rom(child, name, child.roms[name], label=name)
 
     def ram_alloc(self, child: Component, size: int) -> Dataspace:
         return self.track(child, size).tracked.managed.dataspace()
@@ -227,7 +242,7 @@ class Runtime:
         for selector in child.pd.cap_space.selectors(ds):
             child.pd.cap_space.remove(selector)
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None:
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
         record = self._ram_record(ds)
         if record.tracked.ram is None:
             raise Denied(f"RAM object {record.oid} was already freed")
@@ -272,10 +287,24 @@ class Runtime:
         self._region_map_record(rm)
         return rm.fault()
 
-    def signal_context(self, child: Component, *, oid: int | None = None) -> SignalContext:
-        context = child.pd.signal_receiver.create_context()
-        self._remember(SignalRecord(self._oid(oid), context), context)
+    def signal_receiver(self, child: Component, *, oid: int | None = None) -> SignalReceiver:
+        receiver = SignalReceiver(child.machine.core.next_badge)
+        self._remember(ReceiverRecord(self._oid(oid), receiver), receiver)
+        return receiver
+
+    def signal_context(self, child: Component, receiver: SignalReceiver | None = None, *,
+                       oid: int | None = None) -> SignalContext:
+        if receiver is None:
+            context, receiver_oid = child.pd.signal_receiver.create_context(), None
+        else:
+            record = self.record_of(receiver)
+            assert isinstance(record, ReceiverRecord)
+            context, receiver_oid = receiver.create_context(), record.oid
+        self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
         return context
+
+    def receiver_records(self) -> list[ReceiverRecord]:
+        return [r for r in self.objects.values() if isinstance(r, ReceiverRecord)]
 
     # -- restore support -------------------------------------------------------
     def core_object(self, oid: int) -> object:
@@ -287,6 +316,8 @@ class Runtime:
             return record.tracked.managed.dataspace()
         if isinstance(record, RegionMapRecord):
             return record.rm
+        if isinstance(record, ReceiverRecord):
+            return record.receiver
         return record.context
 
     def dataspace_of(self, oid: int) -> Dataspace:
@@ -314,5 +345,6 @@ def _map_above(space: RegionMap, address: int | None,
     return None
 
 
-__all__ = ["ADDRESS_SPACE_OID", "ManagedDataspace", "RamRecord", "RegionMapRecord",
-           "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]
+__all__ = ["ADDRESS_SPACE_OID", "ManagedDataspace", "RamRecord", "ReceiverRecord",
+           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "SignalRecord",
+           "Strategy"]

@@ -23,7 +23,8 @@ from .restorer import restore
 from .runtime import Runtime
 from .tracking import Strategy
 
-EXIT_LIMIT = 124  # stopped by --max-instructions
+EXIT_IDLE = 123  # every thread waits for a signal nothing is left to send
+EXIT_LIMIT = 124  # stopped by --max-instructions (or by the caller's stop condition)
 EXIT_DEADLOCK = 125  # every thread blocked for good
 EXIT_CRASH = 139  # a thread executed something unrecoverable
 
@@ -36,6 +37,8 @@ class Outcome(enum.Enum):
     LIMIT = "limit"
     DEADLOCK = "deadlock"
     CRASHED = "crashed"
+    IDLE = "idle"
+    STOPPED = "stopped"  # the caller's `stop_when` said so
 
 
 @dataclass
@@ -128,10 +131,12 @@ class Session:
     def run(self, *, every: int | None = None, every_ms: float | None = None,
             max_instructions: int | None = None,
             on_checkpoint: Callable[[CheckpointStats], None] | None = None,
-            on_progress: Callable[[], None] | None = None) -> SessionResult:
+            on_progress: Callable[[], None] | None = None,
+            stop_when: Callable[[], bool] | None = None) -> SessionResult:
         """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
 
-        `on_progress` is called between time slices (keep it cheap).
+        `on_progress` is called between time slices (keep it cheap);
+        `stop_when` too, and when it says True the run ends (`Outcome.STOPPED`).
         """
         machine = self.machine
         started = time.perf_counter()
@@ -143,6 +148,9 @@ class Session:
 
         def wall_clock_due() -> bool:
             return wall_deadline is not None and time.monotonic() >= wall_deadline
+
+        def pause_due() -> bool:
+            return (stop_when is not None and stop_when()) or wall_clock_due()
 
         checkpointer = self.checkpointer
         concurrent = checkpointer if isinstance(checkpointer, ConcurrentCheckpointer) else None
@@ -160,10 +168,10 @@ class Session:
 
         while True:
             result = machine.run(pause_at=next_at, max_instructions=max_instructions,
-                                 should_pause=wall_clock_due if interval else None,
+                                 should_pause=pause_due if interval or stop_when else None,
                                  between_slices=background
                                  if concurrent or on_progress else None)
-            if result.status is not Status.PAUSED:
+            if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
                 break
             if concurrent is not None:
                 concurrent.checkpoint()
@@ -188,6 +196,12 @@ class Session:
                                      component.crash, faults, history, wall)
             return SessionResult(Outcome.EXITED, component.exit_code or 0, result.instructions,
                                  "", faults, history, wall)
+        if result.status is Status.PAUSED:
+            return SessionResult(Outcome.STOPPED, EXIT_LIMIT, result.instructions,
+                                 "stopped by its caller", faults, history, wall)
+        if result.status is Status.IDLE:
+            return SessionResult(Outcome.IDLE, EXIT_IDLE, result.instructions,
+                                 result.diagnostic, faults, history, wall)
         if result.status is Status.LIMIT:
             return SessionResult(Outcome.LIMIT, EXIT_LIMIT, result.instructions,
                                  f"stopped after {result.instructions} instructions "

@@ -48,6 +48,8 @@ class Component:
         self.exit_code: int | None = None
         self.crash: str | None = None
         self.log_lines = 0
+        # ROM modules by name (`rtcr run --rom NAME=FILE`), opened with ROM_OPEN.
+        self.roms: dict[str, bytes] = {}
 
     def __repr__(self) -> str:
         return f"<Component {self.name}>"
@@ -138,7 +140,7 @@ class Component:
         if isinstance(blocker, FaultWait):
             blocker.region_map.cancel_fault(thread)
         elif isinstance(blocker, SignalWait):
-            self.pd.signal_receiver.cancel_wait(thread)
+            (blocker.receiver or self.pd.signal_receiver).cancel_wait(thread)
         thread.state = ThreadState.EXITED
         thread.blocker = None
         thread.context = None

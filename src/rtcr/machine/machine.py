@@ -21,7 +21,7 @@ from .elf import ElfImage, load_elf
 from .parent import CoreParent, Parent
 from .scheduler import DEFAULT_QUANTUM, Scheduler
 from .syscalls import SyscallTable
-from .thread import ThreadState
+from .thread import SignalWait, ThreadState
 
 
 class Status(enum.Enum):
@@ -29,6 +29,7 @@ class Status(enum.Enum):
     PAUSED = "paused"  # reached `pause_at` or `should_pause` said so
     LIMIT = "limit"  # reached `max_instructions`
     DEADLOCK = "deadlock"  # nothing runnable, nothing sleeping
+    IDLE = "idle"  # every live thread waits for a signal that nothing is left to send
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,19 @@ class Machine:
                 scheduler.requeue(thread)
 
     def _deadlock(self) -> RunResult:
-        blocked = tuple(t.describe() for c in self.components if not c.exited
-                        for t in c.blocked_threads())
+        """Nothing runs or sleeps: idle if all wait for signals, else a deadlock.
+
+        Signals come only from running threads (submit) and from their faults,
+        so when every live thread waits for one, none will ever arrive: the
+        component is *idle* -- a Genode component whose entrypoint waits for
+        work (`sleep_forever`, `construct` returned), not a broken one.
+        """
+        live = [c for c in self.components if not c.exited]
+        blocked_threads = [t for c in live for t in c.blocked_threads()]
+        blocked = tuple(t.describe() for t in blocked_threads)
+        if all(isinstance(t.blocker, SignalWait) for t in blocked_threads):
+            text = "every thread waits for a signal and nothing is left to send one: " \
+                + "; ".join(blocked)
+            return RunResult(Status.IDLE, self.instructions, diagnostic=text, blocked=blocked)
         text = "every thread is blocked and nothing can wake them: " + "; ".join(blocked)
         return RunResult(Status.DEADLOCK, self.instructions, diagnostic=text, blocked=blocked)

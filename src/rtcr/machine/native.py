@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,25 +20,10 @@ from pathlib import Path
 
 from unicorn import unicorn_const as ucc
 
+from rtcr.errors import ToolchainError
+from rtcr.toolchain import cache_dir, find_compiler
+
 _UC_VERSION = f"{ucc.UC_VERSION_MAJOR}.{ucc.UC_VERSION_MINOR}.{ucc.UC_VERSION_PATCH}"
-
-
-def find_compiler() -> str | None:
-    env = os.environ.get("RTCR_CC")
-    if env:
-        return shutil.which(env) or (env if os.path.isfile(env) else None)
-    for name in ("cc", "gcc", "clang"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def cache_dir() -> Path:
-    env = os.environ.get("RTCR_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path.home() / ".cache" / "rtcr"
 
 
 def build(name: str) -> Path:
@@ -48,11 +32,12 @@ def build(name: str) -> Path:
     Raises OSError or subprocess.CalledProcessError on failure.
     """
     source = Path(__file__).with_name(f"{name}.c").read_bytes()
-    cc = find_compiler()
-    if cc is None:
-        raise OSError("no C compiler found (cc, gcc, clang or $RTCR_CC)")
+    try:
+        cc = find_compiler().command
+    except ToolchainError as exc:
+        raise OSError(str(exc)) from exc
     key = hashlib.sha256()
-    for part in (source, _UC_VERSION.encode(), cc.encode(), platform.machine().encode(),
+    for part in (source, _UC_VERSION.encode(), " ".join(cc).encode(), platform.machine().encode(),
                  sys.platform.encode()):
         key.update(part)
         key.update(b"\0")
@@ -68,7 +53,7 @@ def build(name: str) -> Path:
         with tempfile.TemporaryDirectory(prefix=f"rtcr-{name}-") as build_dir:
             src = Path(build_dir) / f"{name}.c"
             src.write_bytes(source)
-            cmd = [cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(src)]
+            cmd = [*cc, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(src)]
             subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         os.replace(tmp, target)  # atomic: concurrent builders all produce the same file
     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from rtcr.core import Dataspace, Fault, Range, RegionMap, SignalContext
+from rtcr.core import Dataspace, Fault, Range, RegionMap, SignalContext, SignalReceiver
 
 if TYPE_CHECKING:
     from .component import Component
@@ -20,11 +20,17 @@ if TYPE_CHECKING:
 class Parent(Protocol):
     def rom(self, child: Component, name: str, data: bytes) -> Dataspace: ...
 
+    def rom_session(self, child: Component, name: str) -> Dataspace:
+        """The ROM module `name` of `child.roms`, one dataspace per name."""
+        ...
+
     def ram_alloc(self, child: Component, size: int) -> Dataspace: ...
 
     def ram_free(self, child: Component, ds: Dataspace) -> None: ...
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None: ...
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
+        """Genode's seal; `revoke` also downgrades existing writable mappings."""
+        ...
 
     def rm_create(self, child: Component, size: int) -> RegionMap: ...
 
@@ -51,14 +57,28 @@ class Parent(Protocol):
 
     def fault(self, child: Component, rm: RegionMap) -> Fault: ...
 
-    def signal_context(self, child: Component) -> SignalContext: ...
+    def signal_receiver(self, child: Component) -> SignalReceiver: ...
+
+    def signal_context(self, child: Component,
+                       receiver: SignalReceiver | None = None) -> SignalContext:
+        """A context delivered at `receiver` (None: the PD's own receiver)."""
+        ...
 
 
 class CoreParent:
     """Serve every request directly from core: no interposition."""
 
+    def __init__(self) -> None:
+        self._rom_sessions: dict[tuple[int, str], Dataspace] = {}
+
     def rom(self, child: Component, name: str, data: bytes) -> Dataspace:
         return child.machine.core.create_rom(name, data)
+
+    def rom_session(self, child: Component, name: str) -> Dataspace:
+        key = (id(child), name)
+        if key not in self._rom_sessions:
+            self._rom_sessions[key] = self.rom(child, name, child.roms[name])
+        return self._rom_sessions[key]
 
     def ram_alloc(self, child: Component, size: int) -> Dataspace:
         return child.pd.alloc_ram(size)
@@ -66,7 +86,9 @@ class CoreParent:
     def ram_free(self, child: Component, ds: Dataspace) -> None:
         child.pd.free_ram(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None:
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
+        # Today's core seals one way only, the revoking one; Genode's variant
+        # (`revoke=False`) arrives with the core's seal_ram(ds, revoke=...).
         child.pd.seal_ram(ds)
 
     def rm_create(self, child: Component, size: int) -> RegionMap:
@@ -100,5 +122,9 @@ class CoreParent:
     def fault(self, child: Component, rm: RegionMap) -> Fault:
         return rm.fault()
 
-    def signal_context(self, child: Component) -> SignalContext:
-        return child.pd.signal_receiver.create_context()
+    def signal_receiver(self, child: Component) -> SignalReceiver:
+        return SignalReceiver(child.machine.core.next_badge)
+
+    def signal_context(self, child: Component,
+                       receiver: SignalReceiver | None = None) -> SignalContext:
+        return (receiver or child.pd.signal_receiver).create_context()

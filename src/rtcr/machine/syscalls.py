@@ -15,9 +15,17 @@ from typing import TYPE_CHECKING, TypeVar
 
 from unicorn import x86_const as x86
 
-from rtcr.abi import ATTACH_EXECUTABLE, ATTACH_WRITEABLE, Errno, Syscall
-from rtcr.core import Dataspace, RegionMap, SignalContext
-from rtcr.errors import InvalidArgument, NoThread, RtcrError
+from rtcr.abi import (
+    ATTACH_EXECUTABLE,
+    ATTACH_WRITEABLE,
+    ROM_NAME_MAX,
+    SEAL_REVOKE,
+    SLEEP_MAX_US,
+    Errno,
+    Syscall,
+)
+from rtcr.core import Dataspace, RegionMap, SignalContext, SignalReceiver
+from rtcr.errors import Denied, InvalidArgument, NoThread, RtcrError
 
 from . import guest_memory
 from .registers import initial_registers
@@ -68,6 +76,13 @@ class SyscallTable:
             Syscall.YIELD: self._yield,
             Syscall.RAM_AVAIL: lambda t, a: t.component.pd.avail_ram(),
             Syscall.CAPS_AVAIL: lambda t, a: t.component.pd.avail_caps(),
+            Syscall.THREAD_SELF: lambda t, a: t.tid,
+            Syscall.THREAD_KILL: self._thread_kill,
+            Syscall.DS_SIZE: lambda t, a: self._lookup(t, a[0], Dataspace).size,
+            Syscall.ROM_OPEN: self._rom_open,
+            Syscall.SIGNAL_RECEIVER: self._signal_receiver,
+            Syscall.SIGNAL_CONTEXT_AT: self._signal_context_at,
+            Syscall.SIGNAL_WAIT_AT: self._signal_wait_at,
         }
         self.counts: dict[int, int] = {}
 
@@ -121,8 +136,26 @@ class SyscallTable:
 
     def _ram_seal(self, thread: Thread, args: list[int]) -> int:
         ds = self._lookup(thread, args[0], Dataspace)
-        thread.component.parent.ram_seal(thread.component, ds)
+        flags = args[1]
+        if flags & ~SEAL_REVOKE:
+            raise InvalidArgument(f"unknown seal flags {flags:#x}")
+        thread.component.parent.ram_seal(thread.component, ds, revoke=bool(flags & SEAL_REVOKE))
         return 0
+
+    # -- ROM sessions ---------------------------------------------------------
+    def _rom_open(self, thread: Thread, args: list[int]) -> int:
+        addr, length = args[0], args[1]
+        if length == 0 or length > ROM_NAME_MAX:
+            raise InvalidArgument(f"ROM name of {length} bytes (1 to {ROM_NAME_MAX})")
+        raw = guest_memory.read(thread.component.pd.address_space, addr, length)
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidArgument(f"ROM name is not UTF-8: {error}") from error
+        component = thread.component
+        if name not in component.roms:
+            raise Denied(f"{component.name} has no ROM named {name!r}")
+        return self._install(thread, component.parent.rom_session(component, name))
 
     # -- region maps --------------------------------------------------------
     def _rm_create(self, thread: Thread, args: list[int]) -> int:
@@ -181,6 +214,24 @@ class SyscallTable:
         selector = thread.component.pd.cap_space.selector(context)
         return selector if selector is not None else 0
 
+    def _signal_receiver(self, thread: Thread, args: list[int]) -> int:
+        receiver = thread.component.parent.signal_receiver(thread.component)
+        return self._install(thread, receiver)
+
+    def _signal_context_at(self, thread: Thread, args: list[int]) -> int:
+        receiver = self._lookup(thread, args[0], SignalReceiver)
+        context = thread.component.parent.signal_context(thread.component, receiver)
+        return self._install(thread, context)
+
+    def _signal_wait_at(self, thread: Thread, args: list[int]) -> int | None:
+        receiver = self._lookup(thread, args[0], SignalReceiver)
+        context = receiver.wait(thread)
+        if context is None:
+            thread.block(SignalWait(receiver))
+            return None
+        selector = thread.component.pd.cap_space.selector(context)
+        return selector if selector is not None else 0
+
     def _signal_submit(self, thread: Thread, args: list[int]) -> int:
         self._lookup(thread, args[0], SignalContext).submit()
         return 0
@@ -203,6 +254,16 @@ class SyscallTable:
     def _thread_exit(self, thread: Thread, args: list[int]) -> None:
         thread.component.thread_exit(thread)
 
+    def _thread_kill(self, thread: Thread, args: list[int]) -> int:
+        tid = _signed(args[0])
+        target = thread.component.threads.get(tid)
+        if target is None or target.state is ThreadState.EXITED:
+            raise NoThread(f"no live thread {tid} to kill")
+        if target is thread:
+            raise InvalidArgument("a thread cannot kill itself (use THREAD_EXIT)")
+        thread.component.thread_exit(target)
+        return 0
+
     def _thread_join(self, thread: Thread, args: list[int]) -> int | None:
         tid = _signed(args[0])
         target = thread.component.threads.get(tid)
@@ -219,8 +280,8 @@ class SyscallTable:
 
     def _sleep_us(self, thread: Thread, args: list[int]) -> int | None:
         us = args[0]
-        if us >= 1 << 40:
-            raise InvalidArgument(f"sleep of {us} us is too long")
+        if us > SLEEP_MAX_US:
+            raise InvalidArgument(f"sleep of {us} us is longer than {SLEEP_MAX_US} us")
         if us == 0:
             return self._yield(thread, args)
         self.machine.scheduler.sleep(thread, self.machine.scheduler.now_ns + us * 1000)

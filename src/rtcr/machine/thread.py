@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rtcr.core import Fault, RegionMap, SignalContext
+from rtcr.core import Fault, RegionMap, SignalContext, SignalReceiver
 
 from .registers import Registers
 
@@ -40,7 +40,9 @@ class FaultWait:
 
 @dataclass(frozen=True, slots=True)
 class SignalWait:
-    """Blocked in `rtcr_signal_wait`."""
+    """Blocked in `rtcr_signal_wait` (the PD's receiver) or `rtcr_signal_wait_at`."""
+
+    receiver: SignalReceiver | None = None  # None: the PD's own receiver
 
     def describe(self) -> str:
         return "waiting for a signal"

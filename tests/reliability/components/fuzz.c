@@ -554,6 +554,7 @@ static void exhaust_ram(void)
 {
 	long mine[256];
 	int n = 0;
+	join_all();   /* an exiting worker frees its stack: the balance below would be off */
 	long before = rtcr_ram_avail();
 	unsigned long chunk = PAGE << below(8);
 	while (n < 256) {
@@ -705,16 +706,25 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long n = chance(50) ? 22 + (long)below(64) : (long)rnd();
-		if (n >= 0 && n <= 21)
-			n = 22;
+		long first_unknown = RTCR_SYS_SIGNAL_WAIT_AT + 1;
+		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
+		if (n >= 0 && n < first_unknown)
+			n = first_unknown;
 		fold(rtcr_syscall6(n, (long)rnd(), any_ptr(), (long)any_size(), any_cap(), -1, 0));
 	} else if (op < 92) {                                /* cheap queries */
-		switch (below(5)) {
+		switch (below(11)) {
 		case 0: fold(rtcr_ram_avail()); break;
 		case 1: fold(rtcr_caps_avail()); break;
 		case 2: fold(rtcr_syscall0(RTCR_SYS_YIELD)); break;
 		case 3: fold(rtcr_syscall1(RTCR_SYS_SLEEP_US, (long)(chance(80) ? below(20) : (1UL << 41)))); break;
+		/* the calls of the Genode API; receivers and kills only with bad arguments,
+		 * since a real wait would block and a real kill would end a fuzzing thread */
+		case 4: fold(rtcr_thread_self() > 0 ? 0 : -1); break;
+		case 5: fold(rtcr_ds_size(chance(60) && nds ? dss[below(nds)].cap : any_cap())); break;
+		case 6: fold(rtcr_syscall2(RTCR_SYS_ROM_OPEN, any_ptr(), (long)(chance(50) ? below(300) : any_size()))); break;
+		case 7: fold(rtcr_signal_context_at(any_cap())); fold(rtcr_signal_wait_at(any_cap())); break;
+		case 8: fold(rtcr_thread_kill(chance(50) ? -1 - (long)below(100) : 1L << 40)); break;
+		case 9: fold(rtcr_ram_seal_flags(any_cap(), (unsigned)(2 + below(1000)))); break;
 		default: (void)rtcr_time_us(); fold(0); break;
 		}
 	} else {                                             /* scenarios */

@@ -48,6 +48,14 @@ extern "C" {
 #define RTCR_SYS_YIELD          19
 #define RTCR_SYS_RAM_AVAIL      20
 #define RTCR_SYS_CAPS_AVAIL     21
+#define RTCR_SYS_THREAD_SELF    22
+#define RTCR_SYS_THREAD_KILL    23
+#define RTCR_SYS_DS_SIZE        24
+#define RTCR_SYS_RM_DESTROY     25
+#define RTCR_SYS_ROM_OPEN       26
+#define RTCR_SYS_SIGNAL_RECEIVER 27
+#define RTCR_SYS_SIGNAL_CONTEXT_AT 28
+#define RTCR_SYS_SIGNAL_WAIT_AT 29
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -76,6 +84,15 @@ extern "C" {
 #define RTCR_ADDRESS_SPACE 1     /* the caller's own region map */
 
 #define RTCR_PAGE_SIZE 4096UL
+
+/* ---- seal flags (rtcr.abi.SEAL_*) --------------------------------------- */
+/* 0: Genode's seal -- later attaches are read-only, existing ones keep their
+ * rights.  RTCR_SEAL_REVOKE: also downgrade every existing writable mapping. */
+#define RTCR_SEAL_REVOKE 1
+
+/* ---- limits (rtcr.abi) -------------------------------------------------- */
+#define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
+#define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
 
 struct rtcr_fault {
 	long type;            /* RTCR_FAULT_* */
@@ -149,7 +166,14 @@ long  rtcr_log_n(const char *text, unsigned long len);
 
 long  rtcr_ram_alloc(unsigned long size);          /* -> dataspace cap */
 long  rtcr_ram_free(long ds);
-long  rtcr_ram_seal(long ds);
+long  rtcr_ram_seal(long ds);                      /* Genode's seal (flags 0) */
+long  rtcr_ram_seal_flags(long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
+long  rtcr_ds_size(long ds);                       /* bytes of any dataspace */
+long  rtcr_rm_destroy(long rm);                    /* detach all, invalidate, free */
+/* The ROM named `name` (rtcr run --rom NAME=FILE; "config" is --config) as a
+ * read-only dataspace (the same one on every open), or -RTCR_EDENIED if the
+ * component has no ROM of that name (Genode: the session is denied). */
+long  rtcr_rom_open(const char *name);
 long  rtcr_rm_create(unsigned long size);          /* -> region map cap */
 long  rtcr_rm_dataspace(long rm);                  /* managed dataspace cap */
 long  rtcr_attach(long rm, long ds, unsigned long size, unsigned long offset,
@@ -160,6 +184,11 @@ long  rtcr_fault(long rm, struct rtcr_fault *f);   /* type + addr, returns 0 */
 long  rtcr_signal_context(void);
 long  rtcr_signal_wait(void);                      /* -> context that fired */
 long  rtcr_signal_submit(long ctx);
+/* Signal receivers of their own (one per Genode entrypoint): a context made
+ * at a receiver is delivered only to threads waiting at that receiver. */
+long  rtcr_signal_receiver(void);                  /* -> receiver cap */
+long  rtcr_signal_context_at(long receiver);       /* -> ctx cap */
+long  rtcr_signal_wait_at(long receiver);          /* -> context that fired */
 
 /* Start a thread running entry(arg) on a fresh stack of `stack_size` bytes
  * (0: the machine's default).  When entry returns, the thread exits.
@@ -167,9 +196,24 @@ long  rtcr_signal_submit(long ctx);
 long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
 long  rtcr_thread_join(long tid);                  /* wait until it exited */
 void  rtcr_thread_exit(void) __attribute__((noreturn));
+long  rtcr_thread_self(void);                      /* the caller's thread id */
+/* End thread `tid` of this component wherever it is (blocked or not); joiners
+ * wake.  The caller itself cannot be killed (use rtcr_thread_exit). */
+long  rtcr_thread_kill(long tid);
+
+/* Per-thread words without TLS: RTCR_THREAD_WORDS pointers, zero for a new
+ * thread, found by thread id.  Words below RTCR_THREAD_WORD_USER belong to
+ * the SDK (C++ exception state, the Genode Thread object). */
+#define RTCR_THREAD_WORDS 8
+#define RTCR_THREAD_WORD_EH 0        /* two words: libsupc++'s exception globals */
+#define RTCR_THREAD_WORD_GENODE 2    /* Genode::Thread::myself() */
+#define RTCR_THREAD_WORD_USER 4
+void **rtcr_thread_words(void);
 
 unsigned long rtcr_time_us(void);                  /* virtual time */
-void  rtcr_sleep_us(unsigned long us);
+/* Sleep `us` virtual microseconds (at most RTCR_SLEEP_MAX_US); returns 0,
+ * or -RTCR_EINVAL without sleeping when `us` is longer. */
+long  rtcr_sleep_us(unsigned long us);
 void  rtcr_yield(void);
 long  rtcr_ram_avail(void);                        /* bytes of RAM quota left */
 long  rtcr_caps_avail(void);                       /* capabilities left */
@@ -177,8 +221,10 @@ long  rtcr_caps_avail(void);                       /* capabilities left */
 /* ---- formatted output -------------------------------------------------- */
 /*
  * rtcr_printf formats (%d %i %u %x %X %o %ld %lu %lx %lld %llu %llx %zu %s
- * %c %p %%, with '-', '0' flags, width, precision for strings and integers
- * and '*' width) and emits one LOG line per completed line, i.e. per '\n'.
+ * %c %p %%, %f %e %g (and %F %E %G, %Lf), with '-', '0', '+', ' ', '#'
+ * flags, width, precision and '*') and emits one LOG line per completed
+ * line, i.e. per '\n'.  Floating point is exact to 17 significant digits
+ * (see printf.c); an unknown conversion such as %q prints as "%!q".
  * A trailing partial line (no '\n' yet) is kept in a buffer shared by all
  * threads and prefixed to the next output; rtcr_flush() (and rtcr_exit, and
  * returning from main) emits it as a line of its own.  Lines longer than
@@ -191,6 +237,8 @@ void  rtcr_flush(void);
 int   snprintf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int   vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int   sprintf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int   vsprintf(char *buf, const char *fmt, va_list ap);
 
 /* ---- tiny libc --------------------------------------------------------- */
 void  *memcpy(void *dst, const void *src, size_t n);
@@ -204,6 +252,21 @@ char  *strcpy(char *dst, const char *src);
 char  *strncpy(char *dst, const char *src, size_t n);
 char  *strchr(const char *s, int c);
 char  *strcat(char *dst, const char *src);
+
+/* ---- heap, program end ------------------------------------------------- */
+void  *malloc(size_t n);
+void   free(void *p);
+void  *calloc(size_t count, size_t size);
+void  *realloc(void *p, size_t n);
+void  *aligned_alloc(size_t align, size_t n);
+int    posix_memalign(void **out, size_t align, size_t n);
+#define RTCR_ATEXIT_MAX 512
+int    atexit(void (*fn)(void));
+/* Run the atexit handlers and static destructors, then rtcr_exit(code). */
+void   exit(int code) __attribute__((noreturn));
+/* One LOG line "abort() called", then exit status RTCR_ABORT_EXIT_CODE. */
+#define RTCR_ABORT_EXIT_CODE 134
+void   abort(void) __attribute__((noreturn));
 
 /* ---- deterministic PRNG (xorshift64), shared state --------------------- */
 void          rtcr_rand_seed(uint64_t seed);       /* seed 0 is replaced by a constant */

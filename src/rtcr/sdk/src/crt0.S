@@ -3,8 +3,10 @@
  *
  * _start: the machine enters the main thread here with rsp 16-byte aligned
  * at the top of a fresh stack (rsp % 16 == 0) and every other register 0.
- * We call main(0, NULL) (which also serves `int main(void)`), flush a
- * partial printf line and end the component with main's return value.
+ * We run the static constructors (_rtcr_init), call main(0, NULL) (which
+ * also serves `int main(void)`), and end the component with main's return
+ * value through exit(), which runs the atexit handlers and destructors and
+ * flushes a partial printf line.
  *
  * _rtcr_thread_trampoline: THREAD_CREATE starts new threads here with
  * rdi = entry, rsi = arg and rsp % 16 == 8 (as right after a call).  It
@@ -16,12 +18,13 @@
 _start:
 	xorl	%ebp, %ebp		/* outermost frame */
 	andq	$-16, %rsp		/* be robust against a misaligned stack */
+	call	_rtcr_init		/* static constructors */
 	xorl	%edi, %edi		/* argc = 0 */
 	xorl	%esi, %esi		/* argv = NULL */
 	xorl	%edx, %edx		/* envp = NULL */
 	call	main
 	movl	%eax, %edi
-	call	rtcr_exit		/* flushes, never returns */
+	call	exit			/* never returns */
 1:	movl	$0, %eax		/* RTCR_SYS_EXIT, in case it did */
 	syscall
 	jmp	1b

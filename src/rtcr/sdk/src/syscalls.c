@@ -3,6 +3,8 @@
 
 extern void _rtcr_thread_trampoline(void);
 extern void _rtcr_flush_on_exit(void);
+extern void _rtcr_release_thread_words(long tid);
+extern int _rtcr_thread_words_claimed(void);
 
 void rtcr_exit(int code)
 {
@@ -33,7 +35,27 @@ long rtcr_ram_free(long ds)
 
 long rtcr_ram_seal(long ds)
 {
-	return rtcr_syscall1(RTCR_SYS_RAM_SEAL, ds);
+	return rtcr_syscall2(RTCR_SYS_RAM_SEAL, ds, 0);
+}
+
+long rtcr_ram_seal_flags(long ds, unsigned flags)
+{
+	return rtcr_syscall2(RTCR_SYS_RAM_SEAL, ds, (long)flags);
+}
+
+long rtcr_ds_size(long ds)
+{
+	return rtcr_syscall1(RTCR_SYS_DS_SIZE, ds);
+}
+
+long rtcr_rm_destroy(long rm)
+{
+	return rtcr_syscall1(RTCR_SYS_RM_DESTROY, rm);
+}
+
+long rtcr_rom_open(const char *name)
+{
+	return rtcr_syscall2(RTCR_SYS_ROM_OPEN, (long)name, (long)strlen(name));
 }
 
 long rtcr_rm_create(unsigned long size)
@@ -83,6 +105,21 @@ long rtcr_signal_submit(long ctx)
 	return rtcr_syscall1(RTCR_SYS_SIGNAL_SUBMIT, ctx);
 }
 
+long rtcr_signal_receiver(void)
+{
+	return rtcr_syscall0(RTCR_SYS_SIGNAL_RECEIVER);
+}
+
+long rtcr_signal_context_at(long receiver)
+{
+	return rtcr_syscall1(RTCR_SYS_SIGNAL_CONTEXT_AT, receiver);
+}
+
+long rtcr_signal_wait_at(long receiver)
+{
+	return rtcr_syscall1(RTCR_SYS_SIGNAL_WAIT_AT, receiver);
+}
+
 long rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size)
 {
 	return rtcr_syscall4(RTCR_SYS_THREAD_CREATE, (long)&_rtcr_thread_trampoline,
@@ -96,8 +133,18 @@ long rtcr_thread_join(long tid)
 
 void rtcr_thread_exit(void)
 {
+	if (_rtcr_thread_words_claimed())
+		_rtcr_release_thread_words(rtcr_thread_self());
 	for (;;)
 		rtcr_syscall0(RTCR_SYS_THREAD_EXIT);
+}
+
+long rtcr_thread_kill(long tid)
+{
+	long ret = rtcr_syscall1(RTCR_SYS_THREAD_KILL, tid);
+	if (ret == 0 && _rtcr_thread_words_claimed())
+		_rtcr_release_thread_words(tid);
+	return ret;
 }
 
 unsigned long rtcr_time_us(void)
@@ -105,9 +152,9 @@ unsigned long rtcr_time_us(void)
 	return (unsigned long)rtcr_syscall0(RTCR_SYS_TIME_US);
 }
 
-void rtcr_sleep_us(unsigned long us)
+long rtcr_sleep_us(unsigned long us)
 {
-	rtcr_syscall1(RTCR_SYS_SLEEP_US, (long)us);
+	return rtcr_syscall1(RTCR_SYS_SLEEP_US, (long)us);
 }
 
 void rtcr_yield(void)
