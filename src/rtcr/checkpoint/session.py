@@ -89,13 +89,21 @@ class Session:
     def start(cls, elf: ElfImage | Path | str, *, ram_quota: int = 16 << 20,
               strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
               store: Store | None = None, log_sink: LogSink = print_log,
-              quantum: int | None = None, concurrent: Policy | None = None) -> Session:
-        """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints."""
+              quantum: int | None = None, concurrent: Policy | None = None,
+              roms: dict[str, bytes] | None = None, cap_quota: int | None = None) -> Session:
+        """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints.
+
+        `roms` are the ROM modules the component may open by name (a
+        checkpoint keeps the ones it opened, so a restore needs none).
+        """
         image = elf if isinstance(elf, ElfImage) else load_elf(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
                           **({"quantum": quantum} if quantum else {}))
         runtime = Runtime(strategy, granularity, banked=concurrent is not None)
-        component = machine.create_component(image.name, ram_quota=ram_quota, parent=runtime)
+        component = machine.create_component(
+            image.name, ram_quota=ram_quota, parent=runtime,
+            **({"cap_quota": cap_quota} if cap_quota is not None else {}))
+        component.roms = dict(roms or {})
         runtime.adopt_address_space(component)
         component.load(image)
         return cls(machine, component, runtime,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -78,6 +79,40 @@ def tracking_options(func: Any) -> Any:
                              "(any access faults; the original Rtcr scheme), full (copy "
                              "everything at every checkpoint).")(func)
     return func
+
+
+CONFIG_ROM = "config"
+
+
+def rom_options(func: Any) -> Any:
+    func = click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None,
+                        help="The component's `config` ROM (Genode's XML or HID form).")(func)
+    func = click.option("--rom", multiple=True, metavar="NAME=FILE",
+                        help="A ROM module the component may open by name "
+                             "(rtcr_rom_open, Genode's Rom_connection); repeatable.")(func)
+    return func
+
+
+def roms(specs: tuple[str, ...], config: Path | None) -> dict[str, bytes]:
+    """The ROM modules of --rom NAME=FILE and --config FILE, read now (one line per error)."""
+    named: list[tuple[str, Path]] = []
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
+            raise click.BadParameter(f"{spec!r} is not NAME=FILE", param_hint="--rom")
+        named.append((name, Path(file)))
+    if config is not None:
+        named.append((CONFIG_ROM, config))
+    modules: dict[str, bytes] = {}
+    for name, file in named:
+        if name in modules:
+            raise click.BadParameter(f"ROM {name!r} is given twice", param_hint="--rom")
+        try:
+            modules[name] = file.read_bytes()
+        except OSError as exc:
+            raise click.FileError(str(file), exc.strerror or str(exc)) from exc
+    return modules
 
 
 def interval_options(func: Any) -> Any:

@@ -10,7 +10,7 @@ from rtcr.checkpoint import Session, Strategy
 from rtcr.machine import load_elf
 from rtcr.store import Store
 
-from ._options import SIZE, concurrency, interval_options, tracking_options
+from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
 from ._running import drive
 
 
@@ -23,26 +23,31 @@ from ._running import drive
               help="Checkpoint store directory (created if missing).")
 @tracking_options
 @interval_options
+@rom_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             every: int | None, every_ms: float | None,
-            max_instructions: int | None, summary_json: str | None) -> None:
+            max_instructions: int | None, summary_json: str | None,
+            rom: tuple[str, ...], config: Path | None) -> None:
     """Run the component ELF on the emulated machine.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
-    stderr; the exit status is the component's exit code (124: stopped by
+    stderr; the exit status is the component's exit code (123: idle, every
+    thread waits for a signal nothing can send; 124: stopped by
     --max-instructions, 125: deadlock, 139: crash).
 
     With --store and --every/--every-ms, incremental checkpoints are written
     to the store; continue any of them with `rtcr restore`.
     """
     image = load_elf(elf)  # refuse a bad ELF before creating a store for it
+    modules = roms(rom, config)
     policy = concurrency(concurrent, concurrent_policy, strategy)
     store = None
     if store_dir is not None:
         store = Store.open(store_dir) if (store_dir / "store.sqlite").exists() \
             else Store.create(store_dir)
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
-                            granularity=granularity or 1, store=store, concurrent=policy)
+                            granularity=granularity or 1, store=store, concurrent=policy,
+                            roms=modules)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

@@ -1,0 +1,9 @@
+/*
+ * Cache attributes of RAM (all of rtcr's RAM is cached).
+ */
+#ifndef _INCLUDE__BASE__CACHE_H_
+#define _INCLUDE__BASE__CACHE_H_
+
+namespace Genode { enum Cache { CACHED, WRITE_COMBINED, UNCACHED }; }
+
+#endif /* _INCLUDE__BASE__CACHE_H_ */

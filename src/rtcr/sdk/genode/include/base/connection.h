@@ -1,0 +1,24 @@
+/*
+ * Base of session connections (rtcr's sessions need no arguments).
+ */
+#ifndef _INCLUDE__BASE__CONNECTION_H_
+#define _INCLUDE__BASE__CONNECTION_H_
+
+#include <base/env.h>
+#include <base/quota_guard.h>
+
+namespace Genode { template <typename> struct Connection; }
+
+template <typename SESSION>
+struct Genode::Connection : Noncopyable
+{
+	Env &_env;
+
+	Connection(Env &env) : _env(env) { }
+
+	/* Quota upgrades: rtcr's sessions have none to receive. */
+	void upgrade_ram(size_t)  { }
+	void upgrade_caps(size_t) { }
+};
+
+#endif /* _INCLUDE__BASE__CONNECTION_H_ */

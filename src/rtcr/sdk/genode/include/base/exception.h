@@ -1,0 +1,20 @@
+/*
+ * Exceptions of the Genode API.
+ */
+#ifndef _INCLUDE__BASE__EXCEPTION_H_
+#define _INCLUDE__BASE__EXCEPTION_H_
+
+namespace Genode {
+	class Exception { };
+	struct Out_of_ram     : Exception { };
+	struct Out_of_caps    : Exception { };
+	struct Denied         : Exception { };
+	struct Service_denied : Exception { };
+	struct Insufficient_ram_quota : Exception { };
+	struct Insufficient_cap_quota : Exception { };
+	struct Nonexistent_sub_node   : Exception { };
+	struct Index_out_of_bounds    : Exception { };
+	struct Ipc_error              : Exception { };
+}
+
+#endif /* _INCLUDE__BASE__EXCEPTION_H_ */

@@ -1,0 +1,16 @@
+/*
+ * Integer types of the Genode API (rtcr's implementation).
+ */
+#ifndef _INCLUDE__BASE__STDINT_H_
+#define _INCLUDE__BASE__STDINT_H_
+
+#include <base/fixed_stdint.h>
+
+namespace Genode {
+	typedef unsigned long size_t;
+	typedef unsigned long addr_t;
+	typedef long          off_t;
+	typedef unsigned long umword_t;
+}
+
+#endif /* _INCLUDE__BASE__STDINT_H_ */

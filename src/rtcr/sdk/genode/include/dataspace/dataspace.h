@@ -1,0 +1,18 @@
+/*
+ * Dataspace interface of the Genode API.
+ */
+#ifndef _INCLUDE__DATASPACE__DATASPACE_H_
+#define _INCLUDE__DATASPACE__DATASPACE_H_
+
+#include <base/stdint.h>
+#include <util/interface.h>
+
+namespace Genode { struct Dataspace; }
+
+struct Genode::Dataspace : Interface
+{
+	virtual ~Dataspace() { }
+	virtual size_t size() = 0;
+};
+
+#endif /* _INCLUDE__DATASPACE__DATASPACE_H_ */

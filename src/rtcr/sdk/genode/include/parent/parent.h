@@ -1,0 +1,19 @@
+/*
+ * The component's parent: rtcr's machine, which ends the component on exit.
+ */
+#ifndef _INCLUDE__PARENT__PARENT_H_
+#define _INCLUDE__PARENT__PARENT_H_
+
+#include <util/interface.h>
+
+namespace Genode { class Parent; }
+
+class Genode::Parent : Interface
+{
+	public:
+
+		/* End the component with `exit_value` (the machine keeps its low 8 bits). */
+		[[noreturn]] void exit(int exit_value);
+};
+
+#endif /* _INCLUDE__PARENT__PARENT_H_ */

@@ -1,0 +1,75 @@
+/*
+ * The part of the rtcr SDK that rtcr's Genode API is built on.
+ *
+ * The Genode headers do not include <rtcr.h>: a Genode component sees only
+ * Genode's names (Genode::strcmp, Genode::memcpy, ...), never the SDK's
+ * libc in the global namespace, exactly as on Genode.  These declarations
+ * repeat the few SDK functions the API calls; they are the same C
+ * functions rtcr.h declares, so both headers may be included together.
+ */
+#ifndef _INCLUDE__RTCR__GENODE_H_
+#define _INCLUDE__RTCR__GENODE_H_
+
+extern "C" {
+	void  rtcr_exit(int code) __attribute__((noreturn));
+	long  rtcr_log_n(const char *text, unsigned long len);
+	long  rtcr_ram_alloc(unsigned long size);
+	long  rtcr_ram_free(long ds);
+	long  rtcr_ram_seal_flags(long ds, unsigned flags);
+	long  rtcr_ds_size(long ds);
+	long  rtcr_rm_create(unsigned long size);
+	long  rtcr_rm_destroy(long rm);
+	long  rtcr_rm_dataspace(long rm);
+	long  rtcr_rom_open(const char *name);
+	long  rtcr_attach(long rm, long ds, unsigned long size, unsigned long offset,
+	                  long at, unsigned flags);
+	long  rtcr_detach(long rm, unsigned long at);
+	long  rtcr_fault_handler(long rm, long sigctx);
+	struct rtcr_fault;
+	long  rtcr_fault(long rm, struct rtcr_fault *f);
+	long  rtcr_signal_submit(long ctx);
+	long  rtcr_signal_receiver(void);
+	long  rtcr_signal_context_at(long receiver);
+	long  rtcr_signal_wait_at(long receiver);
+	long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+	long  rtcr_thread_join(long tid);
+	void  rtcr_thread_exit(void) __attribute__((noreturn));
+	long  rtcr_thread_self(void);
+	long  rtcr_thread_kill(long tid);
+	void **rtcr_thread_words(void);
+	unsigned long rtcr_time_us(void);
+	long  rtcr_sleep_us(unsigned long us);
+	void  rtcr_yield(void);
+	long  rtcr_ram_avail(void);
+	long  rtcr_caps_avail(void);
+}
+
+namespace Rtcr {
+
+	/* The numbers of rtcr.h (checked against rtcr/abi.py by the SDK tests). */
+	enum : long {
+		ADDRESS_SPACE = 1, ANYWHERE = -1, ATTACH_W = 1, ATTACH_X = 2,
+		EINVAL = 1, ECAP = 2, EFAULT = 3, ENORAM = 4, ENOCAPS = 5, ECONFLICT = 6,
+		EDENIED = 7, EINVALDS = 8, ENOREGION = 9, ENESTING = 10,
+		FAULT_NONE = 0, FAULT_READ = 1, FAULT_WRITE = 2, FAULT_EXEC = 3,
+		THREAD_WORD_GENODE = 2,
+	};
+
+	struct Fault_record { long type; unsigned long addr; };
+
+	/* A spin lock that yields the CPU while it waits (deterministic). */
+	struct Yield_lock
+	{
+		int _held = 0;
+		void lock()   { while (__atomic_exchange_n(&_held, 1, __ATOMIC_ACQUIRE)) rtcr_yield(); }
+		void unlock() { __atomic_store_n(&_held, 0, __ATOMIC_RELEASE); }
+		struct Guard
+		{
+			Yield_lock &_l;
+			Guard(Yield_lock &l) : _l(l) { _l.lock(); }
+			~Guard() { _l.unlock(); }
+		};
+	};
+}
+
+#endif /* _INCLUDE__RTCR__GENODE_H_ */
