@@ -98,10 +98,10 @@ def roms(specs: tuple[str, ...], config: Path | None) -> dict[str, bytes]:
     """The ROM modules of --rom NAME=FILE and --config FILE, read now (one line per error)."""
     named: list[tuple[str, Path]] = []
     for spec in specs:
-        name, sep, file = spec.partition("=")
-        if not sep or not name or not file:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
             raise click.BadParameter(f"{spec!r} is not NAME=FILE", param_hint="--rom")
-        named.append((name, Path(file)))
+        named.append((name, Path(path)))
     if config is not None:
         named.append((CONFIG_ROM, config))
     modules: dict[str, bytes] = {}
