@@ -57,7 +57,7 @@ class Node:
         header = self.type if name is None else f"{self.type} {name}"
         indent = "  " * max(0, depth - 1)
         lines.append(f"{indent}+ {header}" if depth else header)
-        own = "  " * depth
+        own = "  " * max(1, depth)  # at or right of the type word
         lines.extend(f"{own}{key}: {value}" if value else f"{own}{key}:"
                      for key, value in self.attributes.items() if key != "name" or
                      name is None)

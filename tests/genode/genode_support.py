@@ -1,0 +1,51 @@
+"""Running the project's Genode components under the checkpoint runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtcr.checkpoint import Session, SessionResult
+from rtcr.store import Store
+
+
+@dataclass
+class Run:
+    lines: list[str]
+    result: SessionResult
+    digest: str
+
+
+class Capture:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, component: object, line: str) -> None:
+        self.lines.append(line)
+
+
+def run(elf: Path, *, roms: dict[str, bytes] | None = None, store: Store | None = None,
+        every: int | None = None, ram: int = 8 << 20) -> Run:
+    capture = Capture()
+    session = Session.start(elf, ram_quota=ram, roms=roms, store=store, log_sink=capture)
+    result = session.run(every=every)
+    return Run(capture.lines, result, session.memory_digest())
+
+
+def resume(store: Store, checkpoint: int) -> tuple[Run, int]:
+    """A restored run and the number of LOG lines printed before its checkpoint."""
+    capture = Capture()
+    session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False)
+    result = session.run()
+    return Run(capture.lines, result, session.memory_digest()), session.restored_log_lines
+
+
+def assert_every_checkpoint_restores(reference: Run, store: Store, ids: list[int]) -> None:
+    """Each restored run prints the rest of the reference's LOG and ends in its state."""
+    for cid in ids:
+        again, before = resume(store, cid)
+        assert again.lines == reference.lines[before:], cid
+        assert (again.result.outcome, again.result.exit_code) == (
+            reference.result.outcome, reference.result.exit_code), cid
+        assert again.result.instructions == reference.result.instructions, cid
+        assert again.digest == reference.digest, cid

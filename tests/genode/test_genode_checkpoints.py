@@ -1,0 +1,64 @@
+"""Checkpoints of Genode components restore exactly, wherever they were taken."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Build
+from elftools.elf.elffile import ELFFile
+from genode_support import assert_every_checkpoint_restores, run
+
+from rtcr.checkpoint import Outcome
+from rtcr.store import Store
+
+
+@pytest.mark.parametrize("name", ["sheep_counter_legacy", "sheep_counter"])
+def test_a_sheep_counter_restores_byte_exact_from_every_checkpoint(
+        genode_component: Build, tmp_path: Path, name: str) -> None:
+    elf = genode_component(name)
+    store = Store.create(tmp_path / "store")
+    reference = run(elf, store=store, every=997)
+    ids = [c.id for c in reference.result.checkpoints]
+    assert len(ids) >= 10
+    assert reference.lines[0].startswith("1 sheep. zzZ")
+    assert reference.lines[-1].startswith("20 sheep. zzZ")
+    assert_every_checkpoint_restores(reference, store, ids)
+
+
+def test_entrypoints_signals_and_timers_restore_from_every_checkpoint(
+        genode_component: Build, tmp_path: Path) -> None:
+    elf = genode_component("api_threads")
+    store = Store.create(tmp_path / "store")
+    reference = run(elf, store=store, every=1499)
+    ids = [c.id for c in reference.result.checkpoints]
+    assert reference.result.outcome is Outcome.IDLE
+    assert len(ids) >= 10
+    assert_every_checkpoint_restores(reference, store, ids)
+
+
+def _unwinder_ranges(elf: Path) -> list[tuple[int, int]]:
+    """Address ranges of GCC's unwinder and personality routine in the ELF."""
+    with elf.open("rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        assert symtab is not None
+        return [(s["st_value"], s["st_value"] + s["st_size"]) for s in symtab.iter_symbols()
+                if s["st_info"]["type"] == "STT_FUNC" and s["st_size"]
+                and (s.name.startswith(("_Unwind_", "uw_", "__gxx_personality"))
+                     or s.name in ("execute_cfa_program", "execute_stack_op",
+                                   "search_object", "linear_search_fdes"))]
+
+
+def test_a_checkpoint_inside_the_unwinder_restores_exactly(genode_component: Build,
+                                                           tmp_path: Path) -> None:
+    elf = genode_component("unwind_loop")
+    store = Store.create(tmp_path / "store")
+    reference = run(elf, store=store, every=6151)
+    ids = [c.id for c in reference.result.checkpoints]
+    assert reference.lines[-1] == "round 11 sum 66"
+    ranges = _unwinder_ranges(elf)
+    inside = [cid for cid in ids
+              if any(lo <= store.load(cid).manifest["threads"][0]["registers"]["rip"] < hi
+                     for lo, hi in ranges)]
+    assert inside, "no checkpoint landed inside the unwinder"
+    assert_every_checkpoint_restores(reference, store, ids)
