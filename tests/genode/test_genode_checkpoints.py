@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Build
 from elftools.elf.elffile import ELFFile
 from genode_support import assert_every_checkpoint_restores, run
 
+from conftest import Build
 from rtcr.checkpoint import Outcome
 from rtcr.store import Store
 
