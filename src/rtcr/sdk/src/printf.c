@@ -5,8 +5,8 @@
  * '#'; width and precision (digits or '*'); length modifiers hh h l ll z j
  * t L.  Floating point is printed from the double's value with at most 17
  * significant digits taken exactly (the rest are zeros); the last printed
- * digit is rounded half-up, which can differ from glibc's exact decimal
- * expansion in the 17th digit and beyond.  An unknown conversion is printed
+ * digit is rounded half to even, so results can differ from glibc's exact
+ * decimal expansion in the 17th digit and beyond.  An unknown conversion is printed
  * verbatim, marked as such: "%q" comes out as "%!q".
  *
  * rtcr_printf emits one LOG line per '\n'.  A trailing partial line stays
@@ -145,7 +145,12 @@ static void text_fixed(struct text *t, double v, int prec, int alt)
 	unsigned long long ip = (unsigned long long)v;
 	double frac = v - (double)ip;
 	int exact = prec > FLOAT_DIGITS ? FLOAT_DIGITS : prec;
-	unsigned long long fp = (unsigned long long)(frac * (double)pow10[exact] + 0.5);
+	double scaled = frac * (double)pow10[exact];
+	unsigned long long fp = (unsigned long long)scaled;
+	double rest = scaled - (double)fp;
+	/* round half to even, as C's printf does in the default rounding mode */
+	if (rest > 0.5 || (rest == 0.5 && ((exact ? fp : ip) & 1)))
+		fp++;
 	if (fp >= pow10[exact]) {
 		ip++;
 		fp -= pow10[exact];
