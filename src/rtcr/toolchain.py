@@ -161,16 +161,23 @@ def _resolve(spec: str) -> tuple[str, ...]:
     return (exe, *parts[1:])
 
 
-def find_compiler(explicit: str | None = None) -> Compiler:
-    """The C compiler to use: ``explicit``, ``$RTCR_CC``, cc, gcc, clang, ziglang."""
-    for spec in (explicit, os.environ.get("RTCR_CC")):
+def _find(explicit: str | None, variable: str, names: tuple[str, ...]) -> Compiler | None:
+    for spec in (explicit, os.environ.get(variable)):
         if spec:
             command = _resolve(spec)
             return Compiler(command, _family(command))
-    for name in ("cc", "gcc", "clang"):
+    for name in names:
         exe = shutil.which(name)
         if exe is not None:
             return Compiler((exe,), _family((exe,)))
+    return None
+
+
+def find_compiler(explicit: str | None = None) -> Compiler:
+    """The C compiler to use: ``explicit``, ``$RTCR_CC``, cc, gcc, clang, ziglang."""
+    found = _find(explicit, "RTCR_CC", ("cc", "gcc", "clang"))
+    if found is not None:
+        return found
     if importlib.util.find_spec("ziglang") is not None:
         return Compiler((sys.executable, "-m", "ziglang", "cc"), "zig")
     raise ToolchainError(INSTALL_HINT)
@@ -178,15 +185,10 @@ def find_compiler(explicit: str | None = None) -> Compiler:
 
 def find_cxx_compiler(explicit: str | None = None) -> Compiler:
     """The C++ compiler to use: ``explicit``, ``$RTCR_CXX``, g++, clang++, c++."""
-    for spec in (explicit, os.environ.get("RTCR_CXX")):
-        if spec:
-            command = _resolve(spec)
-            return Compiler(command, _family(command))
-    for name in ("g++", "clang++", "c++"):
-        exe = shutil.which(name)
-        if exe is not None:
-            return Compiler((exe,), _family((exe,)))
-    raise ToolchainError(CXX_INSTALL_HINT)
+    found = _find(explicit, "RTCR_CXX", ("g++", "clang++", "c++"))
+    if found is None:
+        raise ToolchainError(CXX_INSTALL_HINT)
+    return found
 
 
 def is_cxx_source(path: Path) -> bool:

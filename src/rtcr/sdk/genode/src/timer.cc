@@ -46,11 +46,11 @@ void Timer::Connection::_stop_helper()
 	_helper = 0;
 }
 
-void Timer::Connection::trigger_once(uint64_t us)
+void Timer::Connection::_start_helper(uint64_t first_us, uint64_t period_us)
 {
 	_stop_helper();
-	_first_us = us;
-	_period_us = 0;
+	_first_us = first_us;
+	_period_us = period_us;
 	long tid = rtcr_thread_create(_helper_entry, this, 0);
 	if (tid < 0)
 		error("timer: cannot start the timeout thread (error ", -tid, ")");
@@ -58,14 +58,6 @@ void Timer::Connection::trigger_once(uint64_t us)
 		_helper = tid;
 }
 
-void Timer::Connection::trigger_periodic(uint64_t us)
-{
-	_stop_helper();
-	_first_us = us;
-	_period_us = us;
-	long tid = rtcr_thread_create(_helper_entry, this, 0);
-	if (tid < 0)
-		error("timer: cannot start the timeout thread (error ", -tid, ")");
-	else
-		_helper = tid;
-}
+void Timer::Connection::trigger_once(uint64_t us) { _start_helper(us, 0); }
+
+void Timer::Connection::trigger_periodic(uint64_t us) { _start_helper(us, us); }

@@ -36,6 +36,7 @@ struct Timer::Connection : Genode::Connection<Session>
 
 		static void _helper_entry(void *);
 		void _stop_helper();
+		void _start_helper(uint64_t first_us, uint64_t period_us);
 
 	public:
 
