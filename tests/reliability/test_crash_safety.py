@@ -160,7 +160,7 @@ SLOW = pytest.mark.slow
 
 
 @pytest.mark.parametrize("fault", ["pack-write:20", "pack-sync:3", "commit:2:28",
-                                   pytest.param("pack-write:45:28", marks=SLOW),
+                                   pytest.param("pack-write:30:28", marks=SLOW),
                                    pytest.param("commit:4", marks=SLOW)])
 def test_injected_io_errors(tmp_path: Path, fuzz: tuple[Path, str], fault: str) -> None:
     elf, done = fuzz
