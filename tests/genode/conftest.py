@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from genode_support import COMPONENTS, EXAMPLES, Build
 
 from rtcr.toolchain import compile_component
-
-ROOT = Path(__file__).resolve().parents[2]
-COMPONENTS = Path(__file__).resolve().parent / "components"
-EXAMPLES = ROOT / "examples" / "genode"
-
-Build = Callable[[str], Path]
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rtcr.checkpoint import Session, SessionResult
 from rtcr.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPONENTS = Path(__file__).resolve().parent / "components"
+EXAMPLES = ROOT / "examples" / "genode"
+
+Build = Callable[[str], Path]  # the genode_component fixture: name -> ELF
 
 
 @dataclass

@@ -8,9 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from genode_support import Run, run
+from genode_support import Build, Run, run
 
-from conftest import Build
 from rtcr.checkpoint import Outcome
 
 XML_CONFIG = b"""<config number="12" address="0x7000" flag="yes" word="hello">

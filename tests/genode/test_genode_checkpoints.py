@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
-from genode_support import assert_every_checkpoint_restores, run
+from genode_support import Build, assert_every_checkpoint_restores, run
 
-from conftest import Build
 from rtcr.checkpoint import Outcome
 from rtcr.store import Store
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXAMPLES, Build
+from genode_support import EXAMPLES, Build
 
 
 def rtcr(*args: str) -> subprocess.CompletedProcess[str]:
