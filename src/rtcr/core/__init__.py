@@ -8,17 +8,7 @@ core calls back into the machine only to flush (``AddressSpace.flush``).
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.core import Core
 from rtcr.core.dataspace import Dataspace, ManagedDataspace, RamDataspace, RomDataspace
-from rtcr.core.fault import (
-    NO_FAULT,
-    Fault,
-    FaultCounts,
-    Faulter,
-    FaultTicket,
-    FaultType,
-    SynchronousHandler,
-    Verdict,
-    WalkFailure,
-)
+from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, FaultType, Verdict, WalkFailure
 from rtcr.core.pager import (
     RESOLVED,
     Mapping,
@@ -34,7 +24,16 @@ from rtcr.core.pager import (
 from rtcr.core.pd import ADDRESS_SPACE_SIZE, NULL_GUARD, ProtectionDomain
 from rtcr.core.quota import Quota, format_bytes
 from rtcr.core.ram import PhysicalRam
-from rtcr.core.region_map import MAX_NESTING, AddressSpace, FaultHandler, Region, RegionMap
+from rtcr.core.region_map import (
+    MAX_NESTING,
+    AddressSpace,
+    Faulter,
+    FaultHandler,
+    FaultTicket,
+    Region,
+    RegionMap,
+    SynchronousHandler,
+)
 from rtcr.core.signal import SignalContext, SignalReceiver, SignalWaiter
 from rtcr.core.types import (
     FULL_RIGHTS,

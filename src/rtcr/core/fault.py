@@ -1,4 +1,4 @@
-"""Region-map faults: what failed, who waits for it, and who may resolve it.
+"""Region-map faults as values: what failed, why, and what a handler answered.
 
 A failed translation has a *reason*, as Genode's ``With_mapping_result``
 has one: no region at the address (or a reserved one), a write or execute
@@ -12,22 +12,16 @@ fault handler that map has:
   context is submitted; an ``attach`` covering the address resolves the
   ticket and tells the faulter;
 - a ``SynchronousHandler``: core asks it right away, inside the fill, and
-  it answers with a ``Verdict``. This is how an interposing parent (the
+  it answers with a ``Verdict``. (Tickets and handlers live with the
+  region maps they belong to, in ``region_map``.) This is how an interposing parent (the
   checkpoint runtime) serves faults of its own dataspaces without a round
   trip through a guest thread.
 """
 
 from __future__ import annotations
 
-import abc
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
-from rtcr.core.types import Rights
-
-if TYPE_CHECKING:
-    from rtcr.core.region_map import RegionMap
 
 
 class FaultType(enum.IntEnum):
@@ -69,45 +63,6 @@ class Verdict(enum.Enum):
     at the address there, as if this map were not on the path."""
     DECLINED = "declined"
     """Nobody may resolve it: the fault stays unresolved, reflected nowhere."""
-
-
-class SynchronousHandler(abc.ABC):
-    """A fault handler core calls inside the faulting access.
-
-    ``rights`` are the rights the walk had when it entered ``region_map``
-    (the AND of every region above it): they tell a handler whether the
-    access would be allowed if its own map granted everything.
-    """
-
-    @abc.abstractmethod
-    def handle_fault(self, region_map: RegionMap, fault: Fault, reason: WalkFailure,
-                     rights: Rights) -> Verdict: ...
-
-
-class Faulter(Protocol):
-    """Something that waits on a ``FaultTicket`` (a guest thread)."""
-
-    def fault_resolved(self, ticket: FaultTicket) -> None: ...
-
-
-class FaultTicket:
-    """One queued fault: who waits, for what, where; resolved at most once.
-
-    ``resolved`` is what the waiter reads; ``fault_resolved`` is how it is
-    told. A ticket leaves its map's queue when it is resolved or cancelled.
-    """
-
-    __slots__ = ("fault", "faulter", "region_map", "resolved")
-
-    def __init__(self, faulter: Faulter, fault: Fault, region_map: RegionMap) -> None:
-        self.faulter = faulter
-        self.fault = fault
-        self.region_map = region_map
-        self.resolved = False
-
-    def __repr__(self) -> str:
-        return (f"<FaultTicket {self.fault.type.name} at {self.fault.addr:#x} "
-                f"in {self.region_map!r}{' resolved' if self.resolved else ''}>")
 
 
 class FaultCounts:

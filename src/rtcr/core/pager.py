@@ -23,16 +23,8 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rtcr.core.fault import (
-    Fault,
-    Faulter,
-    FaultTicket,
-    FaultType,
-    SynchronousHandler,
-    Verdict,
-    WalkFailure,
-)
-from rtcr.core.region_map import MAX_NESTING, RegionMap
+from rtcr.core.fault import Fault, FaultType, Verdict, WalkFailure
+from rtcr.core.region_map import MAX_NESTING, Faulter, FaultTicket, RegionMap, SynchronousHandler
 from rtcr.core.signal import SignalContext
 from rtcr.core.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Access, Rights
 from rtcr.errors import InvalidArgument, PageFault

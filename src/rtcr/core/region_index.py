@@ -17,16 +17,26 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from rtcr.core.region_map import Region
+
+class Span(Protocol):
+    """What the index needs of a region: where it starts and ends."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+Region = TypeVar("Region", bound=Span)
 
 CHUNK = 256
 """Target chunk length; a chunk is split when it reaches twice this."""
 
 
-class RegionIndex:
+class RegionIndex(Generic[Region]):
     """Non-overlapping regions by start address: find, insert, remove, iterate in order."""
 
     __slots__ = ("chunks", "count", "firsts", "starts")

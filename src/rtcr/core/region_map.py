@@ -14,10 +14,11 @@ died (``AddressSpace.flush``, as Genode's core calls
 
 from __future__ import annotations
 
+import abc
 from typing import TYPE_CHECKING, Protocol
 
 from rtcr.core.dataspace import Dataspace, ManagedDataspace
-from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Faulter, FaultTicket, SynchronousHandler
+from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Verdict, WalkFailure
 from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_index import RegionIndex
 from rtcr.core.signal import SignalContext
@@ -32,6 +33,46 @@ MAX_NESTING = 5
 
 MAX_ALIGN = 2 << 20
 """Largest alignment ``attach(at=None)`` tries (a superpage)."""
+
+
+class SynchronousHandler(abc.ABC):
+    """A fault handler core calls inside the faulting access.
+
+    ``rights`` are the rights the walk had when it entered ``region_map``
+    (the AND of every region above it): they tell a handler whether the
+    access would be allowed if its own map granted everything.
+    """
+
+    @abc.abstractmethod
+    def handle_fault(self, region_map: RegionMap, fault: Fault, reason: WalkFailure,
+                     rights: Rights) -> Verdict: ...
+
+
+class Faulter(Protocol):
+    """Something that waits on a ``FaultTicket`` (a guest thread)."""
+
+    def fault_resolved(self, ticket: FaultTicket) -> None: ...
+
+
+class FaultTicket:
+    """One queued fault: who waits, for what, where; resolved at most once.
+
+    ``resolved`` is what the waiter reads; ``fault_resolved`` is how it is
+    told. A ticket leaves its map's queue when it is resolved or cancelled.
+    """
+
+    __slots__ = ("fault", "faulter", "region_map", "resolved")
+
+    def __init__(self, faulter: Faulter, fault: Fault, region_map: RegionMap) -> None:
+        self.faulter = faulter
+        self.fault = fault
+        self.region_map = region_map
+        self.resolved = False
+
+    def __repr__(self) -> str:
+        return (f"<FaultTicket {self.fault.type.name} at {self.fault.addr:#x} "
+                f"in {self.region_map!r}{' resolved' if self.resolved else ''}>")
+
 
 FaultHandler = SignalContext | SynchronousHandler | None
 
@@ -118,7 +159,7 @@ class RegionMap:
         self.size = round_page(size)
         self.badge = badges()
         self._low = low_limit
-        self.index = RegionIndex()
+        self.index: RegionIndex[Region] = RegionIndex()
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
         self._tickets: list[FaultTicket] = []
