@@ -143,7 +143,7 @@ def test_trigger_once_replaces_the_periodic_timeout(runs: dict[str, Run]) -> Non
 
 def test_a_fault_handler_on_another_entrypoint_resolves_the_fault(
         runs: dict[str, Run]) -> None:
-    assert "fault: WRITE at 0x2000 on side_ep" in runs["threads"].lines
+    assert "fault: WRITE at 0x2008 on side_ep" in runs["threads"].lines  # the exact byte
     assert "after the fault: w" in runs["threads"].lines
 
 

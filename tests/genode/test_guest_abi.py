@@ -34,6 +34,11 @@ int main(void)
 	show("rom_empty_name", rtcr_syscall2(RTCR_SYS_ROM_OPEN, (long)"x", 0));
 	show("rom_long_name", rtcr_syscall2(RTCR_SYS_ROM_OPEN, (long)"x", RTCR_ROM_NAME_MAX + 1));
 	show("seal_bad_flags", rtcr_ram_seal_flags(ds, 6));
+	show("destroy_own_address_space", rtcr_rm_destroy(RTCR_ADDRESS_SPACE));
+	show("destroy_bad_cap", rtcr_rm_destroy(4242));
+	long doomed = rtcr_rm_create(8192);
+	show("destroy", rtcr_rm_destroy(doomed));
+	show("attach_into_destroyed", rtcr_attach(doomed, ds, 0, 0, -1, RTCR_W));
 	show("thread_self", rtcr_thread_self());
 	show("kill_self", rtcr_thread_kill(rtcr_thread_self()));
 	show("kill_unknown", rtcr_thread_kill(777));
@@ -81,6 +86,10 @@ def probes(compile_c: CompileC) -> dict[str, str]:
     ("rom_empty_name", -Errno.EINVAL),
     ("rom_long_name", -Errno.EINVAL),
     ("seal_bad_flags", -Errno.EINVAL),
+    ("destroy_own_address_space", -Errno.EDENIED),
+    ("destroy_bad_cap", -Errno.ECAP),
+    ("destroy", 0),
+    ("attach_into_destroyed", -Errno.ECAP),
     ("thread_self", 1),
     ("kill_self", -Errno.EINVAL),
     ("kill_unknown", -Errno.ENOTHREAD),

@@ -34,6 +34,8 @@ class Parent(Protocol):
 
     def rm_create(self, child: Component, size: int) -> RegionMap: ...
 
+    def rm_destroy(self, child: Component, rm: RegionMap) -> None: ...
+
     def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace: ...
 
     def attach(
@@ -65,6 +67,14 @@ class Parent(Protocol):
         ...
 
 
+def drop_capabilities(child: Component, rm: RegionMap) -> None:
+    """Remove the child's selectors of a destroyed map and its dataspace (refunds the caps)."""
+    caps = child.pd.cap_space
+    for obj in (rm, rm.dataspace()):
+        for selector in caps.selectors(obj):
+            caps.remove(selector)
+
+
 class CoreParent:
     """Serve every request directly from core: no interposition."""
 
@@ -87,12 +97,14 @@ class CoreParent:
         child.pd.free_ram(ds)
 
     def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
-        # Today's core seals one way only, the revoking one; Genode's variant
-        # (`revoke=False`) arrives with the core's seal_ram(ds, revoke=...).
-        child.pd.seal_ram(ds)
+        child.pd.seal_ram(ds, revoke=revoke)
 
     def rm_create(self, child: Component, size: int) -> RegionMap:
         return child.machine.core.create_region_map(size)
+
+    def rm_destroy(self, child: Component, rm: RegionMap) -> None:
+        child.machine.core.destroy_region_map(rm)
+        drop_capabilities(child, rm)
 
     def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
         return rm.dataspace()

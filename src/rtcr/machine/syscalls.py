@@ -25,7 +25,7 @@ from rtcr.abi import (
     Syscall,
 )
 from rtcr.core import Dataspace, RegionMap, SignalContext, SignalReceiver
-from rtcr.errors import Denied, InvalidArgument, NoThread, RtcrError
+from rtcr.errors import Denied, InvalidArgument, NoThread, OutOfRam, RtcrError
 
 from . import guest_memory
 from .registers import initial_registers
@@ -79,6 +79,7 @@ class SyscallTable:
             Syscall.THREAD_SELF: lambda t, a: t.tid,
             Syscall.THREAD_KILL: self._thread_kill,
             Syscall.DS_SIZE: lambda t, a: self._lookup(t, a[0], Dataspace).size,
+            Syscall.RM_DESTROY: self._rm_destroy,
             Syscall.ROM_OPEN: self._rom_open,
             Syscall.SIGNAL_RECEIVER: self._signal_receiver,
             Syscall.SIGNAL_CONTEXT_AT: self._signal_context_at,
@@ -126,7 +127,11 @@ class SyscallTable:
         size = args[0]
         if size >= 1 << 47:
             raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
-        ds = thread.component.parent.ram_alloc(thread.component, size)
+        try:
+            ds = thread.component.parent.ram_alloc(thread.component, size)
+        except OutOfRam as refused:
+            thread.component.refused = str(refused)  # named if the run ends badly
+            raise
         return self._install(thread, ds)
 
     def _ram_free(self, thread: Thread, args: list[int]) -> int:
@@ -164,6 +169,13 @@ class SyscallTable:
             raise InvalidArgument(f"bad region-map size {size:#x}")
         rm = thread.component.parent.rm_create(thread.component, size)
         return self._install(thread, rm)
+
+    def _rm_destroy(self, thread: Thread, args: list[int]) -> int:
+        rm = self._lookup(thread, args[0], RegionMap)
+        if rm is thread.component.pd.address_space:
+            raise Denied("a component cannot destroy its own address space")
+        thread.component.parent.rm_destroy(thread.component, rm)
+        return 0
 
     def _rm_dataspace(self, thread: Thread, args: list[int]) -> int:
         rm = self._lookup(thread, args[0], RegionMap)

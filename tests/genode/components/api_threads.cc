@@ -74,7 +74,7 @@ struct Main
 		log("fault: ", f.type == Region_map::Fault::Type::WRITE ? "WRITE" : "other",
 		    " at ", Hex(f.addr), " on ", Thread::myself()->name);
 		managed.attach(env.ram().alloc(4096), { .size = { }, .offset = { }, .use_at = true,
-		                                        .at = f.addr, .executable = { },
+		                                        .at = f.addr & ~0xfffUL, .executable = { },
 		                                        .writeable = true }).with_error(
 			[&] (Region_map::Attach_error) { error("resolving attach failed"); });
 	}
