@@ -165,12 +165,9 @@ def _flip(path: Path, offset: int, rng: random.Random) -> None:
 
 
 def _blobs_owned_by(store_dir: Path, cid: int) -> list[tuple[int, int, int]]:
-    conn = sqlite3.connect(store_dir / "store.sqlite")
-    try:
-        return conn.execute("SELECT pack, offset, length FROM blobs WHERE owner=? AND length>=64",
-                            (cid,)).fetchall()
-    finally:
-        conn.close()
+    with Store.open(store_dir) as store:
+        return [(b.pack, b.offset, b.length) for b in store.blobs()
+                if b.owner == cid and b.length >= 64]
 
 
 def _expect_restore_fails(store_dir: Path, cid: int) -> None:

@@ -36,7 +36,7 @@ def _check(path: Path, last_printed: int) -> list[int]:
                 for key, n in OBJECTS.items():
                     for i in range(n):
                         assert cp.page(key, i) == expected(cid, key, i), (cid, key, i)
-        registered = {f"{p:06d}.pack" for (p,) in store._conn_checked().execute(
+        registered = {f"{p:06d}.pack" for (p,) in store.backend.conn().execute(
             "SELECT id FROM packs")}
         assert {p.name for p in (path / "packs").iterdir()} == registered  # no orphans
         return ids
