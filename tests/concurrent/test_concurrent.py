@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from rtcr.checkpoint import ConcurrentCheckpointer, Policy, Session, Strategy, concurrent
-from rtcr.checkpoint.staging import StagingArea
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.runtime import RamRecord
 from rtcr.core import PAGE_SIZE
