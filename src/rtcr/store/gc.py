@@ -121,9 +121,12 @@ def gc(backend: StoreBackend, keep: int, *, force: bool = False,
     lock = backend.lock()
     conn: sqlite3.Connection | None = None
     appender: PackAppender | None = None
+    gcs_before: int | None = None
+    committed = False
     try:
         with backend.errors():
             conn = backend.writer_conn()
+            gcs_before = _gc_count(conn)
             if not dry_run:
                 backend.clean(conn)
             ids = backend.ids(conn)
@@ -186,21 +189,39 @@ def gc(backend: StoreBackend, keep: int, *, force: bool = False,
                 report.bytes_freed -= appender.appended()
             _commit(backend, conn, kept, removed, corrupt, chains, tables, flattened, moved,
                     gone, appender, ids)
-            appender = None
-        backend.moved()
-        with backend.errors():
+            committed = True
+            backend.moved()
             backend.clean(conn)
             report.db_bytes_freed = _shrink(backend, conn)
         return report
     finally:
-        if appender is not None:
+        if not committed and conn is not None and gcs_before is not None:
+            # An interrupt may land just after COMMIT: ask the database, never guess.
+            committed = _gc_count(conn, default=gcs_before + 1) != gcs_before
+            if committed:
+                backend.moved()
+        if appender is not None and not committed:
             appender.rollback()
+        if appender is not None:
+            appender.close()
         if conn is not None:
             if conn.in_transaction:
                 with suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             conn.close()
         lock.release()
+
+
+def _gc_count(conn: sqlite3.Connection, default: int | None = None) -> int:
+    """How many gcs committed so far (``default`` if the database cannot say)."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return meta_int(meta_value(conn, "gc") or 0, "the gc count")
+    except (sqlite3.Error, StoreError):
+        if default is None:
+            raise
+        return default
 
 
 def _all_tables(conn: sqlite3.Connection, cid: int) -> list[PageTable]:
