@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import shutil
 import sqlite3
+import subprocess
 import sys
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,3 +128,21 @@ def edit_page_table(path: Path, cid: int, key: str, index: int,
                (idx.tobytes(), hashes, locations, cid, key))
     db.commit()
     db.close()
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real, small file system at ``path`` (root only; the test is skipped elsewhere)."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"mounting a tmpfs was refused: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

@@ -128,8 +128,6 @@ def _build(work: Path) -> None:
     with db_errors(work):
         conn = connect(work / DB_NAME, create=True)
         try:
-            # Before any table exists: lets gc give free pages back in place.
-            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("BEGIN IMMEDIATE")
             for stmt in SCHEMA.split(";"):
                 if stmt.strip():

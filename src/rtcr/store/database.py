@@ -44,6 +44,10 @@ def connect(db_path: Path, *, create: bool = False, readonly: bool = False
                            check_same_thread=False, timeout=30.0)
     conn.text_factory = _text
     try:
+        if create:
+            # Before any table exists (and before WAL, which fixes the header):
+            # lets gc give free pages back to the file system in place.
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         if not readonly:
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute("PRAGMA synchronous=FULL")

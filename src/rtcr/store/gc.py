@@ -36,7 +36,7 @@ from .chains import CheckpointRecord, ObjectTable, lineage, load_record, resolve
 from .creation import write_reserve
 from .database import full_disk, meta_int, meta_value
 from .format import DB_NAME, RESERVE_NAME, Codec, record_checksum
-from .native import PageTable
+from .native import PageTable, punch
 from .packs import PackAppender
 from .verify import dropped_ids, verify
 
@@ -192,6 +192,8 @@ def gc(backend: StoreBackend, keep: int, *, force: bool = False,
             committed = True
             backend.moved()
             backend.clean(conn)
+            if partial and not compact:  # no room to compact: free the dead bytes in place
+                report.bytes_freed += _punch_dead(backend, partial, live, sizes)
             report.db_bytes_freed = _shrink(backend, conn)
         return report
     finally:
@@ -210,6 +212,30 @@ def gc(backend: StoreBackend, keep: int, *, force: bool = False,
                     conn.execute("ROLLBACK")
             conn.close()
         lock.release()
+
+
+def _punch_dead(backend: StoreBackend, packs: list[int], live: dict[Blob, int],
+                sizes: dict[int, int]) -> int:
+    """Punch holes where ``packs`` hold nothing live (after the commit); the bytes freed."""
+    freed = 0
+    for pack in packs:
+        try:
+            fd = os.open(backend.packs.path(pack), os.O_WRONLY)
+        except OSError:
+            continue
+        try:
+            at = 0
+            for (p, offset), n in sorted(live.items()):
+                if p != pack:
+                    continue
+                if offset > at and punch(fd, at, offset - at) == 0:
+                    freed += offset - at
+                at = max(at, offset + n)
+            if sizes[pack] > at and punch(fd, at, sizes[pack] - at) == 0:
+                freed += sizes[pack] - at
+        finally:
+            os.close(fd)
+    return freed
 
 
 def _gc_count(conn: sqlite3.Connection, default: int | None = None) -> int:
@@ -333,7 +359,7 @@ def _shrink(backend: StoreBackend, conn: sqlite3.Connection) -> int:
     files = [str(backend.db_path), str(backend.db_path) + "-wal"]
     before = _dir_bytes(files)
     with suppress(sqlite3.Error):
-        conn.execute("PRAGMA incremental_vacuum").fetchall()
+        conn.executescript("PRAGMA incremental_vacuum;")  # (steps until done, unlike execute)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     write_reserve(backend.path)
     return max(0, before - _dir_bytes(files))

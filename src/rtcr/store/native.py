@@ -106,6 +106,7 @@ def _load() -> ctypes.CDLL:
         "rtcr_decode": (ctypes.c_long, [vp, sz, sz, vp, vp, vp, vp, vp, ctypes.POINTER(i32)]),
         "rtcr_merge": (ctypes.c_long, [sz, vp, vp, vp, vp, u32, vp, vp, vp]),
         "rtcr_preallocate": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
+        "rtcr_punch": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -164,6 +165,11 @@ def gather(base: int, addrs: array[int], dst: int) -> None:
 def preallocate(fd: int, offset: int, length: int) -> int:
     """Reserve disk blocks past ``offset`` without changing the file's size; 0 or an errno."""
     return int(lib().rtcr_preallocate(fd, offset, length))
+
+
+def punch(fd: int, offset: int, length: int) -> int:
+    """Free the disk blocks of a byte range of a file (size unchanged); 0 or an errno."""
+    return int(lib().rtcr_punch(fd, offset, length))
 
 
 class PageTable:

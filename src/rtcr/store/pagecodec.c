@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,17 @@ int rtcr_ascending(const uint32_t *v, size_t n) {
     for (size_t i = 1; i < n; i++)
         if (v[i] <= v[i - 1]) return 0;
     return 1;
+}
+
+/* Free the disk blocks of a byte range, keeping the file's size (reads give zeros). */
+int rtcr_punch(int fd, uint64_t offset, uint64_t len) {
+#ifdef __linux__
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+                     (off_t)len) == 0 ? 0 : errno;
+#else
+    (void)fd; (void)offset; (void)len;
+    return EOPNOTSUPP;
+#endif
 }
 
 /* Reserve disk blocks for a pack without changing its size (FALLOC_FL_KEEP_SIZE). */

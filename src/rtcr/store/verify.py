@@ -149,7 +149,10 @@ def verify(backend: StoreBackend, cid: int | None = None) -> VerifyReport:
             last = int(last) if last is not None and str(last).isdigit() else None
             dropped = set(dropped_ids(conn))  # removed as corrupt by gc --force
             expected = [i for i in range(ids[0], ids[-1] + 1) if i not in dropped] if ids else []
-            if ids and (ids != expected or last != ids[-1]):
+            newest_dropped = last is not None and all(
+                i in dropped for i in range(ids[-1] + 1, last + 1)) if ids else True
+            if ids and (ids != expected or last is None or last < ids[-1]
+                        or not newest_dropped):
                 report.store_errors.append(
                     f"checkpoint ids are not contiguous up to the newest ({last})")
         verifier = _Verifier(backend, conn)
