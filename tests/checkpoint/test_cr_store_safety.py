@@ -6,6 +6,7 @@ what it promises.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import signal
@@ -303,3 +304,43 @@ def test_a_chain_continues_from_a_checkpoint_kept_by_gc(
         store.gc(3)
         assert store.ids() == sorted(store.ids())[-3:]
         assert_all_restore(store, ref)
+
+
+# ---------------------------------------------------------------- one pause, read-only
+
+
+def test_inspect_reports_the_pause_summary_json_reports(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    summary = tmp_path / "summary.json"
+    done = rtcr("run", example(NAME), "--store", store_dir, "--every", EVERY,
+                "--summary-json", summary)
+    assert done.returncode == reference(example(NAME)).exit_code, done.stderr
+    reported = {c["id"]: (c["pause_us"], c["commit_us"])
+                for c in json.loads(summary.read_text())["checkpoints"]}
+    listed = {c["id"]: (c["pause_us"], c["commit_us"])
+              for c in json.loads(rtcr("inspect", store_dir, "--json").stdout)}
+    assert reported and listed == reported
+    assert all(commit >= pause for pause, commit in listed.values())
+
+
+def test_a_store_on_a_read_only_mount_restores(
+        example: Callable[[str], Path], pristine: Path, tmp_path: Path) -> None:
+    ref = reference(example(NAME))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a read-only bind mount")
+    for args in (["mount", "--bind", str(pristine), str(ro)],
+                 ["mount", "-o", "remount,bind,ro", str(ro)]):
+        if subprocess.run(args, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", str(ro)], check=False)
+            pytest.skip("a read-only bind mount was refused")
+    try:
+        done = rtcr("restore", ro, "--checkpoint", 3)
+        assert done.returncode == ref.exit_code, done.stderr
+        with Store.open(pristine) as store:
+            log_lines = store.load(3).manifest["component"]["log_lines"]
+        assert done.stdout.splitlines() == tagged(ref, NAME)[log_lines:]
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)

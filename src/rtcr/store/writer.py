@@ -306,7 +306,7 @@ class CheckpointWriter:
             table_hash = table_digest(tables)
             count = sum(len(t[3]) // 4 for t in tables)
             seq = meta_int(meta_value(conn, "seq"), "the commit sequence") + 1
-            commit_us = (time.perf_counter() - since) * 1e6 if since is not None else pause_us
+            commit_us = int((time.perf_counter() - since) * 1e6) if since is not None else pause_us
             info_row = (
                 self.id, self.parent, instructions, count, self._appender.appended(),
                 count * PAGE_SIZE, count if dirty_pages is None else dirty_pages,
