@@ -14,6 +14,7 @@ import pstats
 import shutil
 import tempfile
 import time
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ from typing import Any
 import unicorn
 
 from rtcr.checkpoint import Session
+from rtcr.core import PAGE_SIZE
 from rtcr.machine.component import Component
-from rtcr.store import Store
+from rtcr.store import Store, native
+from rtcr.store.format import Codec
 
 from . import micro
 from .matrix import BenchOptions, Config, plan
@@ -295,7 +298,49 @@ def _micro(settings: dict[str, Any], elves: dict[str, Path], cache: Path,
                       "lines": runs[0]["lines"], "exit_code": runs[0]["exit_code"],
                       "error": runs[0]["error"]}
     out["bare_runs"] = mips
+    tick("this machine's limits: memcpy and codec of the same pages")
+    out["limits"] = _limits(cache)
     return out
+
+
+def _limits(scratch: Path, pages: int = 4096) -> dict[str, float]:
+    """This machine's limits for the data path, per page, measured now.
+
+    ``memcpy_us``: a native copy of pages into a warm buffer (what a pause
+    must at least do); ``codec_us``: hashing and compressing program-like
+    pages plus one write and data sync of the result (what a store must
+    at least do).
+    """
+    import random
+
+    rng = random.Random(4)
+    words = [rng.randbytes(rng.randrange(2, 12)) for _ in range(256)]
+    data = bytearray()
+    while len(data) < pages * PAGE_SIZE:
+        data += rng.choice(words) if rng.random() < 0.6 else bytes(rng.randrange(8, 48))
+    del data[pages * PAGE_SIZE:]
+    staging = bytearray(pages * PAGE_SIZE)
+    addrs = array("Q", range(0, pages * PAGE_SIZE, PAGE_SIZE))
+    copies = []
+    for _ in range(5):
+        started = time.perf_counter()
+        native.gather(native.address(data), addrs, native.address(staging))
+        copies.append(time.perf_counter() - started)
+    out = bytearray(pages * PAGE_SIZE)
+    codecs = []
+    for _ in range(3):
+        index = native.BlobIndex()
+        started = time.perf_counter()
+        enc = native.encode(index, native.address(data), addrs, int(Codec.LZ4), 0, 1, 0, out)
+        fd = os.open(scratch / "limit.pack", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, enc.blob_bytes)
+        os.fdatasync(fd)
+        os.close(fd)
+        codecs.append(time.perf_counter() - started)
+        enc.blob_bytes.release()
+        index.close()
+    return {"memcpy_us": min(copies) / pages * 1e6, "codec_us": min(codecs) / pages * 1e6,
+            "pages": float(pages)}
 
 
 def _us(ns: float | None) -> float | None:

@@ -142,6 +142,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     summary["mips"] = _mips_summary(results, baselines)
     summary["fault_cost"] = _fault_summary(results)
     summary["memory"] = _memory_summary(results)
+    summary["limits"] = (results.get("micro") or {}).get("limits")
     summary["checks"] = {
         "configs": len(configs),
         "all_exited": all(o == "exited" for e in configs.values() for o in e["outcomes"]),

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from rtcr.core import PAGE_SIZE, Dataspace, FaultType
 from rtcr.machine import Component, Machine
 from rtcr.store import Store
-from rtcr.store.native import gather
+from rtcr.store.native import address, gather
 
 from .committer import Committer, EarlierFailure, Job, Source
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
-from .staging import DEFAULT_BUDGET, StagingArea, buffer_address
+from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy, TrackedRam
 
 
@@ -110,7 +110,7 @@ class Checkpointer:
         self._committed_objects = set(self._stored)
         self._faults_at_last = fault_totals(machine)
         self._frames: dict[int, array[int]] = {}
-        self._ram_base = buffer_address(machine.core.ram.buffer)
+        self._ram_base = address(machine.core.ram.buffer)
         self.history: list[CheckpointStats] = []
 
     @property

@@ -25,7 +25,6 @@ from rtcr.store.native import address
 
 from .image import FORMAT, object_key
 from .runtime import RamRecord, RegionMapRecord, Runtime
-from .staging import buffer_address
 from .tracking import Strategy
 
 
@@ -68,7 +67,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
 
     # Objects, in creation order, with their memory: one native scatter per object,
     # every page verified against its content hash on the way.
-    ram_base = buffer_address(machine.core.ram.buffer)
+    ram_base = address(machine.core.ram.buffer)
     live: set[int] = set()
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]

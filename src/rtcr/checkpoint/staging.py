@@ -10,17 +10,13 @@ straight from RAM while the target stays stopped.
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import threading
 
+from rtcr.store.native import address
+
 DEFAULT_BUDGET = 256 << 20
 _GRAIN = 1 << 20  # buffers come in whole MiB, so they can be reused for similar sizes
-
-
-def buffer_address(buffer: mmap.mmap) -> int:
-    """The address of a writable map (valid while it stays open)."""
-    return ctypes.addressof(ctypes.c_char.from_buffer(buffer))
 
 
 class Lease:
@@ -86,7 +82,7 @@ class StagingArea:
                 return None
             if self._arena is None:
                 self._arena = mmap.mmap(-1, max(self.budget, _GRAIN))
-                self._base = buffer_address(self._arena)
+                self._base = address(self._arena)
             lease = Lease(self, at, size, self._base + at)
             self._leases.append(lease)
             self._leases.sort(key=lambda item: item.offset)
