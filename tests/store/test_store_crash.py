@@ -28,24 +28,34 @@ def start_writer(path: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def test_sigkilled_writer_leaves_a_consistent_store(tmp_path: Path) -> None:
-    path = tmp_path / "s"
+def interrupt_rounds(path: Path, sig: signal.Signals, rounds: int, seed: int,
+                     max_delay: float) -> list[tuple[int, list[int], bytes]]:
+    """Start the writer, let it run a random while, send ``sig``; check the store each round.
+
+    Returns (exit status, ids it printed as committed, stderr) per round.
+    """
     Store.create(path).close()
-    rng = random.Random(2024)
+    rng = random.Random(seed)
     last_printed = 0
-    committed_total = 0
-    for _round in range(15):
+    out: list[tuple[int, list[int], bytes]] = []
+    for _round in range(rounds):
         proc = start_writer(path)
-        time.sleep(rng.uniform(0.0, 0.25))
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate()
-        assert proc.returncode == -signal.SIGKILL, err.decode()
-        printed = [int(x) for x in out.split() if x.isdigit()]
-        committed_total += len(printed)
+        time.sleep(rng.uniform(0.0, max_delay))
+        proc.send_signal(sig)
+        stdout, err = proc.communicate(timeout=60)
+        printed = [int(x) for x in stdout.split() if x.isdigit()]
         if printed:
             last_printed = printed[-1]
         check_store(path, last_printed)
-    assert committed_total > 15  # the kills really interrupted a busy writer
+        out.append((proc.returncode, printed, err))
+    return out
+
+
+def test_sigkilled_writer_leaves_a_consistent_store(tmp_path: Path) -> None:
+    rounds = interrupt_rounds(tmp_path / "s", signal.SIGKILL, 15, 2024, 0.25)
+    for code, _printed, err in rounds:
+        assert code == -signal.SIGKILL, err.decode()
+    assert sum(len(printed) for _c, printed, _e in rounds) > 15  # a busy writer was killed
 
 
 def test_sigint_at_random_points_never_damages_a_committed_checkpoint(tmp_path: Path) -> None:
@@ -53,19 +63,5 @@ def test_sigint_at_random_points_never_damages_a_committed_checkpoint(tmp_path: 
     commit, just after COMMIT returned, in gc. Whatever it interrupts, every checkpoint
     it had committed stays, verifies and reads back exactly; later ones never
     deduplicate against data that is not there."""
-    path = tmp_path / "s"
-    Store.create(path).close()
-    rng = random.Random(7)
-    last_printed = 0
-    interrupted = 0
-    for _round in range(20):
-        proc = start_writer(path)
-        time.sleep(rng.uniform(0.0, 0.3))
-        proc.send_signal(signal.SIGINT)
-        out, _err = proc.communicate(timeout=60)
-        interrupted += proc.returncode != 0
-        printed = [int(x) for x in out.split() if x.isdigit()]
-        if printed:
-            last_printed = printed[-1]
-        check_store(path, last_printed)
-    assert interrupted >= 15, "the interrupts did not land while the writer was busy"
+    rounds = interrupt_rounds(tmp_path / "s", signal.SIGINT, 20, 7, 0.3)
+    assert sum(code != 0 for code, _p, _e in rounds) >= 15, "the interrupts missed the writer"

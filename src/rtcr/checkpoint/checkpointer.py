@@ -187,7 +187,9 @@ class Checkpointer:
         else:  # over the staging budget: encode from RAM while the target stays stopped
             sources += [Source(key, indices, self._ram_base, addrs)
                         for key, indices, addrs in rams]
-        job = Job(manifest, declarations, sources, {oid for oid, _, _ in live},
+        live_oids = {oid for oid, _, _ in live}
+        self._frames = {oid: f for oid, f in self._frames.items() if oid in live_oids}
+        job = Job(manifest, declarations, sources, live_oids,
                   self.machine.instructions, dirty_pages, 0, 0, self.faults_since_last(),
                   started, self._strategy_label(), lease)
         self._stored = job.live

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rtcr.core import RegionMap, SignalContext
+from rtcr.core import RegionMap
 from rtcr.machine import FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
@@ -127,7 +127,3 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
         "sleepers": [t.tid for t in scheduler.sleepers()],
     }
-
-
-def signal_oid(runtime: Runtime, context: SignalContext) -> int:
-    return runtime.record_of(context).oid
