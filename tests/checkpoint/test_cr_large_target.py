@@ -19,33 +19,10 @@ RAM = 1 << 30
 BUDGET = 64 << 20
 BOUND = BUDGET + (48 << 20) + RAM // 50
 
-SOURCE = r"""
-#include <rtcr.h>
-#define CHUNK (64UL << 20)
-#define CHUNKS 15
-int main(void)
-{
-    unsigned long *chunk[CHUNKS];
-    for (int c = 0; c < CHUNKS; c++) {
-        long ds = rtcr_ram_alloc(CHUNK);
-        chunk[c] = (unsigned long *)rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, -1, RTCR_W);
-        for (unsigned long p = 0; p < CHUNK / 4096; p++)
-            chunk[c][p * 512] = c * 100000 + p;          /* every page differs */
-    }
-    unsigned long sum = 0;
-    for (int round = 1; round <= 3; round++)
-        for (int c = 0; c < CHUNKS; c++)
-            for (unsigned long p = round; p < CHUNK / 4096; p += 16) {
-                chunk[c][p * 512 + 1] = round;           /* 6 % of the pages per round */
-                sum += chunk[c][p * 512];
-            }
-    rtcr_printf("sum %lu\n", sum);
-    return 0;
-}
-"""
+SOURCE = Path(__file__).parents[2] / "benchmarks" / "large_target.c"
 
 
-def _peak_rss(args: list[object], out: Path) -> tuple[int, str]:
+def peak_rss(args: list[object], out: Path) -> tuple[int, str]:
     """Peak RSS of one `rtcr` process (its own, from wait4) and what it printed."""
     with open(out, "w") as stdout, open(out.with_suffix(".err"), "w") as stderr:
         proc = subprocess.Popen([sys.executable, "-m", "rtcr", *map(str, args)],
@@ -59,14 +36,14 @@ def _peak_rss(args: list[object], out: Path) -> tuple[int, str]:
 @pytest.mark.slow
 def test_a_1_gib_target_checkpoints_and_restores_within_the_memory_bound(
         compile_c: Callable[[str, str], Path], tmp_path: Path) -> None:
-    elf = compile_c("big_ram", SOURCE)
-    plain, expected = _peak_rss(["run", elf, "--ram", "1G"], tmp_path / "plain.out")
+    elf = compile_c("large_target", SOURCE.read_text())
+    plain, expected = peak_rss(["run", elf, "--ram", "1G"], tmp_path / "plain.out")
     store = tmp_path / "store"
-    checkpointed, out = _peak_rss(["run", elf, "--ram", "1G", "--store", store,
+    checkpointed, out = peak_rss(["run", elf, "--ram", "1G", "--store", store,
                                    "--every", "500k", "--staging-budget", BUDGET],
                                   tmp_path / "run.out")
     assert out == expected
-    restored, out = _peak_rss(["restore", store, "--checkpoint", "2"], tmp_path / "restore.out")
+    restored, out = peak_rss(["restore", store, "--checkpoint", "2"], tmp_path / "restore.out")
     assert out == expected
     assert checkpointed - plain <= BOUND, (checkpointed - plain) >> 20
     assert restored - plain <= BOUND, (restored - plain) >> 20
