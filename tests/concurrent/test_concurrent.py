@@ -111,7 +111,7 @@ def test_copy_on_write_stores_the_content_at_checkpoint_time(
         hook(record, part)
 
     session.runtime.before_upgrade = counting
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=4_000_000)  # rewrites every page while copying
     cid = checkpointer.finish()[-1].id
     assert saved_before_write, "the target never wrote a page still being copied"
@@ -135,13 +135,13 @@ def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str
         session.machine.run(pause_at=1_500_000)
         checkpointer = session.checkpointer
         assert isinstance(checkpointer, ConcurrentCheckpointer)
-        checkpointer.checkpoint()
+        checkpointer.take()
         checkpointer.finish()
         # Between slices the session recycles the bank swapped out (off the pause).
         session.machine.run(pause_at=3_000_000, between_slices=checkpointer.background)
         rams = [r for r in session.runtime.ram_records() if r.tracked.ram is not None]
         dirty = sum(len(r.tracked.dirty) for r in rams)
-        counted = _count_region_operations(session, checkpointer.checkpoint)
+        counted = _count_region_operations(session, checkpointer.take)
         checkpointer.finish()
         operations.append((dirty, counted))
     (few_dirty, few_ops), (many_dirty, many_ops) = operations
@@ -183,9 +183,9 @@ def test_checkpoints_are_pipelined_while_staging_memory_lasts(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=1_100_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     assert len(checkpointer.committer.in_flight) == 2, "the second one did not wait"
     assert [s.id for s in checkpointer.finish()] == [1, 2]
     assert checkpointer.history[1].wait_us == 0 or checkpointer.history[1].wait_us < \
@@ -198,9 +198,9 @@ def test_skip_policy_skips_only_when_the_staging_budget_is_spent(
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"),
                                                Policy.SKIP, staging_budget=ONE_CHECKPOINT)
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=1_100_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     assert checkpointer.skipped == 1
     assert [s.id for s in checkpointer.finish()] == [1]
 
@@ -210,9 +210,9 @@ def test_wait_policy_waits_for_staging_memory_when_the_budget_is_spent(
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"),
                                                staging_budget=ONE_CHECKPOINT)
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=1_100_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     assert checkpointer.committer.in_flight[0].done.is_set(), "it did not wait for the first"
     first, second = checkpointer.finish()
     assert (first.id, second.id) == (1, 2)
@@ -234,7 +234,7 @@ def test_failed_copy_loses_no_change(rewriter: Path, tmp_path: Path,
         raise StoreError("no space left on device")
 
     monkeypatch.setattr(CheckpointWriter, "commit", disk_full)
-    checkpointer.checkpoint()
+    checkpointer.take()
     with pytest.raises(StoreError, match="no space left"):
         checkpointer.finish()
     monkeypatch.setattr(CheckpointWriter, "commit", commit)
@@ -252,7 +252,7 @@ def test_copier_runs_beside_the_target(rewriter: Path, tmp_path: Path,
                                        slow_copier: None) -> None:
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     [job] = checkpointer.committer.in_flight
     before = session.machine.instructions
     session.machine.run(pause_at=before + 500_000)

@@ -145,7 +145,17 @@ class Checkpointer:
 
     # -- the pause ------------------------------------------------------------------
     def checkpoint(self) -> CheckpointStats | None:
-        """The pause of one checkpoint; the stats arrive when it commits (`background`)."""
+        """Take a checkpoint and wait for its commit: its stats (None if it was skipped)."""
+        if not self.take():
+            return None
+        done = self.finish()
+        return done[-1] if done else None
+
+    def take(self) -> bool:
+        """The pause of one checkpoint (False: skipped); its stats arrive when it commits.
+
+        `background` (between time slices) and `finish` account committed ones.
+        """
         started = time.perf_counter()
         manifest = capture(self.machine, self.component, self.runtime)
         first = not self._chained
@@ -197,10 +207,10 @@ class Checkpointer:
         if lease is None:
             self.committer.run_here(job)
             job.pause_us = int((time.perf_counter() - started) * 1e6)
-            return None
+            return True
         job.pause_us = int((time.perf_counter() - started) * 1e6)
         self.committer.submit(job)
-        return None
+        return True
 
     # -- after the pause ----------------------------------------------------------------
     def background(self) -> list[CheckpointStats]:

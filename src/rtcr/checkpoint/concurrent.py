@@ -137,19 +137,19 @@ class ConcurrentCheckpointer(Checkpointer):
         return self.runtime.strategy.value + "+concurrent"
 
     # -- the pause ----------------------------------------------------------------
-    def checkpoint(self) -> CheckpointStats | None:
-        """Pause-time part of a checkpoint (its stats arrive when it commits)."""
+    def take(self) -> bool:
+        """Pause-time part of a checkpoint (False: skipped); its stats arrive at its commit."""
         started = time.perf_counter()
         first = not self._chained
         rams = [r for r in self.runtime.ram_records() if r.tracked.ram is not None]
         needed = PAGE_SIZE * sum(r.tracked.pages if first else r.tracked.pages_in(r.tracked.dirty)
                                  for r in rams)
         if needed > self.staging.budget:  # could never fit: a stopped checkpoint
-            return super().checkpoint()
+            return super().take()
         if not self.staging.fits(needed):
             if self.policy is Policy.SKIP:
                 self.skipped += 1
-                return None
+                return False
             while not self.staging.fits(needed):
                 busy = [job for job in self.committer.in_flight if not job.done.is_set()]
                 if not busy:
@@ -201,7 +201,7 @@ class ConcurrentCheckpointer(Checkpointer):
         self._chained = True
         sys.setswitchinterval(_SWITCH_INTERVAL)
         self.committer.submit(job)
-        return None
+        return True
 
     def pending(self, oid: int) -> set[int]:
         """Parts of RAM object ``oid`` that checkpoints in flight have yet to copy."""

@@ -130,11 +130,10 @@ class Session:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""
         if self.checkpointer is None:
             raise RuntimeError("this session has no store to checkpoint into")
-        self.checkpointer.checkpoint()
-        done = self.checkpointer.finish()
-        if not done:
+        stats = self.checkpointer.checkpoint()
+        if stats is None:
             raise RuntimeError("the checkpoint was skipped (concurrent policy skip)")
-        return done[-1]
+        return stats
 
     def run(self, *, every: int | None = None, every_ms: float | None = None,
             max_instructions: int | None = None,
@@ -176,7 +175,7 @@ class Session:
             if result.status is not Status.PAUSED:
                 break
             if checkpointer is not None:
-                checkpointer.checkpoint()
+                checkpointer.take()
             if next_at is not None and every:
                 while next_at <= machine.instructions:
                     next_at += every

@@ -7,7 +7,7 @@ shared by many checkpoints). See ``Store`` and, for the format, `format`.
 
 from rtcr.core import PAGE_SIZE
 
-from .format import ZERO_HASH, CheckpointInfo, Compression, page_hash
+from .format import CheckpointInfo, Compression, page_hash
 from .gc import GcReport
 from .reader import Checkpoint
 from .store import BlobInfo, Store, StoreStats
@@ -16,7 +16,6 @@ from .writer import CheckpointWriter
 
 __all__ = [
     "PAGE_SIZE",
-    "ZERO_HASH",
     "BlobInfo",
     "Checkpoint",
     "CheckpointInfo",

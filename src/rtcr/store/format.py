@@ -41,7 +41,6 @@ MAX_PACK_BYTES = 64 << 20
 PREALLOCATE_BYTES = 8 << 20
 
 ZERO_PAGE = bytes(PAGE_SIZE)
-ZERO_HASH = digest(ZERO_PAGE)
 
 
 def page_hash(data: bytes | bytearray | memoryview) -> bytes:
