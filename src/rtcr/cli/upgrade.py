@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rtcr.errors import StoreError
+from rtcr.store.format import DB_NAME
 from rtcr.store.legacy import upgrade
 
 
@@ -19,7 +20,7 @@ def command(directory: Path) -> None:
     parent, manifest and contents; one that does not verify is left out
     (and named). The old store stays beside the new one as DIR.format1.
     """
-    if not (directory / "store.sqlite").is_file():
+    if not (directory / DB_NAME).is_file():
         raise StoreError(f"{directory}: is not an rtcr store")
     report = upgrade(directory)
     for cid, why in sorted(report.skipped.items()):
