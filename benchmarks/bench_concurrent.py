@@ -3,10 +3,11 @@
 A 64 MB target writes 1 % to 50 % of its pages per interval; one checkpoint
 per interval. For each dirty fraction, in one run:
 
-- stopped checkpoints: the median pause, per dirty page, and the *limit*
-  measured in the same run -- a native memcpy of the same number of dirty
-  pages out of the machine's RAM into a warm buffer -- with the ratio
-  pause / limit (the pause also records the image and re-arms tracking);
+- stopped checkpoints: the median pause and its parts (capturing the
+  image, re-arming tracking, copying the pages), the copy per dirty page and
+  the *limit* measured in the same run -- a native memcpy of the same number
+  of dirty pages out of the machine's RAM into a warm buffer -- with the
+  ratio copy / limit;
 - concurrent (copy-on-write) checkpoints: the median pause and how much of
   it was waiting for staging memory, at the long interval (`--spin`) and at
   a short one (`--short-spin`, shorter than a commit), where checkpoints
@@ -93,7 +94,14 @@ def measure(elf: Path, work: Path, target_mb: int, rounds: int,
     wall = time.perf_counter() - started
     later = outcome.checkpoints[1:]  # the first one is full; the rest are deltas
     dirty = statistics.median(c.dirty_pages for c in later)
+
+    def part(name: str) -> float:
+        return statistics.median((c.pause_parts or {}).get(name, 0) for c in later) / 1000
+
     return {
+        "capture_ms": part("capture_us"),
+        "rearm_ms": part("rearm_us"),
+        "copy_ms": part("copy_us"),
         "pause_ms": statistics.median(c.pause_us for c in later) / 1000,
         "wait_ms": statistics.median((c.wait_us or 0) for c in later) / 1000,
         "dirty": dirty,
@@ -118,10 +126,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rtcr-bench-concurrent-") as tmp:
         work = Path(tmp)
         print(f"target {args.target_mb} MB, {args.rounds} intervals, one checkpoint each; "
-              "medians over the incremental checkpoints; limit = native memcpy of the same "
-              "dirty pages, this run")
-        header = (f"{'dirty':>6} {'pages':>6} {'stopped ms':>10} {'µs/page':>7} "
-                  f"{'limit µs/p':>10} {'ratio':>6} {'conc. ms':>8} {'waiting':>8} "
+              "medians over the incremental checkpoints. Stopped pause = capture (the image) + "
+              "rearm (tracking) + copy (the pages into staging) + the rest; limit = native "
+              "memcpy of the same dirty pages, this run; ratio = copy / limit. Concurrent: "
+              "pause and the part of it waiting for staging memory, at long intervals and at "
+              "short ones (shorter than a commit)")
+        header = (f"{'dirty':>6} {'pages':>6} {'stopped ms':>10} {'capture':>7} {'rearm':>7} "
+                  f"{'copy':>6} {'copy µs/p':>9} {'limit µs/p':>10} {'ratio':>6} "
+                  f"{'conc. ms':>8} {'waiting':>8} "
                   f"{'short ms':>8} {'waiting':>8} {'commit ms':>9} {'COW saves':>9} "
                   f"{'faults s/c':>12} {'slowdown s/c':>12}")
         print(header)
@@ -132,11 +144,12 @@ def main() -> None:
             stopped = measure(elf, work, args.target_mb, args.rounds, None)
             concurrent = measure(elf, work, args.target_mb, args.rounds, Policy.WAIT)
             fast = measure(short, work, args.target_mb, args.rounds, Policy.WAIT)
-            per_page = stopped["pause_ms"] * 1000 / stopped["dirty"]
+            per_page = stopped["copy_ms"] * 1000 / stopped["dirty"]
             limit = stopped["limit_us"] / stopped["dirty"]
             print(f"{permille / 10:>5.1f}% {stopped['dirty']:>6.0f} "
-                  f"{stopped['pause_ms']:>10.2f} {per_page:>7.2f} {limit:>10.2f} "
-                  f"{per_page / limit:>6.1f} {concurrent['pause_ms']:>8.3f} "
+                  f"{stopped['pause_ms']:>10.2f} {stopped['capture_ms']:>7.2f} "
+                  f"{stopped['rearm_ms']:>7.2f} {stopped['copy_ms']:>6.2f} {per_page:>9.2f} "
+                  f"{limit:>10.2f} {per_page / limit:>6.1f} {concurrent['pause_ms']:>8.3f} "
                   f"{concurrent['wait_ms']:>8.3f} {fast['pause_ms']:>8.3f} "
                   f"{fast['wait_ms']:>8.3f} {concurrent['commit_ms']:>9.1f} "
                   f"{concurrent['saves']:>9} "

@@ -51,6 +51,8 @@ class CheckpointStats:
     faults: dict[str, int] = field(default_factory=dict)
     commit_us: int | None = None
     wait_us: int | None = None
+    # Where a stopped pause went: capture (the image), rearm (tracking), copy (the pages).
+    pause_parts: dict[str, int] | None = None
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -60,6 +62,8 @@ class CheckpointStats:
             out["commit_us"] = self.commit_us
         if self.wait_us is not None:
             out["wait_us"] = self.wait_us
+        if self.pause_parts is not None:
+            out["pause_parts"] = self.pause_parts
         return out
 
 
@@ -158,6 +162,8 @@ class Checkpointer:
         """
         started = time.perf_counter()
         manifest = capture(self.machine, self.component, self.runtime)
+        captured = time.perf_counter()
+        rearm = 0.0
         first = not self._chained
         declarations: list[tuple[str, int, bool]] = []
         roms: list[Source] = []
@@ -175,7 +181,9 @@ class Checkpointer:
             tracked = record.tracked
             assert tracked.ram is not None
             declarations.append((key, tracked.pages, fresh))
+            begun = time.perf_counter()
             dirty = rearm_tracking(tracked)
+            rearm += time.perf_counter() - begun
             if first or tracked.strategy is Strategy.FULL:
                 indices = array("I", range(tracked.pages))
             else:
@@ -183,6 +191,7 @@ class Checkpointer:
             frames = self.frames(oid, tracked.ram)
             rams.append((key, indices, array("Q", (frames[i] for i in indices))))
         dirty_pages = sum(len(indices) for _key, indices, _addrs in rams)
+        copying = time.perf_counter()
         lease = self.staging.lease(dirty_pages * PAGE_SIZE)
         sources = list(roms)
         if lease is not None:
@@ -199,9 +208,11 @@ class Checkpointer:
                         for key, indices, addrs in rams]
         live_oids = {oid for oid, _, _ in live}
         self._frames = {oid: f for oid, f in self._frames.items() if oid in live_oids}
+        parts = {"capture_us": int((captured - started) * 1e6), "rearm_us": int(rearm * 1e6),
+                 "copy_us": int((time.perf_counter() - copying) * 1e6)}
         job = Job(manifest, declarations, sources, live_oids,
                   self.machine.instructions, dirty_pages, 0, 0, self.faults_since_last(),
-                  started, self._strategy_label(), lease)
+                  started, self._strategy_label(), lease, pause_parts=parts)
         self._stored = job.live
         self._chained = True
         if lease is None:
@@ -237,7 +248,8 @@ class Checkpointer:
             self._committed_objects = job.live
             stats = CheckpointStats(job.result, job.instructions, job.pause_us,
                                     job.dirty_pages, job.stored_bytes, job.faults,
-                                    commit_us=job.commit_us, wait_us=job.wait_us)
+                                    commit_us=job.commit_us, wait_us=job.wait_us,
+                                    pause_parts=job.pause_parts)
             self.history.append(stats)
             done.append(stats)
         if errors:

@@ -63,6 +63,7 @@ class Job:
     result: int | None = None
     error: BaseException | None = None
     commit_us: int = 0
+    pause_parts: dict[str, int] | None = None
     stored_bytes: int = 0
 
 
