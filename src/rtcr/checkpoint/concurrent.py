@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from rtcr.core import PAGE_SIZE
@@ -34,7 +35,7 @@ from rtcr.machine import Component, Machine
 from rtcr.store import Store
 from rtcr.store.native import gather
 
-from .checkpointer import Checkpointer, CheckpointStats
+from .checkpointer import Checkpointer, CheckpointStats, pages_of
 from .committer import Job, Source
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
@@ -63,7 +64,8 @@ class _Copy:
     base: int  # the RAM buffer
     lease_address: int
     pending: dict[int, set[int]]  # RAM object id -> parts not yet copied
-    slots: dict[int, dict[int, int]]  # object id -> page index -> offset in the lease
+    # object id -> (offset of its first page in the lease, its page indices, ascending)
+    slots: dict[int, tuple[int, array[int]]]
     frames: dict[int, array[int]]  # object id -> physical address per page
     part_pages: dict[int, RamRecord]
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,11 +73,16 @@ class _Copy:
     def save(self, oid: int, parts: list[int]) -> None:
         """Copy ``parts`` of object ``oid`` into the lease now (caller holds the lock)."""
         record = self.part_pages[oid]
-        frames, slots = self.frames[oid], self.slots[oid]
-        pages = [p for part in parts for p in record.tracked.part_pages_of(part)]
-        src = array("Q", (frames[p] for p in pages))
-        for page, addr in zip(pages, src, strict=True):
-            gather(self.base, array("Q", [addr]), self.lease_address + slots[page])
+        frames = self.frames[oid]
+        for part in parts:
+            for page in record.tracked.part_pages_of(part):
+                gather(self.base, array("Q", [frames[page]]),
+                       self.lease_address + self.slot(oid, page))
+
+    def slot(self, oid: int, page: int) -> int:
+        """Where page ``page`` of object ``oid`` goes in the lease."""
+        at, indices = self.slots[oid]
+        return at + bisect_left(indices, page) * PAGE_SIZE
 
     def copy_rest(self) -> None:
         """The worker's part: everything the target did not save first."""
@@ -94,11 +101,11 @@ class _Copy:
                 dst = array("Q")
                 for oid, chosen in by_object.items():
                     record = self.part_pages[oid]
-                    frames, slots = self.frames[oid], self.slots[oid]
+                    frames = self.frames[oid]
                     for part in chosen:
                         for page in record.tracked.part_pages_of(part):
                             src.append(frames[page])
-                            dst.append(slots[page])
+                            dst.append(self.slot(oid, page))
                 _scatter_gather(self.base, src, self.lease_address, dst)
 
     def settle(self) -> None:
@@ -179,9 +186,9 @@ class ConcurrentCheckpointer(Checkpointer):
             declarations.append((key, tracked.pages, fresh))
             dirty = tracked.swap()
             parts = set(range(tracked.parts)) if first else dirty
-            indices = array("I", sorted(p for part in parts for p in tracked.part_pages_of(part)))
+            indices = pages_of(tracked, parts)
             copy.pending[oid] = set(parts)
-            copy.slots[oid] = {page: at + k * PAGE_SIZE for k, page in enumerate(indices)}
+            copy.slots[oid] = (at, indices)
             copy.frames[oid] = self.frames(oid, tracked.ram)
             copy.part_pages[oid] = record
             sources.append(Source(key, indices, lease.address,
