@@ -183,7 +183,7 @@ def main() -> None:
                       f"{r['single']:.0f}",
                       f"{r['restore_ms_per_mb']:.2f}", f"{r['stored']:.2f}",
                       f"{r['compression']:.2f}×", f"{r['dedup']:.1f}×")
-    Console(width=130).print(table)
+    Console(width=160).print(table)
     print("limit = the native codec (hash + compress) and one write + data sync of its output, "
           "for the same pages, in this run; codec = the native codec alone (no disk); "
           "write = the store's bulk writer with its commit; "
