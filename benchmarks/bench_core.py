@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from rtcr.core import PAGE_SIZE, Access, Core, Mapping, RegionMap
+from rtcr.core import resolve as pager_resolve
 
 REGION_COUNTS = (100, 1_000, 10_000)
 LOOKUPS = 200_000
@@ -54,17 +55,17 @@ def build(count: int, depth: int) -> tuple[Core, RegionMap, list[int]]:
 
 
 def bench_resolve(count: int, depth: int, ordered: bool = False) -> float:
-    """Microseconds per ``core.pager.resolve`` of a random attached address.
+    """Microseconds per ``pager.resolve`` of a random attached address.
 
     ``ordered`` sorts the addresses (a program sweeping its memory): same
     work, but friendlier to the host's caches than random probes.
     """
-    core, root, addrs = build(count, depth)
+    _core, root, addrs = build(count, depth)
     rng = random.Random(1)
     sample = [rng.choice(addrs) + rng.randrange(PAGE_SIZE) for _ in range(LOOKUPS)]
     if ordered:
         sample.sort()
-    resolve = core.pager.resolve
+    resolve = pager_resolve
     write = Access.WRITE
     assert all(isinstance(resolve(root, a, write), Mapping) for a in sample[:1000])
 

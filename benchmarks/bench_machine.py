@@ -1,6 +1,7 @@
 """The machine's speed: guest MIPS vs bare unicorn, reflected-fault cost, TLB refills, profile.
 
 Usage: .venv/bin/python benchmarks/bench_machine.py [--repeat R] [--fault-pages N]
+                                                    [--tracking-sizes MiB,...]
                                                     [--profile-top K]
 
 In one run, on the same ELFs (compiled with `rtcr.toolchain` into a temp dir):
@@ -19,7 +20,7 @@ In one run, on the same ELFs (compiled with `rtcr.toolchain` into a temp dir):
    synchronously (ro-attach vs full strategy on the pre-attached variant).
 3. TLB refills on the memory-bound workload: unicorn TLB-fill hook calls
    (answered by the C software TLB or by Python) and fills that reached the
-   Python pager (counted by wrapping `Cpu._tlb_fill` for that run only), per
+   Python pager (counted by an observer of the CPU's fill hook), per
    million guest instructions and per second.
 4. Where the time goes for the memory-bound case, and for the guest-handled
    faults: cProfile's top entries.
@@ -37,16 +38,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from unicorn import UC_ARCH_X86, UC_HOOK_INSN, UC_MODE_64, UC_PROT_ALL, Uc
 from unicorn import x86_const as x86
 
 from rtcr.abi import Errno, Syscall
+from rtcr.bench import micro
 from rtcr.checkpoint import Outcome, Session, Strategy
-from rtcr.core import FaultType
+from rtcr.core import Access, FaultType
 from rtcr.machine import Machine, Status, load_elf
-from rtcr.machine.cpu import Cpu
+from rtcr.machine.cpu import observing_fills
 from rtcr.toolchain import compile_component
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,21 +162,24 @@ def bare_unicorn(elf: Path) -> tuple[float, list[str]]:
     return time.perf_counter() - started, lines
 
 
+class FillCounter:
+    """Counts the fills that reached the Python fill path (a `FillObserver`)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def filled(self, vaddr: int, access: Access, faults: int, ns: int) -> None:
+        self.calls += 1
+
+
 @contextmanager
 def counting_python_fills() -> Iterator[list[int]]:
-    """Count calls of the Python fill path (`Cpu._tlb_fill`) while the block runs."""
+    """Count fills of the Python fill path on the CPUs created while the block runs."""
+    counter = FillCounter()
     calls = [0]
-    original: Any = Cpu._tlb_fill
-
-    def counted(self: Cpu, *args: Any) -> Any:
-        calls[0] += 1
-        return original(self, *args)
-
-    Cpu._tlb_fill = counted  # type: ignore[method-assign,unused-ignore]
-    try:
+    with observing_fills(counter):
         yield calls
-    finally:
-        Cpu._tlb_fill = original  # type: ignore[method-assign,unused-ignore]
+        calls[0] = counter.calls
 
 
 # -- the sections -------------------------------------------------------------------------
@@ -293,12 +297,27 @@ def profile_section(name: str, elf: Path, top: int, ram_quota: int = 16 << 20) -
             print("  " + line.replace(str(ROOT) + "/", "").rstrip())
 
 
+def tracking_section(tmp: Path, sizes: list[int], touch: int, repeat: int) -> None:
+    result = micro.tracking_fault_cost(sizes, touch, repeat, tmp)
+    bare = result["bare"]
+    rows = [[f"{row['object_mib']} MiB", str(row["faults"]), f"{row['fill_us_median']:.2f}",
+             f"{row['fill_us_p99']:.2f}", f"{row['over_bare_hook']:.1f}"]
+            for row in result["sizes"]]
+    table(f"ro-attach write fault through the runtime ({touch} pages per object, "
+          f"{repeat} runs); bare Python fill hook {bare['hook_us_median']:.2f} µs in-hook, "
+          f"{bare['per_fault_us_median']:.2f} µs by difference",
+          ["object", "faults", "fill µs median", "p99", "× bare hook"], rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--fault-pages", type=int, default=4096)
     parser.add_argument("--profile-top", type=int, default=15,
                         help="functions to list per profile (0: no profiles)")
+    parser.add_argument("--tracking-sizes", default="1,4,16,64,256,1024",
+                        help="RAM object sizes in MiB for the tracking-fault table ('' skips)")
+    parser.add_argument("--tracking-touch", type=int, default=2048)
     options = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_machine_") as tmpdir:
         tmp = Path(tmpdir)
@@ -306,6 +325,9 @@ def main(argv: list[str] | None = None) -> None:
                  for name in ("life", "sort", "kvstore")}
         print(f"python {sys.version.split()[0]}; quantum 200k instructions; "
               "1 virtual ns per instruction")
+        if options.tracking_sizes:
+            tracking_section(tmp, [int(v) for v in options.tracking_sizes.split(",")],
+                             options.tracking_touch, options.repeat)
         mips_section(elves, options.repeat)
         faulting = fault_section(tmp, options.fault_pages, options.repeat)
         tlb_section("kvstore", elves["kvstore"])

@@ -1,14 +1,18 @@
 /*
  * exec_fault -- jumping into non-executable memory raises an EXEC fault.
  *
- * Demonstrates: executable rights are the AND along the nested path.  A RAM
- * page is attached writable but not executable into a sub region map; the
- * map's managed dataspace is attached RTCR_W|RTCR_X into the address
+ * Demonstrates: executable rights are the AND along the nested path, and a
+ * violation is reported at the *leaf* map -- the one whose region holds the
+ * RAM -- whichever level took the right away (as Genode's core does).  A
+ * RAM page is attached RTCR_W|RTCR_X into a sub region map; the map's
+ * managed dataspace is attached RTCR_W only (no RTCR_X) into the address
  * space.  The component copies a tiny function into the page
  * (b8 2a 00 00 00 c3: mov eax, 42; ret) and calls it.  The instruction
- * fetch faults; the handler thread sees an EXEC fault at sub-map address
- * 0x0 (the function's first byte), logs it and re-attaches the page with
- * RTCR_W|RTCR_X; the call then retries and returns 42.
+ * fetch faults; the sub map's handler thread sees an EXEC fault at sub-map
+ * address 0x0 (the function's first byte), although it is the address
+ * space's window that is not executable.  It re-attaches the window
+ * RTCR_W|RTCR_X and re-attaches the page in the sub map (which resolves the
+ * fault queued there); the call then retries and returns 42.
  *
  * Expected output (see expected/exec_fault.txt):
  *   [exec_fault] fault: EXEC at 0x0
@@ -21,7 +25,7 @@
 
 static const char *const type_names[] = { "NONE", "READ", "WRITE", "EXEC" };
 
-static long rm, ram;
+static long rm, ram, mds, base;
 static volatile unsigned long exec_faults, other_faults;
 
 static void handler(void *arg)
@@ -39,10 +43,12 @@ static void handler(void *arg)
 		rtcr_printf("fault: %s at 0x%lx\n",
 		            f.type >= 0 && f.type < 4 ? type_names[f.type] : "?", f.addr);
 		unsigned long page = f.addr & ~(RTCR_PAGE_SIZE - 1);
+		long dw = rtcr_detach(RTCR_ADDRESS_SPACE, (unsigned long)base);
+		long aw = rtcr_attach(RTCR_ADDRESS_SPACE, mds, 0, 0, base, RTCR_W | RTCR_X);
 		long d = rtcr_detach(rm, page);
 		long a = rtcr_attach(rm, ram, 0, 0, (long)page, RTCR_W | RTCR_X);
-		if (d != 0 || a != (long)page) {
-			rtcr_printf("re-attach failed: detach %ld attach %ld\n", d, a);
+		if (dw != 0 || aw != base || d != 0 || a != (long)page) {
+			rtcr_printf("re-attach failed: window %ld/%ld page %ld/%ld\n", dw, aw, d, a);
 			rtcr_exit(1);
 		}
 	}
@@ -59,10 +65,10 @@ int main(void)
 		rtcr_printf("setup failed: ram %ld rm %ld sig %ld\n", ram, rm, sig);
 		return 1;
 	}
-	long a = rtcr_attach(rm, ram, 0, 0, 0, RTCR_W); /* no RTCR_X */
+	long a = rtcr_attach(rm, ram, 0, 0, 0, RTCR_W | RTCR_X);
 	long r = rtcr_fault_handler(rm, sig);
-	long mds = rtcr_rm_dataspace(rm);
-	long base = rtcr_attach(RTCR_ADDRESS_SPACE, mds, 0, 0, RTCR_ANYWHERE, RTCR_W | RTCR_X);
+	mds = rtcr_rm_dataspace(rm);
+	base = rtcr_attach(RTCR_ADDRESS_SPACE, mds, 0, 0, RTCR_ANYWHERE, RTCR_W); /* no RTCR_X */
 	long tid = rtcr_thread_create(handler, NULL, 16 * 1024);
 	if (a != 0 || r != 0 || mds < 0 || base < 0 || tid < 0) {
 		rtcr_printf("setup failed: attach %ld handler %ld ds %ld base %ld thread %ld\n",

@@ -1,11 +1,12 @@
 /*
- * seal -- a sealed dataspace is read-only forever.
+ * seal -- every attach of a sealed dataspace is read-only.
  *
- * Demonstrates rtcr_ram_seal: 4 pages are filled through a writable
- * mapping and sealed; reads through that mapping keep working.  The sealed
- * dataspace is then attached -- asking for RTCR_W -- into a sub region map
- * with a fault handler: reads work, a write raises a WRITE fault (the
- * dataspace's own writability is part of the AND).  The handler resolves
+ * Demonstrates rtcr_ram_seal, as Genode's Pd_session::seal_ram: 4 pages are
+ * filled through a writable mapping and sealed; that mapping, made before
+ * the seal, keeps its rights (reads and writes work).  The sealed dataspace
+ * is then attached -- asking for RTCR_W -- into a sub region map with a
+ * fault handler: the attach is read-only, reads work, a write raises a
+ * WRITE fault in the sub map (the leaf).  The handler resolves
  * it copy-on-write style: it copies the sealed content into a fresh RAM
  * dataspace and attaches that in place of the sealed one, so the write
  * retries into the copy; the sealed original stays unchanged.  Finally the
@@ -16,6 +17,7 @@
  *   [seal] filled 4 pages, sum 0x...
  *   [seal] seal: 0
  *   [seal] reads after seal ok
+ *   [seal] existing mapping still writable: yes
  *   [seal] sub map reads ok
  *   [seal] fault: WRITE at 0x1000
  *   [seal] write went to the copy, sealed original unchanged
@@ -95,6 +97,11 @@ int main(void)
 		return 1;
 	}
 	rtcr_printf("reads after seal ok\n");
+	unsigned char keep = w[0];
+	w[0] = (unsigned char)(keep ^ 0x5a);
+	int kept = w[0] == (unsigned char)(keep ^ 0x5a);
+	w[0] = keep;
+	rtcr_printf("existing mapping still writable: %s\n", kept ? "yes" : "no");
 
 	rm = rtcr_rm_create(SIZE);
 	long sig = rtcr_signal_context();

@@ -7,10 +7,18 @@ table of special cases.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import enum
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from rtcr.core.fault import Fault
+
+class _Fault(Protocol):
+    """What a ``PageFault`` carries (``rtcr.core.Fault``; named here without importing core)."""
+
+    @property
+    def type(self) -> enum.Enum: ...
+
+    @property
+    def addr(self) -> int: ...
 
 
 class RtcrError(Exception):
@@ -90,7 +98,7 @@ class PageFault(RtcrError):
 
     errno = 3
 
-    def __init__(self, fault: Fault) -> None:
+    def __init__(self, fault: _Fault) -> None:
         super().__init__(f"unresolved {fault.type.name} fault at address {fault.addr:#x}")
         self.fault = fault
 

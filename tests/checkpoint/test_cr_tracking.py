@@ -22,7 +22,24 @@ from hypothesis import strategies as st
 
 from rtcr.checkpoint import CheckpointStats, Session, Strategy
 from rtcr.checkpoint.image import object_key
-from rtcr.machine import Status
+from rtcr.checkpoint.runtime import RamRecord, RegionMapRecord, Runtime
+from rtcr.core import (
+    PAGE_SIZE,
+    RESOLVED,
+    Access,
+    Dataspace,
+    Fault,
+    FaultTicket,
+    FaultType,
+    Mapping,
+    RegionMap,
+    Unhandled,
+    Unresolved,
+    WalkFailure,
+    reflect,
+    resolve,
+)
+from rtcr.machine import Component, Machine, Status
 from rtcr.store import Store
 
 ARENA_PAGES = 37
@@ -184,3 +201,153 @@ def test_pages_the_kernel_writes_for_the_component_are_dirty(
     intervals = run_phases(component("kernel_writes"), tmp_path / "store", strategy, 1,
                            arena_pages=12)
     assert [i.stored for i in intervals[1:]] == [{5}, {9}]
+
+
+# -- routing under the runtime: the target sees faults where Genode's core puts them --------
+
+class _Waiter:
+    def __init__(self) -> None:
+        self.resolved: list[FaultTicket] = []
+
+    def fault_resolved(self, ticket: FaultTicket) -> None:
+        self.resolved.append(ticket)
+
+
+@dataclass
+class _Target:
+    machine: Machine
+    component: Component
+    runtime: Runtime
+
+    @property
+    def space(self) -> RegionMap:
+        return self.component.pd.address_space
+
+    def ram(self, pages: int) -> tuple[Dataspace, RamRecord]:
+        ds = self.runtime.ram_alloc(self.component, pages * PAGE_SIZE)
+        record = self.runtime.record_of(ds)
+        assert isinstance(record, RamRecord)
+        return ds, record
+
+    def attach(self, rm: RegionMap, ds: Dataspace, *, at: int | None = None,
+               writeable: bool = True) -> int:
+        return self.runtime.attach(self.component, rm, ds, size=0, offset=0, at=at,
+                                   executable=False, writeable=writeable).start
+
+    def write_fault(self, addr: int) -> object:
+        result = resolve(self.space, addr, Access.WRITE)
+        assert isinstance(result, Unresolved), result
+        return reflect(result, _Waiter())
+
+
+def _target(strategy: Strategy) -> _Target:
+    machine = Machine(16 << 20, log_sink=lambda component, line: None)
+    runtime = Runtime(strategy, 1)
+    component = machine.create_component("target", ram_quota=4 << 20, parent=runtime)
+    runtime.adopt_address_space(component)
+    return _Target(machine, component, runtime)
+
+
+@pytest.mark.parametrize("strategy", [Strategy.RO_ATTACH, Strategy.DETACH])
+def test_write_through_the_targets_read_only_region_reaches_its_map_and_is_not_dirty(
+        strategy: Strategy) -> None:
+    t = _target(strategy)
+    ds, record = t.ram(4)
+    sub = t.runtime.rm_create(t.component, 4 * PAGE_SIZE)
+    context = t.runtime.signal_context(t.component)
+    t.runtime.fault_handler(t.component, sub, context)
+    t.attach(sub, ds, at=0, writeable=False)
+    window = t.attach(t.space, sub.dataspace())
+    ticket = t.write_fault(window + PAGE_SIZE + 8)
+    assert isinstance(ticket, FaultTicket)
+    assert (ticket.region_map, ticket.fault) == (sub, Fault(FaultType.WRITE, PAGE_SIZE + 8))
+    assert record.tracked.dirty == set()
+    assert context.count == 1
+    assert t.machine.core.fault_counts.get(FaultType.WRITE) == 1
+
+
+def test_write_to_ram_sealed_before_the_attach_is_a_violation_in_the_targets_map() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, record = t.ram(2)
+    before = t.attach(t.space, ds)
+    t.runtime.ram_seal(t.component, ds, revoke=False)
+    after = t.attach(t.space, ds)
+    outcome = t.write_fault(after + 16)
+    assert outcome == Unhandled(WalkFailure.WRITE_VIOLATION, Access.WRITE, after + 16, t.space)
+    assert record.tracked.dirty == set()
+    assert t.write_fault(before) is RESOLVED  # attached before the seal: tracked as usual
+    assert record.tracked.dirty == {0}
+    [region] = [r for r in t.runtime.region_map_records()[0].regions if r.start == after]
+    assert not region.writeable  # the checkpoint records the effective right
+
+
+def test_revoking_seal_under_the_runtime_forwards_writes_and_records_read_only_regions() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, record = t.ram(2)
+    at = t.attach(t.space, ds)
+    t.runtime.ram_seal(t.component, ds, revoke=True)
+    assert t.write_fault(at) == Unhandled(WalkFailure.WRITE_VIOLATION, Access.WRITE, at,
+                                          t.space)
+    assert record.tracked.dirty == set()
+    assert [r.writeable for r in t.runtime.region_map_records()[0].regions] == [False]
+
+
+def test_swap_moves_the_targets_regions_onto_the_armed_map() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, record = t.ram(2)
+    at = t.attach(t.space, ds)
+    tracked = record.tracked
+    assert t.write_fault(at) is RESOLVED
+    assert tracked.swap() == {0}
+    region = t.space.region_at(at)
+    assert region is not None and region.dataspace is tracked.maps[1].dataspace()
+    assert tracked.active is tracked.maps[1]
+    assert t.write_fault(at) is RESOLVED  # tracked again after the swap
+    assert tracked.dirty == {0}
+    assert tracked.stale_parts == 1
+    assert tracked.recycle(None) == 1
+
+
+def test_swap_re_arms_in_place_when_a_fault_waits_in_the_targets_region() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, record = t.ram(2)
+    sub = t.runtime.rm_create(t.component, 2 * PAGE_SIZE)
+    t.runtime.fault_handler(t.component, sub, t.runtime.signal_context(t.component))
+    t.attach(sub, ds, at=0, writeable=False)
+    window = t.attach(t.space, sub.dataspace())
+    rw = t.attach(t.space, ds)
+    assert t.write_fault(rw + PAGE_SIZE) is RESOLVED
+    ticket = t.write_fault(window)
+    assert isinstance(ticket, FaultTicket)
+    tracked = record.tracked
+    assert tracked.swap() == {1}
+    assert tracked.active is tracked.maps[0]
+    assert not ticket.resolved
+    assert t.write_fault(rw + PAGE_SIZE) is RESOLVED  # re-armed in place
+
+
+def test_the_runtime_costs_one_nesting_level_of_five() -> None:
+    """Genode's rm_nested depth -- address space, top, shim1, bottom, RAM -- still fits."""
+    t = _target(Strategy.RO_ATTACH)
+    ds, _ = t.ram(1)
+    top, shim1, bottom = (t.runtime.rm_create(t.component, 16 * PAGE_SIZE) for _ in range(3))
+    t.attach(bottom, ds, at=0)
+    t.attach(shim1, bottom.dataspace(), at=0)
+    t.attach(top, shim1.dataspace(), at=0)
+    at = t.attach(t.space, top.dataspace())
+    assert t.write_fault(at + 8) is RESOLVED
+    assert isinstance(resolve(t.space, at + 8, Access.WRITE), Mapping)
+
+
+def test_destroying_a_targets_map_is_recorded_and_leaves_the_window_reserved() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, _ = t.ram(1)
+    sub = t.runtime.rm_create(t.component, PAGE_SIZE)
+    t.attach(sub, ds, at=0)
+    window = t.attach(t.space, sub.dataspace())
+    t.runtime.rm_destroy(t.component, sub)
+    record = t.runtime.record_of(sub)
+    assert isinstance(record, RegionMapRecord)
+    assert record.destroyed and record.regions == []
+    assert t.write_fault(window) == Unhandled(WalkFailure.NO_REGION, Access.WRITE, window,
+                                              t.space)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcr.core import NULL_GUARD, PAGE_SIZE, Core, ProtectionDomain, Range
+from rtcr.core import NULL_GUARD, PAGE_SIZE, Core, ProtectionDomain, Range, host_read, host_write
 from rtcr.errors import (
     InvalidArgument,
     InvalidDataspace,
@@ -118,7 +118,7 @@ def test_address_space_never_attaches_below_null_guard(pd: ProtectionDomain) -> 
 
 def test_null_pointer_access_faults(pd: ProtectionDomain) -> None:
     with pytest.raises(PageFault):
-        pd.address_space.read(0, 8)
+        host_read(pd.address_space, 0, 8)
 
 
 def test_address_space_spans_user_half(pd: ProtectionDomain) -> None:
@@ -149,7 +149,7 @@ def test_freed_dataspace_region_stays_reserved(core: Core, pd: ProtectionDomain)
     with pytest.raises(RegionConflict):
         rm.attach(pd.alloc_ram(PAGE_SIZE), at=0)
     with pytest.raises(PageFault):
-        rm.read(0, 1)
+        host_read(rm, 0, 1)
     rm.detach(0)
     rm.attach(pd.alloc_ram(PAGE_SIZE), at=0)
 
@@ -159,6 +159,6 @@ def test_same_dataspace_attached_twice_aliases(core: Core, pd: ProtectionDomain)
     ds = pd.alloc_ram(PAGE_SIZE)
     rm.attach(ds, at=0)
     rm.attach(ds, at=0x10000)
-    rm.write(0, b"alias")
-    assert rm.read(0x10000, 5) == b"alias"
+    host_write(rm, 0, b"alias")
+    assert host_read(rm, 0x10000, 5) == b"alias"
     assert len(ds.regions) == 2

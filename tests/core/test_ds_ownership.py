@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcr.core import PAGE_SIZE, Core
+from rtcr.core import PAGE_SIZE, Core, host_read
 from rtcr.errors import Denied
 
 
@@ -45,7 +45,7 @@ def test_other_pd_may_attach_dataspace(core: Core) -> None:
     ds = owner.alloc_ram(PAGE_SIZE)
     ds.write(0, b"shared")
     rng = other.address_space.attach(ds)
-    assert other.address_space.read(rng.start, 6) == b"shared"
+    assert host_read(other.address_space, rng.start, 6) == b"shared"
 
 
 def test_owner_free_reserves_regions_in_other_pd(core: Core) -> None:

@@ -1,14 +1,24 @@
-"""Flush listeners: every mapping derived from a dying region is invalidated."""
+"""Flushing: every mapping derived from a dying region is invalidated in each address space."""
 
 from __future__ import annotations
 
 from rtcr.core import PAGE_SIZE, Core, ProtectionDomain, RegionMap
 
 
+class Recorder:
+    """An address space (the machine's CPU in real use) that records its flushes."""
+
+    def __init__(self) -> None:
+        self.flushes: list[tuple[int, int]] = []
+
+    def flush(self, start: int, size: int) -> None:
+        self.flushes.append((start, size))
+
+
 def record(rm: RegionMap) -> list[tuple[int, int]]:
-    flushes: list[tuple[int, int]] = []
-    rm.add_flush_listener(lambda start, size: flushes.append((start, size)))
-    return flushes
+    recorder = Recorder()
+    rm.bind_address_space(recorder)
+    return recorder.flushes
 
 
 def test_detach_flushes_region(core: Core, pd: ProtectionDomain) -> None:
@@ -75,25 +85,40 @@ def test_free_flushes_every_region_of_dataspace(core: Core, pd: ProtectionDomain
     assert other_flushes == [(0x200000, PAGE_SIZE)]
 
 
-def test_seal_flushes_writable_regions(core: Core, pd: ProtectionDomain) -> None:
+def test_seal_flushes_nothing_existing_attachments_keep_their_rights(
+        core: Core, pd: ProtectionDomain) -> None:
     rm = core.create_region_map(1 << 20)
     ds = pd.alloc_ram(PAGE_SIZE)
     rm.attach(ds, at=0x1000)
     flushes = record(rm)
     pd.seal_ram(ds)
+    assert flushes == []
+
+
+def test_revoking_seal_flushes_writable_regions_only(core: Core, pd: ProtectionDomain) -> None:
+    rm = core.create_region_map(1 << 20)
+    ds = pd.alloc_ram(PAGE_SIZE)
+    rm.attach(ds, at=0x1000)
+    rm.attach(ds, at=0x5000, writeable=False)
+    flushes = record(rm)
+    pd.seal_ram(ds, revoke=True)
     assert flushes == [(0x1000, PAGE_SIZE)]
 
 
-def test_removed_listener_is_not_called(core: Core, pd: ProtectionDomain) -> None:
+def test_unbound_address_space_is_not_flushed(core: Core, pd: ProtectionDomain) -> None:
     rm = core.create_region_map(1 << 20)
     rm.attach(pd.alloc_ram(PAGE_SIZE), at=0)
-    calls: list[int] = []
-
-    def listener(start: int, size: int) -> None:
-        calls.append(start)
-
-    rm.add_flush_listener(listener)
-    rm.remove_flush_listener(listener)
-    rm.remove_flush_listener(listener)  # no-op
+    flushes = record(rm)
+    rm.bind_address_space(None)
     rm.detach(0)
-    assert calls == []
+    assert flushes == []
+
+
+def test_destroying_a_map_flushes_every_window_onto_it(core: Core, pd: ProtectionDomain) -> None:
+    inner = core.create_region_map(0x10000)
+    inner.attach(pd.alloc_ram(PAGE_SIZE), at=0x3000)
+    outer = core.create_region_map(1 << 20)
+    outer.attach(inner.dataspace(), at=0x40000)
+    flushes = record(outer)
+    core.destroy_region_map(inner)
+    assert (0x40000, 0x10000) in flushes

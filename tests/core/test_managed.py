@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcr.core import PAGE_SIZE, Core, ProtectionDomain
+from rtcr.core import PAGE_SIZE, Core, ProtectionDomain, host_read, host_write
 from rtcr.errors import InvalidArgument, PageFault
 
 
@@ -30,11 +30,14 @@ def test_managed_dataspace_host_access_goes_through_pager(core: Core, pd: Protec
     ram = pd.alloc_ram(PAGE_SIZE)
     rm.attach(ram, at=0x2000, writeable=False)
     ram.write(0, b"visible")
-    assert rm.dataspace().read(0x2000, 7) == b"visible"
+    managed = rm.dataspace()
+    assert host_read(managed.region_map, 0x2000, 7) == b"visible"
     with pytest.raises(PageFault):
-        rm.dataspace().write(0x2000, b"x")
+        host_write(managed.region_map, 0x2000, b"x")
     with pytest.raises(PageFault):
-        rm.dataspace().read(0, 1)
+        host_read(managed.region_map, 0, 1)
+    with pytest.raises(InvalidArgument):
+        managed.read(0x2000, 1)  # no frames of its own
 
 
 def test_region_records_attach_parameters(core: Core, pd: ProtectionDomain) -> None:

@@ -6,7 +6,16 @@ import itertools
 
 import pytest
 
-from rtcr.core import MAX_NESTING, PAGE_SIZE, Access, Core, Mapping, ProtectionDomain, RegionMap
+from rtcr.core import (
+    MAX_NESTING,
+    PAGE_SIZE,
+    Access,
+    Core,
+    Mapping,
+    ProtectionDomain,
+    RegionMap,
+    resolve,
+)
 from rtcr.errors import NestingTooDeep
 
 
@@ -26,7 +35,7 @@ def test_chain_of_five_maps_resolves(core: Core, pd: ProtectionDomain) -> None:
     maps = chain(core, 5)
     ds = pd.alloc_ram(PAGE_SIZE)
     maps[-1].attach(ds, at=0x3000)
-    assert core.pager.resolve(maps[0], 0x3000, Access.WRITE) == Mapping(ds.frame(0), True, False)
+    assert resolve(maps[0], 0x3000, Access.WRITE) == Mapping(ds.frame(0), True, False)
 
 
 def test_sixth_level_is_refused(core: Core) -> None:

@@ -5,8 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from core_support import Recording
 
-from rtcr.core import PAGE_SIZE, Core, FaultType, ProtectionDomain, RegionMap
+from rtcr.core import (
+    PAGE_SIZE,
+    Core,
+    Fault,
+    FaultType,
+    ProtectionDomain,
+    RegionMap,
+    Verdict,
+    WalkFailure,
+    host_read,
+    host_write,
+)
 from rtcr.errors import PageFault
 
 MANAGED_SIZE = 0x10000
@@ -16,19 +28,17 @@ def test_handler_populates_unattached_sub_map_page_by_page(
     core: Core, pd: ProtectionDomain
 ) -> None:
     sub = core.create_region_map(MANAGED_SIZE)
-    faults: list[int] = []
 
-    def handler(rm: RegionMap) -> None:
-        fault = rm.fault()
-        faults.append(fault.addr)
+    def populate(rm: RegionMap, fault: Fault) -> None:
         rm.attach(pd.alloc_ram(PAGE_SIZE), at=fault.addr & ~(PAGE_SIZE - 1))
 
+    handler = Recording(Verdict.RESOLVED, populate)
     sub.fault_handler(handler)
     base = pd.address_space.attach(sub.dataspace()).start
     for off in range(0, MANAGED_SIZE, PAGE_SIZE // 16):
-        pd.address_space.write(base + off, b"\x0d")
-    assert faults == list(range(0, MANAGED_SIZE, PAGE_SIZE))
-    assert pd.address_space.read(base + 0x1100, 1) == b"\x0d"
+        host_write(pd.address_space, base + off, b"\x0d")
+    assert [f.addr for f in handler.faults] == list(range(0, MANAGED_SIZE, PAGE_SIZE))
+    assert host_read(pd.address_space, base + 0x1100, 1) == b"\x0d"
 
 
 @dataclass
@@ -69,48 +79,56 @@ def stack(core: Core, pd: ProtectionDomain) -> Stack:
 
 def test_fresh_ram_in_stacked_map_reads_zero(stack: Stack, pd: ProtectionDomain) -> None:
     aspace = pd.address_space
-    assert aspace.read(stack.read_shim2, 4) == bytes(4)
-    assert aspace.read(stack.read_shim2 + PAGE_SIZE, 4) == bytes(4)
+    assert host_read(aspace, stack.read_shim2, 4) == bytes(4)
+    assert host_read(aspace, stack.read_shim2 + PAGE_SIZE, 4) == bytes(4)
 
 
 def test_three_level_stack_reads_bottom_content(stack: Stack, pd: ProtectionDomain) -> None:
-    assert pd.address_space.read(stack.write_bottom, 4) == b"\xff" * 4
+    assert host_read(pd.address_space, stack.write_bottom, 4) == b"\xff" * 4
 
 
 def test_write_through_read_only_middle_level_faults_at_leaf(
     stack: Stack, pd: ProtectionDomain
 ) -> None:
     with pytest.raises(PageFault) as info:
-        pd.address_space.write(stack.write_bottom + 8, b"x")
+        host_write(pd.address_space, stack.write_bottom + 8, b"x")
     assert info.value.fault.type is FaultType.WRITE
     assert info.value.fault.addr == 8  # in bottom's coordinates
 
 
+def test_write_through_read_only_middle_level_is_a_violation_at_bottom(
+    stack: Stack, pd: ProtectionDomain
+) -> None:
+    """shim1's read-only window onto bottom denies; Genode reflects to bottom, the leaf."""
+    bottom, shim1 = Recording(Verdict.DECLINED), Recording(Verdict.DECLINED)
+    stack.bottom.fault_handler(bottom)
+    stack.shim1.fault_handler(shim1)
+    with pytest.raises(PageFault):
+        host_write(pd.address_space, stack.write_bottom + 8, b"x")
+    assert [(rm, f, reason) for rm, f, reason, _ in bottom.calls] == [
+        (stack.bottom, Fault(FaultType.WRITE, 8), WalkFailure.WRITE_VIOLATION)]
+    assert shim1.calls == []
+
+
 def test_write_to_read_only_ram_in_shim_faults(stack: Stack, pd: ProtectionDomain) -> None:
-    seen: list[RegionMap] = []
-    stack.shim2.fault_handler(seen.append)
+    handler = Recording(Verdict.DECLINED)
+    stack.shim2.fault_handler(handler)
     with pytest.raises(PageFault) as info:
-        pd.address_space.write(stack.read_shim2, b"x")
-    assert seen == [stack.shim2]
+        host_write(pd.address_space, stack.read_shim2, b"x")
+    assert [(rm, f) for rm, f, _, _ in handler.calls] == [
+        (stack.shim2, Fault(FaultType.WRITE, 0x1000))]
     assert info.value.fault.addr == 0x1000
 
 
 def test_unattached_sub_map_fault_reflected_to_leaf_exactly_once(
     stack: Stack, pd: ProtectionDomain
 ) -> None:
-    counts = {"shim2": 0, "top": 0, "aspace": 0}
-    faults = []
-
-    def on_shim2(rm: RegionMap) -> None:
-        counts["shim2"] += 1
-        faults.append(rm.fault())
-
-    stack.shim2.fault_handler(on_shim2)
-    stack.top.fault_handler(lambda rm: counts.__setitem__("top", counts["top"] + 1))
-    pd.address_space.fault_handler(lambda rm: counts.__setitem__("aspace", counts["aspace"] + 1))
+    shim2, top, aspace = (Recording(Verdict.DECLINED) for _ in range(3))
+    stack.shim2.fault_handler(shim2)
+    stack.top.fault_handler(top)
+    pd.address_space.fault_handler(aspace)
     with pytest.raises(PageFault):
-        pd.address_space.read(stack.read_shim2 - PAGE_SIZE, 4)
-    assert counts == {"shim2": 1, "top": 0, "aspace": 0}
-    assert faults[0].type is FaultType.READ
-    assert faults[0].addr == 0
-    assert stack.shim2.faulters() == []  # the host access gave up and left the queue
+        host_read(pd.address_space, stack.read_shim2 - PAGE_SIZE, 4)
+    assert [(rm, f) for rm, f, _, _ in shim2.calls] == [(stack.shim2, Fault(FaultType.READ, 0))]
+    assert (top.calls, aspace.calls) == ([], [])
+    assert stack.shim2.faulters() == []

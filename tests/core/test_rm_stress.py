@@ -15,7 +15,7 @@ class SoftTlb:
     def __init__(self, rm: RegionMap) -> None:
         self.rm = rm
         self.entries: dict[int, Mapping] = {}
-        rm.add_flush_listener(self.flush)
+        rm.bind_address_space(self)
 
     def flush(self, start: int, size: int) -> None:
         for page in [p for p in self.entries if start <= p < start + size]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtcr.core import PAGE_SIZE, Core, ProtectionDomain, RamDataspace, RegionMap
+from rtcr.core import PAGE_SIZE, Core, ProtectionDomain, RamDataspace, RegionMap, host_read
 from rtcr.errors import RegionConflict
 
 SUB_SIZE = 1 << 20
@@ -29,7 +29,7 @@ def test_read_only_attach_in_sub_map_is_visible_through_parent(
     sub, ds = setup
     sub.attach(ds, at=0x1000, writeable=False)
     base = pd.address_space.attach(sub.dataspace()).start
-    assert pd.address_space.read(base + 0x1000, len(PATTERN_1)) == PATTERN_1
+    assert host_read(pd.address_space, base + 0x1000, len(PATTERN_1)) == PATTERN_1
 
 
 def test_attach_into_already_attached_sub_map_is_visible(
@@ -38,7 +38,7 @@ def test_attach_into_already_attached_sub_map_is_visible(
     sub, ds = setup
     base = pd.address_space.attach(sub.dataspace()).start
     sub.attach(ds, at=0x40000, writeable=False)
-    assert pd.address_space.read(base + 0x40000, len(PATTERN_1)) == PATTERN_1
+    assert host_read(pd.address_space, base + 0x40000, len(PATTERN_1)) == PATTERN_1
 
 
 def test_attach_past_sub_map_boundary_conflicts(setup: Setup) -> None:
@@ -59,14 +59,14 @@ def test_attach_with_offset_shrinks_region(setup: Setup, pd: ProtectionDomain) -
     rng = sub.attach(ds, offset=PAGE_SIZE, at=0x80000)
     assert rng.size == 3 * PAGE_SIZE
     base = pd.address_space.attach(sub.dataspace()).start
-    assert pd.address_space.read(base + 0x80000, len(PATTERN_2)) == PATTERN_2
+    assert host_read(pd.address_space, base + 0x80000, len(PATTERN_2)) == PATTERN_2
 
 
 def test_attach_with_offset_and_size_maps_window(setup: Setup, pd: ProtectionDomain) -> None:
     sub, ds = setup
     rng = sub.attach(ds, size=2 * PAGE_SIZE, offset=PAGE_SIZE, at=0xC0000)
     assert rng.size == 2 * PAGE_SIZE
-    assert sub.read(0xC0000, len(PATTERN_2)) == PATTERN_2
+    assert host_read(sub, 0xC0000, len(PATTERN_2)) == PATTERN_2
     assert sub.region_at(0xC0000 + 2 * PAGE_SIZE) is None
 
 

@@ -43,8 +43,11 @@ def test_example_is_identical_under_every_strategy(name: str, example: Example) 
     plain = run_api(example(name))
     for strategy in Strategy:
         lines: list[str] = []
-        session = Session.start(example(name), strategy=strategy,
-                                log_sink=lambda _c, line, lines=lines: lines.append(line))
+
+        def sink(_component: object, line: str, lines: list[str] = lines) -> None:
+            lines.append(line)
+
+        session = Session.start(example(name), strategy=strategy, log_sink=sink)
         result = session.run()
         assert result.outcome is Outcome.EXITED, (strategy, result.diagnostic)
         assert result.exit_code == 0
@@ -70,7 +73,9 @@ def test_cli_strategies_agree_on_output_and_instructions(name: str, example: Exa
         assert_no_traceback(proc)
         assert proc.returncode == 0, (strategy, proc.stderr)
         assert summary["exit_code"] == 0
-        assert set(summary["faults"]) == {"read", "write", "exec"}  # type: ignore[arg-type]
+        faults = summary["faults"]
+        assert isinstance(faults, dict)
+        assert set(faults) == {"read", "write", "exec"}
     stdouts = {proc.stdout for proc, _ in runs.values()}
     instructions = {summary["instructions"] for _, summary in runs.values()}
     assert len(stdouts) == 1

@@ -187,36 +187,115 @@ def test_infinite_loop_is_stopped_by_max_instructions_with_status_124(
 # -- illegal access without a fault handler ------------------------------------------
 
 def _illegal_address(first_line: str) -> int:
-    """The fault address of the write to byte 0x10 of the read-only page.
-
-    unicorn hands the TLB-fill hook page-aligned addresses, so faults are
-    reported at page granularity: the address is the page's first byte.
-    """
+    """The address of the write: byte 0x10 of the read-only page (decoded, not the page)."""
     match = re.search(r"attached read-only at 0x([0-9a-f]+), reads 0$", first_line)
     assert match, first_line
-    return (int(match[1], 16) + 0x10) & ~0xFFF
+    return int(match[1], 16) + 0x10
 
 
-def test_write_to_read_only_page_without_handler_is_logged_and_deadlocks(
+_REPORT = re.compile(r"illegal_write: WRITE violation at address (0x[0-9a-f]+) "
+                     r"by thread main ip=(0x[0-9a-f]+)")
+
+
+def test_write_to_read_only_page_without_handler_is_reported_at_its_exact_byte(
         compile_c: CompileC, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
         run = run_api(compile_c("illegal_write", ILLEGAL_WRITE))
     assert len(run.lines) == 1
+    reports = [r.getMessage() for r in caplog.records
+               if r.name == "rtcr.core" and _REPORT.fullmatch(r.getMessage())]
+    assert len(reports) == 1
+    match = _REPORT.fullmatch(reports[0])
+    assert match is not None
+    assert int(match[1], 16) == _illegal_address(run.lines[0])
+
+
+def test_write_to_read_only_page_without_handler_ends_as_a_crash(compile_c: CompileC) -> None:
+    run = run_api(compile_c("illegal_write", ILLEGAL_WRITE))
     address = _illegal_address(run.lines[0])
-    messages = [(r.name, r.getMessage()) for r in caplog.records]
-    assert ("rtcr.core", f"illegal WRITE at address {address:#x}") in messages
-    assert run.result.status is Status.DEADLOCK
-    assert run.result.blocked == (
-        f"thread 1 (main) of illegal_write: WRITE fault at address {address:#x}",)
+    assert run.result.status is Status.FINISHED
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert f"WRITE violation at address {address:#x} by thread main" in run.component.crash
 
 
 def test_write_to_read_only_page_without_handler_via_cli(compile_c: CompileC) -> None:
     proc = run_cli("run", compile_c("illegal_write", ILLEGAL_WRITE))
     assert_no_traceback(proc)
-    assert proc.returncode == 125
+    assert proc.returncode == 139
     assert len(proc.stdout.splitlines()) == 1
     address = _illegal_address(proc.stdout.splitlines()[0])
     lines = stderr_lines(proc)
-    assert any(f"illegal WRITE at address {address:#x}" in line for line in lines), lines
-    assert any("deadlock" in line and f"WRITE fault at address {address:#x}" in line
+    assert any(f"WRITE violation at address {address:#x} by thread main ip=0x" in line
                for line in lines), lines
+
+
+NULL_READ = r"""
+#include <rtcr.h>
+int main(void)
+{
+	volatile long *p = (volatile long *)0;
+	rtcr_printf("reading NULL\n");
+	return (int)p[0];
+}
+"""
+
+
+def test_null_dereference_is_an_illegal_read_at_address_0(compile_c: CompileC) -> None:
+    run = run_api(compile_c("null_read", NULL_READ))
+    assert run.lines == ["reading NULL"]
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert re.search(r"illegal READ at address 0x0 by thread main ip=0x[0-9a-f]+$",
+                     run.component.crash), run.component.crash
+
+
+STACK_OVERFLOW = r"""
+#include <rtcr.h>
+static long deep(long n)
+{
+	volatile char frame[1024];
+	frame[0] = (char)n;
+	return deep(n + 1) + frame[0];
+}
+int main(void)
+{
+	rtcr_printf("recursing\n");
+	return (int)deep(0);
+}
+"""
+
+
+def test_stack_overflow_report_names_the_stack_bounds(compile_c: CompileC) -> None:
+    run = run_api(compile_c("overflow", STACK_OVERFLOW))
+    main = run.component.threads[1]
+    assert main.stack is not None
+    start, size = main.stack
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert (f"(stack overflow: the stack of thread main is [{start:#x}, {start + size:#x}))"
+            in run.component.crash), run.component.crash
+    assert "illegal WRITE at address" in run.component.crash
+
+
+QUOTA = r"""
+#include <rtcr.h>
+int main(void)
+{
+	long ds = rtcr_ram_alloc(64UL << 20);
+	rtcr_printf("alloc: %ld\n", ds);
+	long at = rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, RTCR_ANYWHERE, RTCR_W);
+	volatile long *p = (volatile long *)at;
+	return (int)p[0];   /* the error code ignored: a NULL-page access */
+}
+"""
+
+
+def test_crash_after_an_ignored_refused_allocation_names_it(compile_c: CompileC) -> None:
+    run = run_api(compile_c("greedy", QUOTA))
+    assert run.lines == ["alloc: -4"]
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert re.search(r"; before that: greedy: RAM quota exceeded: 64 MiB asked, "
+                     r"[0-9.]+ MiB left of 16 MiB \(--ram raises the quota\)$",
+                     run.component.crash), run.component.crash

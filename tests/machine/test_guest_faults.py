@@ -8,7 +8,6 @@ from pathlib import Path
 
 from machine_support import ApiRun, fault_counts, run_api
 
-from rtcr.core import ManagedDataspace
 from rtcr.machine import Status
 
 Example = Callable[[str], Path]
@@ -58,14 +57,3 @@ def test_exec_fault_sees_one_exec_fault_at_the_jump_target(example: Example) -> 
     assert "function returned 42" in run.lines
     assert "exec faults: 1" in run.lines
     assert fault_counts(run.machine) == {"read": 0, "write": 0, "exec": 1}
-
-
-def test_exec_fault_is_taken_at_the_first_byte_of_the_called_function(example: Example) -> None:
-    run = _finished(run_api(example("exec_fault")))
-    main = run.component.threads[1]
-    assert main.fault_address is not None
-    space = run.component.pd.address_space
-    region = space.region_at(main.fault_address)
-    assert region is not None
-    assert isinstance(region.dataspace, ManagedDataspace)  # the window onto the sub map
-    assert main.fault_address == region.start  # sub-map address 0x0

@@ -34,6 +34,8 @@ from rtcr.core import (
     RamDataspace,
     RegionMap,
     RomDataspace,
+    host_read,
+    host_write,
 )
 from rtcr.errors import (
     Denied,
@@ -210,19 +212,21 @@ class CoreMachine(RuleBasedStateMachine):
         assert pd.avail_ram() == before + ds.size
         del self.content[id(ds)]
 
-    @rule(who=st.integers(0, 2), i=st.integers(0, 1000))
-    def seal_ram(self, who: int, i: int) -> None:
+    @rule(who=st.integers(0, 2), i=st.integers(0, 1000), revoke=st.booleans())
+    def seal_ram(self, who: int, i: int, revoke: bool) -> None:
         pd, ds = self._pd(who), self._ds(i)
         if pd is None or ds is None:
             return
         owned = isinstance(ds, RamDataspace) and ds.owner is pd and id(ds) in self.content
+        was_writeable = ds.writeable
         try:
-            pd.seal_ram(ds)
+            pd.seal_ram(ds, revoke=revoke)
         except (Denied, InvalidDataspace):
             assert not owned
             return
         assert owned
-        assert not ds.writeable and ds.sealed
+        assert ds.sealed
+        assert ds.writeable == (was_writeable and not revoke)
 
     @rule(size=st.one_of(st.integers(-P, 40 * P), st.sampled_from([16 * P, 1 << 47])))
     @precondition(lambda self: len(self.rms) < 12)
@@ -270,7 +274,8 @@ class CoreMachine(RuleBasedStateMachine):
         assert at is None or rng.start == at
         assert not any(s.start < rng.start + span and rng.start < s.start + s.size
                        for s in regions), "attach overlapped an existing region"
-        regions.append(Shadow(rng.start, span, ds, offset, writeable))
+        # Genode: an attach of sealed RAM is read-only whatever was asked.
+        regions.append(Shadow(rng.start, span, ds, offset, writeable and not ds.sealed))
 
     @rule(who=st.integers(0, 2), r=st.integers(0, 1000), size=st.sampled_from([0, P, 4 * P]),
           offset=st.sampled_from([0, 0x10000, 0x400000]))
@@ -318,14 +323,10 @@ class CoreMachine(RuleBasedStateMachine):
         addr = self._addr(rm, addr, pick)
         targets = [self._walk(rm, a, write=True) for a in range(max(addr, 0), addr + n)]
         try:
-            rm.write(addr, bytes([byte]) * n)
+            host_write(rm, addr, bytes([byte]) * n)
         except (PageFault, InvalidArgument):
             assert addr < 0 or None in targets
-            # a partial write may have happened page by page before the fault
-            for t in targets:
-                if t is None:
-                    break
-                self.content[id(t[0])][t[1]] = byte
+            # every page is translated before the first byte is written: nothing changed
             return
         assert addr >= 0 and None not in targets, "a write went through a faulting path"
         for ds, off in targets:  # type: ignore[misc]
@@ -340,7 +341,7 @@ class CoreMachine(RuleBasedStateMachine):
         addr = self._addr(rm, addr, pick)
         targets = [self._walk(rm, a, write=False) for a in range(max(addr, 0), addr + n)]
         try:
-            data = rm.read(addr, n)
+            data = host_read(rm, addr, n)
         except (PageFault, InvalidArgument):
             assert addr < 0 or None in targets
             return

@@ -37,11 +37,13 @@ from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
 
 from rtcr.abi import Errno, Syscall
+from rtcr.core import PAGE_SIZE as PAGE
+from rtcr.core import Access
+from rtcr.machine.cpu import observing_fills
 from rtcr.machine.elf import load_elf
 
 from .stats import median, percentile
 
-PAGE = 4096
 _UC_TLB_VIRTUAL = 1
 
 
@@ -128,52 +130,87 @@ def _us(ns: float | None) -> float | None:
     return None if ns is None else ns / 1000
 
 
-# -- through the runtime: timing wrappers around the fill hook and the handler ------------
+# -- through the runtime: an explicit observer of the CPU's fill hook ----------------------
+class _FaultFills:
+    """Collects the duration of every fill that reflected a fault (a `FillObserver`)."""
+
+    def __init__(self) -> None:
+        self.ns: list[int] = []
+
+    def filled(self, vaddr: int, access: Access, faults: int, ns: int) -> None:
+        if faults:
+            self.ns.extend([ns // faults] * faults)
+
+
 @contextmanager
 def timed_fault_path() -> Iterator[dict[str, list[int]]]:
-    """Time the runtime's tracking-fault handler and, where the CPU has one, its fill path.
+    """Time every fill that resolved a fault on the CPUs created inside the block.
 
-    Yields a dict filled while the context is open: ``handler`` (ns inside
-    the runtime's fault handler, per call) and ``fill`` (ns of a whole
-    TLB-fill call that resolved a tracking fault, per fault).
+    Yields a dict filled while the context is open: ``fill`` (ns of a whole
+    TLB-fill call that reflected a fault, per fault). ``handler`` stays
+    empty: the fill is the unit the fault cost is judged by.
     """
-    from rtcr.checkpoint.runtime import Runtime
-    from rtcr.machine.cpu import Cpu
-
-    out: dict[str, list[int]] = {"handler": [], "fill": []}
-    clock = time.perf_counter_ns
-    patched: list[tuple[type, str, Any]] = []
-
-    original_handler = Runtime.__dict__.get("_on_tracking_fault")
-    if original_handler is not None:
-        def handler(self: Any, *args: Any) -> Any:
-            t0 = clock()
-            try:
-                return original_handler(self, *args)
-            finally:
-                out["handler"].append(clock() - t0)
-        patched.append((Runtime, "_on_tracking_fault", original_handler))
-        setattr(Runtime, "_on_tracking_fault", handler)  # noqa: B010
-
-    original_fill = Cpu.__dict__.get("_tlb_fill")
-    if original_fill is not None:
-        def fill(self: Any, *args: Any) -> Any:
-            runtime = getattr(self.component, "parent", None)
-            before = getattr(runtime, "tracking_faults", 0)
-            t0 = clock()
-            result = original_fill(self, *args)
-            elapsed = clock() - t0
-            faults = getattr(runtime, "tracking_faults", 0) - before
-            if faults > 0:
-                out["fill"].extend([elapsed // faults] * faults)
-            return result
-        patched.append((Cpu, "_tlb_fill", original_fill))
-        setattr(Cpu, "_tlb_fill", fill)  # noqa: B010
-    try:
+    fills = _FaultFills()
+    out: dict[str, list[int]] = {"handler": [], "fill": fills.ns}
+    with observing_fills(fills):
         yield out
-    finally:
-        for cls, name, original in patched:
-            setattr(cls, name, original)
+
+
+_SPREAD_SOURCE = r"""
+#include <rtcr.h>
+/* Write one byte in each of TOUCH pages spread evenly over an OBJECT-byte RAM object. */
+int main(void)
+{
+	long ds = rtcr_ram_alloc(OBJECT);
+	long at = rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, RTCR_ANYWHERE, RTCR_W);
+	if (ds < 0 || at < 0)
+		return 1;
+	volatile unsigned char *p = (volatile unsigned char *)at;
+	unsigned long stride = OBJECT / RTCR_PAGE_SIZE / TOUCH;
+	for (unsigned long i = 0; i < TOUCH; i++)
+		p[i * stride * RTCR_PAGE_SIZE] = 1;
+	return 0;
+}
+"""
+
+
+def tracking_fault_cost(object_mib: list[int], touch: int, repeat: int,
+                        build_dir: Path) -> dict[str, Any]:
+    """The ro-attach write fault through the runtime, by object size, against a bare hook.
+
+    For each size a component writes one byte in `touch` pages spread over
+    one RAM object of that size; every write is a tracking fault. The fill
+    that resolved it is timed by an observer of the CPU (median over
+    `repeat` runs), and divided by the in-hook time of a bare Python fill
+    hook measured in the same run (`bare_fault_cost`).
+    """
+    from rtcr.checkpoint import Session, Strategy
+    from rtcr.toolchain import compile_component
+
+    source = build_dir / "spread.c"
+    source.write_text(_SPREAD_SOURCE)
+    bare_fault_cost(touch, 1)  # warm-up
+    bare = bare_fault_cost(touch, max(repeat, 3))
+    rows: list[dict[str, Any]] = []
+    for mib in object_mib:
+        size = mib << 20
+        pages = min(touch, size // PAGE)
+        elf = compile_component([source], build_dir / f"spread-{mib}.elf",
+                                extra_flags=[f"-DOBJECT={size}UL", f"-DTOUCH={pages}UL"])
+        fills = _FaultFills()
+        with observing_fills(fills):
+            for _ in range(repeat):
+                result = Session.start(elf, ram_quota=size + (1 << 20),
+                                       strategy=Strategy.RO_ATTACH,
+                                       log_sink=lambda c, line: None).run()
+                if result.exit_code != 0:
+                    raise RuntimeError(f"tracking benchmark at {mib} MiB: {result.diagnostic}")
+        fill_us = _us(median(fills.ns))
+        rows.append({"object_mib": mib, "faults": len(fills.ns), "fill_us_median": fill_us,
+                     "fill_us_p99": _us(percentile(fills.ns, 99)),
+                     "over_bare_hook": (fill_us / bare["hook_us_median"]
+                                        if fill_us and bare["hook_us_median"] else None)})
+    return {"touch": touch, "repeat": repeat, "bare": bare, "sizes": rows}
 
 
 # -- guest MIPS on bare unicorn (flat memory, minimal system calls) ----------------------

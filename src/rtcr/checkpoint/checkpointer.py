@@ -4,8 +4,9 @@ The machine is paused between time slices (every thread stopped at an
 instruction boundary, whether running, blocked on a fault, waiting for a
 signal or sleeping). In the pause the checkpointer records the non-memory
 state (`image.capture`), copies the dirty pages of every RAM object into a
-staging buffer in one native call, re-arms dirty tracking, and lets the
-target run on. Hashing, compression, writing and the one durable commit
+staging buffer in one native call, re-arms dirty tracking by swapping each
+object's pair of maps (`TrackedRam.swap`; the map set aside is re-armed
+between time slices, off the pause), and lets the target run on. Hashing, compression, writing and the one durable commit
 happen afterwards in the commit worker (`committer`); a checkpoint becomes
 visible at its commit, and `close` waits for the last one.
 
@@ -31,6 +32,11 @@ from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy, TrackedRam
+
+# Parts re-armed per time slice in the map a swap set aside: at least this many, and
+# enough to finish within _RECYCLE_SLICES slices, so the next swap finds it ready.
+_RECYCLE_MIN = 256
+_RECYCLE_SLICES = 4
 
 
 @dataclass(frozen=True)
@@ -76,21 +82,6 @@ def fault_totals(machine: Machine) -> dict[str, int]:
             for kind in (FaultType.READ, FaultType.WRITE, FaultType.EXEC)}
 
 
-def rearm_tracking(tracked: TrackedRam) -> set[int]:
-    """Re-arm dirty tracking of one RAM object; returns the parts that were dirty.
-
-    TRANSITION: `TrackedRam.swap` re-arms in O(1) by swapping tracking banks,
-    but only for banked (``--concurrent``) runtimes today; the core is
-    making it work for every strategy. Until then the other runtimes re-arm
-    in O(dirty parts). When it lands, this becomes ``return tracked.swap()``.
-    """
-    if tracked.banks is not None:
-        return tracked.swap()
-    dirty = set(tracked.dirty)
-    tracked.rearm()
-    return dirty
-
-
 def pages_of(tracked: TrackedRam, parts: set[int]) -> array[int]:
     """The page indices of ``parts``, ascending (u32)."""
     if tracked.part_pages == 1:
@@ -115,6 +106,7 @@ class Checkpointer:
         self._faults_at_last = fault_totals(machine)
         self._frames: dict[int, array[int]] = {}
         self._ram_base = address(machine.core.ram.buffer)
+        self._recycle_budget = _RECYCLE_MIN
         self.history: list[CheckpointStats] = []
 
     @property
@@ -182,7 +174,7 @@ class Checkpointer:
             assert tracked.ram is not None
             declarations.append((key, tracked.pages, fresh))
             begun = time.perf_counter()
-            dirty = rearm_tracking(tracked)
+            dirty = tracked.swap()
             rearm += time.perf_counter() - begun
             if first or tracked.strategy is Strategy.FULL:
                 indices = array("I", range(tracked.pages))
@@ -208,6 +200,7 @@ class Checkpointer:
                         for key, indices, addrs in rams]
         live_oids = {oid for oid, _, _ in live}
         self._frames = {oid: f for oid, f in self._frames.items() if oid in live_oids}
+        self.plan_recycling()
         parts = {"capture_us": int((captured - started) * 1e6), "rearm_us": int(rearm * 1e6),
                  "copy_us": int((time.perf_counter() - copying) * 1e6)}
         job = Job(manifest, declarations, sources, live_oids,
@@ -224,8 +217,19 @@ class Checkpointer:
         return True
 
     # -- after the pause ----------------------------------------------------------------
+    def plan_recycling(self) -> None:
+        """After the swaps of a checkpoint: how much re-arming each time slice does."""
+        stale = sum(record.tracked.stale_parts for record in self.runtime.ram_records())
+        self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
+
     def background(self) -> list[CheckpointStats]:
-        """Main-thread work between time slices: account the checkpoints that committed."""
+        """Main-thread work between time slices: re-arm the maps the last swap set aside
+        (off the pause), account the checkpoints that committed."""
+        budget = self._recycle_budget
+        for record in self.runtime.ram_records():
+            budget -= record.tracked.recycle(budget)
+            if budget <= 0:
+                break
         return self._account(self.committer.collect())
 
     def finish(self) -> list[CheckpointStats]:

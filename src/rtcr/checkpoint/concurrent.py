@@ -1,8 +1,8 @@
 """Concurrent copy-on-write checkpoints: the pause does not grow with the dirty set.
 
 At a checkpoint the target is paused only to record its non-memory state
-and to swap every tracked RAM object to its all-read-only bank (O(1) per
-object, see `TrackedRam.swap`); then it runs on. The checkpoint's dirty
+and to swap every tracked RAM object to its armed map (`TrackedRam.swap`);
+then it runs on; unlike a stopped checkpoint, it copies nothing in the pause. The checkpoint's dirty
 parts are copied into its staging lease by the commit worker while the
 target runs (unicorn runs without the GIL, so on two cores the copy really
 runs beside it). If the target writes a part before the worker got to it,
@@ -12,7 +12,7 @@ checkpoint.
 
 Copies are pipelined: a checkpoint never waits for the previous one to
 commit. Several may be in flight; every one keeps its pending parts
-read-only in the active bank, so a write saves the part for each of them.
+armed in the active map, so a write saves the part for each of them.
 What bounds them is the staging memory (`--staging-budget`): a checkpoint
 whose dirty pages do not fit waits for earlier ones to commit (policy
 ``wait``) or is skipped (policy ``skip``). One that could never fit (more
@@ -44,10 +44,6 @@ from .staging import StagingArea
 # While a copy is in flight, let the interpreter switch threads often, so that
 # a fault or system call of the target never waits long for the worker.
 _SWITCH_INTERVAL = 0.0002
-# Parts reset to read-only per time slice: at least this many, and enough to
-# finish within _RECYCLE_SLICES slices, so the next checkpoint finds its bank ready.
-_RECYCLE_MIN = 256
-_RECYCLE_SLICES = 4
 # Pages the worker copies per lock hold (a writing target waits at most that long).
 _COPY_CHUNK = 256
 
@@ -136,7 +132,6 @@ class ConcurrentCheckpointer(Checkpointer):
         self.skipped = 0
         self._copies: list[_Copy] = []
         self._switch_interval = sys.getswitchinterval()
-        self._recycle_budget = _RECYCLE_MIN
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
 
@@ -197,8 +192,7 @@ class ConcurrentCheckpointer(Checkpointer):
             at += len(indices) * PAGE_SIZE
             dirty_pages += len(indices)
         pause_us = int((time.perf_counter() - started) * 1e6)
-        stale = sum(record.tracked.stale_parts for record in self.runtime.ram_records())
-        self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
+        self.plan_recycling()
         job = Job(manifest, declarations, sources, {oid for oid, _, _ in live},
                   self.machine.instructions, dirty_pages, pause_us, wait_us,
                   self.faults_since_last(), started, self._strategy_label(), lease,
@@ -236,12 +230,7 @@ class ConcurrentCheckpointer(Checkpointer):
 
     # -- between time slices and at the end -------------------------------------------
     def background(self) -> list[CheckpointStats]:
-        """Main-thread work between time slices: recycle banks, account finished commits."""
-        budget = self._recycle_budget
-        for record in self.runtime.ram_records():
-            budget -= record.tracked.recycle(budget)
-            if budget <= 0:
-                break
+        """Main-thread work between time slices (see `Checkpointer.background`)."""
         return self._collected(super().background())
 
     def finish(self) -> list[CheckpointStats]:

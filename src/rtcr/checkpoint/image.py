@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rtcr.core import RegionMap
-from rtcr.machine import FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
+from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .runtime import RamRecord, RegionMapRecord, RomRecord, Runtime, SignalRecord
 
@@ -35,6 +35,8 @@ def _blocker(thread: Thread, runtime: Runtime) -> dict[str, Any] | None:
         return None
     if isinstance(blocker, FaultWait):
         return {"kind": "fault"}
+    if isinstance(blocker, FaultStop):
+        return {"kind": "stopped", "report": blocker.report}
     if isinstance(blocker, SignalWait):
         return {"kind": "signal"}
     if isinstance(blocker, SleepUntil):
@@ -55,7 +57,9 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
         elif isinstance(record, RegionMapRecord):
             out.append({"oid": oid, "kind": "rm", "size": record.rm.size,
                         "handler": record.handler,
-                        "regions": [[r.start, r.size, r.offset, r.ds, r.writeable, r.executable]
+                        "destroyed": record.destroyed,
+                        "regions": [[r.start, r.size, r.offset, r.ds_oid, r.writeable,
+                                     r.executable]
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
             out.append({"oid": oid, "kind": "signal"})

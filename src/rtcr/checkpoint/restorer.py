@@ -18,7 +18,7 @@ from typing import Any
 
 from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext
 from rtcr.errors import CorruptCheckpoint, StoreError
-from rtcr.machine import FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
+from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
 from rtcr.store import Checkpoint
 from rtcr.store.native import address
@@ -69,6 +69,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     # every page verified against its content hash on the way.
     ram_base = address(machine.core.ram.buffer)
     live: set[int] = set()
+    sealed: list[RamRecord] = []
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]
         if kind == "rom":
@@ -79,7 +80,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             runtime.rom(component, obj["name"], bytes(data), oid=oid)
             live.add(oid)
         elif kind == "ram":
-            record = runtime.track(component, obj["size"], oid=oid)
+            record = runtime.allocate_ram(component, obj["size"], oid=oid)
             ram = record.tracked.ram
             assert ram is not None
             if obj["freed"]:
@@ -89,8 +90,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             checkpoint.scatter(object_key(oid), ram_base,
                                array("Q", (ram.frame(i) for i in range(ram.size // PAGE_SIZE))))
             if obj["sealed"]:
-                pd.seal_ram(ram)
-                record.sealed = True
+                sealed.append(record)
             live.add(oid)
         elif kind == "rm":
             if oid == 0:
@@ -115,6 +115,16 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             handler = runtime.core_object(obj["handler"])
             assert isinstance(handler, SignalContext)
             runtime.fault_handler(component, target, handler)
+    # Seals after the regions, which carry their effective rights already; the
+    # real RAM is never sealed: the runtime emulates a seal for later attaches.
+    for record in sealed:
+        record.sealed = True
+    # Destroyed maps last: the regions holding them elsewhere become reserved.
+    for obj in manifest["objects"]:
+        if obj["kind"] == "rm" and obj.get("destroyed"):
+            destroyed = runtime.core_object(obj["oid"])
+            assert isinstance(destroyed, RegionMap)
+            runtime.rm_destroy(component, destroyed)
 
     # Capability selectors.
     caps = pd.cap_space
@@ -149,6 +159,8 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         blocker = entry["blocker"]
         if blocker is not None and blocker["kind"] == "join":
             thread.block(JoinWait(blocker["tid"]))
+        elif blocker is not None and blocker["kind"] == "stopped":
+            thread.block(FaultStop(blocker["report"]))
     component.next_tid = comp["next_tid"]
     for tid in manifest["signals"]["waiters"]:
         thread = threads[tid]
@@ -163,7 +175,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         rm = _fault_map(runtime, entry["map"])
         fault = Fault(FaultType(entry["type"]), entry["addr"])
         thread.block(FaultWait(rm, fault))
-        rm.requeue_fault(thread, fault)
+        rm.enqueue(thread, fault)
     for tid in manifest["run_queue"]:
         scheduler.run_queue.append(threads[tid])
     if m["slice"] is not None:

@@ -2,11 +2,19 @@
 
 The runtime serves the target's sessions by forwarding to core, and records
 what a restore needs: every object the target created (RAM, ROM, region
-maps, signal contexts) under a stable *object id*, and every region *as the
-target asked for it*. RAM is handed out as a managed dataspace in which the
+maps, signal contexts) under a stable *object id*, and every region with
+the rights it has. RAM is handed out as a managed dataspace in which the
 runtime attaches the real memory for dirty tracking (`tracking`); the
 target cannot tell the difference, because a read-only attach downgrades
-rights without changing contents or addresses.
+rights without changing contents or addresses, and every fault that is not
+a tracking fault is forwarded by core to the target's map, where the
+target would have seen it without the runtime.
+
+Sealing is emulated, not forwarded: core sealing the real RAM would make
+the runtime's own writable re-attaches read-only. As Genode's core does
+for a sealed dataspace, the runtime attaches the sealed object read-only
+from then on; ``revoke`` (existing writable mappings too) is forwarded, as
+it takes the dataspace's own writability away for good.
 
 Object ids, not core badges or capability selectors, name objects in
 checkpoints: they are assigned by the runtime in request order and restored
@@ -16,41 +24,40 @@ restore.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rtcr.core import (
-    MAX_NESTING,
     Dataspace,
     Fault,
-    ManagedDataspace,
     Range,
     RegionMap,
+    Rights,
     RomDataspace,
     SignalContext,
+    SynchronousHandler,
+    Verdict,
+    WalkFailure,
 )
 from rtcr.errors import Denied
-from rtcr.machine.thread import FaultWait, Thread
+from rtcr.machine.parent import drop_capabilities
 
 from .tracking import Strategy, TrackedRam
 
 if TYPE_CHECKING:
     from rtcr.machine import Component
 
-log = logging.getLogger("rtcr.checkpoint")
-
 
 @dataclass
 class RegionRecord:
-    """One attach, as the target asked for it."""
+    """One attach: where, of what, with the rights the region has (after sealing)."""
 
-    rm: int  # object id of the region map
+    rm_oid: int  # object id of the region map
     start: int
     size: int
     offset: int
-    ds: int  # object id of the attached dataspace's owner object
+    ds_oid: int  # object id of the attached dataspace's owner object
     writeable: bool
     executable: bool
 
@@ -76,6 +83,7 @@ class RegionMapRecord:
     rm: RegionMap
     handler: int | None = None  # object id of the signal context
     regions: list[RegionRecord] = field(default_factory=list)
+    destroyed: bool = False
 
 
 @dataclass
@@ -87,6 +95,27 @@ class SignalRecord:
 ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord
 
 ADDRESS_SPACE_OID = 0
+
+
+class _RamPager(SynchronousHandler):
+    """The fault handler of one tracked RAM object's maps."""
+
+    __slots__ = ("_before", "record", "runtime")
+
+    def __init__(self, runtime: Runtime, record: RamRecord) -> None:
+        self.runtime = runtime
+        self.record = record
+
+    def _before_upgrade(self, part: int) -> None:
+        hook = self.runtime.before_upgrade
+        if hook is not None:
+            hook(self.record, part)
+
+    def handle_fault(self, region_map: RegionMap, fault: Fault, reason: WalkFailure,
+                     rights: Rights) -> Verdict:
+        return self.record.tracked.handle_fault(
+            region_map, fault, reason, rights,
+            self._before_upgrade if self.runtime.before_upgrade is not None else None)
 
 
 class Runtime:
@@ -105,9 +134,7 @@ class Runtime:
         self.before_free: Callable[[RamRecord], None] | None = None
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
-        self._by_managed_map: dict[int, RamRecord] = {}
         self.next_oid = ADDRESS_SPACE_OID + 1
-        self.tracking_faults = 0
 
     # -- bookkeeping --------------------------------------------------------
     def _oid(self, restored: int | None) -> int:
@@ -118,16 +145,16 @@ class Runtime:
         self.next_oid += 1
         return oid
 
-    def _remember(self, record: ObjectRecord, core_object: object) -> None:
+    def _remember(self, record: ObjectRecord, *core_objects: object) -> None:
         self.objects[record.oid] = record
-        self._by_core_object[id(core_object)] = record
+        for core_object in core_objects:
+            self._by_core_object[id(core_object)] = record
 
     def adopt_address_space(self, child: Component) -> None:
         """Record the target's own region map (selector 1) before anything is attached."""
-        record = RegionMapRecord(ADDRESS_SPACE_OID, child.pd.address_space)
-        self._remember(record, child.pd.address_space)
+        space = child.pd.address_space
         # RM_DATASPACE(RTCR_ADDRESS_SPACE) hands the target this map's managed dataspace.
-        self._by_core_object[id(child.pd.address_space.dataspace())] = record
+        self._remember(RegionMapRecord(ADDRESS_SPACE_OID, space), space, space.dataspace())
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
@@ -137,7 +164,8 @@ class Runtime:
 
     def _region_map_record(self, rm: RegionMap) -> RegionMapRecord:
         record = self.record_of(rm)
-        assert isinstance(record, RegionMapRecord)
+        if not isinstance(record, RegionMapRecord) or record.rm is not rm:
+            raise Denied(f"{rm!r} is not a region map of this component")
         return record
 
     def _ram_record(self, ds: Dataspace) -> RamRecord:
@@ -153,56 +181,27 @@ class Runtime:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
 
     # -- tracking -----------------------------------------------------------
-    def track(self, child: Component, size: int, *, oid: int | None = None) -> RamRecord:
-        """Allocate RAM for the target and wrap it in a tracked managed dataspace."""
+    def allocate_ram(self, child: Component, size: int, *, oid: int | None = None) -> RamRecord:
+        """Allocate RAM for the target and put it behind tracked managed dataspaces."""
         ram = child.pd.alloc_ram(size)
         # The target must only ever hold the managed dataspace.
         for selector in child.pd.cap_space.selectors(ram):
             child.pd.cap_space.remove(selector)
         core = child.machine.core
-        managed = core.create_region_map(ram.size)
-        banks = ((core.create_region_map(ram.size), core.create_region_map(ram.size))
-                 if self.banked else None)
-        tracked = TrackedRam(ram, managed, self.strategy, self.granularity, banks)
+        count = 1 if self.strategy is Strategy.FULL else 2
+        maps = tuple(core.create_region_map(ram.size) for _ in range(count))
+        tracked = TrackedRam(ram, maps, self.strategy, self.granularity)
         record = RamRecord(self._oid(oid), ram.size, tracked)
-        self._remember(record, managed.dataspace())
-        for rm in tracked.maps():
-            rm.fault_handler(self._on_tracking_fault)
-            self._by_managed_map[id(rm)] = record
+        self._remember(record, *(rm.dataspace() for rm in maps))
+        pager = _RamPager(self, record)
+        for rm in maps:
+            rm.fault_handler(pager)
         return record
 
-    def _on_tracking_fault(self, managed: RegionMap) -> None:
-        record = self._by_managed_map[id(managed)]
-        hook = self.before_upgrade
-        before = None if hook is None else (lambda part: hook(record, part))
-        for faulter, fault in managed.faulters():
-            if record.tracked.handle(fault, before):
-                self.tracking_faults += 1
-            elif isinstance(faulter, Thread):
-                self._reflect_to_target(record, managed, faulter, fault)
-
-    def _reflect_to_target(self, record: RamRecord, managed: RegionMap, thread: Thread,
-                           fault: Fault) -> None:
-        """A fault tracking cannot resolve (a write to sealed RAM, an access to freed
-        RAM) belongs to the target: reflect it where core would have without the
-        runtime -- to the map holding the region through which the thread reached
-        this RAM, in that map's coordinates.
-        """
-        found = _map_above(thread.component.pd.address_space, thread.fault_address,
-                           record.tracked.managed)
-        if found is None:
-            log.warning("illegal %s at address %#x of RAM object %d",
-                        fault.type.name, fault.addr, record.oid)
-            return
-        rm, addr = found
-        managed.cancel_fault(thread)
-        target_fault = Fault(fault.type, addr)
-        thread.blocker = FaultWait(rm, target_fault)
-        rm.enqueue_fault(thread, target_fault)
-
     def rearm(self) -> None:
+        """Re-arm tracking of every RAM object (a checkpoint took the dirty sets)."""
         for record in self.ram_records():
-            record.tracked.rearm()
+            record.tracked.swap()
 
     # -- the Parent interface ------------------------------------------------
     # A restore passes `oid` to recreate an object under the id it had.
@@ -213,7 +212,7 @@ class Runtime:
         return rom
 
     def ram_alloc(self, child: Component, size: int) -> Dataspace:
-        return self.track(child, size).tracked.managed.dataspace()
+        return self.allocate_ram(child, size).tracked.managed.dataspace()
 
     def ram_free(self, child: Component, ds: Dataspace) -> None:
         record = self._ram_record(ds)
@@ -227,19 +226,32 @@ class Runtime:
         for selector in child.pd.cap_space.selectors(ds):
             child.pd.cap_space.remove(selector)
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None:
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool) -> None:
         record = self._ram_record(ds)
-        if record.tracked.ram is None:
+        ram = record.tracked.ram
+        if ram is None:
             raise Denied(f"RAM object {record.oid} was already freed")
-        child.pd.seal_ram(record.tracked.ram)
         record.sealed = True
+        if revoke:
+            child.pd.seal_ram(ram, revoke=True)
+            for rm_record in self.region_map_records():
+                for region in rm_record.regions:
+                    if region.ds_oid == record.oid:
+                        region.writeable = False
 
     def rm_create(self, child: Component, size: int, *, oid: int | None = None) -> RegionMap:
         rm = child.machine.core.create_region_map(size)
-        record = RegionMapRecord(self._oid(oid), rm)
-        self._remember(record, rm)
-        self._by_core_object[id(rm.dataspace())] = record
+        self._remember(RegionMapRecord(self._oid(oid), rm), rm, rm.dataspace())
         return rm
+
+    def rm_destroy(self, child: Component, rm: RegionMap) -> None:
+        record = self._region_map_record(rm)
+        if record.oid == ADDRESS_SPACE_OID:
+            raise Denied("a component cannot destroy its own address space")
+        child.machine.core.destroy_region_map(rm)
+        drop_capabilities(child, rm)
+        record.destroyed = True
+        record.regions.clear()
 
     def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
         self._region_map_record(rm)
@@ -249,6 +261,9 @@ class Runtime:
                at: int | None, executable: bool, writeable: bool) -> Range:
         rm_record = self._region_map_record(rm)
         ds_record = self.record_of(ds)
+        if isinstance(ds_record, RamRecord):
+            ds = ds_record.tracked.active.dataspace()
+            writeable = writeable and not ds_record.sealed
         rng = rm.attach(ds, size=size, offset=offset, at=at, executable=executable,
                         writeable=writeable)
         rm_record.regions.append(RegionRecord(rm_record.oid, rng.start, rng.size, offset,
@@ -257,10 +272,8 @@ class Runtime:
 
     def detach(self, child: Component, rm: RegionMap, at: int) -> None:
         rm_record = self._region_map_record(rm)
-        region = rm.region_at(at)
-        rm.detach(at)
-        if region is not None:
-            rm_record.regions = [r for r in rm_record.regions if r.start != region.start]
+        region = rm.detach(at)
+        rm_record.regions = [r for r in rm_record.regions if r.start != region.start]
 
     def fault_handler(self, child: Component, rm: RegionMap,
                       context: SignalContext | None) -> None:
@@ -297,22 +310,5 @@ class Runtime:
         return obj
 
 
-def _map_above(space: RegionMap, address: int | None,
-               managed: RegionMap) -> tuple[RegionMap, int] | None:
-    """Walk `address` of `space` down to `managed`: the map (and address in it) one level up."""
-    if address is None:
-        return None
-    rm, addr = space, address
-    for _ in range(MAX_NESTING):
-        region = rm.region_at(addr)
-        if region is None or not isinstance(region.dataspace, ManagedDataspace):
-            return None
-        inner = region.dataspace.region_map
-        if inner is managed:
-            return rm, addr
-        rm, addr = inner, addr - region.start + region.offset
-    return None
-
-
-__all__ = ["ADDRESS_SPACE_OID", "ManagedDataspace", "RamRecord", "RegionMapRecord",
-           "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]
+__all__ = ["ADDRESS_SPACE_OID", "RamRecord", "RegionMapRecord", "RegionRecord", "RomRecord",
+           "Runtime", "SignalRecord", "Strategy"]

@@ -5,17 +5,26 @@ asked for and attaches the real RAM inside it in *parts* of `granularity`
 pages. How the parts are attached is the strategy:
 
 - ``ro-attach``: parts are attached read-only. Reads never fault; the first
-  write to a part faults (WRITE), the part is marked dirty and re-attached
-  writable. After a checkpoint the dirty parts go back to read-only. This is
-  the scheme the runtime exists for (Genode's read-only attach).
-- ``detach``: parts are not attached at all; any access faults and
-  re-attaches the part writable, so reads count as dirty too. The original
-  Rtcr scheme, kept as the baseline.
+  write to a part faults (a write violation at the runtime's map), the part
+  is marked dirty and re-attached writable. This is the scheme the runtime
+  exists for (Genode's read-only attach).
+- ``detach``: parts are not attached at all; any access faults (no region)
+  and attaches the part writable, so reads count as dirty too. The
+  original Rtcr scheme, kept as the baseline.
 - ``full``: the whole dataspace is attached writable once; nothing faults,
   every checkpoint copies everything.
 
-All of it uses only the public region-map interface (attach, detach,
-fault_handler, fault), as a Genode component would.
+Re-arming in O(1). A tracked object has *two* region maps holding its
+parts; the target's regions of the object point at one of them, the
+*active* one. A checkpoint swaps: it re-attaches the target's few regions
+of the object onto the other map, whose parts are all armed already, and
+the map swapped out is re-armed later, off the pause path (`recycle`).
+Only the map holding the parts sits between the target's map and the RAM,
+so tracking costs one level of the five a walk may take, swap or not.
+
+All of it uses only the public region-map interface (attach, detach, fault
+handler), as a Genode component would: the runtime serves the target's RM
+sessions, so re-attaching the target's regions is its to do.
 """
 
 from __future__ import annotations
@@ -23,7 +32,20 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 
-from rtcr.core import PAGE_SIZE, Fault, FaultType, RamDataspace, RegionMap
+from rtcr.core import (
+    PAGE_SIZE,
+    Access,
+    Fault,
+    FaultType,
+    RamDataspace,
+    RegionMap,
+    Rights,
+    Verdict,
+    WalkFailure,
+)
+
+_ACCESS = {FaultType.READ: Access.READ, FaultType.WRITE: Access.WRITE,
+           FaultType.EXEC: Access.EXEC}
 
 
 class Strategy(enum.Enum):
@@ -33,24 +55,21 @@ class Strategy(enum.Enum):
 
 
 class TrackedRam:
-    """One RAM dataspace of the target, behind the managed map the target sees.
+    """One RAM dataspace of the target, behind the managed maps the target sees.
 
-    With `banks` (two spare region maps; ro-attach only), the parts live in
-    one of the banks, which is attached whole inside the managed map. A
-    checkpoint then re-arms tracking in O(1): it swaps in the other bank,
-    whose parts are all read-only already, instead of downgrading every
-    dirty part while the target waits. The bank swapped out is reset to
-    read-only later, off the pause path (`recycle`).
+    `maps[0]`'s dataspace is the capability the target holds; `active` is
+    the map its regions point at now (under `full` there is only one map).
     """
 
-    def __init__(self, ram: RamDataspace, managed: RegionMap, strategy: Strategy,
-                 granularity: int, banks: tuple[RegionMap, RegionMap] | None = None) -> None:
+    def __init__(self, ram: RamDataspace, maps: tuple[RegionMap, ...], strategy: Strategy,
+                 granularity: int) -> None:
         if granularity < 1:
             raise ValueError("granularity must be at least one page")
-        if banks is not None and strategy is not Strategy.RO_ATTACH:
-            raise ValueError("banked tracking needs the ro-attach strategy")
+        if len(maps) != (1 if strategy is Strategy.FULL else 2):
+            raise ValueError(f"{strategy.value} tracking takes "
+                             f"{1 if strategy is Strategy.FULL else 2} region maps")
         self.ram: RamDataspace | None = ram
-        self.managed = managed
+        self.maps = maps
         self.strategy = strategy
         self.pages = ram.size // PAGE_SIZE
         self.part_pages = granularity
@@ -58,29 +77,30 @@ class TrackedRam:
         self.parts = -(-self.pages // granularity)
         self.dirty: set[int] = set()
         self.faults = 0
-        self.banks = banks
         self._active = 0
         self._writeable: set[int] = set()  # parts attached writable in the active map
-        self._stale: set[int] = set()  # parts still writable in the inactive bank
-        if banks is not None:
-            for bank in banks:
-                self._arm_all(bank)
-            managed.attach(banks[0].dataspace(), size=0, offset=0, at=0, executable=True,
-                           writeable=True)
-        else:
-            self._arm_all(managed)
+        self._stale: set[int] = set()  # parts of the inactive map still to re-arm
+        for rm in maps:
+            self._arm_all(rm)
 
     @property
     def freed(self) -> bool:
         return self.ram is None
 
     @property
-    def parts_map(self) -> RegionMap:
-        """The map in which the parts are attached (and which reports tracking faults)."""
-        return self.managed if self.banks is None else self.banks[self._active]
+    def managed(self) -> RegionMap:
+        """The map whose dataspace the target holds as its RAM capability."""
+        return self.maps[0]
 
-    def maps(self) -> list[RegionMap]:
-        return [self.managed, *(self.banks or ())]
+    @property
+    def active(self) -> RegionMap:
+        """The map the target's regions of this object point at now."""
+        return self.maps[self._active]
+
+    @property
+    def parts_map(self) -> RegionMap:
+        """The map in which tracking faults are resolved (the active one)."""
+        return self.active
 
     def _part_span(self, part: int) -> tuple[int, int]:
         offset = part * self.part_size
@@ -105,30 +125,50 @@ class TrackedRam:
                 self._attach_part(rm, part, writeable=False)
         # DETACH: nothing attached; every first access faults.
 
-    def handle(self, fault: Fault, before_upgrade: Callable[[int], None] | None = None) -> bool:
-        """Resolve a fault in the parts map; False if it is not ours to resolve.
+    def _rearm_part(self, rm: RegionMap, part: int) -> None:
+        rm.detach(part * self.part_size)
+        if self.strategy is Strategy.RO_ATTACH:
+            self._attach_part(rm, part, writeable=False)
 
-        `before_upgrade(part)` runs before a part becomes writable: the moment
-        a concurrent checkpoint must save the part's old content.
+    # -- the fault ----------------------------------------------------------
+    def handle_fault(self, rm: RegionMap, fault: Fault, reason: WalkFailure, rights: Rights,
+                     before_upgrade: Callable[[int], None] | None = None) -> Verdict:
+        """Resolve a tracking fault in the active map, or forward what is the target's.
+
+        A fault is tracking only if the target's own path allows the access
+        (`rights`: what the walk had on entering this map) and the RAM is
+        writable for a write; everything else -- a write through the
+        target's read-only region, to sealed RAM, any access to freed RAM --
+        goes to the map above, where the target sees it as it would on
+        Genode's core. `before_upgrade(part)` runs before a part becomes
+        writable: the moment a concurrent checkpoint saves its old content.
         """
-        if self.ram is None or self.strategy is Strategy.FULL:
-            return False
+        ram = self.ram
+        if (ram is None or self.strategy is Strategy.FULL or rm is not self.maps[self._active]
+                or not rights.permits(_ACCESS[fault.type])
+                or (fault.type is FaultType.WRITE and not ram.writeable)):
+            return Verdict.FORWARD
         part = fault.addr // self.part_size
         if not 0 <= part < self.parts or part in self._writeable:
-            return False  # e.g. a write to sealed RAM: a real error, not tracking
-        if before_upgrade is not None:
-            before_upgrade(part)
-        rm = self.parts_map
+            return Verdict.FORWARD
         if self.strategy is Strategy.RO_ATTACH:
-            if fault.type is not FaultType.WRITE:
-                return False
+            if reason is not WalkFailure.WRITE_VIOLATION:
+                return Verdict.FORWARD
+            if before_upgrade is not None:
+                before_upgrade(part)
             rm.detach(part * self.part_size)
-        self.faults += 1
-        self.dirty.add(part)
+        else:
+            if reason is not WalkFailure.NO_REGION:
+                return Verdict.FORWARD
+            if before_upgrade is not None:
+                before_upgrade(part)
         self._attach_part(rm, part, writeable=True)
         self._writeable.add(part)
-        return True
+        self.dirty.add(part)
+        self.faults += 1
+        return Verdict.RESOLVED
 
+    # -- checkpoints --------------------------------------------------------
     def pages_in(self, parts: set[int]) -> int:
         """How many pages `parts` cover (only the last part may be short)."""
         count = len(parts) * self.part_pages
@@ -142,52 +182,63 @@ class TrackedRam:
             return list(range(self.pages))
         return [page for part in sorted(self.dirty) for page in self.part_pages_of(part)]
 
-    def rearm(self) -> None:
-        """After a checkpoint: track the dirty parts again (O(dirty parts))."""
-        rm = self.parts_map
-        for part in sorted(self._writeable):
-            rm.detach(part * self.part_size)
-            if self.strategy is Strategy.RO_ATTACH:
-                self._attach_part(rm, part, writeable=False)
-        self._writeable.clear()
-        self.dirty.clear()
-
     def swap(self) -> set[int]:
-        """Banked re-arm in O(1): swap in the all-read-only bank; return the dirty parts."""
-        assert self.banks is not None
-        self.recycle(None)
+        """Re-arm tracking at a checkpoint; return the parts dirty since the last one.
+
+        Costs O(the target's regions of this object): they are re-attached,
+        with the same addresses and rights, onto the other map, whose parts
+        are armed. If a fault is queued in one of those regions (a thread
+        waits for the target's own handler there), re-attaching would resolve
+        its ticket, which the target did not ask for; then this object is
+        re-armed in place instead, in O(dirty parts).
+        """
         dirty, self.dirty = self.dirty, set()
+        if self.strategy is Strategy.FULL or self.ram is None:
+            return dirty
+        self.recycle(None)
+        old = self.maps[self._active]
+        new = self.maps[self._active ^ 1]
+        regions = old.dataspace().regions
+        if any(r.region_map.has_faults_in(r.start, r.size) for r in regions):
+            for part in self._writeable:
+                self._rearm_part(old, part)
+            self._writeable.clear()
+            return dirty
+        for region in regions:
+            target = region.region_map
+            target.detach(region.start)
+            target.attach(new.dataspace(), size=region.size, offset=region.offset,
+                          at=region.start, executable=region.executable,
+                          writeable=region.writeable)
         self._stale, self._writeable = self._writeable, set()
-        self.managed.detach(0)
         self._active ^= 1
-        self.managed.attach(self.banks[self._active].dataspace(), size=0, offset=0, at=0,
-                            executable=True, writeable=True)
         return dirty
 
     @property
     def stale_parts(self) -> int:
-        """Parts of the inactive bank still waiting to be reset to read-only."""
+        """Parts of the inactive map still waiting to be re-armed."""
         return len(self._stale)
 
     def recycle(self, budget: int | None) -> int:
-        """Reset up to `budget` parts of the inactive bank to read-only; the work done."""
-        if self.banks is None or self.ram is None:
+        """Re-arm up to `budget` parts of the inactive map; the work done."""
+        if self.ram is None or self.strategy is Strategy.FULL:
             return 0
-        inactive = self.banks[self._active ^ 1]
+        inactive = self.maps[self._active ^ 1]
         done = 0
         while self._stale and (budget is None or done < budget):
-            part = self._stale.pop()
-            inactive.detach(part * self.part_size)
-            self._attach_part(inactive, part, writeable=False)
+            self._rearm_part(inactive, self._stale.pop())
             done += 1
         return done
 
     def release(self) -> None:
-        """The RAM was freed: its parts leave the maps (reserved regions go too)."""
-        for rm in self.maps():
-            for region in list(rm.regions()):
-                if self.banks is None or rm is not self.managed:
-                    rm.detach(region.start)
+        """The RAM was freed: its parts leave the maps (reserved regions go too).
+
+        The target's regions of the object stay: an access through them
+        faults here with no region, and is forwarded to the target's map.
+        """
+        for rm in self.maps:
+            for region in rm.regions():
+                rm.detach(region.start)
         self._writeable.clear()
         self._stale.clear()
         self.dirty.clear()

@@ -1,47 +1,82 @@
 """rtcr core: Genode-style dataspaces, region maps, pager, faults and signals.
 
-Pure Python and independent of the CPU emulator: the machine layer calls
-``core.pager.resolve`` on TLB fills and registers flush listeners on the
-region maps it translates through.
+Pure Python and independent of the CPU emulator: the machine calls
+``pager.resolve`` on TLB fills and ``pager.reflect`` on the ones that fail;
+core calls back into the machine only to flush (``AddressSpace.flush``).
 """
 
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.core import Core
 from rtcr.core.dataspace import Dataspace, ManagedDataspace, RamDataspace, RomDataspace
-from rtcr.core.fault import NO_FAULT, Fault, Faulter, FaultType
-from rtcr.core.pager import Mapping, Pager, Unresolved, resolve
+from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, FaultType, Verdict, WalkFailure
+from rtcr.core.pager import (
+    RESOLVED,
+    Mapping,
+    Reflection,
+    Step,
+    Unhandled,
+    Unresolved,
+    host_read,
+    host_write,
+    reflect,
+    resolve,
+)
 from rtcr.core.pd import ADDRESS_SPACE_SIZE, NULL_GUARD, ProtectionDomain
-from rtcr.core.quota import Quota
-from rtcr.core.ram import PAGE_SHIFT, PAGE_SIZE, PhysicalRam, round_page
-from rtcr.core.range import Range
-from rtcr.core.region_map import MAX_NESTING, FaultHandler, FlushListener, Region, RegionMap
-from rtcr.core.rights import Access, Rights
+from rtcr.core.quota import Quota, format_bytes
+from rtcr.core.ram import PhysicalRam
+from rtcr.core.region_map import (
+    MAX_NESTING,
+    AddressSpace,
+    Faulter,
+    FaultHandler,
+    FaultTicket,
+    Region,
+    RegionMap,
+    SynchronousHandler,
+)
 from rtcr.core.signal import SignalContext, SignalReceiver, SignalWaiter
+from rtcr.core.types import (
+    FULL_RIGHTS,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    Access,
+    Range,
+    Rights,
+    page_aligned,
+    round_page,
+    trunc_page,
+)
 
 __all__ = [
     "ADDRESS_SPACE_SIZE",
+    "FULL_RIGHTS",
     "MAX_NESTING",
     "NO_FAULT",
     "NULL_GUARD",
+    "PAGE_MASK",
     "PAGE_SHIFT",
     "PAGE_SIZE",
+    "RESOLVED",
     "Access",
+    "AddressSpace",
     "CapabilitySpace",
     "Core",
     "Dataspace",
     "Fault",
+    "FaultCounts",
     "FaultHandler",
+    "FaultTicket",
     "FaultType",
     "Faulter",
-    "FlushListener",
     "ManagedDataspace",
     "Mapping",
-    "Pager",
     "PhysicalRam",
     "ProtectionDomain",
     "Quota",
     "RamDataspace",
     "Range",
+    "Reflection",
     "Region",
     "RegionMap",
     "Rights",
@@ -49,7 +84,18 @@ __all__ = [
     "SignalContext",
     "SignalReceiver",
     "SignalWaiter",
+    "Step",
+    "SynchronousHandler",
+    "Unhandled",
     "Unresolved",
+    "Verdict",
+    "WalkFailure",
+    "format_bytes",
+    "host_read",
+    "host_write",
+    "page_aligned",
+    "reflect",
     "resolve",
     "round_page",
+    "trunc_page",
 ]

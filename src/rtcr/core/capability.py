@@ -33,7 +33,7 @@ class CapabilitySpace:
         """The selector the next ``insert`` will hand out."""
         return self._next
 
-    def _install_uncharged(self, sel: int, obj: object) -> None:
+    def install_uncharged(self, sel: int, obj: object) -> None:
         """Pre-install a well-known selector (the address space) without charge."""
         self._entries[sel] = obj
         self._uncharged.add(sel)

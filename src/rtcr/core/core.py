@@ -6,10 +6,10 @@ import itertools
 
 from rtcr.core.dataspace import RomDataspace
 from rtcr.core.fault import FaultCounts
-from rtcr.core.pager import Pager
 from rtcr.core.pd import ProtectionDomain
-from rtcr.core.ram import PAGE_SHIFT, PhysicalRam, round_page
+from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_map import RegionMap
+from rtcr.core.types import PAGE_SHIFT, round_page
 
 
 class Core:
@@ -22,7 +22,6 @@ class Core:
 
     def __init__(self, ram_size: int = 64 << 20) -> None:
         self.ram = PhysicalRam(round_page(ram_size))
-        self.pager = Pager()
         self.fault_counts = FaultCounts()
         self._badges = itertools.count(1)
         self._pds: list[ProtectionDomain] = []
@@ -34,7 +33,8 @@ class Core:
 
     def create_pd(self, name: str, ram_quota: int, cap_quota: int) -> ProtectionDomain:
         """A new PD with its own address space, capability space and quotas."""
-        pd = ProtectionDomain(self, name, ram_quota, cap_quota)
+        pd = ProtectionDomain(name, ram_quota, cap_quota, ram=self.ram, badges=self.next_badge,
+                              fault_counts=self.fault_counts)
         self._pds.append(pd)
         return pd
 
@@ -67,3 +67,12 @@ class Core:
     def create_region_map(self, size: int) -> RegionMap:
         """A new, empty region map of ``size`` bytes (page-rounded)."""
         return RegionMap(size, self.ram, self.next_badge, fault_counts=self.fault_counts)
+
+    def destroy_region_map(self, rm: RegionMap) -> None:
+        """Genode's ``Rm_session::destroy``: detach everything, invalidate its dataspace.
+
+        Regions elsewhere holding the map's dataspace become reserved
+        (accesses fault there, as at a freed dataspace) until detached.
+        Destroying a map twice is a no-op.
+        """
+        rm.destroy()

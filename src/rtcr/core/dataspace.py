@@ -1,15 +1,16 @@
 """Dataspaces: RAM, ROM and managed (a region map used as memory).
 
 Like Genode's ``Dataspace_component``, a dataspace knows every region it is
-attached to (``regions``), so that freeing or sealing it can flush each
-mapping derived from it.
+attached to (``regions``), so that freeing, sealing or destroying it can
+flush each mapping derived from it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rtcr.core.ram import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PhysicalRam
+from rtcr.core.ram import PhysicalRam
+from rtcr.core.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from rtcr.errors import Denied, InvalidArgument, InvalidDataspace
 
 if TYPE_CHECKING:
@@ -20,12 +21,14 @@ if TYPE_CHECKING:
 class Dataspace:
     """Base of all dataspaces.
 
-    The pager reads the private slots directly (``_frames``, ``_managed``,
-    ``_writeable``): one attribute load each is what keeps a translation
-    within a few microseconds.
+    ``frames`` (None once freed, and for managed dataspaces), ``sub_rm``
+    (the region map behind a managed dataspace, None once it was destroyed)
+    and ``writeable`` (the dataspace's own writability: False for ROM and
+    for RAM sealed with ``revoke``) are plain attributes because the pager
+    reads them on every translation; only core changes them.
     """
 
-    __slots__ = ("_frames", "_managed", "_ram", "_regions", "_size", "_writeable", "badge")
+    __slots__ = ("_ram", "_regions", "_size", "badge", "frames", "sub_rm", "writeable")
 
     def __init__(
         self,
@@ -33,15 +36,15 @@ class Dataspace:
         size: int,
         ram: PhysicalRam,
         frames: list[int] | None,
-        managed: RegionMap | None,
+        sub_rm: RegionMap | None,
         writeable: bool,
     ) -> None:
         self.badge = badge
         self._size = size
         self._ram = ram
-        self._frames = frames
-        self._managed = managed
-        self._writeable = writeable
+        self.frames = frames
+        self.sub_rm = sub_rm
+        self.writeable = writeable
         # Insertion-ordered set: the runtime attaches one RAM dataspace in
         # thousands of parts, and a detach must not scan them all.
         self._regions: dict[Region, None] = {}
@@ -55,14 +58,14 @@ class Dataspace:
         return self._size
 
     @property
-    def writeable(self) -> bool:
-        """Whether the dataspace itself permits writes (False for ROM and sealed RAM)."""
-        return self._writeable
+    def ram(self) -> PhysicalRam:
+        """The physical RAM the dataspace's frames (or its region map's) live in."""
+        return self._ram
 
     @property
     def valid(self) -> bool:
-        """False once the dataspace was freed."""
-        return self._frames is not None or self._managed is not None
+        """False once the dataspace was freed (RAM) or its region map destroyed (managed)."""
+        return self.frames is not None or self.sub_rm is not None
 
     @property
     def owner(self) -> ProtectionDomain | None:
@@ -71,7 +74,7 @@ class Dataspace:
 
     @property
     def sealed(self) -> bool:
-        """True once a RAM dataspace was sealed read-only for good."""
+        """True once a RAM dataspace was sealed: later attaches are read-only."""
         return False
 
     @property
@@ -79,21 +82,31 @@ class Dataspace:
         """Every region this dataspace is attached to (a copy)."""
         return list(self._regions)
 
+    def attached_to(self, region: Region) -> None:
+        """Remember a new region of this dataspace (called by ``RegionMap.attach``)."""
+        self._regions[region] = None
+
+    def detached_from(self, region: Region) -> None:
+        """Forget a region of this dataspace (called by ``RegionMap.detach``)."""
+        del self._regions[region]
+
     def frame(self, page_index: int) -> int:
         """Physical address (offset into ``core.ram.buffer``) of page ``page_index``."""
-        frames = self._frames
-        if frames is None:
-            if self._managed is not None:
-                raise InvalidArgument("a managed dataspace has no frames of its own")
-            raise InvalidDataspace(f"{self!r} was freed")
+        frames = self._frames_or_raise()
         if not 0 <= page_index < len(frames):
             raise InvalidArgument(f"page {page_index} outside {self!r}")
         return frames[page_index] << PAGE_SHIFT
 
-    def _check_span(self, offset: int, n: int) -> list[int]:
-        frames = self._frames
+    def _frames_or_raise(self) -> list[int]:
+        frames = self.frames
         if frames is None:
-            raise InvalidDataspace(f"{self!r} was freed")
+            if self.sub_rm is not None:
+                raise InvalidArgument(f"{self!r} is managed: it has no frames of its own")
+            raise InvalidDataspace(f"{self!r} is no longer valid")
+        return frames
+
+    def _check_span(self, offset: int, n: int) -> list[int]:
+        frames = self._frames_or_raise()
         if offset < 0 or n < 0 or offset + n > self._size:
             raise InvalidArgument(f"[{offset:#x}, +{n:#x}) outside {self!r}")
         return frames
@@ -113,13 +126,14 @@ class Dataspace:
         return bytes(out)
 
     def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
-        """Copy ``data`` into the dataspace at ``offset``; ``Denied`` if it is read-only."""
-        if not self._writeable:
-            if self._frames is None:
-                raise InvalidDataspace(f"{self!r} was freed")
-            raise Denied(f"{self!r} is read-only")
+        """Copy ``data`` into the dataspace at ``offset``; ``Denied`` if it is read-only.
+
+        This is the one host-side write path into a dataspace's frames.
+        """
         view = memoryview(data).cast("B")
         frames = self._check_span(offset, len(view))
+        if not self.writeable:
+            raise Denied(f"{self!r} is read-only")
         buf = self._ram.buffer
         pos = 0
         end = offset + len(view)
@@ -133,7 +147,7 @@ class Dataspace:
 
 
 class RamDataspace(Dataspace):
-    """Anonymous memory paid for by its owner PD; may be sealed read-only for good."""
+    """Anonymous memory paid for by its owner PD; may be sealed (see ``ProtectionDomain``)."""
 
     __slots__ = ("_owner", "_sealed")
 
@@ -152,16 +166,17 @@ class RamDataspace(Dataspace):
     def sealed(self) -> bool:
         return self._sealed
 
-    def _seal(self) -> None:
+    def seal(self, *, revoke: bool) -> None:
+        """Make later attaches read-only; with ``revoke`` the dataspace itself too (for good)."""
         self._sealed = True
-        self._writeable = False
+        if revoke:
+            self.writeable = False
 
-    def _invalidate(self) -> list[int]:
+    def invalidate(self) -> list[int]:
         """Mark freed and hand back the frames; regions stay (reserved) until detached."""
-        frames = self._frames
-        assert frames is not None
-        self._frames = None
-        self._writeable = False
+        frames = self._frames_or_raise()
+        self.frames = None
+        self.writeable = False
         return frames
 
 
@@ -183,29 +198,22 @@ class RomDataspace(Dataspace):
 class ManagedDataspace(Dataspace):
     """A region map viewed as a dataspace: attaching it nests the map.
 
-    Host access goes through the region map's pager, so rights and faults
-    apply exactly as they would for a thread.
+    It has no frames of its own; read or write it through the pager
+    (``rtcr.core.pager.host_read``/``host_write`` on ``region_map``), where
+    rights and faults apply exactly as they would for a thread.
     """
 
-    __slots__ = ()
+    __slots__ = ("_region_map",)
 
     def __init__(self, badge: int, region_map: RegionMap, ram: PhysicalRam) -> None:
         super().__init__(badge, region_map.size, ram, None, region_map, True)
+        self._region_map = region_map
 
     @property
     def region_map(self) -> RegionMap:
-        """The region map behind this dataspace."""
-        rm = self._managed
-        assert rm is not None
-        return rm
+        """The region map behind this dataspace (also after it was destroyed)."""
+        return self._region_map
 
-    def read(self, offset: int, n: int) -> bytes:
-        if offset < 0 or n < 0 or offset + n > self._size:
-            raise InvalidArgument(f"[{offset:#x}, +{n:#x}) outside {self!r}")
-        return self.region_map.read(offset, n)
-
-    def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
-        n = memoryview(data).nbytes
-        if offset < 0 or offset + n > self._size:
-            raise InvalidArgument(f"[{offset:#x}, +{n:#x}) outside {self!r}")
-        self.region_map.write(offset, data)
+    def invalidate(self) -> None:
+        """The region map was destroyed: regions holding this dataspace become reserved."""
+        self.sub_rm = None

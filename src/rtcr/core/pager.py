@@ -1,26 +1,34 @@
-"""The pager: translate an address of a region map into a physical frame.
+"""The pager: translate an address of a region map, and reflect what cannot be translated.
 
-The machine calls ``resolve`` on every TLB fill, so it is written for
-speed: one ``bisect`` per nesting level, no allocation on success other
-than the returned ``Mapping``. Rights are ANDed along the nested path with
-the dataspace's own writability (read-only attach); reads of attached
-memory are always allowed.
+``resolve`` runs on every TLB fill the software TLB cannot serve, so it is
+written for speed: two ``bisect`` calls per nesting level, no allocation on
+success. It follows Genode's ``Region_map_component::_with_region_at_fault``:
+rights are ANDed along the nested path; a write or execute the ANDed rights
+do not allow is a *violation at the leaf* -- the map whose region holds the
+regular dataspace -- and an address without a region (or with a reserved
+one) fails in the map where the lookup found nothing.
+
+``reflect`` is the one place a failed translation goes: it counts the
+fault once and dispatches on the kind of handler of the map the fault
+belongs to (see ``rtcr.core.fault``). Host accesses "as a thread would"
+(``host_read``/``host_write``: the kernel copying system-call arguments,
+the loader) go through the same two functions, but may only be resolved
+by a synchronous handler: nothing on the host side can wait for a guest
+thread to handle a fault.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from rtcr.core.fault import Fault, FaultType
-from rtcr.core.rights import Access
+from rtcr.core.fault import Fault, FaultType, Verdict, WalkFailure
+from rtcr.core.region_map import MAX_NESTING, Faulter, FaultTicket, RegionMap, SynchronousHandler
+from rtcr.core.signal import SignalContext
+from rtcr.core.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Access, Rights
+from rtcr.errors import InvalidArgument, PageFault
 
-if TYPE_CHECKING:
-    from rtcr.core.region_map import RegionMap
-
-_MAX_LEVELS = 5  # region_map.MAX_NESTING; attach guarantees no path is longer
-_READ = Access.READ
 _WRITE = Access.WRITE
 _EXEC = Access.EXEC
 _FAULT_TYPE = {
@@ -28,6 +36,7 @@ _FAULT_TYPE = {
     Access.WRITE: FaultType.WRITE,
     Access.EXEC: FaultType.EXEC,
 }
+_RIGHTS = {(w, x): Rights(w, x) for w in (False, True) for x in (False, True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,78 +49,231 @@ class Mapping:
 
 
 @dataclass(frozen=True, slots=True)
-class Unresolved:
-    """A failed translation: the leaf map to reflect the fault to, and the fault.
-
-    The fault address is in the leaf map's coordinates; its type is the
-    access that failed.
-    """
+class Step:
+    """One map a walk passed: the address there and the rights it had on entering it."""
 
     region_map: RegionMap
-    fault: Fault
+    addr: int
+    rights: Rights
 
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A failed translation: why, and the maps the walk passed, root first.
+
+    The fault belongs to the last of ``steps`` (where the walk stopped);
+    ``access`` is the access that failed.
+    """
+
+    reason: WalkFailure
+    access: Access
+    steps: tuple[Step, ...]
+
+    @property
+    def region_map(self) -> RegionMap:
+        """The map the fault is reflected to."""
+        return self.steps[-1].region_map
+
+    @property
+    def fault(self) -> Fault:
+        """The fault in that map's coordinates."""
+        return Fault(_FAULT_TYPE[self.access], self.steps[-1].addr)
+
+
+@dataclass(frozen=True, slots=True)
+class Unhandled:
+    """A fault nobody may resolve (Genode's pager stops the thread and logs it).
+
+    ``region_map`` is where reflection ended (a map without a handler, or
+    whose synchronous handler declined); ``reason`` is the walk's reason as
+    seen from there; ``addr`` is the address in the root map (the thread's
+    virtual address).
+    """
+
+    reason: WalkFailure
+    access: Access
+    addr: int
+    region_map: RegionMap
+
+    def describe(self) -> str:
+        """Genode's wording: ``illegal READ at address 0x0`` or ``WRITE violation at ...``."""
+        if self.reason is WalkFailure.NO_REGION:
+            return f"illegal {self.access.name} at address {self.addr:#x}"
+        if self.reason is WalkFailure.RECURSION_LIMIT:
+            return (f"giving up on unexpectedly deep memory-mapping structure: "
+                    f"{self.access.name} at address {self.addr:#x}")
+        return f"{self.access.name} violation at address {self.addr:#x}"
+
+
+RESOLVED = Verdict.RESOLVED
+"""What ``reflect`` returns when a synchronous handler resolved the fault: retry now."""
+
+Reflection = Verdict | FaultTicket | Unhandled
 
 _mappings: dict[int, Mapping] = {}
 """Interned mappings, keyed by physical address | writeable << 1 | executable."""
 
 
 def resolve(rm: RegionMap, addr: int, access: Access) -> Mapping | Unresolved:
-    """Translate ``addr`` of ``rm`` for ``access``.
-
-    On failure the leaf map is where the walk stopped: the map whose region
-    first denies the access on the way down (read-only attach, or no
-    execute right), else the deepest map reached -- where nothing is
-    attached at the address, or which holds the region pointing at a
-    freed, sealed or ROM dataspace. Reporting a denied write at the
-    outermost read-only region is what makes read-only attach composable:
-    whoever attached read-only hears of the write, even when a deeper map
-    (a checkpointing runtime's, say) would allow it.
-    """
+    """Translate ``addr`` of ``rm`` for ``access``, or say why and where it failed."""
     writeable = True
     executable = True
     cur = rm
-    for _ in range(_MAX_LEVELS):
-        i = bisect_right(cur._starts, addr) - 1
+    path: list[Step] | None = None
+    for _ in range(MAX_NESTING):
+        index = cur.index
+        i = bisect_right(index.firsts, addr) - 1
         if i < 0:
-            break
-        region = cur._regions[i]
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
+        j = bisect_right(index.starts[i], addr) - 1
+        region = index.chunks[i][j]
         if addr >= region.end:
-            break
-        if not region.writeable:
-            if access is _WRITE:
-                break
-            writeable = False
-        if not region.executable:
-            if access is _EXEC:
-                break
-            executable = False
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
         ds = region.dataspace
-        sub = ds._managed
+        sub = ds.sub_rm
         if sub is not None:
+            if path is None:
+                path = []
+            path.append(Step(cur, addr, _RIGHTS[writeable, executable]))
+            writeable = writeable and region.writeable
+            executable = executable and region.executable
             addr = addr - region.start + region.offset
             cur = sub
             continue
-        frames = ds._frames
-        if frames is None:  # freed: the region stays reserved and faults
-            break
-        if not ds._writeable:
-            writeable = False
-        if (access is _WRITE and not writeable) or (access is _EXEC and not executable):
-            break
-        phys = frames[(addr - region.start + region.offset) >> 12] << 12
+        frames = ds.frames
+        if frames is None:  # freed or destroyed: the region stays reserved and faults
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
+        if access is _WRITE and not (writeable and region.writeable and ds.writeable):
+            return _failed(WalkFailure.WRITE_VIOLATION, access, path, cur, addr, writeable,
+                           executable)
+        if access is _EXEC and not (executable and region.executable):
+            return _failed(WalkFailure.EXEC_VIOLATION, access, path, cur, addr, writeable,
+                           executable)
+        phys = frames[(addr - region.start + region.offset) >> PAGE_SHIFT] << PAGE_SHIFT
         # Mappings are immutable values: share one per (frame, rights) instead
-        # of building a frozen dataclass on every fill (saves ~0.3 µs).
-        key = phys | (writeable << 1) | executable
+        # of building a frozen dataclass on every fill.
+        key = (phys | ((writeable and region.writeable and ds.writeable) << 1)
+               | (executable and region.executable))
         mapping = _mappings.get(key)
         if mapping is None:
-            mapping = _mappings[key] = Mapping(phys, writeable, executable)
+            mapping = _mappings[key] = Mapping(phys, bool(key & 2), bool(key & 1))
         return mapping
-    return Unresolved(cur, Fault(_FAULT_TYPE[access], addr))
+    return _failed(WalkFailure.RECURSION_LIMIT, access, path, cur, addr, writeable, executable)
 
 
-class Pager:
-    """Core's pager object; ``resolve`` is the module function, bound for convenience."""
+def _failed(reason: WalkFailure, access: Access, path: list[Step] | None, rm: RegionMap,
+            addr: int, writeable: bool, executable: bool) -> Unresolved:
+    last = Step(rm, addr, _RIGHTS[writeable, executable])
+    return Unresolved(reason, access, (*path, last) if path else (last,))
 
-    __slots__ = ()
 
-    resolve = staticmethod(resolve)
+def reflect(failure: Unresolved, faulter: Faulter | None, *,
+            byte_offset: Callable[[], int] | None = None) -> Reflection:
+    """Deliver a failed translation to the handler it belongs to; count it once.
+
+    Starting at the map where the walk stopped: a synchronous handler
+    answers at once (``RESOLVED`` is returned; ``FORWARD`` moves the fault
+    one map up the walk, where an access the rights above deny becomes a
+    violation there; ``DECLINED`` leaves it unhandled). A signal handler
+    gets ``faulter`` queued on a ticket, which is returned. With no handler
+    -- or no faulter able to wait (``faulter`` None: a host access) -- the
+    fault is ``Unhandled`` and nobody is told.
+
+    ``byte_offset`` says how far the faulting byte lies past the address the
+    walk started from, when the caller can tell only at some cost (the CPU
+    decodes the instruction): it is asked only for a fault that leaves the
+    synchronous handlers, so write tracking never pays for it.
+    """
+    steps = failure.steps
+    access = failure.access
+    reason = failure.reason
+    level = len(steps) - 1
+    counts = steps[0].region_map.fault_counts
+    kind = _FAULT_TYPE[access]
+    while True:
+        step = steps[level]
+        rm = step.region_map
+        handler = rm.handler
+        if isinstance(handler, SynchronousHandler):
+            verdict = handler.handle_fault(rm, Fault(kind, step.addr), reason, step.rights)
+            if verdict is Verdict.RESOLVED:
+                counts.count(kind)
+                return RESOLVED
+            if verdict is Verdict.FORWARD and level > 0:
+                level -= 1
+                if not steps[level + 1].rights.permits(access):
+                    reason = (WalkFailure.WRITE_VIOLATION if access is _WRITE
+                              else WalkFailure.EXEC_VIOLATION)
+                continue
+            break
+        offset = 0 if byte_offset is None else byte_offset()
+        if isinstance(handler, SignalContext) and faulter is not None:
+            counts.count(kind)
+            ticket = rm.enqueue(faulter, Fault(kind, step.addr + offset))
+            handler.submit()
+            return ticket
+        return Unhandled(reason, access, steps[0].addr + offset, rm)
+    offset = 0 if byte_offset is None else byte_offset()
+    return Unhandled(reason, access, steps[0].addr + offset, steps[level].region_map)
+
+
+# ---------------------------------------------------------------- host access
+
+HOST_FAULT_RETRIES = 64
+"""How often a host access retries after a synchronous handler resolved its fault."""
+
+
+def _host_resolve(rm: RegionMap, addr: int, access: Access) -> Mapping:
+    """Resolve like a thread would, but only a synchronous handler may help."""
+    result = resolve(rm, addr, access)
+    for _ in range(HOST_FAULT_RETRIES):
+        if isinstance(result, Mapping):
+            return result
+        if reflect(result, None) is not RESOLVED:
+            raise PageFault(result.fault)
+        result = resolve(rm, addr, access)
+    if isinstance(result, Mapping):
+        return result
+    raise PageFault(result.fault)  # resolved every time, yet never mapped: give up
+
+
+def host_read(rm: RegionMap, addr: int, n: int) -> bytes:
+    """Read ``n`` bytes at ``addr`` of ``rm`` as a thread would (``PageFault`` if it cannot)."""
+    if addr < 0 or n < 0:
+        raise InvalidArgument(f"bad access [{addr:#x}, +{n:#x})")
+    buf = rm.dataspace().ram.buffer
+    out = bytearray()
+    end = addr + n
+    while addr < end:
+        in_page = addr & PAGE_MASK
+        chunk = min(end - addr, PAGE_SIZE - in_page)
+        phys = _host_resolve(rm, addr, Access.READ).phys + in_page
+        out += buf[phys : phys + chunk]
+        addr += chunk
+    return bytes(out)
+
+
+def host_write(rm: RegionMap, addr: int, data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` at ``addr`` of ``rm`` as a thread would (``PageFault`` if it cannot).
+
+    Every page is translated before the first byte is written, so a write
+    that faults changes nothing. This is the one host write path through a
+    region map: the kernel's copy-outs and the loader's segment writes both
+    end here.
+    """
+    view = memoryview(data).cast("B")
+    if addr < 0:
+        raise InvalidArgument(f"bad address {addr:#x}")
+    end = addr + len(view)
+    if end == addr:
+        return
+    pages = [_host_resolve(rm, max(page, addr), Access.WRITE).phys
+             for page in range(addr & ~PAGE_MASK, end, PAGE_SIZE)]
+    buf = rm.dataspace().ram.buffer
+    pos = 0
+    for phys in pages:
+        in_page = addr & PAGE_MASK
+        chunk = min(end - addr, PAGE_SIZE - in_page)
+        buf[phys + in_page : phys + in_page + chunk] = view[pos : pos + chunk]
+        addr += chunk
+        pos += chunk

@@ -7,19 +7,18 @@ anybody holding the capability may attach them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.dataspace import Dataspace, RamDataspace
-from rtcr.core.quota import Quota
-from rtcr.core.ram import PAGE_SHIFT, round_page
+from rtcr.core.fault import FaultCounts
+from rtcr.core.quota import Quota, format_bytes
+from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_map import RegionMap
 from rtcr.core.signal import SignalReceiver
+from rtcr.core.types import PAGE_SHIFT, round_page
 from rtcr.errors import Denied, InvalidArgument, InvalidDataspace, OutOfCaps, OutOfRam
-
-if TYPE_CHECKING:
-    from rtcr.core.core import Core
 
 ADDRESS_SPACE_SIZE = 1 << 47
 """The x86-64 user half."""
@@ -32,8 +31,9 @@ class ProtectionDomain:
     """A PD session: the component's address space, selectors and resource accounts."""
 
     __slots__ = (
+        "_badges",
         "_caps",
-        "_core",
+        "_physical",
         "_ram",
         "_ram_dataspaces",
         "address_space",
@@ -42,23 +42,21 @@ class ProtectionDomain:
         "signal_receiver",
     )
 
-    def __init__(self, core: Core, name: str, ram_quota: int, cap_quota: int) -> None:
+    def __init__(self, name: str, ram_quota: int, cap_quota: int, *, ram: PhysicalRam,
+                 badges: Callable[[], int], fault_counts: FaultCounts) -> None:
         if ram_quota < 0 or cap_quota < 0:
             raise InvalidArgument("quotas must not be negative")
-        self._core = core
+        self._physical = ram
+        self._badges = badges
         self.name = name
         self._ram = Quota(ram_quota, OutOfRam, "RAM")
         self._caps = Quota(cap_quota, OutOfCaps, "capability")
         self.address_space = RegionMap(
-            ADDRESS_SPACE_SIZE,
-            core.ram,
-            core.next_badge,
-            low_limit=NULL_GUARD,
-            fault_counts=core.fault_counts,
+            ADDRESS_SPACE_SIZE, ram, badges, low_limit=NULL_GUARD, fault_counts=fault_counts
         )
         self.cap_space = CapabilitySpace(self._caps)
-        self.cap_space._install_uncharged(ADDRESS_SPACE_SELECTOR, self.address_space)
-        self.signal_receiver = SignalReceiver(core.next_badge)
+        self.cap_space.install_uncharged(ADDRESS_SPACE_SELECTOR, self.address_space)
+        self.signal_receiver = SignalReceiver(badges)
         self._ram_dataspaces: dict[int, RamDataspace] = {}
 
     def __repr__(self) -> str:
@@ -106,12 +104,15 @@ class ProtectionDomain:
             raise InvalidArgument(f"negative size {size}")
         size = round_page(size)
         if size > self._ram.avail:
-            raise OutOfRam(f"{self.name}: RAM quota exhausted ({size:#x} > {self._ram.avail:#x})")
+            message = (f"{self.name}: RAM quota exceeded: {format_bytes(size)} asked, "
+                       f"{format_bytes(self._ram.avail)} left of {format_bytes(self._ram.limit)} "
+                       "(--ram raises the quota)")
+            raise OutOfRam(message)
         if self._caps.avail < 1:
             raise OutOfCaps(f"{self.name}: capability quota exhausted")
-        ram = self._core.ram
+        ram = self._physical
         frames = ram.alloc(size >> PAGE_SHIFT)
-        ds = RamDataspace(self._core.next_badge(), size, ram, frames, self)
+        ds = RamDataspace(self._badges(), size, ram, frames, self)
         try:
             if selector is None:
                 self.cap_space.insert(ds)
@@ -138,24 +139,33 @@ class ProtectionDomain:
         conflicts) until they are detached.
         """
         ram_ds = self._check_owner(ds, "free")
-        frames = ram_ds._invalidate()
-        for region in list(ram_ds._regions):
-            region.region_map._flush_region(region)
+        frames = ram_ds.invalidate()
+        for region in ram_ds.regions:
+            region.region_map.unmap_region(region.start, region.size)
         for sel in self.cap_space.selectors(ram_ds):
             self.cap_space.remove(sel)
         self._ram.refund(ram_ds.size)
         del self._ram_dataspaces[ram_ds.badge]
-        self._core.ram.release(frames)
+        self._physical.release(frames)
 
-    def seal_ram(self, ds: Dataspace) -> None:
-        """Make an own RAM dataspace read-only for good; flush every writable mapping."""
+    def seal_ram(self, ds: Dataspace, *, revoke: bool = False) -> None:
+        """Seal an own RAM dataspace: every *later* attach of it is read-only.
+
+        As Genode's ``Pd_session::seal_ram``, existing attachments keep their
+        rights. ``revoke=True`` is the stronger variant: the dataspace itself
+        becomes read-only for good, so every existing writable mapping is
+        flushed and comes back read-only. Unlike Genode, which silently
+        ignores a dataspace the PD does not own, this raises ``Denied`` (the
+        guest gets an error code) -- nothing changes either way.
+        """
         ram_ds = self._check_owner(ds, "seal")
-        if ram_ds.sealed:
+        if ram_ds.sealed and (not revoke or not ram_ds.writeable):
             return
-        ram_ds._seal()
-        for region in list(ram_ds._regions):
-            if region.writeable:  # a read-only region never yielded a writable mapping
-                region.region_map._flush_region(region)
+        ram_ds.seal(revoke=revoke)
+        if revoke:
+            for region in ram_ds.regions:
+                if region.writeable:  # a read-only region never yielded a writable mapping
+                    region.region_map.unmap_region(region.start, region.size)
 
     def ram_dataspaces(self) -> list[RamDataspace]:
         """Live RAM dataspaces this PD owns, in allocation order."""

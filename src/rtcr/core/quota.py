@@ -5,6 +5,15 @@ from __future__ import annotations
 from rtcr.errors import RtcrError
 
 
+def format_bytes(n: int) -> str:
+    """``n`` bytes in the largest unit that keeps it readable: 512 B, 12 KiB, 1.5 MiB."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            value = n / (1 << shift)
+            return f"{value:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} B"
+
+
 class Quota:
     """A limit and what is used of it; charging past the limit raises and changes nothing.
 

@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import mmap
 
+from rtcr.core.types import PAGE_SHIFT, PAGE_SIZE, page_aligned
 from rtcr.errors import InvalidArgument, OutOfRam
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
-PAGE_MASK = PAGE_SIZE - 1
-
 _ZERO_PAGE = bytes(PAGE_SIZE)
-
-
-def round_page(size: int) -> int:
-    """Round ``size`` up to a whole number of pages."""
-    return (size + PAGE_MASK) & ~PAGE_MASK
-
-
-def page_aligned(value: int) -> bool:
-    """True when ``value`` is a multiple of the page size."""
-    return value & PAGE_MASK == 0
 
 
 class PhysicalRam:

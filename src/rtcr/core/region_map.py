@@ -1,69 +1,115 @@
 """Region maps: address spaces built from attached dataspaces.
 
-A region map keeps its regions sorted by start address so that the pager
-finds the region for an address with one ``bisect``. Region maps nest: a
-map's ``dataspace()`` can be attached in another map. Nesting is bounded
-(``MAX_NESTING`` maps on any resolve path) and acyclic, both checked at
-attach time so that the pager never needs to.
+A region map keeps its regions in a ``RegionIndex`` so that the pager
+finds the region for an address with two ``bisect`` calls and attach and
+detach cost the same in a map of ten regions or of a quarter million.
+Region maps nest: a map's ``dataspace()`` can be attached in another map.
+Nesting is bounded (``MAX_NESTING`` maps on any walk, Genode's recursion
+limit) and acyclic, both checked at attach time.
+
+A region map tells the outside world about one thing only: mappings that
+died (``AddressSpace.flush``, as Genode's core calls
+``Address_space::flush``). Faults are reflected to it by the pager.
 """
 
 from __future__ import annotations
 
-import logging
-from bisect import bisect_right
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import abc
+from typing import TYPE_CHECKING, Protocol
 
 from rtcr.core.dataspace import Dataspace, ManagedDataspace
-from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Faulter
-from rtcr.core.pager import Mapping, resolve
-from rtcr.core.ram import PAGE_MASK, PAGE_SIZE, PhysicalRam, page_aligned, round_page
-from rtcr.core.range import Range
-from rtcr.core.rights import Access, Rights
+from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Verdict, WalkFailure
+from rtcr.core.ram import PhysicalRam
+from rtcr.core.region_index import RegionIndex
 from rtcr.core.signal import SignalContext
-from rtcr.errors import (
-    InvalidArgument,
-    InvalidDataspace,
-    NestingTooDeep,
-    NoRegion,
-    PageFault,
-    RegionConflict,
-)
+from rtcr.core.types import PAGE_SIZE, Range, Rights, page_aligned, round_page
+from rtcr.errors import InvalidArgument, InvalidDataspace, NestingTooDeep, NoRegion, RegionConflict
 
-log = logging.getLogger("rtcr.core")
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_NESTING = 5
-"""Most region maps on one resolve path, the root included (as in Genode)."""
+"""Most region maps on one walk, the root included (Genode's ``Recursion_limit { 5 }``)."""
 
 MAX_ALIGN = 2 << 20
 """Largest alignment ``attach(at=None)`` tries (a superpage)."""
 
-HOST_FAULT_RETRIES = 64
-"""How often a host access retries after its fault handler woke it before giving up."""
 
-FaultHandler = Callable[["RegionMap"], object] | SignalContext | None
-FlushListener = Callable[[int, int], object]
+class SynchronousHandler(abc.ABC):
+    """A fault handler core calls inside the faulting access.
+
+    ``rights`` are the rights the walk had when it entered ``region_map``
+    (the AND of every region above it): they tell a handler whether the
+    access would be allowed if its own map granted everything.
+    """
+
+    @abc.abstractmethod
+    def handle_fault(self, region_map: RegionMap, fault: Fault, reason: WalkFailure,
+                     rights: Rights) -> Verdict: ...
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+class Faulter(Protocol):
+    """Something that waits on a ``FaultTicket`` (a guest thread)."""
+
+    def fault_resolved(self, ticket: FaultTicket) -> None: ...
+
+
+class FaultTicket:
+    """One queued fault: who waits, for what, where; resolved at most once.
+
+    ``resolved`` is what the waiter reads; ``fault_resolved`` is how it is
+    told. A ticket leaves its map's queue when it is resolved or cancelled.
+    """
+
+    __slots__ = ("fault", "faulter", "region_map", "resolved")
+
+    def __init__(self, faulter: Faulter, fault: Fault, region_map: RegionMap) -> None:
+        self.faulter = faulter
+        self.fault = fault
+        self.region_map = region_map
+        self.resolved = False
+
+    def __repr__(self) -> str:
+        return (f"<FaultTicket {self.fault.type.name} at {self.fault.addr:#x} "
+                f"in {self.region_map!r}{' resolved' if self.resolved else ''}>")
+
+
+FaultHandler = SignalContext | SynchronousHandler | None
+
+
+class AddressSpace(Protocol):
+    """What a region map used as a thread's address space flushes (a CPU's TLB)."""
+
+    def flush(self, start: int, size: int) -> None: ...
+
+
 class Region:
     """One attachment: ``size`` bytes of ``dataspace`` from ``offset`` at ``start``.
 
-    Regions compare by identity: two attachments with the same parameters
-    are still two regions.
+    Read-only once made (nothing assigns to its attributes); regions compare
+    by identity: two attachments with the same parameters are two regions.
+    ``writeable`` is the right the region grants, after sealing took it
+    away from a later attach.
     """
 
-    region_map: RegionMap
-    start: int
-    size: int
-    dataspace: Dataspace
-    offset: int
-    writeable: bool
-    executable: bool
-    end: int = field(init=False)
+    __slots__ = ("dataspace", "end", "executable", "offset", "region_map", "size", "start",
+                 "writeable")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "end", self.start + self.size)
+    def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
+                 offset: int, writeable: bool, executable: bool) -> None:
+        self.region_map = region_map
+        self.start = start
+        self.size = size
+        self.end = start + size
+        self.dataspace = dataspace
+        self.offset = offset
+        self.writeable = writeable
+        self.executable = executable
+
+    def __repr__(self) -> str:
+        rights = ("w" if self.writeable else "-") + ("x" if self.executable else "-")
+        return (f"<Region [{self.start:#x}, {self.end:#x}) r{rights} of {self.dataspace!r} "
+                f"+{self.offset:#x}>")
 
     @property
     def range(self) -> Range:
@@ -75,17 +121,10 @@ class Region:
         """The rights this region grants (before the AND with the rest of the path)."""
         return Rights(self.writeable, self.executable)
 
-
-class _HostFaulter:
-    """Stands for a host-side access blocked on a fault while the handler runs."""
-
-    __slots__ = ("woken",)
-
-    def __init__(self) -> None:
-        self.woken = False
-
-    def wake(self) -> None:
-        self.woken = True
+    @property
+    def reserved(self) -> bool:
+        """True once its dataspace was freed or destroyed: accesses fault, attaches conflict."""
+        return not self.dataspace.valid
 
 
 class RegionMap:
@@ -93,17 +132,16 @@ class RegionMap:
 
     __slots__ = (
         "__weakref__",
+        "_address_space",
         "_children",
         "_dataspace",
-        "_fault_counts",
-        "_faulters",
-        "_flush_listeners",
         "_handler",
         "_low",
-        "_ram",
-        "_regions",
-        "_starts",
+        "_tickets",
         "badge",
+        "destroyed",
+        "fault_counts",
+        "index",
         "size",
     )
 
@@ -120,20 +158,19 @@ class RegionMap:
             raise InvalidArgument(f"region map size {size:#x} must be positive")
         self.size = round_page(size)
         self.badge = badges()
-        self._ram = ram
         self._low = low_limit
-        self._starts: list[int] = []
-        self._regions: list[Region] = []
+        self.index: RegionIndex[Region] = RegionIndex()
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
-        self._faulters: list[tuple[Faulter, Fault]] = []
+        self._tickets: list[FaultTicket] = []
         self._handler: FaultHandler = None
-        self._fault_counts = fault_counts if fault_counts is not None else FaultCounts()
-        self._flush_listeners: list[FlushListener] = []
+        self.fault_counts = fault_counts if fault_counts is not None else FaultCounts()
+        self._address_space: AddressSpace | None = None
+        self.destroyed = False
         self._dataspace = ManagedDataspace(badges(), self, ram)
 
     def __repr__(self) -> str:
-        return f"<RegionMap badge={self.badge} size={self.size:#x} regions={len(self._regions)}>"
+        return f"<RegionMap badge={self.badge} size={self.size:#x} regions={len(self.index)}>"
 
     # ------------------------------------------------------------------ queries
 
@@ -143,16 +180,11 @@ class RegionMap:
 
     def regions(self) -> list[Region]:
         """All regions, by ascending start address."""
-        return list(self._regions)
+        return list(self.index)
 
     def region_at(self, addr: int) -> Region | None:
         """The region containing ``addr``, if any."""
-        i = bisect_right(self._starts, addr) - 1
-        if i >= 0:
-            region = self._regions[i]
-            if addr < region.end:
-                return region
-        return None
+        return self.index.find(addr)
 
     @property
     def low_limit(self) -> int:
@@ -162,18 +194,25 @@ class RegionMap:
     # ----------------------------------------------------------------- nesting
 
     def _height(self) -> int:
-        """Maps on the longest resolve path starting here (this one included)."""
+        """Maps on the longest walk starting here (this one included)."""
         return 1 + max((child._height() for child in self._children), default=0)
 
     def _depth(self) -> int:
         """Maps on the longest path from any root down to this one (included)."""
-        return 1 + max((r.region_map._depth() for r in self._dataspace._regions), default=0)
+        return 1 + max((r.region_map._depth() for r in self._dataspace.regions), default=0)
 
     def _reaches(self, other: RegionMap) -> bool:
         """True if ``other`` is this map or nested (at any depth) inside it."""
         if other is self:
             return True
         return any(child._reaches(other) for child in self._children)
+
+    def _forget_child(self, sub: RegionMap) -> None:
+        left = self._children[sub] - 1
+        if left:
+            self._children[sub] = left
+        else:
+            del self._children[sub]
 
     # ------------------------------------------------------------ attach/detach
 
@@ -188,10 +227,14 @@ class RegionMap:
     ) -> Range:
         """Attach ``size`` bytes of ``ds`` from ``offset`` at ``at`` (or anywhere).
 
-        ``writeable=False`` attaches read-only whatever the dataspace allows:
-        writes through this region fault as WRITE. Any queued faulter whose
-        address the new region covers is woken (it retries its access).
+        ``writeable=False`` attaches read-only whatever the dataspace allows,
+        and so does attaching a sealed dataspace: writes through the region
+        fault as WRITE. Every queued fault whose address the new region
+        covers is resolved (its faulter retries; the attach need not grant
+        enough rights).
         """
+        if self.destroyed:
+            raise InvalidArgument(f"{self!r} was destroyed")
         if not isinstance(ds, Dataspace) or not ds.valid:
             raise InvalidDataspace(f"{ds!r} is not a valid dataspace")
         if offset < 0 or not page_aligned(offset):
@@ -209,7 +252,7 @@ class RegionMap:
         if size > self.size - self._low:
             raise RegionConflict(f"{size:#x} bytes do not fit {self!r}")
 
-        sub = ds._managed
+        sub = ds.sub_rm
         if sub is not None:
             if sub._reaches(self):
                 raise NestingTooDeep(f"attaching {sub!r} into {self!r} would form a cycle")
@@ -220,26 +263,24 @@ class RegionMap:
 
         if at is None:
             at = self._find_free(size)
-            i = bisect_right(self._starts, at)
         else:
             if at < self._low or at + size > self.size:
                 raise RegionConflict(
                     f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})"
                 )
-            i = bisect_right(self._starts, at)
-            if i > 0 and self._regions[i - 1].end > at:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {self._regions[i - 1]}")
-            if i < len(self._starts) and self._starts[i] < at + size:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {self._regions[i]}")
+            below, above = self.index.neighbours(at)
+            if below is not None and below.end > at:
+                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {below}")
+            if above is not None and above.start < at + size:
+                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {above}")
 
-        region = Region(self, at, size, ds, offset, writeable, executable)
-        self._starts.insert(i, at)
-        self._regions.insert(i, region)
-        ds._regions[region] = None
+        region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
+        self.index.insert(region)
+        ds.attached_to(region)
         if sub is not None:
             self._children[sub] = self._children.get(sub, 0) + 1
-        if self._faulters:
-            self._wake_range(at, at + size)
+        if self._tickets:
+            self._resolve_range(at, at + size)
         return Range(at, size)
 
     def _find_free(self, size: int) -> int:
@@ -255,7 +296,7 @@ class RegionMap:
     def _first_fit(self, size: int, align: int) -> int | None:
         mask = align - 1
         cursor = self._low
-        for region in self._regions:
+        for region in self.index:
             candidate = (cursor + mask) & ~mask
             if candidate + size <= region.start:
                 return candidate
@@ -269,56 +310,58 @@ class RegionMap:
     def detach(self, at: int) -> Region:
         """Remove the region containing ``at`` and flush what was derived from it.
 
-        Never wakes a faulter. Returns the removed region (for bookkeeping).
+        Never resolves a queued fault. Returns the removed region.
         """
-        i = bisect_right(self._starts, at) - 1
-        if i < 0 or at >= self._regions[i].end:
+        region = self.index.find(at)
+        if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
-        region = self._regions.pop(i)
-        del self._starts[i]
+        self.index.remove(region)
         ds = region.dataspace
-        del ds._regions[region]
-        sub = ds._managed
-        if sub is not None:
-            left = self._children[sub] - 1
-            if left:
-                self._children[sub] = left
-            else:
-                del self._children[sub]
-        self._flush(region.start, region.size)
+        ds.detached_from(region)
+        if ds.sub_rm is not None:
+            self._forget_child(ds.sub_rm)
+        self.unmap_region(region.start, region.size)
         return region
+
+    def destroy(self) -> None:
+        """Genode's ``Rm_session::destroy``: reserve every region holding this map, detach all.
+
+        Regions elsewhere that hold this map's dataspace stay, reserved:
+        accesses through them fault there (no region), until they are
+        detached. Faults queued here stay queued; nothing can resolve them.
+        """
+        if self.destroyed:
+            return
+        ds = self._dataspace
+        ds.invalidate()
+        for region in ds.regions:
+            region.region_map._forget_child(self)
+            region.region_map.unmap_region(region.start, region.size)
+        for region in list(self.index):
+            self.detach(region.start)
+        self.destroyed = True
 
     # ---------------------------------------------------------------- flushing
 
-    def add_flush_listener(self, callback: FlushListener) -> None:
-        """Call ``callback(start, size)`` (this map's coordinates) whenever mappings die."""
-        self._flush_listeners.append(callback)
+    def bind_address_space(self, space: AddressSpace | None) -> None:
+        """Flush ``space`` whenever mappings of this map die (Genode ``address_space()``)."""
+        self._address_space = space
 
-    def remove_flush_listener(self, callback: FlushListener) -> None:
-        """Stop calling ``callback``; no-op if it is not registered."""
-        for i, cb in enumerate(self._flush_listeners):
-            if cb == callback:
-                del self._flush_listeners[i]
-                return
-
-    def _flush(self, start: int, size: int) -> None:
+    def unmap_region(self, start: int, size: int) -> None:
         """Invalidate ``[start, start+size)`` here and wherever this map is visible."""
-        for callback in tuple(self._flush_listeners):
-            callback(start, size)
+        if self._address_space is not None:
+            self._address_space.flush(start, size)
         end = start + size
-        for region in self._dataspace._regions:
+        for region in self._dataspace.regions:
             lo = max(start, region.offset)
             hi = min(end, region.offset + region.size)
             if lo < hi:
-                region.region_map._flush(region.start + lo - region.offset, hi - lo)
-
-    def _flush_region(self, region: Region) -> None:
-        self._flush(region.start, region.size)
+                region.region_map.unmap_region(region.start + lo - region.offset, hi - lo)
 
     # ------------------------------------------------------------------ faults
 
     def fault_handler(self, handler: FaultHandler) -> None:
-        """Install who hears of faults: a callable(rm), a ``SignalContext``, or None."""
+        """Install who hears of faults: a ``SignalContext``, a ``SynchronousHandler``, or None."""
         self._handler = handler
 
     @property
@@ -327,100 +370,39 @@ class RegionMap:
         return self._handler
 
     def fault(self) -> Fault:
-        """The fault of the oldest blocked faulter, or ``Fault(NONE, 0)``."""
-        if self._faulters:
-            return self._faulters[0][1]
+        """The fault of the oldest queued ticket, or ``Fault(NONE, 0)``."""
+        if self._tickets:
+            return self._tickets[0].fault
         return NO_FAULT
 
     def faulters(self) -> list[tuple[Faulter, Fault]]:
-        """Blocked faulters and their faults, oldest first."""
-        return list(self._faulters)
+        """Queued faulters and their faults, oldest first."""
+        return [(ticket.faulter, ticket.fault) for ticket in self._tickets]
 
-    def enqueue_fault(self, faulter: Faulter, fault: Fault) -> None:
-        """Block ``faulter`` on ``fault`` here and tell the fault handler.
+    def has_faults_in(self, start: int, size: int) -> bool:
+        """True if a queued fault lies in ``[start, start+size)`` (an attach there resolves it)."""
+        return any(start <= t.fault.addr < start + size for t in self._tickets)
 
-        A callable handler runs right now (it may attach and so wake the
-        faulter before this returns); a signal context is submitted; with no
-        handler the fault is logged and the faulter stays blocked.
+    def enqueue(self, faulter: Faulter, fault: Fault) -> FaultTicket:
+        """Queue ``faulter`` on ``fault`` here, telling nobody (the pager tells the handler).
+
+        A restore uses it directly: the handler heard of the fault before the
+        checkpoint was taken, and telling it again would make the restored
+        run diverge.
         """
-        self._faulters.append((faulter, fault))
-        self._fault_counts.count(fault)
-        handler = self._handler
-        if handler is None:
-            log.warning("illegal %s at address %#x", fault.type.name, fault.addr)
-        elif isinstance(handler, SignalContext):
-            handler.submit()
-        else:
-            handler(self)
-
-    def requeue_fault(self, faulter: Faulter, fault: Fault) -> None:
-        """Put ``faulter`` back in the queue without telling the handler (restore).
-
-        The handler heard of this fault before the checkpoint was taken;
-        telling it again would make the restored run diverge.
-        """
-        self._faulters.append((faulter, fault))
+        ticket = FaultTicket(faulter, fault, self)
+        self._tickets.append(ticket)
+        return ticket
 
     def cancel_fault(self, faulter: Faulter) -> None:
-        """Unblock ``faulter`` without waking it (thread killed); no-op if absent."""
-        self._faulters = [entry for entry in self._faulters if entry[0] is not faulter]
+        """Dequeue ``faulter`` without resolving its ticket (thread killed); no-op if absent."""
+        self._tickets = [ticket for ticket in self._tickets if ticket.faulter is not faulter]
 
-    def _wake_range(self, start: int, end: int) -> None:
-        woken = [entry for entry in self._faulters if start <= entry[1].addr < end]
-        if not woken:
+    def _resolve_range(self, start: int, end: int) -> None:
+        resolved = [t for t in self._tickets if start <= t.fault.addr < end]
+        if not resolved:
             return
-        self._faulters = [entry for entry in self._faulters if not start <= entry[1].addr < end]
-        for faulter, _ in woken:
-            faulter.wake()
-
-    # ------------------------------------------------------------ host access
-
-    def _host_resolve(self, addr: int, access: Access) -> Mapping:
-        """Resolve like a thread would: on a fault, ask the handler, retry if woken."""
-        last = NO_FAULT
-        for _ in range(HOST_FAULT_RETRIES):
-            result = resolve(self, addr, access)
-            if isinstance(result, Mapping):
-                return result
-            last = result.fault
-            faulter = _HostFaulter()
-            leaf = result.region_map
-            try:
-                leaf.enqueue_fault(faulter, result.fault)
-            finally:
-                if not faulter.woken:
-                    leaf.cancel_fault(faulter)
-            if not faulter.woken:
-                raise PageFault(last)
-        raise PageFault(last)  # woken every time, yet never resolved: give up
-
-    def read(self, addr: int, n: int) -> bytes:
-        """Read ``n`` bytes at ``addr`` through the pager, faulting like a thread."""
-        if addr < 0 or n < 0:
-            raise InvalidArgument(f"bad access [{addr:#x}, +{n:#x})")
-        buf = self._ram.buffer
-        out = bytearray()
-        end = addr + n
-        while addr < end:
-            in_page = addr & PAGE_MASK
-            chunk = min(end - addr, PAGE_SIZE - in_page)
-            phys = self._host_resolve(addr, Access.READ).phys + in_page
-            out += buf[phys : phys + chunk]
-            addr += chunk
-        return bytes(out)
-
-    def write(self, addr: int, data: bytes | bytearray | memoryview) -> None:
-        """Write ``data`` at ``addr`` through the pager, faulting like a thread."""
-        view = memoryview(data).cast("B")
-        if addr < 0:
-            raise InvalidArgument(f"bad address {addr:#x}")
-        buf = self._ram.buffer
-        pos = 0
-        end = addr + len(view)
-        while addr < end:
-            in_page = addr & PAGE_MASK
-            chunk = min(end - addr, PAGE_SIZE - in_page)
-            phys = self._host_resolve(addr, Access.WRITE).phys + in_page
-            buf[phys : phys + chunk] = view[pos : pos + chunk]
-            addr += chunk
-            pos += chunk
+        self._tickets = [t for t in self._tickets if not start <= t.fault.addr < end]
+        for ticket in resolved:
+            ticket.resolved = True
+            ticket.faulter.fault_resolved(ticket)

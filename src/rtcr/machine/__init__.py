@@ -6,10 +6,20 @@ from .elf import ElfImage, Segment, load_elf
 from .machine import Machine, RunResult, Status
 from .parent import CoreParent, Parent
 from .registers import Registers
-from .thread import Blocker, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
+from .thread import (
+    Blocker,
+    FaultStop,
+    FaultWait,
+    JoinWait,
+    SignalWait,
+    SleepUntil,
+    Thread,
+    ThreadState,
+)
 
 __all__ = [
-    "Blocker", "Component", "CoreParent", "ElfImage", "FaultWait", "GuestCrash", "JoinWait",
+    "Blocker", "Component", "CoreParent", "ElfImage", "FaultStop", "FaultWait", "GuestCrash",
+    "JoinWait",
     "Machine", "Parent", "Registers", "RunResult", "Segment", "SignalWait", "SleepUntil",
     "Status", "Thread", "ThreadState", "load_elf",
 ]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rtcr.core import FaultType
+from rtcr.core import host_write
 
 from .cpu import Cpu
 from .elf import ElfImage
 from .parent import Parent
 from .registers import Registers, initial_registers
-from .thread import FaultWait, JoinWait, SignalWait, Thread, ThreadState
+from .thread import FaultStop, FaultWait, JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
     from rtcr.core import ProtectionDomain
@@ -47,6 +47,9 @@ class Component:
         self.next_tid = 1
         self.exit_code: int | None = None
         self.crash: str | None = None
+        # The last allocation its quota refused: a component that ignores the
+        # error code usually crashes or hangs soon after, and this is why.
+        self.refused: str | None = None
         self.log_lines = 0
 
     def __repr__(self) -> str:
@@ -66,7 +69,7 @@ class Component:
                 self.parent.attach(self, space, ds, size=0, offset=0, at=segment.vaddr,
                                    executable=segment.executable, writeable=True)
                 if segment.data:
-                    space.write(segment.vaddr + segment.data_offset, segment.data)
+                    host_write(space, segment.vaddr + segment.data_offset, segment.data)
             else:
                 content = bytearray(segment.size)
                 content[segment.data_offset:segment.data_offset + len(segment.data)] = segment.data
@@ -88,7 +91,7 @@ class Component:
         if tid is None:
             tid = self.next_tid
         self.next_tid = max(self.next_tid, tid + 1)
-        thread = Thread(self, tid, name or f"thread{tid}", registers)
+        thread = Thread(self, tid, name or f"thread{tid}", registers, self.machine.scheduler)
         thread.stack = stack
         self.threads[tid] = thread
         self.machine.scheduler.make_runnable(thread)
@@ -130,8 +133,12 @@ class Component:
         self.cpu.request_stop()
 
     def crashed(self, thread: Thread, reason: str) -> None:
-        self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}"
+        self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}{self.refusal()}"
         self.exit(139)
+
+    def refusal(self) -> str:
+        """``; before that: <the last allocation refused>``, or nothing."""
+        return f"; before that: {self.refused}" if self.refused else ""
 
     def _retire(self, thread: Thread) -> None:
         blocker = thread.blocker
@@ -148,6 +155,6 @@ class Component:
     def blocked_threads(self) -> list[Thread]:
         return [t for t in self.threads.values() if t.state is ThreadState.BLOCKED]
 
-    def faults_blocked(self, kind: FaultType) -> int:
-        return sum(1 for t in self.blocked_threads()
-                   if isinstance(t.blocker, FaultWait) and t.blocker.fault.type is kind)
+    def stopped_threads(self) -> list[Thread]:
+        """Threads a fault nobody may resolve stopped for good."""
+        return [t for t in self.threads.values() if isinstance(t.blocker, FaultStop)]

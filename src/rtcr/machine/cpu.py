@@ -4,14 +4,20 @@ Physical RAM (the core's buffer) is mapped into unicorn once; the CPU runs
 in virtual-TLB mode, so every TLB miss asks the core's pager for the frame
 and the rights. A fill the pager cannot satisfy becomes a reflected fault:
 the faulting thread blocks at the faulting instruction and re-executes it
-once an attach wakes it. Threads of the PD share this CPU (and its TLB, as
-they share the address space); their register state is switched in and out.
+once an attach resolves its ticket. A fault nobody may resolve stops the
+thread, logged as Genode's core logs it. Threads of the PD share this CPU
+(and its TLB, as they share the address space); their register state is
+switched in and out.
 """
 
 from __future__ import annotations
 
 import ctypes
-from typing import TYPE_CHECKING
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Protocol
 
 from unicorn import (
     UC_ARCH_X86,
@@ -27,12 +33,24 @@ from unicorn import (
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
 
-from rtcr.core import Access, Mapping, Unresolved, resolve
+from rtcr.core import (
+    PAGE_MASK,
+    PAGE_SIZE,
+    RESOLVED,
+    Access,
+    FaultTicket,
+    Mapping,
+    Unhandled,
+    reflect,
+    resolve,
+    trunc_page,
+)
 
+from . import fault_report
 from .icount import InstructionCounter, StopReason
 from .registers import FastRegisters, Registers, read_registers, write_registers
 from .syscalls import SYSCALL_REGISTERS
-from .thread import FaultWait, Thread, ThreadState
+from .thread import FaultStop, FaultWait, Thread, ThreadState
 from .tlb import SoftwareTlb
 
 if TYPE_CHECKING:
@@ -44,6 +62,7 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _UC_TLB_VIRTUAL = 1
+log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
@@ -56,6 +75,29 @@ _INTERRUPT_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint (int3)", 
 
 class GuestCrash(Exception):
     """The running thread did something no handler can resolve (invalid instruction...)."""
+
+
+class FillObserver(Protocol):
+    """Told of every TLB fill that reached Python (benchmarks measure the fault path so).
+
+    `faults` is how many failed translations the fill reflected before it
+    ended (0: a plain refill); `ns` is the whole fill, reflection included.
+    """
+
+    def filled(self, vaddr: int, access: Access, faults: int, ns: int) -> None: ...
+
+
+_observers: list[FillObserver] = []
+
+
+@contextmanager
+def observing_fills(observer: FillObserver) -> Iterator[None]:
+    """Every CPU created inside the block reports its fills to `observer`."""
+    _observers.append(observer)
+    try:
+        yield
+    finally:
+        _observers.remove(observer)
 
 
 class Cpu:
@@ -74,26 +116,28 @@ class Cpu:
         self.counter = InstructionCounter(uc)
         self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
         self.address_space = component.pd.address_space
-        self.address_space.add_flush_listener(self._on_flush)
+        self.address_space.bind_address_space(self)
+        self._ram = core.ram.buffer
+        self.observer: FillObserver | None = _observers[-1] if _observers else None
+        self._reflected = 0  # failed translations reflected by the fill in progress
         self.flush_pending = False
         # Pages flushed since unicorn's TLB was last flushed, with what the
         # software TLB held for them (None: too many to check, flush for sure).
         self._flushed: list[tuple[int, tuple[int, int] | None]] | None = []
         self.loaded: Thread | None = None  # whose registers are in the CPU now
         self.current: Thread | None = None  # running right now (inside emu_start)
-        self.faulting: Thread | None = None  # inside the TLB-fill hook, being resolved
-        self.fault_resolved = False
         self._fault_stop: tuple[int, Access] | None = None
         self._crash: str | None = None
         self._hook_error: BaseException | None = None
 
-    # -- flushing -------------------------------------------------------
-    def _on_flush(self, start: int, size: int) -> None:
+    # -- flushing (core's only call into the machine: Address_space::flush) ---
+    def flush(self, start: int, size: int) -> None:
+        """Mappings of `[start, start+size)` died: neither TLB may serve them again."""
         # Remember what may be cached for a small range: if the change turns
         # out to be an upgrade, unicorn's TLB need not be flushed (_flush_if_pending).
         # The cache forgets the range at once: the next fill must not see it.
-        if size <= _UPGRADE_CHECK_PAGES * 4096 and self._flushed is not None:
-            for page in range(start & ~0xFFF, start + size, 4096):
+        if size <= _UPGRADE_CHECK_PAGES * PAGE_SIZE and self._flushed is not None:
+            for page in range(trunc_page(start), start + size, PAGE_SIZE):
                 self._flushed.append((page, self.tlb.take(page)))
         else:
             self._flushed = None
@@ -219,7 +263,15 @@ class Cpu:
     def _tlb_fill_guarded(self, vaddr: int, access: int, entry: object) -> bool:
         # Called from C: an exception must not vanish there; re-raised by run().
         try:
-            return self._tlb_fill(vaddr, access, entry)
+            observer = self.observer
+            if observer is None:
+                return self._tlb_fill(vaddr, access, entry)
+            self._reflected = 0
+            started = time.perf_counter_ns()
+            filled = self._tlb_fill(vaddr, access, entry)
+            observer.filled(vaddr, _ACCESS.get(access, Access.READ), self._reflected,
+                            time.perf_counter_ns() - started)
+            return filled
         except BaseException as error:
             self._hook_error = error
             self.counter.request_stop()
@@ -234,30 +286,36 @@ class Cpu:
                 perms = _permissions(result)
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
-                self._flush_if_pending(filling=(vaddr & ~0xFFF, result))
+                self._flush_if_pending(filling=(trunc_page(vaddr), result))
                 self.tlb.insert(vaddr, result.phys, perms)
                 return True
             if thread is None:
                 return False
-            self.faulting = thread
-            self.fault_resolved = False
-            # Blocked before the handler runs: a handler may move the fault elsewhere.
-            thread.block(FaultWait(result.region_map, result.fault))
-            thread.fault_address = vaddr
-            try:
-                result.region_map.enqueue_fault(thread, result.fault)
-            finally:
-                self.faulting = None
-            if not self.fault_resolved:
-                self._fault_stop = (vaddr, kind)
-                return False
-            thread.state = ThreadState.RUNNABLE
-            thread.blocker = None
-        if thread is not None and isinstance(result, Unresolved):
-            result.region_map.cancel_fault(thread)
+            self._reflected += 1
+            outcome = reflect(result, thread,
+                              byte_offset=lambda: self._exact_address(vaddr, kind) - vaddr)
+            if outcome is RESOLVED or (isinstance(outcome, FaultTicket) and outcome.resolved):
+                continue
+            if isinstance(outcome, FaultTicket):
+                thread.block(FaultWait(outcome.region_map, outcome.fault))
+            elif isinstance(outcome, Unhandled):
+                self._stop(thread, outcome)
+            self._fault_stop = (vaddr, kind)
+            return False
         self._crash = (f"fault handler did not resolve a {kind.name} fault at {vaddr:#x} "
                        f"after {_MAX_SYNCHRONOUS_RETRIES} attempts")
         return False
+
+    def _exact_address(self, vaddr: int, kind: Access) -> int:
+        return fault_report.exact_address(self.uc, self.address_space, self._ram,
+                                          trunc_page(vaddr), kind)
+
+    def _stop(self, thread: Thread, unhandled: Unhandled) -> None:
+        """Genode's pager gives up on the thread: log the fault, stop the thread for good."""
+        ip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
+        report = fault_report.describe(thread, unhandled.describe(), unhandled.addr, ip)
+        log.error("%s: %s", self.component.name, report)
+        thread.block(FaultStop(report))
 
     def _syscall(self, uc: Uc, _: object) -> None:
         thread = self.current
@@ -285,10 +343,9 @@ class Cpu:
             if rip < length:
                 continue
             mapping = resolve(self.address_space, rip - length, Access.EXEC)
-            if isinstance(mapping, Mapping) and (rip - length) >> 12 == (rip - 1) >> 12:
-                phys = mapping.phys + ((rip - length) & 0xFFF)
-                ram = self.component.machine.core.ram.buffer
-                if bytes(ram[phys:phys + length]) == encoding:
+            if isinstance(mapping, Mapping) and trunc_page(rip - length) == trunc_page(rip - 1):
+                phys = mapping.phys + ((rip - length) & PAGE_MASK)
+                if bytes(self._ram[phys:phys + length]) == encoding:
                     return rip - length
         return rip
 
@@ -306,4 +363,4 @@ def _describe_error(error: UcError, uc: Uc) -> str:
     return f"{error} at {rip:#x}"
 
 
-__all__ = ["Cpu", "GuestCrash"]
+__all__ = ["Cpu", "FillObserver", "GuestCrash", "observing_fills"]

@@ -21,7 +21,7 @@ from .elf import ElfImage, load_elf
 from .parent import CoreParent, Parent
 from .scheduler import DEFAULT_QUANTUM, Scheduler
 from .syscalls import SyscallTable
-from .thread import ThreadState
+from .thread import FaultStop, ThreadState
 
 
 class Status(enum.Enum):
@@ -100,6 +100,8 @@ class Machine:
             if picked is None:
                 if scheduler.idle_until_next_deadline():
                     continue
+                if self._crash_stopped():
+                    continue
                 return self._deadlock()
             thread, budget = picked
             deadline = scheduler.next_deadline()
@@ -124,8 +126,26 @@ class Machine:
             else:
                 scheduler.requeue(thread)
 
+    def _crash_stopped(self) -> bool:
+        """Nothing can run: a component with a thread stopped by a fault ends as a crash.
+
+        Genode's pager merely stops such a thread; here, once nothing else can
+        run, waiting longer cannot help, and the stopped thread is the reason.
+        """
+        crashed = False
+        for component in self.components:
+            stopped = component.stopped_threads() if not component.exited else []
+            if stopped:
+                blocker = stopped[0].blocker
+                assert isinstance(blocker, FaultStop)
+                component.crashed(stopped[0], blocker.report)
+                crashed = True
+        return crashed
+
     def _deadlock(self) -> RunResult:
         blocked = tuple(t.describe() for c in self.components if not c.exited
                         for t in c.blocked_threads())
-        text = "every thread is blocked and nothing can wake them: " + "; ".join(blocked)
+        refusals = "".join(c.refusal() for c in self.components if not c.exited)
+        text = ("every thread is blocked and nothing can wake them: " + "; ".join(blocked)
+                + refusals)
         return RunResult(Status.DEADLOCK, self.instructions, diagnostic=text, blocked=blocked)

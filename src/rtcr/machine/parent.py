@@ -24,9 +24,11 @@ class Parent(Protocol):
 
     def ram_free(self, child: Component, ds: Dataspace) -> None: ...
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None: ...
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool) -> None: ...
 
     def rm_create(self, child: Component, size: int) -> RegionMap: ...
+
+    def rm_destroy(self, child: Component, rm: RegionMap) -> None: ...
 
     def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace: ...
 
@@ -54,6 +56,14 @@ class Parent(Protocol):
     def signal_context(self, child: Component) -> SignalContext: ...
 
 
+def drop_capabilities(child: Component, rm: RegionMap) -> None:
+    """Remove the child's selectors of a destroyed map and its dataspace (refunds the caps)."""
+    caps = child.pd.cap_space
+    for obj in (rm, rm.dataspace()):
+        for selector in caps.selectors(obj):
+            caps.remove(selector)
+
+
 class CoreParent:
     """Serve every request directly from core: no interposition."""
 
@@ -66,11 +76,15 @@ class CoreParent:
     def ram_free(self, child: Component, ds: Dataspace) -> None:
         child.pd.free_ram(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace) -> None:
-        child.pd.seal_ram(ds)
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool) -> None:
+        child.pd.seal_ram(ds, revoke=revoke)
 
     def rm_create(self, child: Component, size: int) -> RegionMap:
         return child.machine.core.create_region_map(size)
+
+    def rm_destroy(self, child: Component, rm: RegionMap) -> None:
+        child.machine.core.destroy_region_map(rm)
+        drop_capabilities(child, rm)
 
     def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
         return rm.dataspace()

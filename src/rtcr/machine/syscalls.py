@@ -17,7 +17,7 @@ from unicorn import x86_const as x86
 
 from rtcr.abi import ATTACH_EXECUTABLE, ATTACH_WRITEABLE, Errno, Syscall
 from rtcr.core import Dataspace, RegionMap, SignalContext
-from rtcr.errors import InvalidArgument, NoThread, RtcrError
+from rtcr.errors import InvalidArgument, NoThread, OutOfRam, RtcrError
 
 from . import guest_memory
 from .registers import initial_registers
@@ -111,7 +111,11 @@ class SyscallTable:
         size = args[0]
         if size >= 1 << 47:
             raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
-        ds = thread.component.parent.ram_alloc(thread.component, size)
+        try:
+            ds = thread.component.parent.ram_alloc(thread.component, size)
+        except OutOfRam as refused:
+            thread.component.refused = str(refused)  # named if the run ends badly
+            raise
         return self._install(thread, ds)
 
     def _ram_free(self, thread: Thread, args: list[int]) -> int:
@@ -121,7 +125,7 @@ class SyscallTable:
 
     def _ram_seal(self, thread: Thread, args: list[int]) -> int:
         ds = self._lookup(thread, args[0], Dataspace)
-        thread.component.parent.ram_seal(thread.component, ds)
+        thread.component.parent.ram_seal(thread.component, ds, revoke=False)
         return 0
 
     # -- region maps --------------------------------------------------------

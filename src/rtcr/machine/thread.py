@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rtcr.core import Fault, RegionMap, SignalContext
+from rtcr.core import Fault, FaultTicket, RegionMap, SignalContext
 
 from .registers import Registers
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from unicorn.unicorn import UcContext
 
     from .component import Component
+    from .scheduler import Scheduler
 
 
 class ThreadState(enum.Enum):
@@ -36,6 +37,19 @@ class FaultWait:
 
     def describe(self) -> str:
         return f"{self.fault.type.name} fault at address {self.fault.addr:#x}"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultStop:
+    """Stopped for good by a fault nobody may resolve (Genode's pager stops the thread).
+
+    `report` is the line core logged, in Genode's words.
+    """
+
+    report: str
+
+    def describe(self) -> str:
+        return f"stopped by an unresolvable fault: {self.report}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,19 +80,21 @@ class JoinWait:
         return f"joining thread {self.tid}"
 
 
-Blocker = FaultWait | SignalWait | SleepUntil | JoinWait
+Blocker = FaultWait | FaultStop | SignalWait | SleepUntil | JoinWait
 
 
 class Thread:
     """One guest thread of a component.
 
-    Implements the core's faulter interface (`wake`) and signal-waiter
-    interface (`wake_signal`), so the core can resume it without knowing
-    about CPUs.
+    Implements the core's faulter interface (`fault_resolved`) and
+    signal-waiter interface (`wake_signal`), so the core can resume it
+    without knowing about CPUs; it resumes through its scheduler.
     """
 
-    def __init__(self, component: Component, tid: int, name: str, registers: Registers) -> None:
+    def __init__(self, component: Component, tid: int, name: str, registers: Registers,
+                 scheduler: Scheduler) -> None:
         self.component = component
+        self.scheduler = scheduler
         self.tid = tid
         self.name = name
         self.state = ThreadState.RUNNABLE
@@ -90,7 +106,6 @@ class Thread:
         # A blocking system call's result, delivered in rax on resume.
         self.pending_result: int | None = None
         self.stack: tuple[int, int] | None = None  # (start, size) of its stack region
-        self.fault_address: int | None = None  # virtual address of its last fault
         self.instructions = 0
 
     def __repr__(self) -> str:
@@ -107,15 +122,17 @@ class Thread:
         self.blocker = None
         if result is not None:
             self.pending_result = result
-        self.component.machine.scheduler.make_runnable(self)
+        self.scheduler.make_runnable(self)
 
     # -- core interfaces ------------------------------------------------
-    def wake(self) -> None:
-        """An attach covered the address this thread faulted on: retry."""
-        if self.component.cpu.faulting is self:
-            self.component.cpu.fault_resolved = True
-            return
-        if isinstance(self.blocker, FaultWait):
+    def fault_resolved(self, ticket: FaultTicket) -> None:
+        """An attach covered the address this thread is blocked on: retry the access.
+
+        A ticket resolved while the thread is still inside its fill (not
+        blocked yet) is read by the CPU from the ticket itself.
+        """
+        blocker = self.blocker
+        if isinstance(blocker, FaultWait) and blocker.region_map is ticket.region_map:
             self.unblock()
 
     def wake_signal(self, context: SignalContext) -> None:

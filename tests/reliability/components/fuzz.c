@@ -516,6 +516,9 @@ static void seal_then_write(void)
 	fold(r);
 	if (r != 0)
 		violation("seal own ds", r, 0);
+	/* Genode: the attachment made before the seal keeps its rights; a later one is read-only */
+	fold(rtcr_detach(sub, 4 * PAGE));
+	fold(rtcr_attach(sub, ds, 0, 0, 4 * PAGE, RTCR_W));
 	drain();
 	long t = rtcr_thread_create(sealed_writer, (void *)p, 0);
 	fold(t);
