@@ -6,9 +6,10 @@ signal or sleeping). In the pause the checkpointer records the non-memory
 state (`image.capture`), copies the dirty pages of every RAM object into a
 staging buffer in one native call, re-arms dirty tracking by swapping each
 object's pair of maps (`TrackedRam.swap`; the map set aside is re-armed
-between time slices, off the pause), and lets the target run on. Hashing, compression, writing and the one durable commit
-happen afterwards in the commit worker (`committer`); a checkpoint becomes
-visible at its commit, and `close` waits for the last one.
+between time slices, off the pause), and lets the target run on. Hashing,
+compression, writing and the one durable commit happen afterwards in the
+commit worker (`committer`); a checkpoint becomes visible at its commit,
+and `close` waits for the last one.
 
 If the dirty pages do not fit the staging budget, the checkpoint is stored
 straight from RAM while the target stays stopped: memory stays bounded, the
