@@ -115,6 +115,17 @@ class StoreError(RtcrError):
     """A checkpoint store is missing, unreadable, or not a store."""
 
 
+class StoreFull(StoreError):
+    """The store's disk is full: a checkpoint (or gc) could not be written.
+
+    ``needed`` is how many more free bytes the operation needs, when known.
+    """
+
+    def __init__(self, message: str, needed: int | None = None) -> None:
+        super().__init__(message)
+        self.needed = needed
+
+
 class CorruptCheckpoint(StoreError):
     """A checkpoint failed verification; it is never restored silently."""
 

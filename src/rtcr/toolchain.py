@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -130,6 +131,47 @@ def cache_dir() -> Path:
     if env:
         return Path(env)
     return Path.home() / ".cache" / "rtcr"
+
+
+def build_shared_library(source: Path, *, key: Sequence[bytes] = (),
+                         optimize: str = "-O2") -> Path:
+    """Compile the C file `source` into a shared library, once, and return its path.
+
+    The helpers that run on hot paths (the machine's instruction counter and
+    software TLB, the store's page codec) are a few hundred lines of C built
+    on first use with the compiler the SDK needs anyway, so the package ships
+    no binaries. The library is cached in `cache_dir()` by a hash of the
+    source, the compiler, the platform and the caller's `key` (e.g. the
+    unicorn version), and written atomically so that parallel processes
+    never race. Raises ToolchainError without a compiler and
+    subprocess.CalledProcessError when the compile fails.
+    """
+    text = source.read_bytes()
+    cc = find_compiler().command
+    digest = hashlib.sha256()
+    for part in (text, " ".join(cc).encode(), platform.machine().encode(),
+                 sys.platform.encode(), *key):
+        digest.update(part)
+        digest.update(b"\0")
+    target_dir = cache_dir()
+    target = target_dir / f"{source.stem}-{digest.hexdigest()[:20]}.so"
+    if target.exists():
+        return target
+    target_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{source.stem}-", suffix=".so", dir=target_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"rtcr-{source.stem}-") as build_dir:
+            copy = Path(build_dir) / source.name
+            copy.write_bytes(text)
+            subprocess.run([*cc, optimize, "-shared", "-fPIC", "-o", str(tmp), str(copy)],
+                           check=True, capture_output=True, timeout=COMPILE_TIMEOUT_S)
+        os.replace(tmp, target)  # atomic: concurrent builders all produce the same file
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
 
 
 def _family(command: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ what it promises.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import signal
@@ -97,6 +98,12 @@ def test_sigkill_during_checkpointing_leaves_every_listed_checkpoint_restorable(
     assert any(counts), "no kill landed after the first checkpoint"
 
 
+def _checkpoint_count(store_dir: Path) -> int:
+    """Committed checkpoints in a store another process may be writing to."""
+    with Store.open(store_dir) as store:
+        return len(store.ids())
+
+
 @pytest.mark.parametrize("kills", [1, pytest.param(3, marks=pytest.mark.slow)])
 def test_sigkill_during_a_restored_run_keeps_the_continued_chain_restorable(
         example: Callable[[str], Path], tmp_path: Path, full_run_seconds: float,
@@ -109,10 +116,17 @@ def test_sigkill_during_a_restored_run_keeps_the_continued_chain_restorable(
     first = len(json.loads(rtcr("inspect", store_dir, "--json").stdout))
     rng = random.Random(77 + kills)
     for _ in range(kills):
+        before = _checkpoint_count(store_dir)
         proc = subprocess.Popen([*RTCR, "restore", str(store_dir), "--checkpoint", "1",
                                  "--every", str(EVERY)], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 0.95) * full_run_seconds)
+        # Kill only once the restored run has committed a checkpoint of its own, at a
+        # random moment after it: how long a restore takes to start is the host's business.
+        deadline = time.monotonic() + 60
+        while (proc.poll() is None and _checkpoint_count(store_dir) <= before
+               and time.monotonic() < deadline):
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.45) * full_run_seconds)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
     with Store.open(store_dir) as store:
@@ -165,12 +179,9 @@ def _flip(path: Path, offset: int, rng: random.Random) -> None:
 
 
 def _blobs_owned_by(store_dir: Path, cid: int) -> list[tuple[int, int, int]]:
-    conn = sqlite3.connect(store_dir / "store.sqlite")
-    try:
-        return conn.execute("SELECT pack, offset, length FROM blobs WHERE owner=? AND length>=64",
-                            (cid,)).fetchall()
-    finally:
-        conn.close()
+    with Store.open(store_dir) as store:
+        return [(b.pack, b.offset, b.length) for b in store.blobs()
+                if b.owner == cid and b.length >= 64]
 
 
 def _expect_restore_fails(store_dir: Path, cid: int) -> None:
@@ -306,3 +317,43 @@ def test_a_chain_continues_from_a_checkpoint_kept_by_gc(
         store.gc(3)
         assert store.ids() == sorted(store.ids())[-3:]
         assert_all_restore(store, ref)
+
+
+# ---------------------------------------------------------------- one pause, read-only
+
+
+def test_inspect_reports_the_pause_summary_json_reports(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    store_dir = tmp_path / "store"
+    summary = tmp_path / "summary.json"
+    done = rtcr("run", example(NAME), "--store", store_dir, "--every", EVERY,
+                "--summary-json", summary)
+    assert done.returncode == reference(example(NAME)).exit_code, done.stderr
+    reported = {c["id"]: (c["pause_us"], c["commit_us"])
+                for c in json.loads(summary.read_text())["checkpoints"]}
+    listed = {c["id"]: (c["pause_us"], c["commit_us"])
+              for c in json.loads(rtcr("inspect", store_dir, "--json").stdout)}
+    assert reported and listed == reported
+    assert all(commit >= pause for pause, commit in listed.values())
+
+
+def test_a_store_on_a_read_only_mount_restores(
+        example: Callable[[str], Path], pristine: Path, tmp_path: Path) -> None:
+    ref = reference(example(NAME))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a read-only bind mount")
+    for args in (["mount", "--bind", str(pristine), str(ro)],
+                 ["mount", "-o", "remount,bind,ro", str(ro)]):
+        if subprocess.run(args, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", str(ro)], check=False)
+            pytest.skip("a read-only bind mount was refused")
+    try:
+        done = rtcr("restore", ro, "--checkpoint", 3)
+        assert done.returncode == ref.exit_code, done.stderr
+        with Store.open(pristine) as store:
+            log_lines = store.load(3).manifest["component"]["log_lines"]
+        assert done.stdout.splitlines() == tagged(ref, NAME)[log_lines:]
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rtcr.checkpoint import ConcurrentCheckpointer, Policy, Session, Strategy
+from rtcr.checkpoint import ConcurrentCheckpointer, Policy, Session, Strategy, concurrent
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.runtime import RamRecord
 from rtcr.core import PAGE_SIZE
@@ -46,20 +46,22 @@ def uninterrupted(elf: Path) -> tuple[list[str], str, int]:
 
 @pytest.fixture
 def slow_copier(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Make the copier thread slow, so the target rewrites pages while they are copied."""
-    put_page = CheckpointWriter.put_page
+    """Make the commit worker slow to copy, so the target rewrites pages first."""
+    copy_rest = concurrent._Copy.copy_rest
 
-    def slow(self: CheckpointWriter, key: str, index: int, data: bytes) -> None:
-        time.sleep(0.0005)
-        put_page(self, key, index, data)
+    def slow(self: concurrent._Copy) -> None:
+        time.sleep(0.3)
+        copy_rest(self)
 
-    monkeypatch.setattr(CheckpointWriter, "put_page", slow)
+    monkeypatch.setattr(concurrent._Copy, "copy_rest", slow)
     yield
 
 
-def concurrent_session(elf: Path, store: Store,
-                       policy: Policy = Policy.WAIT) -> tuple[Session, ConcurrentCheckpointer]:
-    session = Session.start(elf, log_sink=Lines(), store=store, concurrent=policy)
+def concurrent_session(elf: Path, store: Store, policy: Policy = Policy.WAIT,
+                       staging_budget: int | None = None
+                       ) -> tuple[Session, ConcurrentCheckpointer]:
+    session = Session.start(elf, log_sink=Lines(), store=store, concurrent=policy,
+                            staging_budget=staging_budget)
     checkpointer = session.checkpointer
     assert isinstance(checkpointer, ConcurrentCheckpointer)
     return session, checkpointer
@@ -104,15 +106,14 @@ def test_copy_on_write_stores_the_content_at_checkpoint_time(
     assert hook is not None
 
     def counting(record: RamRecord, part: int) -> None:
-        copy = checkpointer._copy
-        if copy is not None and part in copy.pending.get(record.oid, ()):
+        if part in checkpointer.pending(record.oid):
             saved_before_write.append((record.oid, part))
         hook(record, part)
 
     session.runtime.before_upgrade = counting
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=4_000_000)  # rewrites every page while copying
-    cid = checkpointer.finish().id
+    cid = checkpointer.finish()[-1].id
     assert saved_before_write, "the target never wrote a page still being copied"
     checkpoint = store.load(cid)
     for oid, content in expected.items():
@@ -134,13 +135,13 @@ def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str
         session.machine.run(pause_at=1_500_000)
         checkpointer = session.checkpointer
         assert isinstance(checkpointer, ConcurrentCheckpointer)
-        checkpointer.checkpoint()
+        checkpointer.take()
         checkpointer.finish()
         # Between slices the session recycles the bank swapped out (off the pause).
         session.machine.run(pause_at=3_000_000, between_slices=checkpointer.background)
         rams = [r for r in session.runtime.ram_records() if r.tracked.ram is not None]
         dirty = sum(len(r.tracked.dirty) for r in rams)
-        counted = _count_region_operations(session, checkpointer.checkpoint)
+        counted = _count_region_operations(session, checkpointer.take)
         checkpointer.finish()
         operations.append((dirty, counted))
     (few_dirty, few_ops), (many_dirty, many_ops) = operations
@@ -174,26 +175,48 @@ def _count_region_operations(session: Session, action: Callable[[], object]) -> 
     return calls
 
 
-def test_skip_policy_skips_a_checkpoint_due_while_copying(
-        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
-    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"), Policy.SKIP)
-    session.machine.run(pause_at=1_000_000)
-    assert checkpointer.checkpoint() is not None
-    session.machine.run(pause_at=1_100_000)
-    assert checkpointer.checkpoint() is None
-    assert checkpointer.skipped == 1
-    assert checkpointer.finish().id == 1
+# Room for the first (full) checkpoint of the rewriter, not for a second one beside it.
+ONE_CHECKPOINT = 3 << 20
 
 
-def test_wait_policy_finishes_the_previous_copy_first(
+def test_checkpoints_are_pipelined_while_staging_memory_lasts(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
+    checkpointer.take()
     session.machine.run(pause_at=1_100_000)
-    checkpointer.checkpoint()
-    assert [s.id for s in checkpointer.history] == [1]
-    assert checkpointer.finish().id == 2
+    checkpointer.take()
+    assert len(checkpointer.committer.in_flight) == 2, "the second one did not wait"
+    assert [s.id for s in checkpointer.finish()] == [1, 2]
+    assert checkpointer.history[1].wait_us == 0 or checkpointer.history[1].wait_us < \
+        checkpointer.history[1].commit_us
+    assert checkpointer.skipped == 0
+
+
+def test_skip_policy_skips_only_when_the_staging_budget_is_spent(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"),
+                                               Policy.SKIP, staging_budget=ONE_CHECKPOINT)
+    session.machine.run(pause_at=1_000_000)
+    checkpointer.take()
+    session.machine.run(pause_at=1_100_000)
+    checkpointer.take()
+    assert checkpointer.skipped == 1
+    assert [s.id for s in checkpointer.finish()] == [1]
+
+
+def test_wait_policy_waits_for_staging_memory_when_the_budget_is_spent(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"),
+                                               staging_budget=ONE_CHECKPOINT)
+    session.machine.run(pause_at=1_000_000)
+    checkpointer.take()
+    session.machine.run(pause_at=1_100_000)
+    checkpointer.take()
+    assert checkpointer.committer.in_flight[0].done.is_set(), "it did not wait for the first"
+    first, second = checkpointer.finish()
+    assert (first.id, second.id) == (1, 2)
+    assert second.wait_us is not None and second.wait_us > 0
     assert checkpointer.skipped == 0
 
 
@@ -211,7 +234,7 @@ def test_failed_copy_loses_no_change(rewriter: Path, tmp_path: Path,
         raise StoreError("no space left on device")
 
     monkeypatch.setattr(CheckpointWriter, "commit", disk_full)
-    checkpointer.checkpoint()
+    checkpointer.take()
     with pytest.raises(StoreError, match="no space left"):
         checkpointer.finish()
     monkeypatch.setattr(CheckpointWriter, "commit", commit)
@@ -229,14 +252,13 @@ def test_copier_runs_beside_the_target(rewriter: Path, tmp_path: Path,
                                        slow_copier: None) -> None:
     session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
     session.machine.run(pause_at=1_000_000)
-    checkpointer.checkpoint()
-    copier = checkpointer._thread
-    assert copier is not None and copier.is_alive()
+    checkpointer.take()
+    [job] = checkpointer.committer.in_flight
     before = session.machine.instructions
     session.machine.run(pause_at=before + 500_000)
     assert session.machine.instructions > before
-    assert copier.is_alive() or checkpointer._copy is not None
-    assert threading.active_count() >= 1
+    assert not job.done.is_set(), "the target ran only after the copy was done"
+    assert threading.active_count() >= 2
     checkpointer.finish()
 
 

@@ -22,7 +22,6 @@ KNOWN_CYCLES = {
     frozenset({"rtcr.machine.component", "rtcr.machine.cpu", "rtcr.machine.fault_report",
                "rtcr.machine.machine", "rtcr.machine.parent", "rtcr.machine.scheduler",
                "rtcr.machine.syscalls", "rtcr.machine.thread"}),
-    frozenset({"rtcr.store.checkpoint", "rtcr.store.store", "rtcr.store.writer"}),
 }
 
 

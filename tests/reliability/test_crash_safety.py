@@ -77,7 +77,7 @@ def check_store(path: Path, rng: random.Random | None = None) -> list[int]:
             session = Session.resume(store, cid, log_sink=lambda c, line: None,
                                      checkpoint=False)
             assert session.machine.instructions > 0
-        registered = {f"{p:06d}.pack" for (p,) in store._conn_checked().execute(
+        registered = {f"{p:06d}.pack" for (p,) in store.backend.conn().execute(
             "SELECT id FROM packs")}
     assert {p.name for p in (path / "packs").iterdir()} == registered, "orphan pack files"
     return ids

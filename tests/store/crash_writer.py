@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import sys
+from pathlib import Path
 
 from store_helpers import ZERO, rand_page, text_page
 
@@ -42,6 +43,34 @@ def expected(cid: int, key: str, index: int) -> bytes:
         if (key, index) in written(c):
             return content(c, key, index)
     return ZERO
+
+
+def check_store(path: Path, last_printed: int) -> list[int]:
+    """The store after an interrupted writer: consistent, nothing committed lost."""
+    store = Store.open(path)
+    try:
+        ids = store.ids()
+        if ids:
+            assert ids == list(range(ids[0], ids[-1] + 1)), ids
+            assert ids[-1] >= last_printed
+        report = store.verify()
+        assert report.ok, (report.corrupt, report.store_errors)
+        for cid in ids:
+            cp = store.load(cid)
+            assert cp.manifest == {"cid": cid}
+            assert cp.objects() == OBJECTS
+        if ids:  # full content check of the newest and of the oldest survivor
+            for cid in {ids[0], ids[-1]}:
+                cp = store.load(cid)
+                for key, n in OBJECTS.items():
+                    for i in range(n):
+                        assert cp.page(key, i) == expected(cid, key, i), (cid, key, i)
+        registered = {f"{p:06d}.pack" for (p,) in store.backend.conn().execute(
+            "SELECT id FROM packs")}
+        assert {p.name for p in (path / "packs").iterdir()} == registered  # no orphans
+        return ids
+    finally:
+        store.close()
 
 
 def main() -> None:

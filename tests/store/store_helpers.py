@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
+import shutil
+import sqlite3
+import subprocess
 import sys
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,3 +105,44 @@ def build_sample(path: Path) -> dict[int, dict[str, Any]]:
     snaps = {c: snapshot(store, c) for c in store.ids()}
     store.close()
     return snaps
+
+
+def edit_page_table(path: Path, cid: int, key: str, index: int,
+                    new_hash: bytes | None = None) -> None:
+    """Damage checkpoint ``cid``'s table of ``key`` behind the store's back: drop the entry
+    for page ``index``, or (with ``new_hash``) give it another content hash."""
+    db = sqlite3.connect(path / "store.sqlite")
+    indices, hashes, locations = db.execute(
+        "SELECT indices, hashes, locations FROM objects WHERE cid=? AND key=?",
+        (cid, key)).fetchone()
+    idx = array("I")
+    idx.frombytes(indices)
+    at = list(idx).index(index)
+    if new_hash is None:
+        del idx[at]
+        hashes = hashes[:16 * at] + hashes[16 * (at + 1):]
+        locations = locations[:16 * at] + locations[16 * (at + 1):]
+    else:
+        hashes = hashes[:16 * at] + new_hash + hashes[16 * (at + 1):]
+    db.execute("UPDATE objects SET indices=?, hashes=?, locations=? WHERE cid=? AND key=?",
+               (idx.tobytes(), hashes, locations, cid, key))
+    db.commit()
+    db.close()
+
+
+@contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A real, small file system at ``path`` (root only; the test is skipped elsewhere)."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.skip(f"mounting a tmpfs was refused: {proc.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)

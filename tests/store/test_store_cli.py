@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from store_helpers import build_sample, run_cli
 
+from rtcr.store import Store
+
 Cap = pytest.CaptureFixture[str]
 MP = pytest.MonkeyPatch
 
@@ -52,10 +54,11 @@ def test_verify_prints_ok_per_checkpoint(sample: Path, capsys: Cap, monkeypatch:
 
 def test_verify_reports_corruption_and_exits_1(sample: Path, capsys: Cap,
                                                monkeypatch: MP) -> None:
-    pack = sample / "packs" / "000003.pack"
-    data = bytearray(pack.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    pack.write_bytes(bytes(data))
+    with Store.open(sample) as store:
+        blob = next(b for b in store.blobs() if b.owner == 3)
+    data = bytearray(blob.path.read_bytes())
+    data[blob.offset + blob.length // 2] ^= 0xFF
+    blob.path.write_bytes(bytes(data))
     code, out, err = run_cli(["verify", str(sample)], capsys, monkeypatch)
     assert code == 1
     assert "checkpoint 1: OK" in out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_helpers import rand_page, snapshot, write
+from store_helpers import edit_page_table, rand_page, snapshot, write
 
 from rtcr.errors import CorruptCheckpoint, InvalidArgument
 from rtcr.store import Store
@@ -84,15 +84,9 @@ def test_gc_flattens_every_kept_checkpoint_whose_parent_goes(tmp_path: Path) -> 
 
 
 def test_gc_refuses_to_launder_a_corrupt_ancestor(tmp_path: Path) -> None:
-    import sqlite3
-
     store = Store.create(tmp_path / "s")
     ids = _chain(store, 3)
-    db = sqlite3.connect(tmp_path / "s" / "store.sqlite")
-    db.execute("UPDATE pages SET hash=? WHERE oid=(SELECT oid FROM objects WHERE cid=? "
-               "AND key='m') AND idx=0", (bytes(32), ids[0]))
-    db.commit()
-    db.close()
+    edit_page_table(tmp_path / "s", ids[0], "m", 0, new_hash=bytes(16))
     with pytest.raises(CorruptCheckpoint) as info:
         store.gc(keep=2)
     assert info.value.checkpoint_id == ids[1]

@@ -12,8 +12,9 @@ Modes are entries of :data:`rtcr.bench.modes.MODES`; a new checkpoint mode
 is one more entry there (see :func:`rtcr.bench.modes.register_mode`).
 """
 
-from .harness import BenchOptions, run_bench
+from .matrix import BenchOptions
 from .modes import MODES, Mode, register_mode
+from .runner import run_bench
 from .workloads import WORKLOADS, Workload
 
 __all__ = ["MODES", "WORKLOADS", "BenchOptions", "Mode", "Workload", "register_mode",

@@ -1,4 +1,4 @@
-"""report.md and the PNG plots, rendered from results.json alone."""
+"""report.md, rendered from results.json alone (the PNG plots: `plots`)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .modes import ACCESS_TRACKED, COPY_ALL, TRACKED
+from rtcr.core import PAGE_SIZE
 
-PLOTS = {
-    "faults": "faults_per_interval.png",
-    "pause": "pause_vs_dirty_pages.png",
-    "bytes": "bytes_per_checkpoint.png",
-    "slowdown": "slowdown.png",
-}
-ISSUE4_WORKLOADS = ("read_mostly", "write_heavy")
+from .modes import ACCESS_TRACKED, COPY_ALL, TRACKED
+from .plots import PLOTS, write_plots
+
+HEADLINE_WORKLOADS = ("read_mostly", "write_heavy")
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -138,7 +135,7 @@ def render(results: dict[str, Any], figures: str = ".") -> str:
     md += _mips(s)
     md += _store(s)
     md += _memory(s)
-    md += _issue4(s)
+    md += _headline_figures(s)
     md += _profile(results)
     md += ["## Published anchors (not measured here)", ""]
     md += _table(["figure", "value"], ([a["what"], f"{a['value']} {a['unit']}"]
@@ -201,25 +198,40 @@ def _mips(s: dict[str, Any]) -> list[str]:
 
 
 def _store(s: dict[str, Any]) -> list[str]:
+    limits = s.get("limits") or {}
+    memcpy, codec = limits.get("memcpy_us"), limits.get("codec_us")
     md = ["## Store and restore", "",
-          "Per strategy, median over every run: MB/s = page bytes written / total checkpoint "
-          "pause, and for the first checkpoint alone (a full image); pause fit = least "
+          "Per strategy, median over every run: MB/s = page bytes written / total commit "
+          "latency (pause start to durable commit), and for the first checkpoint alone (a full "
+          "image); pause fit = least "
           "squares pause = fixed + per-page × dirty pages over every steady checkpoint; "
           "compression = unique page bytes / their compressed size; dedup = non-zero "
           "page entries / unique blobs; restore = `Session.resume` of the newest checkpoint "
-          "(load + rebuild), per MB of the target's RAM.", ""]
+          "(load + rebuild), per MB of the target's RAM. *This machine's limits*, measured in "
+          f"the same run: a native memcpy of pages {_f(memcpy)} µs/page (the pause's floor), "
+          f"hash + lz4 + one write and data sync {_f(codec)} µs/page = "
+          f"{_f(PAGE_SIZE / codec if codec else None, 0)} MB/s (the store's floor); the "
+          "ratio columns divide by them.", ""]
     rows = []
     for mode, m in s["by_mode"].items():
         fit = m.get("pause_fit") or {}
         fixed = fit.get("fixed_us")
-        rows.append([mode, _f(m["store_mb_s"], 1), _f(m.get("first_store_mb_s"), 1),
+        per_page = fit.get("per_page_us")
+        store_limit = PAGE_SIZE / codec if codec else None
+        rows.append([mode, _f(m["store_mb_s"], 1),
+                     _f(m["store_mb_s"] / store_limit if store_limit and m["store_mb_s"]
+                        else None),
+                     _f(m.get("first_store_mb_s"), 1),
                      _f(fixed / 1e3 if fixed is not None else None),
-                     _f(fit.get("per_page_us"), 1), _f(m["compression_ratio"]),
+                     _f(per_page, 1),
+                     _f(per_page / memcpy if per_page and memcpy else None, 1),
+                     _f(m["compression_ratio"]),
                      _f(m["dedup_ratio"]),
                      _f(m["restore_s"] * 1e3 if m["restore_s"] is not None else None, 1),
                      _f(m["restore_ms_per_mb"], 1), str(m["runs"])])
-    return md + _table(["mode", "store MB/s", "first checkpoint MB/s", "pause fit: fixed ms",
-                        "pause fit: µs/page", "compression", "dedup", "restore ms",
+    return md + _table(["mode", "store MB/s", "store / limit", "first checkpoint MB/s",
+                        "pause fit: fixed ms", "pause fit: µs/page", "µs/page / memcpy",
+                        "compression", "dedup", "restore ms",
                         "restore ms/MB", "runs"], rows)
 
 
@@ -245,10 +257,10 @@ def _memory(s: dict[str, Any]) -> list[str]:
     return md + _table(["", "value"], rows)
 
 
-def _issue4(s: dict[str, Any]) -> list[str]:
+def _headline_figures(s: dict[str, Any]) -> list[str]:
     rows = []
     for r in s["ratios"]:
-        if r["workload"] not in ISSUE4_WORKLOADS or r["granularity"] != 1:
+        if r["workload"] not in HEADLINE_WORKLOADS or r["granularity"] != 1:
             continue
         cfg = s["configs"].get(f"{r['workload']}/{TRACKED}/g1/i{r['interval']}")
         restore = cfg["metrics"].get("restore_s") if cfg else None
@@ -264,7 +276,7 @@ def _issue4(s: dict[str, Any]) -> list[str]:
                      _spread(restore, 1e3, 1)])
     if not rows:
         return []
-    md = ["## Issue 4 figures", "",
+    md = ["## Headline figures: faults, pause and bytes at granularity 1", "",
           "Granularity 1. Faults: detach / ro-attach per interval; pause and stored bytes per "
           "checkpoint, full and ro-attach; restore of the newest checkpoint (ro-attach run).", ""]
     md += _table(["workload", "interval", "fault ratio", "full pause ms", "ro pause ms",
@@ -307,109 +319,6 @@ def _top_table(top: list[dict[str, Any]]) -> list[str]:
 
 
 # -- plots -----------------------------------------------------------------------------------
-def _figure(width: float = 9, height: float = 4.5) -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig, fig.add_subplot(1, 1, 1)
-
-
-def _grouped_bars(ax: Any, workloads: list[str], series: dict[str, list[float | None]],
-                  log: bool) -> None:
-    n = max(1, len(series))
-    width = 0.8 / n
-    for i, (label, values) in enumerate(series.items()):
-        xs = [j + (i - (n - 1) / 2) * width for j in range(len(workloads))]
-        ys = [v if v is not None and v > 0 else 0 for v in values]
-        ax.bar(xs, ys, width, label=label)
-    ax.set_xticks(range(len(workloads)))
-    ax.set_xticklabels(workloads, rotation=20, ha="right", fontsize=8)
-    if log:
-        ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-
-
-def _default_configs(s: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(workload, mode) -> its config at granularity 1 and the smallest interval."""
-    chosen: dict[tuple[str, str], dict[str, Any]] = {}
-    for e in s["configs"].values():
-        if e["granularity"] != 1:
-            continue
-        key = (e["workload"], e["mode"])
-        if key not in chosen or e["interval"] < chosen[key]["interval"]:
-            chosen[key] = e
-    return chosen
-
-
-def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
-    s = results["summary"]
-    workloads = list(results["workloads"])
-    modes = list(results["settings"]["strategies"])
-    chosen = _default_configs(s)
-    written = []
-
-    def series(metric: str, scale: float = 1.0) -> dict[str, list[float | None]]:
-        data: dict[str, list[float | None]] = {}
-        for mode in modes:
-            vals: list[float | None] = []
-            for w in workloads:
-                e = chosen.get((w, mode))
-                v = e["metrics"][metric]["median"] if e and e["metrics"] else None
-                vals.append(None if v is None else v * scale)
-            data[mode] = vals
-        return data
-
-    fig, ax = _figure()
-    _grouped_bars(ax, workloads, series("faults_per_interval"), log=True)
-    ax.set_ylabel("faults per checkpoint interval")
-    ax.set_title("Tracking faults per interval (granularity 1, default interval)")
-    written.append(_save(fig, out / PLOTS["faults"]))
-
-    fig, ax = _figure()
-    markers = "os^Dvx*+"
-    for i, mode in enumerate(modes):
-        xs: list[float] = []
-        ys: list[float] = []
-        for e in s["configs"].values():
-            if e["mode"] == mode:
-                for pause, dirty in e.get("pauses", []):
-                    xs.append(dirty)
-                    ys.append(pause / 1e3)
-        if xs:
-            ax.scatter(xs, ys, s=8, alpha=0.5, marker=markers[i % len(markers)], label=mode)
-    ax.set_xlabel("dirty pages in the checkpoint")
-    ax.set_ylabel("pause (ms)")
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_yscale("log")
-    ax.set_title("Checkpoint pause vs dirty pages (every configuration)")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    written.append(_save(fig, out / PLOTS["pause"]))
-
-    fig, ax = _figure()
-    _grouped_bars(ax, workloads, series("raw_bytes_per_cp", 1 / 1024), log=True)
-    ax.set_ylabel("KiB of pages copied per checkpoint")
-    ax.set_title("Bytes per checkpoint (granularity 1, default interval)")
-    written.append(_save(fig, out / PLOTS["bytes"]))
-
-    fig, ax = _figure()
-    _grouped_bars(ax, workloads, series("slowdown"), log=True)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_ylabel("run time / run time without checkpointing")
-    ax.set_title("Slowdown vs no checkpointing (granularity 1, default interval)")
-    written.append(_save(fig, out / PLOTS["slowdown"]))
-    return written
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
-
-
 def write_report(results: dict[str, Any], out: Path) -> Path:
     write_plots(results, out)
     path = out / "report.md"

@@ -1,20 +1,23 @@
 """Concurrent copy-on-write checkpoints: the pause does not grow with the dirty set.
 
 At a checkpoint the target is paused only to record its non-memory state
-and to swap every tracked RAM object to its all-read-only bank (O(1) per
-object, see `TrackedRam.swap`); then it runs on. A copier thread streams
-the parts that were dirty into the store while the target runs (unicorn
-runs without the GIL, so on two cores the copier really runs beside it).
-If the target writes a part before the copier got to it, the write fault
-first saves the part's old content for the copier, then lets the write
-proceed -- the content stored is always the content at the checkpoint.
-The checkpoint commits, atomically as always, when the last part is
-stored.
+and to swap every tracked RAM object to its armed map (`TrackedRam.swap`);
+then it runs on; unlike a stopped checkpoint, it copies nothing in the pause. The checkpoint's dirty
+parts are copied into its staging lease by the commit worker while the
+target runs (unicorn runs without the GIL, so on two cores the copy really
+runs beside it). If the target writes a part before the worker got to it,
+the write fault first copies the part's old content into the lease, then
+lets the write proceed -- the content stored is always the content at the
+checkpoint.
 
-A checkpoint requested while the previous one is still copying waits for
-it (policy `wait`, the default: the same checkpoints as a stopped run, a
-longer pause that time) or is skipped (policy `skip`: bounded pause, fewer
-checkpoints, which ones depends on host speed).
+Copies are pipelined: a checkpoint never waits for the previous one to
+commit. Several may be in flight; every one keeps its pending parts
+armed in the active map, so a write saves the part for each of them.
+What bounds them is the staging memory (`--staging-budget`): a checkpoint
+whose dirty pages do not fit waits for earlier ones to commit (policy
+``wait``) or is skipped (policy ``skip``). One that could never fit (more
+dirty pages than the whole budget) is stored straight from RAM while the
+target stays stopped.
 """
 
 from __future__ import annotations
@@ -23,23 +26,26 @@ import enum
 import sys
 import threading
 import time
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from rtcr.core import PAGE_SIZE, RamDataspace
+from rtcr.core import PAGE_SIZE
 from rtcr.machine import Component, Machine
 from rtcr.store import Store
+from rtcr.store.native import gather
 
-from .checkpointer import Checkpointer, CheckpointStats, put_pages
+from .checkpointer import Checkpointer, CheckpointStats, pages_of
+from .committer import Job, Source
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
+from .staging import StagingArea
 
 # While a copy is in flight, let the interpreter switch threads often, so that
-# a fault or system call of the target never waits long for the copier.
+# a fault or system call of the target never waits long for the worker.
 _SWITCH_INTERVAL = 0.0002
-# Parts reset to read-only per time slice: at least this many, and enough to
-# finish within _RECYCLE_SLICES slices, so the next checkpoint finds its bank ready.
-_RECYCLE_MIN = 256
-_RECYCLE_SLICES = 4
+# Pages the worker copies per lock hold (a writing target waits at most that long).
+_COPY_CHUNK = 256
 
 
 class Policy(enum.Enum):
@@ -49,195 +55,190 @@ class Policy(enum.Enum):
 
 @dataclass
 class _Copy:
-    """One checkpoint whose pages are still being copied."""
+    """The copy-on-write side of one job: which parts still wait to be copied, and where to."""
 
-    parent: int | None
-    manifest: dict[str, object]
-    declarations: list[tuple[str, int, bool]]
-    roms: list[tuple[int, RomRecord]]
-    pending: dict[int, set[int]]  # RAM object id -> parts still to copy
-    rams: dict[int, tuple[RamDataspace, RamRecord]]
-    dirty_pages: int
-    stored_before: set[int]
-    instructions: int
-    pause_us: int
-    wait_us: int
-    started: float
+    base: int  # the RAM buffer
+    lease_address: int
+    pending: dict[int, set[int]]  # RAM object id -> parts not yet copied
+    # object id -> (offset of its first page in the lease, its page indices, ascending)
+    slots: dict[int, tuple[int, array[int]]]
+    frames: dict[int, array[int]]  # object id -> physical address per page
+    part_pages: dict[int, RamRecord]
     lock: threading.Lock = field(default_factory=threading.Lock)
-    saved: dict[tuple[int, int], bytes] = field(default_factory=dict)  # (oid, page) -> content
-    done: threading.Event = field(default_factory=threading.Event)
-    result: int | None = None
-    error: BaseException | None = None
+
+    def save(self, oid: int, parts: list[int]) -> None:
+        """Copy ``parts`` of object ``oid`` into the lease now (caller holds the lock)."""
+        record = self.part_pages[oid]
+        frames = self.frames[oid]
+        for part in parts:
+            for page in record.tracked.part_pages_of(part):
+                gather(self.base, array("Q", [frames[page]]),
+                       self.lease_address + self.slot(oid, page))
+
+    def slot(self, oid: int, page: int) -> int:
+        """Where page ``page`` of object ``oid`` goes in the lease."""
+        at, indices = self.slots[oid]
+        return at + bisect_left(indices, page) * PAGE_SIZE
+
+    def copy_rest(self) -> None:
+        """The worker's part: everything the target did not save first."""
+        while True:
+            with self.lock:
+                batch: list[tuple[int, int]] = []
+                for oid, parts in self.pending.items():
+                    while parts and len(batch) < _COPY_CHUNK:
+                        batch.append((oid, parts.pop()))
+                if not batch:
+                    return
+                by_object: dict[int, list[int]] = {}
+                for oid, part in batch:
+                    by_object.setdefault(oid, []).append(part)
+                src = array("Q")
+                dst = array("Q")
+                for oid, chosen in by_object.items():
+                    record = self.part_pages[oid]
+                    frames = self.frames[oid]
+                    for part in chosen:
+                        for page in record.tracked.part_pages_of(part):
+                            src.append(frames[page])
+                            dst.append(self.slot(oid, page))
+                _scatter_gather(self.base, src, self.lease_address, dst)
+
+    def settle(self) -> None:
+        """No more saves: the lease is about to be given back."""
+        with self.lock:
+            self.pending.clear()
+
+
+def _scatter_gather(base: int, src: array[int], dst_base: int, dst: array[int]) -> None:
+    """Copy page ``base + src[i]`` to ``dst_base + dst[i]``, for every i."""
+    # Slots of one batch are mostly consecutive: copy runs in single native calls.
+    start = 0
+    for i in range(1, len(src) + 1):
+        if i == len(src) or dst[i] != dst[i - 1] + PAGE_SIZE:
+            gather(base, src[start:i], dst_base + dst[start])
+            start = i
 
 
 class ConcurrentCheckpointer(Checkpointer):
     def __init__(self, machine: Machine, component: Component, runtime: Runtime, store: Store,
                  *, parent: int | None = None, stored_objects: set[int] | None = None,
-                 policy: Policy = Policy.WAIT) -> None:
+                 policy: Policy = Policy.WAIT, staging: StagingArea | None = None) -> None:
         if not runtime.banked:
             raise ValueError("concurrent checkpoints need a runtime with banked tracking")
         super().__init__(machine, component, runtime, store, parent=parent,
-                         stored_objects=stored_objects)
+                         stored_objects=stored_objects, staging=staging)
         self.policy = policy
         self.skipped = 0
-        self._copy: _Copy | None = None
-        self._thread: threading.Thread | None = None
+        self._copies: list[_Copy] = []
         self._switch_interval = sys.getswitchinterval()
-        self._recycle_budget = _RECYCLE_MIN
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
 
-    # -- the pause ----------------------------------------------------------------
-    def checkpoint(self) -> CheckpointStats | None:  # type: ignore[override]
-        """Pause-time part of a checkpoint; None if skipped (policy `skip`).
+    def _strategy_label(self) -> str:
+        return self.runtime.strategy.value + "+concurrent"
 
-        Under policy `wait`, waiting for the previous copy is part of this pause.
-        """
+    # -- the pause ----------------------------------------------------------------
+    def take(self) -> bool:
+        """Pause-time part of a checkpoint (False: skipped); its stats arrive at its commit."""
         started = time.perf_counter()
-        if self._copy is not None:
-            if self.policy is Policy.SKIP and not self._copy.done.is_set():
+        first = not self._chained
+        rams = [r for r in self.runtime.ram_records() if r.tracked.ram is not None]
+        needed = PAGE_SIZE * sum(r.tracked.pages if first else r.tracked.pages_in(r.tracked.dirty)
+                                 for r in rams)
+        if needed > self.staging.budget:  # could never fit: a stopped checkpoint
+            return super().take()
+        if not self.staging.fits(needed):
+            if self.policy is Policy.SKIP:
                 self.skipped += 1
-                return None
-            self.finish()
+                return False
+            while not self.staging.fits(needed):
+                busy = [job for job in self.committer.in_flight if not job.done.is_set()]
+                if not busy:
+                    break
+                busy[0].done.wait()
+        lease = self.staging.lease(needed)
+        assert lease is not None
         wait_us = int((time.perf_counter() - started) * 1e6)
         manifest = capture(self.machine, self.component, self.runtime)
-        first = self.parent is None
         declarations: list[tuple[str, int, bool]] = []
-        roms: list[tuple[int, RomRecord]] = []
-        pending: dict[int, set[int]] = {}
-        rams: dict[int, tuple[RamDataspace, RamRecord]] = {}
+        sources: list[Source] = []
+        copy = _Copy(self._ram_base, lease.address, {}, {}, {}, {})
         live = self.live_objects()
+        at = 0
         dirty_pages = 0
         for oid, record, fresh in live:
+            key = object_key(oid)
             if isinstance(record, RomRecord):
-                declarations.append((object_key(oid), record.rom.size // PAGE_SIZE, fresh))
+                pages = record.rom.size // PAGE_SIZE
+                declarations.append((key, pages, fresh))
                 if fresh:
-                    roms.append((oid, record))
-            else:
-                tracked = record.tracked
-                assert tracked.ram is not None
-                declarations.append((object_key(oid), tracked.pages, fresh))
-                dirty = tracked.swap()
-                dirty_pages += tracked.pages_in(dirty)
-                pending[oid] = set(range(tracked.parts)) if first else dirty
-                rams[oid] = (tracked.ram, record)
+                    sources.append(Source(key, array("I", range(pages)), self._ram_base,
+                                          self.frames(oid, record.rom)))
+                continue
+            tracked = record.tracked
+            assert tracked.ram is not None
+            declarations.append((key, tracked.pages, fresh))
+            dirty = tracked.swap()
+            parts = set(range(tracked.parts)) if first else dirty
+            indices = pages_of(tracked, parts)
+            copy.pending[oid] = set(parts)
+            copy.slots[oid] = (at, indices)
+            copy.frames[oid] = self.frames(oid, tracked.ram)
+            copy.part_pages[oid] = record
+            sources.append(Source(key, indices, lease.address,
+                                  array("Q", range(at, at + len(indices) * PAGE_SIZE,
+                                                   PAGE_SIZE))))
+            at += len(indices) * PAGE_SIZE
+            dirty_pages += len(indices)
         pause_us = int((time.perf_counter() - started) * 1e6)
-        stale = sum(record.tracked.stale_parts for record in self.runtime.ram_records())
-        self._recycle_budget = max(_RECYCLE_MIN, -(-stale // _RECYCLE_SLICES))
-        self._copy = _Copy(self.parent, manifest, declarations, roms, pending, rams,
-                           dirty_pages, self._stored, self.machine.instructions, pause_us,
-                           wait_us, started)
-        self._stored = {oid for oid, _, _ in live}
+        self.plan_recycling()
+        job = Job(manifest, declarations, sources, {oid for oid, _, _ in live},
+                  self.machine.instructions, dirty_pages, pause_us, wait_us,
+                  self.faults_since_last(), started, self._strategy_label(), lease,
+                  prepare=copy.copy_rest, settle=copy.settle)
+        self._copies.append(copy)
+        self._stored = job.live
+        self._chained = True
         sys.setswitchinterval(_SWITCH_INTERVAL)
-        self._thread = threading.Thread(target=self._copier, args=(self._copy,),
-                                        name="rtcr-copier", daemon=True)
-        self._thread.start()
-        return CheckpointStats(0, self.machine.instructions, pause_us, dirty_pages, 0, {},
-                               wait_us=wait_us)
+        self.committer.submit(job)
+        return True
+
+    def pending(self, oid: int) -> set[int]:
+        """Parts of RAM object ``oid`` that checkpoints in flight have yet to copy."""
+        out: set[int] = set()
+        for copy in self._copies:
+            with copy.lock:
+                out |= copy.pending.get(oid, set())
+        return out
 
     # -- copy-on-write hooks (target's thread, inside its fault) ------------------------
     def _save_before_write(self, record: RamRecord, part: int) -> None:
-        copy = self._copy
-        if copy is None:
-            return
-        with copy.lock:
-            parts = copy.pending.get(record.oid)
-            if parts is None or part not in parts:
-                return
-            parts.discard(part)
-            ram = copy.rams[record.oid][0]
-            for page in record.tracked.part_pages_of(part):
-                copy.saved[(record.oid, page)] = ram.read(page * PAGE_SIZE, PAGE_SIZE)
+        for copy in list(self._copies):
+            with copy.lock:
+                parts = copy.pending.get(record.oid)
+                if parts is not None and part in parts:
+                    parts.discard(part)
+                    copy.save(record.oid, [part])
 
     def _save_before_free(self, record: RamRecord) -> None:
-        copy = self._copy
-        if copy is None:
-            return
-        with copy.lock:
-            parts = copy.pending.pop(record.oid, set())
-            ram = copy.rams[record.oid][0] if record.oid in copy.rams else None
-            for part in parts:
-                for page in record.tracked.part_pages_of(part):
-                    assert ram is not None
-                    copy.saved[(record.oid, page)] = ram.read(page * PAGE_SIZE, PAGE_SIZE)
-
-    # -- the copier thread ----------------------------------------------------------
-    def _copier(self, copy: _Copy) -> None:
-        try:
-            with self.store.begin(parent=copy.parent) as writer:
-                for key, npages, fresh in copy.declarations:
-                    writer.declare(key, npages, fresh=fresh)
-                for oid, rom in copy.roms:
-                    put_pages(writer, oid, rom.rom, range(rom.rom.size // PAGE_SIZE))
-                while True:
-                    batch = self._take(copy)
-                    if not batch:
-                        break
-                    for oid, page, content in batch:
-                        writer.put_page(object_key(oid), page, content)
-                copy.result = writer.commit(copy.manifest, instructions=copy.instructions,
-                                            dirty_pages=copy.dirty_pages,
-                                            pause_us=copy.pause_us,
-                                            strategy=self.runtime.strategy.value + "+concurrent")
-        except BaseException as error:
-            copy.error = error
-        finally:
-            copy.done.set()
-
-    @staticmethod
-    def _take(copy: _Copy) -> list[tuple[int, int, bytes]]:
-        """Next pages to store: what the target saved first, then one pending part."""
-        with copy.lock:
-            if copy.saved:
-                batch = [(oid, page, content) for (oid, page), content in copy.saved.items()]
-                copy.saved.clear()
-                return batch
-            for oid, parts in copy.pending.items():
+        for copy in list(self._copies):
+            with copy.lock:
+                parts = copy.pending.pop(record.oid, set())
                 if parts:
-                    part = parts.pop()
-                    ram, record = copy.rams[oid]
-                    return [(oid, page, ram.read(page * PAGE_SIZE, PAGE_SIZE))
-                            for page in record.tracked.part_pages_of(part)]
-            return []
+                    copy.save(record.oid, sorted(parts))
 
     # -- between time slices and at the end -------------------------------------------
     def background(self) -> list[CheckpointStats]:
-        """Main-thread work between time slices: recycle banks, collect finished copies."""
-        budget = self._recycle_budget
-        for record in self.runtime.ram_records():
-            budget -= record.tracked.recycle(budget)
-            if budget <= 0:
-                break
-        if self._copy is not None and self._copy.done.is_set():
-            return [self.finish()]
-        return []
+        """Main-thread work between time slices (see `Checkpointer.background`)."""
+        return self._collected(super().background())
 
-    def finish(self) -> CheckpointStats:
-        """Wait for the copy in flight and account for it (raises its error, if any)."""
-        copy = self._copy
-        assert copy is not None and self._thread is not None
-        self._thread.join()
-        self._copy = None
-        self._thread = None
-        sys.setswitchinterval(self._switch_interval)
-        if copy.error is not None or copy.result is None:
-            # Nothing lost: the next checkpoint builds on the same parent and stores
-            # every part of the objects this one should have stored (which parts
-            # exactly is gone with the copy; all of them is always right).
-            for oid in copy.rams:
-                record = self.runtime.objects.get(oid)
-                if isinstance(record, RamRecord) and record.tracked.ram is not None:
-                    record.tracked.dirty.update(range(record.tracked.parts))
-            self._stored = copy.stored_before  # the next one builds on the same parent
-            raise copy.error if copy.error is not None else RuntimeError("copy did not commit")
-        faults = self.faults_since_last()
-        self.parent = copy.result
-        stats = CheckpointStats(copy.result, copy.instructions, copy.pause_us, copy.dirty_pages,
-                                self.stored_bytes(copy.result), faults,
-                                copy_us=int((time.perf_counter() - copy.started) * 1e6),
-                                wait_us=copy.wait_us)
-        self.history.append(stats)
-        return stats
+    def finish(self) -> list[CheckpointStats]:
+        return self._collected(super().finish())
 
-    def close(self) -> list[CheckpointStats]:
-        return [self.finish()] if self._copy is not None else []
+    def _collected(self, done: list[CheckpointStats]) -> list[CheckpointStats]:
+        self._copies = [c for c in self._copies if any(c.pending.values())]
+        if not self.committer.in_flight:
+            self._copies.clear()
+            sys.setswitchinterval(self._switch_interval)
+        return done

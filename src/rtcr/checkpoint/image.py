@@ -145,4 +145,3 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
         "sleepers": [t.tid for t in scheduler.sleepers()],
     }
-

@@ -12,6 +12,7 @@ again: the handler was told before the checkpoint.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from rtcr.errors import CorruptCheckpoint, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
 from rtcr.store import Checkpoint
+from rtcr.store.native import address
 
 from .image import FORMAT, object_key
 from .runtime import RamRecord, RegionMapRecord, Runtime
@@ -63,15 +65,18 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     runtime.adopt_address_space(component)
     pd = component.pd
 
-    # Objects, in creation order, with their memory.
+    # Objects, in creation order, with their memory: one native scatter per object,
+    # every page verified against its content hash on the way.
+    ram_base = address(machine.core.ram.buffer)
     live: set[int] = set()
     sealed: list[RamRecord] = []
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]
         if kind == "rom":
             data = bytearray(obj["size"])
-            for index, page in checkpoint.pages(object_key(oid)):
-                data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+            if data:
+                checkpoint.scatter(object_key(oid), address(data),
+                                   array("Q", range(0, len(data), PAGE_SIZE)))
             runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))
             live.add(oid)
         elif kind == "ram":
@@ -82,8 +87,8 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                 record.tracked.release()
                 pd.free_ram(ram)
                 continue
-            for index, page in checkpoint.pages(object_key(oid)):
-                ram.write(index * PAGE_SIZE, page)
+            checkpoint.scatter(object_key(oid), ram_base,
+                               array("Q", (ram.frame(i) for i in range(ram.size // PAGE_SIZE))))
             if obj["sealed"]:
                 sealed.append(record)
             live.add(oid)

@@ -21,6 +21,7 @@ from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
 from .restorer import restore
 from .runtime import Runtime
+from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy
 
 EXIT_IDLE = 123  # every thread waits for a signal nothing is left to send
@@ -65,14 +66,17 @@ class SessionResult:
 
 def _checkpointer(machine: Machine, component: Component, runtime: Runtime,
                   store: Store | None, concurrent: Policy | None, *, parent: int | None = None,
-                  stored_objects: set[int] | None = None) -> Checkpointer | None:
+                  stored_objects: set[int] | None = None,
+                  staging_budget: int | None = None) -> Checkpointer | None:
     if store is None:
         return None
+    staging = StagingArea(DEFAULT_BUDGET if staging_budget is None else staging_budget)
     if concurrent is not None:
         return ConcurrentCheckpointer(machine, component, runtime, store, parent=parent,
-                                      stored_objects=stored_objects, policy=concurrent)
+                                      stored_objects=stored_objects, policy=concurrent,
+                                      staging=staging)
     return Checkpointer(machine, component, runtime, store, parent=parent,
-                        stored_objects=stored_objects)
+                        stored_objects=stored_objects, staging=staging)
 
 
 class Session:
@@ -90,11 +94,13 @@ class Session:
               strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
               store: Store | None = None, log_sink: LogSink = print_log,
               quantum: int | None = None, concurrent: Policy | None = None,
-              roms: dict[str, bytes] | None = None, cap_quota: int | None = None) -> Session:
+              roms: dict[str, bytes] | None = None, cap_quota: int | None = None,
+              staging_budget: int | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints.
 
         `roms` are the ROM modules the component may open by name (a
         checkpoint keeps the ones it opened, so a restore needs none).
+        `staging_budget` bounds the memory of checkpoints in flight (bytes).
         """
         image = elf if isinstance(elf, ElfImage) else load_elf(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
@@ -107,13 +113,14 @@ class Session:
         runtime.adopt_address_space(component)
         component.load(image)
         return cls(machine, component, runtime,
-                   _checkpointer(machine, component, runtime, store, concurrent))
+                   _checkpointer(machine, component, runtime, store, concurrent,
+                                 staging_budget=staging_budget))
 
     @classmethod
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
                strategy: Strategy | None = None, granularity: int | None = None,
                log_sink: LogSink = print_log, checkpoint: bool = True,
-               concurrent: Policy | None = None) -> Session:
+               concurrent: Policy | None = None, staging_budget: int | None = None) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine."""
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
@@ -122,19 +129,20 @@ class Session:
                            log_sink=log_sink, banked=concurrent is not None)
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
                                       store, concurrent, parent=cid,
-                                      stored_objects=restored.objects)
+                                      stored_objects=restored.objects,
+                                      staging_budget=staging_budget)
                         if checkpoint else None)
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
                    restored_log_lines=restored.log_lines)
 
     def checkpoint(self) -> CheckpointStats:
-        """Take a checkpoint now (a concurrent one is waited for: the API wants its id)."""
+        """Take a checkpoint now and wait for its commit (the API wants its id)."""
         if self.checkpointer is None:
             raise RuntimeError("this session has no store to checkpoint into")
-        if isinstance(self.checkpointer, ConcurrentCheckpointer):
-            self.checkpointer.checkpoint()
-            return self.checkpointer.finish()
-        return self.checkpointer.checkpoint()
+        stats = self.checkpointer.checkpoint()
+        if stats is None:
+            raise RuntimeError("the checkpoint was skipped (concurrent policy skip)")
+        return stats
 
     def run(self, *, every: int | None = None, every_ms: float | None = None,
             max_instructions: int | None = None,
@@ -161,7 +169,6 @@ class Session:
             return (stop_when is not None and stop_when()) or wall_clock_due()
 
         checkpointer = self.checkpointer
-        concurrent = checkpointer if isinstance(checkpointer, ConcurrentCheckpointer) else None
 
         def report(done: list[CheckpointStats]) -> None:
             for stats in done:
@@ -169,8 +176,8 @@ class Session:
                     on_checkpoint(stats)
 
         def background() -> None:
-            if concurrent is not None:
-                report(concurrent.background())
+            if checkpointer is not None:
+                report(checkpointer.background())
             if on_progress is not None:
                 on_progress()
 
@@ -178,20 +185,18 @@ class Session:
             result = machine.run(pause_at=next_at, max_instructions=max_instructions,
                                  should_pause=pause_due if interval or stop_when else None,
                                  between_slices=background
-                                 if concurrent or on_progress else None)
+                                 if checkpointer or on_progress else None)
             if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
                 break
-            if concurrent is not None:
-                concurrent.checkpoint()
-            elif checkpointer is not None:
-                report([checkpointer.checkpoint()])
+            if checkpointer is not None:
+                checkpointer.take()
             if next_at is not None and every:
                 while next_at <= machine.instructions:
                     next_at += every
             if interval:
                 wall_deadline = time.monotonic() + interval
-        if concurrent is not None:
-            report(concurrent.close())
+        if checkpointer is not None:  # the run ends when its last checkpoint is durable
+            report(checkpointer.close())
         return self._result(result, time.perf_counter() - started)
 
     def _result(self, result: RunResult, wall: float) -> SessionResult:

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from rtcr.bench import MODES, WORKLOADS, BenchOptions, run_bench
-from rtcr.bench.harness import count_tasks
+from rtcr.bench.matrix import count_tasks
 
 
 def _names(known: list[str], what: str) -> click.ParamType:  # type: ignore[type-arg]

@@ -13,15 +13,33 @@ from rtcr.store import Store
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--keep", required=True, type=click.IntRange(min=0), metavar="N",
               help="How many of the newest checkpoints to keep.")
-def command(directory: Path, keep: int) -> None:
+@click.option("--force", is_flag=True,
+              help="If some of the newest N are corrupt, keep the newest N good ones and "
+                   "drop the corrupt ones (without it, gc refuses).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed and freed; change "
+                                              "nothing.")
+def command(directory: Path, keep: int, force: bool, dry_run: bool) -> None:
     """Keep the newest N checkpoints of the store DIR and delete the rest.
 
-    The oldest kept checkpoint becomes self-contained, so every kept
-    checkpoint still restores. Space of pages nobody references is freed.
+    Everything kept is verified first. The oldest kept checkpoint becomes
+    self-contained, so every kept checkpoint still restores. Space of pages
+    nobody references is freed, and the metadata database shrinks.
     """
     with Store.open(directory) as store:
-        report = store.gc(keep)
+        report = store.gc(keep, force=force, dry_run=dry_run)
         kept = [i.id for i in store.checkpoints()]
     removed = ", ".join(map(str, report.removed)) or "none"
-    click.echo(f"removed checkpoints: {removed}; kept: {len(kept)}; "
-               f"freed {report.bytes_freed:,} bytes ({report.blobs_freed:,} page blobs)")
+    verb = "would remove" if dry_run else "removed"
+    still = len(kept) - len(report.removed) - len(report.corrupt_dropped) if dry_run \
+        else len(kept)
+    line = (f"{verb} checkpoints: {removed}; kept: {still}; "
+            f"{'would free' if dry_run else 'freed'} {report.bytes_freed:,} bytes "
+            f"({report.blobs_freed:,} page blobs)")
+    if report.corrupt_dropped:
+        line += f"; dropped corrupt: {', '.join(map(str, report.corrupt_dropped))}"
+    if report.db_bytes_freed:
+        line += f"; database shrank by {report.db_bytes_freed:,} bytes"
+    click.echo(line)
+    if report.needed:
+        click.echo(f"rtcr: gc: disk full: compacting the packs needs {report.needed:,} more "
+                   "bytes free; freed what it could", err=True)

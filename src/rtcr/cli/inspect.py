@@ -23,16 +23,17 @@ def _table(infos: list[CheckpointInfo], title: str) -> None:
 
     table = Table(title=title)
     for name in ("id", "parent", "instructions", "pages", "stored bytes", "ratio",
-                 "dirty", "pause µs", "strategy"):
+                 "dirty", "pause µs", "commit µs", "strategy"):
         table.add_column(name, justify="left" if name == "strategy" else "right")
     for i in infos:
         table.add_row(
             str(i.id), "-" if i.parent is None else str(i.parent), f"{i.instructions:,}",
             f"{i.pages:,}", f"{i.bytes:,}", _ratio(i), f"{i.dirty_pages:,}",
-            f"{i.pause_us:,.0f}", i.strategy,
+            f"{i.pause_us:,.0f}", f"{i.commit_us:,.0f}", i.strategy,
         )
     table.caption = ("pages: pages stored by the checkpoint; stored bytes: compressed, "
-                     "deduplicated; ratio: raw / stored")
+                     "deduplicated; ratio: raw / stored; pause: the component stopped; "
+                     "commit: pause start to durable commit")
     console = Console()
     if not console.is_terminal:
         console.width = max(console.width, 120)
@@ -48,8 +49,9 @@ def command(directory: Path, as_json: bool, plot: Path | None) -> None:
     """List the checkpoints in the store DIR.
 
     Columns: id, parent, guest instructions, pages stored by the checkpoint,
-    stored (compressed, deduplicated) bytes, compression ratio, dirty pages
-    and pause time.
+    stored (compressed, deduplicated) bytes, compression ratio, dirty pages,
+    pause time (how long the component was stopped, as `--summary-json`
+    reports it) and commit latency (pause start to the durable commit).
     """
     with Store.open(directory) as store:
         infos = store.checkpoints()
@@ -58,7 +60,7 @@ def command(directory: Path, as_json: bool, plot: Path | None) -> None:
         else:
             _table(infos, f"{directory}: {len(infos)} checkpoint(s)")
         if plot is not None:
-            from rtcr.store.plot import plot_pages
+            from rtcr.plots.pages import plot_pages
 
             plot_pages(store, infos, plot)
             click.echo(f"rtcr: wrote {plot}", err=True)

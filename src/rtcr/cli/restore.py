@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
-from rtcr.store import Store
+from rtcr.store import Compression, Store
 
 from ._options import concurrency, interval_options, tracking_options
 from ._running import drive
+from ._store_options import store_options
 
 
 @click.command("restore")
@@ -18,10 +19,11 @@ from ._running import drive
 @click.option("--checkpoint", "checkpoint_id", type=click.IntRange(min=1), default=None,
               help="Checkpoint id to restore (default: the newest).")
 @tracking_options
+@store_options
 @interval_options
 def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
-            every: int | None, every_ms: float | None,
+            compress: Compression, staging_budget: int, every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
@@ -31,11 +33,13 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
     continuing the chain.
     """
     store = Store.open(store_dir)
+    store.compression = compress
     policy = concurrency(concurrent, concurrent_policy, strategy)
     if policy is not None:
         strategy = Strategy.RO_ATTACH.value
     session = Session.resume(store, checkpoint_id,
                              strategy=Strategy(strategy) if strategy else None,
-                             granularity=granularity, concurrent=policy)
+                             granularity=granularity, concurrent=policy,
+                             checkpoint=not store.readonly, staging_budget=staging_budget)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

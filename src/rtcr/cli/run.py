@@ -8,10 +8,11 @@ import click
 
 from rtcr.checkpoint import Session, Strategy
 from rtcr.machine import load_elf
-from rtcr.store import Store
+from rtcr.store import Compression, Store
 
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
 from ._running import drive
+from ._store_options import store_options
 
 
 @click.command("run")
@@ -22,10 +23,12 @@ from ._running import drive
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Checkpoint store directory (created if missing).")
 @tracking_options
+@store_options
 @interval_options
 @rom_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
+            compress: Compression, staging_budget: int,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None,
             rom: tuple[str, ...], config: Path | None) -> None:
@@ -44,10 +47,10 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     policy = concurrency(concurrent, concurrent_policy, strategy)
     store = None
     if store_dir is not None:
-        store = Store.open(store_dir) if (store_dir / "store.sqlite").exists() \
-            else Store.create(store_dir)
+        store = Store.open_or_create(store_dir)
+        store.compression = compress
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
-                            roms=modules)
+                            roms=modules, staging_budget=staging_budget)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

@@ -1,21 +1,26 @@
 """Persistent checkpoint store: incremental chains of checkpoints with integrity checks.
 
 A store is a directory holding ``store.sqlite`` (metadata, WAL journal,
-``synchronous=FULL``) and ``packs/NNNNNN.pack`` (zstd-compressed, content
-addressed page blobs, appended once and never modified). See ``Store``.
+``synchronous=FULL``) and ``packs/NNNNNN.pack`` (append-only blob files
+shared by many checkpoints). See ``Store`` and, for the format, `format`.
 """
 
-from ._common import PAGE_SIZE, ZERO_HASH, CheckpointInfo, page_hash
-from .checkpoint import Checkpoint
-from .store import GcReport, Store, StoreStats, VerifyReport
+from rtcr.core import PAGE_SIZE
+
+from .format import CheckpointInfo, Compression, page_hash
+from .gc import GcReport
+from .reader import Checkpoint
+from .store import BlobInfo, Store, StoreStats
+from .verify import VerifyReport
 from .writer import CheckpointWriter
 
 __all__ = [
     "PAGE_SIZE",
-    "ZERO_HASH",
+    "BlobInfo",
     "Checkpoint",
     "CheckpointInfo",
     "CheckpointWriter",
+    "Compression",
     "GcReport",
     "Store",
     "StoreStats",

@@ -4,8 +4,8 @@
 process, from 1) the store reaches POINT fail as the operating system would,
 with ``OSError(ERRNO)`` (default ``EIO``). Points:
 
-- ``pack-write``: appending a page blob to a checkpoint's pack file;
-- ``pack-sync``: the fsync of the pack file when a checkpoint commits;
+- ``pack-write``: appending a page blob to a pack file;
+- ``pack-sync``: the data sync of a pack file when a checkpoint commits;
 - ``commit``: the metadata transaction's COMMIT (raised as SQLite's
   ``disk I/O error``; with ERRNO 28 as ``database or disk is full``).
 
@@ -21,6 +21,11 @@ import sqlite3
 
 ENV = "RTCR_STORE_FAULTS"
 _counts: dict[str, int] = {}
+
+
+def enabled() -> bool:
+    """Whether any fault is planned (lets hot loops skip counting)."""
+    return bool(os.environ.get(ENV))
 
 
 def check(point: str) -> None:

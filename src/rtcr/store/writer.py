@@ -1,96 +1,176 @@
-"""Writing one checkpoint: pages stream into a pack file, metadata into an open transaction."""
+"""Writing one checkpoint: blobs append to the shared packs, one commit makes it visible.
+
+Pages arrive in bulk (`put_pages`: indices plus addresses in memory, e.g.
+a staging buffer or the physical RAM itself) or one at a time
+(`put_page`, buffered into batches). Each batch goes through the native
+codec in one call: content hashes, zero pages and duplicates resolved
+against the in-memory blob index, new blobs compressed and appended to the
+active pack. The page tables grow in native memory (anonymous maps), not in
+Python objects, so a checkpoint of a million pages costs the interpreter
+nothing. `commit` syncs the packs, then writes the record, the manifest and
+one row per object in a single SQLite transaction: the checkpoint is
+visible exactly when that transaction is durable.
+
+Nothing is ever removed once COMMIT has returned: `abort` (also on an
+exception or an interrupt arriving just after the commit) first asks the
+database whether the checkpoint exists, and only undoes what it wrote if it
+does not.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
-import os
+import mmap
 import sqlite3
 import time
+from array import array
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import zstandard
-
-from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
+from rtcr.core import PAGE_SIZE
+from rtcr.errors import InvalidArgument, StoreError, StoreFull, UnknownCheckpoint
 
 from . import _faults
-from ._common import (
-    CODEC_RAW,
-    CODEC_ZSTD,
+from .backend import StoreBackend
+from .database import WriterLock, meta_int, meta_value
+from .format import (
     INFO_COLUMNS,
-    PAGE_SIZE,
-    ZERO_HASH,
-    fsync_dir,
-    info_checksum,
+    Compression,
     manifest_digest,
     manifest_json,
-    meta_int,
-    pack_name,
-    page_hash,
-    scan_table,
+    record_checksum,
+    table_digest,
 )
+from .native import DIGEST_SIZE, LOCATION_SIZE, address, ascending, encode
+from .packs import PackAppender
 
-if TYPE_CHECKING:
-    from .store import Store
+# Pages per native call: 4 MiB of blobs at most in flight between codec and pack.
+BATCH_PAGES = 1024
+# Pages `put_page` collects before they go through the codec together.
+PUT_PAGE_BATCH = 256
+
+
+class GrowingBuffer:
+    """An append-only byte buffer in an anonymous map (outside the Python heap)."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._map = mmap.mmap(-1, capacity)
+        self.size = 0
+
+    def append(self, data: bytes | memoryview) -> None:
+        n = len(data)
+        if self.size + n > len(self._map):
+            bigger = mmap.mmap(-1, max(2 * len(self._map), self.size + n))
+            with memoryview(self._map) as old:  # (a slice of the map would be a heap copy)
+                bigger[:self.size] = old[:self.size]
+            self._map.close()
+            self._map = bigger
+        self._map[self.size:self.size + n] = data
+        self.size += n
+
+    def view(self) -> memoryview:
+        return memoryview(self._map)[:self.size]
+
+    def close(self) -> None:
+        with contextlib.suppress(BufferError):
+            self._map.close()
+
+
+class _Declared:
+    """One declared memory object and the page entries stored for it so far."""
+
+    def __init__(self, key: str, npages: int, fresh: bool) -> None:
+        self.key = key
+        self.npages = npages
+        self.fresh = fresh
+        self.indices = GrowingBuffer()
+        self.hashes = GrowingBuffer()
+        self.locations = GrowingBuffer()
+        self.last = -1
+        self.ordered = True  # indices strictly ascend
+        self.pending = array("I")  # put_page batch: indices, their contents in pending_pages
+        self.pending_pages: mmap.mmap | None = None
+
+    def add(self, indices: array[int], hashes: bytes, locations: bytes) -> None:
+        if len(indices):
+            if indices[0] <= self.last or not ascending(indices):
+                self.ordered = False
+            self.last = max(self.last, indices[-1])
+        self.indices.append(indices.tobytes())
+        self.hashes.append(hashes)
+        self.locations.append(locations)
+
+    def arrays(self) -> tuple[Any, Any, Any]:
+        """The page table, ascending and one entry per index (the last one put wins)."""
+        if self.ordered:
+            return self.indices.view(), self.hashes.view(), self.locations.view()
+        idx = array("I")
+        idx.frombytes(self.indices.view())
+        hashes, locs = self.hashes.view(), self.locations.view()
+        latest = {index: position for position, index in enumerate(idx)}
+        order = sorted(latest)
+        return (array("I", order).tobytes(),
+                b"".join(hashes[latest[i] * DIGEST_SIZE:(latest[i] + 1) * DIGEST_SIZE]
+                         for i in order),
+                b"".join(locs[latest[i] * LOCATION_SIZE:(latest[i] + 1) * LOCATION_SIZE]
+                         for i in order))
+
+    def close(self) -> None:
+        for buffer in (self.indices, self.hashes, self.locations):
+            buffer.close()
+        if self.pending_pages is not None:
+            with contextlib.suppress(BufferError):
+                self.pending_pages.close()
 
 
 class CheckpointWriter:
     """Collects one checkpoint; use as a context manager and call ``commit``.
 
-    Page contents go to this checkpoint's pack file as they arrive and the
-    page table rows into an SQLite transaction that stays uncommitted (and
-    invisible to every reader) until ``commit`` has made the pack durable.
-    Leaving the ``with`` block without committing aborts: the transaction is
-    rolled back and the pack file removed.
+    Leaving the ``with`` block without committing aborts: the packs are cut
+    back to their committed size and the blob index forgets the new blobs.
     """
 
-    def __init__(self, store: Store, parent: int | None, level: int = 3) -> None:
-        self._store = store
+    def __init__(self, backend: StoreBackend, parent: int | None,
+                 compression: Compression | None = None) -> None:
+        self._backend = backend
         self._closed = True
-        self._conn: sqlite3.Connection | None = None
-        self._fd: int | None = None
-        self._pack_path: os.PathLike[str] | None = None
-        store._check_usable()
-        if store._writer is not None:
+        self._committed = False
+        backend.check_usable()
+        if backend.writing is not None:
             raise StoreError("a checkpoint is already being written to this store")
         if parent is not None and (not isinstance(parent, int) or isinstance(parent, bool)):
             raise InvalidArgument(f"parent must be a checkpoint id, not {parent!r}")
-        lock = store._lock()
+        lock = backend.lock()
         try:
-            with store._db_errors():
-                conn = store._writer_conn()
+            with backend.errors():
+                conn = backend.writer_conn()
                 try:
-                    conn.execute("BEGIN IMMEDIATE")
                     if parent is not None and conn.execute(
                         "SELECT 1 FROM checkpoints WHERE id=?", (parent,)
                     ).fetchone() is None:
-                        raise UnknownCheckpoint(f"no checkpoint {parent} in {store.path}")
-                    self.id = store._next_id(conn)
-                    store._clean_orphans(conn)
-                    self._pack_id = store._next_pack_id(conn, prefer=self.id)
+                        raise UnknownCheckpoint(f"no checkpoint {parent} in {backend.path}")
+                    self.id = backend.next_id(conn)
+                    backend.clean(conn)
+                    registered = backend.registered_packs(conn)
+                    taken = set(backend.packs.listing())
+                    self._index = backend.index(conn)
                 except BaseException:
                     conn.close()
                     raise
         except BaseException:
-            store._unlock(lock)
+            lock.release()
             raise
-        self._lock = lock
-        self._conn = conn
+        self._lock: WriterLock = lock
+        self._conn: sqlite3.Connection | None = conn
         self.parent = parent
-        path = store._pack_dir / pack_name(self._pack_id)
-        try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except OSError as exc:
-            self._release()
-            raise StoreError(f"cannot create pack file {path}: {exc.strerror or exc}") from exc
-        self._pack_path = path
-        self._offset = 0
-        self._cctx = zstandard.ZstdCompressor(level=level, write_checksum=True)
-        self._objects: dict[str, tuple[int, int]] = {}
+        self.compression = compression or Compression()
+        self._appender = PackAppender(backend.packs, registered, taken)
+        self._objects: dict[str, _Declared] = {}
+        self._fresh_hashes = GrowingBuffer()  # digests entered into the index by this write
+        self._out = mmap.mmap(-1, BATCH_PAGES * PAGE_SIZE)
         self._closed = False
-        store._writer = self
+        backend.writing = self
 
     # ------------------------------------------------------------ context manager
 
@@ -107,6 +187,8 @@ class CheckpointWriter:
             self.abort()
         if type(exc) is StoreError:  # say which checkpoint a store failure cost
             raise StoreError(f"checkpoint {self.id} was not written: {exc}") from exc
+        if isinstance(exc, StoreFull):
+            raise StoreFull(f"checkpoint {self.id} was not written: {exc}", exc.needed) from exc
 
     # ------------------------------------------------------------ writing
 
@@ -121,66 +203,73 @@ class CheckpointWriter:
         ``fresh=True`` (or a key absent in the parent) stops inheritance of
         this key's pages from the ancestors.
         """
-        conn = self._live()
+        self._live()
         if not isinstance(key, str) or not key:
             raise InvalidArgument(f"memory object key must be a non-empty string, not {key!r}")
-        if not isinstance(npages, int) or isinstance(npages, bool) or npages < 0:
-            raise InvalidArgument(f"npages must be a non-negative int, not {npages!r}")
+        if not isinstance(npages, int) or isinstance(npages, bool) or not 0 <= npages < 1 << 32:
+            raise InvalidArgument(f"npages must be a non-negative int below 2**32, not "
+                                  f"{npages!r}")
         if key in self._objects:
             raise InvalidArgument(f"memory object {key!r} declared twice")
-        with self._store._db_errors():
-            cur = conn.execute(
-                "INSERT INTO objects(cid, key, npages, fresh) VALUES (?,?,?,?)",
-                (self.id, key, npages, 1 if fresh else 0),
-            )
-        assert cur.lastrowid is not None
-        self._objects[key] = (cur.lastrowid, npages)
+        self._objects[key] = _Declared(key, npages, fresh)
 
-    def put_page(self, key: str, index: int, data: bytes | bytearray | memoryview) -> None:
-        """Store page ``index`` of ``key``; the bytes are on their way to disk on return."""
-        conn = self._live()
+    def _declared(self, key: str) -> _Declared:
+        self._live()
         obj = self._objects.get(key)
         if obj is None:
             raise InvalidArgument(f"memory object {key!r} was not declared")
-        oid, npages = obj
-        if not isinstance(index, int) or not 0 <= index < npages:
-            raise InvalidArgument(f"page index {index!r} outside {key!r} ({npages} pages)")
+        return obj
+
+    def put_page(self, key: str, index: int, data: bytes | bytearray | memoryview) -> None:
+        """Store page ``index`` of ``key`` (buffered; written in batches)."""
+        obj = self._declared(key)
+        if not isinstance(index, int) or not 0 <= index < obj.npages:
+            raise InvalidArgument(f"page index {index!r} outside {key!r} ({obj.npages} pages)")
         view = memoryview(data)
         if view.nbytes != PAGE_SIZE:
             raise InvalidArgument(f"a page is exactly {PAGE_SIZE} bytes, not {view.nbytes}")
-        if not view.c_contiguous or view.format not in ("B", "b", "c"):
-            view = memoryview(bytes(view))
-        digest = page_hash(view)
-        with self._store._db_errors():
-            if digest != ZERO_HASH and conn.execute(
-                "SELECT 1 FROM blobs WHERE hash=?", (digest,)
-            ).fetchone() is None:
-                blob = self._cctx.compress(view)
-                codec = CODEC_ZSTD
-                if len(blob) >= PAGE_SIZE:
-                    blob, codec = bytes(view), CODEC_RAW
-                self._write(blob)
-                conn.execute(
-                    "INSERT INTO blobs(hash, pack, offset, length, codec, owner) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (digest, self._pack_id, self._offset, len(blob), codec, self.id),
-                )
-                self._offset += len(blob)
-            conn.execute("INSERT OR REPLACE INTO pages(oid, idx, hash) VALUES (?,?,?)",
-                         (oid, index, digest))
+        if obj.pending_pages is None:
+            obj.pending_pages = mmap.mmap(-1, PUT_PAGE_BATCH * PAGE_SIZE)
+        at = len(obj.pending) * PAGE_SIZE
+        obj.pending_pages[at:at + PAGE_SIZE] = view.cast("B") if view.c_contiguous \
+            else bytes(view)
+        obj.pending.append(index)
+        if len(obj.pending) >= PUT_PAGE_BATCH:
+            self._flush(obj)
 
-    def _write(self, blob: bytes) -> None:
-        assert self._fd is not None
-        view = memoryview(blob)
-        try:
-            _faults.check("pack-write")
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
-        except OSError as exc:
-            full = "disk full: " if exc.errno == errno.ENOSPC else ""
-            raise StoreError(f"{full}cannot write pack file {self._pack_path}: "
-                             f"{exc.strerror or exc}") from exc
+    def _flush(self, obj: _Declared) -> None:
+        if not len(obj.pending) or obj.pending_pages is None:
+            return
+        indices, obj.pending = obj.pending, array("I")
+        self._encode(obj, indices, address(obj.pending_pages),
+                     array("Q", range(0, len(indices) * PAGE_SIZE, PAGE_SIZE)))
+
+    def put_pages(self, key: str, indices: array[int], base: int, addrs: array[int]) -> None:
+        """Store pages ``indices`` of ``key``, page ``indices[i]`` read at ``base + addrs[i]``.
+
+        ``indices`` is a u32 array, ascending; the memory must stay unchanged
+        until the call returns (it runs without the GIL).
+        """
+        obj = self._declared(key)
+        if indices.typecode != "I" or addrs.typecode != "Q" or len(indices) != len(addrs):
+            raise InvalidArgument("put_pages wants u32 indices and as many u64 addresses")
+        if len(indices) and (not ascending(indices) or indices[-1] >= obj.npages):
+            raise InvalidArgument(f"page indices of {key!r} must ascend and lie below "
+                                  f"{obj.npages}")
+        self._flush(obj)
+        for start in range(0, len(indices), BATCH_PAGES):
+            self._encode(obj, indices[start:start + BATCH_PAGES], base,
+                         addrs[start:start + BATCH_PAGES])
+
+    def _encode(self, obj: _Declared, indices: array[int], base: int, addrs: array[int]) -> None:
+        pack, offset = self._appender.place(len(addrs) * PAGE_SIZE)
+        with self._backend.errors():
+            enc = encode(self._index, base, addrs, int(self.compression.codec),
+                         self.compression.level, pack, offset, self._out)
+        self._fresh_hashes.append(enc.fresh_hashes)
+        self._appender.write(pack, offset, enc.blob_bytes, enc.blobs)
+        enc.blob_bytes.release()
+        obj.add(indices, enc.hashes, enc.locations)
 
     # ------------------------------------------------------------ commit / abort
 
@@ -192,12 +281,61 @@ class CheckpointWriter:
         dirty_pages: int | None = None,
         pause_us: float = 0.0,
         strategy: str = "",
+        since: float | None = None,
+        wall_time: float | None = None,
     ) -> int:
         """Make the checkpoint durable and visible; returns its id.
 
-        ``dirty_pages`` defaults to the number of pages stored.
+        ``dirty_pages`` defaults to the number of pages stored. ``since``
+        (a `time.perf_counter` value: when the pause began) lets the record
+        carry the commit latency; ``wall_time`` overrides the recorded
+        commit time (for conversions).
         """
         conn = self._live()
+        text = self._validate(manifest, instructions, dirty_pages, pause_us, strategy)
+        for obj in self._objects.values():
+            self._flush(obj)
+        self._appender.sync()
+        backend = self._backend
+        with backend.errors():
+            conn.execute("BEGIN IMMEDIATE")
+            for pack, size in self._appender.sizes.items():
+                conn.execute("INSERT OR REPLACE INTO packs(id, size) VALUES (?,?)", (pack, size))
+            tables = [(obj.key, obj.npages, obj.fresh, *obj.arrays())
+                      for obj in self._objects.values()]
+            table_hash = table_digest(tables)
+            count = sum(len(t[3]) // 4 for t in tables)
+            seq = meta_int(meta_value(conn, "seq"), "the commit sequence") + 1
+            commit_us = int((time.perf_counter() - since) * 1e6) if since is not None else pause_us
+            info_row = (
+                self.id, self.parent, instructions, count, self._appender.appended(),
+                count * PAGE_SIZE, count if dirty_pages is None else dirty_pages,
+                float(pause_us), float(commit_us), strategy, seq,
+                time.time() if wall_time is None else wall_time,
+            )
+            mhash = manifest_digest(text)
+            conn.execute(
+                f"INSERT INTO checkpoints({INFO_COLUMNS}, manifest_hash, table_hash, checksum) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*info_row, mhash, table_hash, record_checksum(info_row, mhash, table_hash)))
+            conn.execute("INSERT INTO manifests(cid, json) VALUES (?,?)", (self.id, text))
+            conn.executemany(
+                "INSERT INTO objects(cid, key, npages, fresh, indices, hashes, locations) "
+                "VALUES (?,?,?,?,?,?,?)",
+                [(self.id, key, npages, 1 if fresh else 0, *arrays)
+                 for key, npages, fresh, *arrays in tables])
+            conn.execute("UPDATE meta SET value=? WHERE key='seq'", (str(seq),))
+            conn.execute("UPDATE meta SET value=? WHERE key='last_id'", (str(self.id),))
+            _faults.check("commit")
+            conn.execute("COMMIT")
+            self._committed = True
+        backend.committed(seq)
+        self._release()
+        return self.id
+
+    @staticmethod
+    def _validate(manifest: dict[str, Any], instructions: int, dirty_pages: int | None,
+                  pause_us: float, strategy: str) -> str:
         if not isinstance(manifest, dict):
             raise InvalidArgument("the manifest must be a dict")
         try:
@@ -216,73 +354,48 @@ class CheckpointWriter:
             raise InvalidArgument(f"pause_us must be a number, not {pause_us!r}")
         if not isinstance(strategy, str):
             raise InvalidArgument(f"strategy must be a string, not {strategy!r}")
-        store = self._store
-        assert self._fd is not None
+        return text
+
+    def _exists(self) -> bool | None:
+        """Whether this checkpoint's record is committed (None: cannot tell)."""
+        conn = self._conn
+        if conn is None:
+            return None
         try:
-            _faults.check("pack-sync")
-            os.fsync(self._fd)
-        except OSError as exc:
-            full = "disk full: " if exc.errno == errno.ENOSPC else ""
-            raise StoreError(f"{full}cannot sync pack file {self._pack_path}: "
-                             f"{exc.strerror or exc}") from exc
-        os.close(self._fd)
-        self._fd = None
-        size = self._offset
-        assert self._pack_path is not None
-        if size == 0:
-            os.unlink(self._pack_path)
-            self._pack_path = None
-        fsync_dir(store._pack_dir)
-        with store._db_errors():
-            if size:
-                conn.execute("INSERT INTO packs(id, size) VALUES (?,?)", (self._pack_id, size))
-            table_hash, count, _objs = scan_table(conn, self.id)
-            row = conn.execute("SELECT value FROM meta WHERE key='seq'").fetchone()
-            seq = meta_int(row[0] if row else None, "the commit sequence") + 1
-            info_row = (
-                self.id, self.parent, instructions, count, size, count * PAGE_SIZE,
-                count if dirty_pages is None else dirty_pages, float(pause_us), strategy,
-                seq, time.time(),
-            )
-            mhash = manifest_digest(text)
-            checksum = info_checksum(info_row, mhash, table_hash)
-            conn.execute(
-                f"INSERT INTO checkpoints({INFO_COLUMNS}, manifest_hash, table_hash, checksum) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*info_row, mhash, table_hash, checksum),
-            )
-            conn.execute("INSERT INTO manifests(cid, json) VALUES (?,?)", (self.id, text))
-            conn.execute("UPDATE meta SET value=? WHERE key='seq'", (str(seq),))
-            conn.execute("UPDATE meta SET value=? WHERE key='last_id'", (str(self.id),))
-            _faults.check("commit")
-            conn.execute("COMMIT")
-        self._pack_path = None  # durable and owned by the store now
-        self._release()
-        return self.id
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            return conn.execute("SELECT 1 FROM checkpoints WHERE id=?",
+                                (self.id,)).fetchone() is not None
+        except (sqlite3.Error, UnicodeDecodeError):
+            return None
 
     def abort(self) -> None:
-        """Discard everything written so far (idempotent)."""
+        """Discard everything written so far (idempotent; a no-op once committed)."""
         if self._closed:
             return
         try:
-            if self._conn is not None and self._conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):  # closing discards it anyway
-                    self._conn.execute("ROLLBACK")
+            committed = True if self._committed else self._exists()
+            if committed is False:
+                self._appender.rollback()
+                self._index.forget(bytes(self._fresh_hashes.view()))
+            elif committed is None:
+                # Unknown: remove nothing; the next writer cuts back what the
+                # database does not list, and the index is rebuilt from it.
+                self._backend.forget_index()
         finally:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            if self._pack_path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._pack_path)
-                self._pack_path = None
             self._release()
 
     def _release(self) -> None:
         self._closed = True
+        self._appender.close()
+        for obj in self._objects.values():
+            obj.close()
+        self._fresh_hashes.close()
+        with contextlib.suppress(BufferError):
+            self._out.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        if self._store._writer is self:
-            self._store._writer = None
-        self._store._unlock(self._lock)
+        if self._backend.writing is self:
+            self._backend.writing = None
+        self._lock.release()

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rtcr.errors import StoreError
-
-if TYPE_CHECKING:
-    from ._common import CheckpointInfo
-    from .store import Store
+from rtcr.store import CheckpointInfo, Store
 
 MAX_ROWS = 1200
 MAX_COLS = 1500

@@ -1,0 +1,40 @@
+"""Options of `rtcr run` and `rtcr restore` that shape how checkpoints are stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from rtcr.checkpoint.staging import DEFAULT_BUDGET
+from rtcr.errors import InvalidArgument
+from rtcr.store import Compression
+
+from ._options import SIZE
+
+
+class _CompressionType(click.ParamType):  # type: ignore[type-arg]
+    name = "compression"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Compression:
+        if isinstance(value, Compression):
+            return value
+        try:
+            return Compression.parse(str(value))
+        except InvalidArgument as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def store_options(func: Any) -> Any:
+    func = click.option("--staging-budget", type=SIZE, default=DEFAULT_BUDGET,
+                        show_default=f"{DEFAULT_BUDGET >> 20}M",
+                        help="Memory for the pages of checkpoints on their way to the store. "
+                             "A checkpoint that does not fit waits for earlier ones to commit "
+                             "(or is skipped with --concurrent-policy skip); one larger than "
+                             "the whole budget is stored while the component stays "
+                             "stopped.")(func)
+    func = click.option("--compress", type=_CompressionType(), default="lz4",
+                        show_default=True,
+                        help="Compression of new pages: none, lz4 or zstd:LEVEL (-7..19).")(func)
+    return func

@@ -1,0 +1,73 @@
+"""A full disk: checkpoints fail with `StoreFull`, gc still frees space, creation leaves
+nothing half-made. On a real, small tmpfs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from store_helpers import rand_page, run_cli, tmpfs, write
+
+from rtcr.errors import StoreFull
+from rtcr.store import Store
+
+
+def _fill(store: Store) -> list[int]:
+    """Checkpoints of fresh random pages until the disk is full."""
+    ids: list[int] = []
+    parent = None
+    for step in range(1000):
+        try:
+            parent = write(store, {"m": 64}, {("m", i): rand_page((step, i)) for i in range(64)},
+                           parent=parent)
+        except StoreFull as exc:
+            assert f"checkpoint {len(ids) + 1} was not written" in str(exc)
+            assert "disk full" in str(exc)
+            return ids
+        ids.append(parent)
+    raise AssertionError("the disk never filled")
+
+
+def test_a_full_disk_ends_a_checkpoint_with_store_full_and_keeps_the_others(
+        tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", "2m") as disk:
+        store = Store.create(disk / "s")
+        ids = _fill(store)
+        assert ids and store.ids() == ids
+        assert store.verify().ok
+
+
+def test_gc_on_a_full_disk_frees_space_without_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with tmpfs(tmp_path / "disk", "2m") as disk:
+        store = Store.create(disk / "s")
+        ids = _fill(store)
+        store.close()
+        code, out, err = run_cli(["gc", str(disk / "s"), "--keep", "1"], capsys, monkeypatch)
+        assert "Traceback" not in err
+        assert code == 0, err
+        freed = int(out.split("freed ")[1].split()[0].replace(",", ""))
+        assert freed >= (len(ids) - 1) * 64 * 4096 // 2
+        with Store.open(disk / "s") as reopened:
+            assert reopened.ids() == [ids[-1]]
+            assert reopened.verify().ok
+            # and the space is really there again: a new checkpoint fits
+            write(reopened, {"m": 64}, {("m", 0): rand_page("after gc")}, parent=ids[-1])
+
+
+def test_creating_a_store_on_a_full_disk_leaves_nothing_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with tmpfs(tmp_path / "disk", "256k") as disk:
+        try:
+            with open(disk / "ballast", "wb") as f:
+                f.write(bytes(256 << 10))
+        except OSError:
+            pass  # the disk is full now
+        with pytest.raises(StoreFull, match="disk full"):
+            Store.create(disk / "s")
+        assert sorted(p.name for p in disk.iterdir()) == ["ballast"]
+        (disk / "ballast").unlink()
+        Store.open_or_create(disk / "s").close()
+        assert Store.open(disk / "s").ids() == []

@@ -1,0 +1,79 @@
+"""A store that cannot be written (no permission, a read-only mount) can be listed,
+verified and read; writing to it is refused with one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from store_helpers import build_sample, run_cli, snapshot
+
+from rtcr.errors import StoreError
+from rtcr.store import Store
+
+
+@contextmanager
+def read_only_mount(source: Path, at: Path) -> Iterator[Path]:
+    at.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a bind mount")
+    for args in (["mount", "--bind", str(source), str(at)],
+                 ["mount", "-o", "remount,bind,ro", str(at)]):
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            subprocess.run(["umount", str(at)], check=False)
+            pytest.skip(f"a read-only bind mount was refused: {proc.stderr.strip()}")
+    try:
+        yield at
+    finally:
+        subprocess.run(["umount", "-l", str(at)], check=False)
+
+
+@contextmanager
+def without_write_permission(path: Path) -> Iterator[Path]:
+    if os.geteuid() == 0:
+        pytest.skip("root writes regardless of permissions")
+    modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")]}
+    for p in modes:
+        p.chmod(modes[p] & ~0o222)
+    try:
+        yield path
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+
+
+def _reads_everything(path: Path, expected: dict[int, object],
+                      capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store.open(path) as store:
+        assert store.readonly
+        assert store.verify().ok
+        assert {cid: snapshot(store, cid) for cid in store.ids()} == expected
+        with pytest.raises(StoreError, match="read-only"):
+            store.begin()
+        with pytest.raises(StoreError, match="read-only"):
+            store.gc(keep=1)
+    for command in (["inspect", str(path), "--json"], ["verify", str(path)]):
+        code, _out, err = run_cli(command, capsys, monkeypatch)
+        assert code == 0, err
+
+
+def test_a_read_only_mount_can_be_inspected_verified_and_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = build_sample(tmp_path / "s")
+    with read_only_mount(tmp_path / "s", tmp_path / "ro") as ro:
+        _reads_everything(ro, expected, capsys, monkeypatch)
+
+
+def test_a_store_without_write_permission_can_be_inspected_verified_and_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = build_sample(tmp_path / "s")
+    with without_write_permission(tmp_path / "s") as ro:
+        _reads_everything(ro, expected, capsys, monkeypatch)
