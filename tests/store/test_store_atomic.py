@@ -52,13 +52,16 @@ def test_aborted_checkpoint_is_invisible_after_reopen(tmp_path: Path) -> None:
     assert snapshot(store, first) == expected
 
 
-def test_orphaned_pack_of_an_uncommitted_write_is_removed_on_open(tmp_path: Path) -> None:
+def test_orphaned_pack_of_an_uncommitted_write_is_removed_by_the_next_writer(
+        tmp_path: Path) -> None:
     store = Store.create(tmp_path / "s")
     write(store, {"m": 1}, {("m", 0): rand_page(0)})
     store.close()
     orphan = tmp_path / "s" / "packs" / "000002.pack"
     orphan.write_bytes(b"half-written page data")
     store = Store.open(tmp_path / "s")
+    assert orphan.exists()
+    store.begin(parent=store.ids()[0]).abort()
     assert not orphan.exists()
     assert (tmp_path / "s" / "packs" / "000001.pack").exists()
     assert store.verify().ok

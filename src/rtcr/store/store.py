@@ -20,7 +20,7 @@ from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
 from .backend import StoreBackend
 from .chains import RecordProblem, load_chain, load_manifest
 from .creation import create, interrupted_creation, remove_stale_creations
-from .database import WriterLock, connect, db_errors, writable
+from .database import connect, db_errors, writable
 from .format import (
     DB_NAME,
     FORMAT_VERSION,
@@ -124,7 +124,13 @@ class Store:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
-        """Open an existing store; cleans up what interrupted writes left."""
+        """Open an existing store without changing it.
+
+        Opening never takes the writer lock: a reader polling a store that
+        another process checkpoints into must not make that writer's next
+        checkpoint find the store busy. What interrupted writes left is
+        removed by the next writer (or gc), under the lock.
+        """
         p = Path(path)
         if not p.exists():
             raise StoreError(f"{p}: store does not exist")
@@ -149,19 +155,7 @@ class Store:
             except BaseException:
                 conn.close()
                 raise
-        store = cls(p, conn, readonly=readonly)
-        try:
-            lock = None if readonly else WriterLock.try_take(p)
-            if lock is not None:
-                try:
-                    with store.backend.errors():
-                        store.backend.clean(conn)
-                finally:
-                    lock.release()
-        except BaseException:
-            store.close()
-            raise
-        return store
+        return cls(p, conn, readonly=readonly)
 
     @property
     def readonly(self) -> bool:
