@@ -10,7 +10,7 @@ from rtcr.checkpoint import Session, Strategy
 from rtcr.store import Compression, Store
 
 from ._options import concurrency, interval_options, tracking_options
-from ._running import drive
+from ._running import check_summary_path, drive, warn_ineffective
 from ._store_options import store_options
 
 
@@ -23,7 +23,8 @@ from ._store_options import store_options
 @interval_options
 def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
-            compress: Compression, staging_budget: int, every: int | None, every_ms: float | None,
+            compress: Compression, staging_budget: int, on_store_error: str,
+            every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
@@ -35,6 +36,10 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
     store = Store.open(store_dir)
     store.compression = compress
     policy = concurrency(concurrent, concurrent_policy, strategy)
+    check_summary_path(summary_json)
+    warn_ineffective(checkpoints=None if every or every_ms
+                     else "no checkpoints without --every/--every-ms",
+                     concurrent=concurrent, granularity=granularity, strategy=strategy)
     if policy is not None:
         strategy = Strategy.RO_ATTACH.value
     session = Session.resume(store, checkpoint_id,
@@ -42,4 +47,4 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
-          summary_json=summary_json)
+          summary_json=summary_json, on_store_error=on_store_error)
