@@ -68,6 +68,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None
+        self.settled = False  # the run is over: later signals change nothing
         self._previous: dict[signal.Signals, object] = {}
 
     def __enter__(self) -> Interrupts:
@@ -81,6 +82,8 @@ class Interrupts:
             signal.signal(sig, previous)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.settled:
+            return
         if self.received is not None:
             raise KeyboardInterrupt
         self.received = signal.Signals(signum)
@@ -130,17 +133,20 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
             result = _run(session, every, every_ms, max_instructions, interrupts.requested,
                           store_failed)
         except KeyboardInterrupt:  # a second signal: stop at once
+            interrupts.settled = True
             sig = interrupts.received or signal.SIGINT
             click.echo(f"rtcr: interrupted twice ({sig.name}): stopped at once; "
                        f"{newest_line(session.newest)}", err=True)
             sys.stdout.flush()
             sys.exit(128 + sig.value)
-        if interrupts.received is not None:
-            sig = interrupts.received
+        interrupts.settled = True
+        sig = interrupts.received
+        if sig is not None and result.outcome is Outcome.STOPPED:
             result = replace(result, outcome=Outcome.INTERRUPTED, exit_code=128 + sig.value,
                              diagnostic=f"{sig.name} after {result.instructions:,} "
                                         "instructions")
-    _finish(result, summary_json, every, every_ms, checkpointing=session.checkpointer is not None)
+        _finish(result, summary_json, every, every_ms,
+                checkpointing=session.checkpointer is not None)
 
 
 def _run(session: Session, every: int | None, every_ms: float | None,
