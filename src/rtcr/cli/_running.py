@@ -134,16 +134,17 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
                           store_failed)
         except KeyboardInterrupt:  # a second signal: stop at once
             interrupts.settled = True
-            sig = interrupts.received or signal.SIGINT
-            click.echo(f"rtcr: interrupted twice ({sig.name}): stopped at once; "
+            first = interrupts.received or signal.SIGINT
+            click.echo(f"rtcr: interrupted twice ({first.name}): stopped at once; "
                        f"{newest_line(session.newest)}", err=True)
             sys.stdout.flush()
-            sys.exit(128 + sig.value)
+            sys.exit(128 + first.value)
         interrupts.settled = True
-        sig = interrupts.received
-        if sig is not None and result.outcome is Outcome.STOPPED:
-            result = replace(result, outcome=Outcome.INTERRUPTED, exit_code=128 + sig.value,
-                             diagnostic=f"{sig.name} after {result.instructions:,} "
+        received = interrupts.received
+        if received is not None and result.outcome is Outcome.STOPPED:
+            result = replace(result, outcome=Outcome.INTERRUPTED,
+                             exit_code=128 + received.value,
+                             diagnostic=f"{received.name} after {result.instructions:,} "
                                         "instructions")
         _finish(result, summary_json, every, every_ms,
                 checkpointing=session.checkpointer is not None)
