@@ -68,7 +68,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None
-        self.settled = False  # the run is over: later signals change nothing
+        self.settled = False  # the run is over and reported: later signals change nothing
         self._previous: dict[signal.Signals, object] = {}
 
     def __enter__(self) -> Interrupts:
@@ -78,6 +78,8 @@ class Interrupts:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        if self.settled:  # reported and exiting: a late signal must not turn it into a kill
+            return
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)  # type: ignore[arg-type]
 

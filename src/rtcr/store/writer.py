@@ -157,6 +157,10 @@ class CheckpointWriter:
                     backend.clean(conn)
                     registered = backend.registered_packs(conn)
                     taken = set(backend.packs.listing())
+                    if not registered.keys() <= taken:
+                        # A pack went missing since the index was built: rebuilt, it
+                        # leaves that pack's blobs out (nothing deduplicates against them).
+                        backend.forget_index()
                     self._index = backend.index(conn)
                 except BaseException:
                     conn.close()
