@@ -8,6 +8,8 @@ import click
 
 from rtcr.toolchain import CompileError, compile_component
 
+from ._options import output_directory
+
 
 @click.command("cc")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -37,6 +39,7 @@ def command(
     The SDK header (rtcr.h), crt0, tiny libc and linker script are added
     automatically.
     """
+    output_directory(output, "-o")
     flags = [f"-I{d}" for d in includes] + [f"-D{m}" for m in defines]
 
     def show(text: str) -> None:
