@@ -68,7 +68,7 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None
-        self.settled = False  # the run is over and reported: later signals change nothing
+        self.settled = False
         self._previous: dict[signal.Signals, object] = {}
 
     def __enter__(self) -> Interrupts:
@@ -78,14 +78,23 @@ class Interrupts:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.settled:  # reported and exiting: a late signal must not turn it into a kill
+        if self.settled:
             return
         for sig, previous in self._previous.items():
             signal.signal(sig, previous)  # type: ignore[arg-type]
 
+    def settle(self) -> None:
+        """The run is over and about to be reported: ignore the signals from now on.
+
+        Ignored, not handled: the interpreter resets Python handlers to the
+        default when it shuts down, and a late signal must not turn a finished
+        run into a killed one.
+        """
+        self.settled = True
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.settled:
-            return
         if self.received is not None:
             raise KeyboardInterrupt
         self.received = signal.Signals(signum)
@@ -135,13 +144,13 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
             result = _run(session, every, every_ms, max_instructions, interrupts.requested,
                           store_failed)
         except KeyboardInterrupt:  # a second signal: stop at once
-            interrupts.settled = True
+            interrupts.settle()
             first = interrupts.received or signal.SIGINT
             click.echo(f"rtcr: interrupted twice ({first.name}): stopped at once; "
                        f"{newest_line(session.newest)}", err=True)
             sys.stdout.flush()
             sys.exit(128 + first.value)
-        interrupts.settled = True
+        interrupts.settle()
         received = interrupts.received
         if received is not None and result.outcome is Outcome.STOPPED:
             result = replace(result, outcome=Outcome.INTERRUPTED,
