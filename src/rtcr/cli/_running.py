@@ -7,6 +7,7 @@ number when SIGINT (130) or SIGTERM (143) ended the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -62,13 +63,17 @@ class Interrupts:
     The first one only sets `received`: the run stops between two time
     slices, the checkpoint in progress (if any) finishes and commits, and
     the run ends with 128 + the signal's number. A second one while that is
-    going on raises KeyboardInterrupt at once; the store stays as safe as
-    after a kill -9 (nothing committed is ever removed).
+    going on ends the process at once with the line `abort_line` gives, as
+    a kill -9 would: nothing committed is ever removed, and the next writer
+    cleans up what the unfinished commit left. (Raising an exception instead
+    is not safe: the handler may run inside a callback of the emulated CPU,
+    where the exception would be swallowed and the guest would "crash".)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, abort_line: Callable[[signal.Signals], str]) -> None:
         self.received: signal.Signals | None = None
         self.settled = False
+        self._abort_line = abort_line
         self._previous: dict[signal.Signals, object] = {}
 
     def __enter__(self) -> Interrupts:
@@ -95,9 +100,14 @@ class Interrupts:
             signal.signal(sig, signal.SIG_IGN)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.received is not None:
-            raise KeyboardInterrupt
-        self.received = signal.Signals(signum)
+        if self.received is None:
+            self.received = signal.Signals(signum)
+            return
+        # The main thread may be inside a write to stdout: flush if it can.
+        with contextlib.suppress(RuntimeError, OSError, ValueError):
+            sys.stdout.flush()
+        os.write(2, (self._abort_line(self.received) + "\n").encode())
+        os._exit(128 + self.received.value)
 
     def requested(self) -> bool:
         return self.received is not None
@@ -139,17 +149,13 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
              f"({newest_line(session.newest)}; --on-store-error continue)")
         return True
 
-    with Interrupts() as interrupts:
-        try:
-            result = _run(session, every, every_ms, max_instructions, interrupts.requested,
-                          store_failed)
-        except KeyboardInterrupt:  # a second signal: stop at once
-            interrupts.settle()
-            first = interrupts.received or signal.SIGINT
-            click.echo(f"rtcr: interrupted twice ({first.name}): stopped at once; "
-                       f"{newest_line(session.newest)}", err=True)
-            sys.stdout.flush()
-            sys.exit(128 + first.value)
+    def abort_line(first: signal.Signals) -> str:
+        return (f"rtcr: interrupted twice ({first.name} first): stopped at once; "
+                f"{newest_line(session.newest)}")
+
+    with Interrupts(abort_line) as interrupts:
+        result = _run(session, every, every_ms, max_instructions, interrupts.requested,
+                      store_failed)
         interrupts.settle()
         received = interrupts.received
         if received is not None and result.outcome is Outcome.STOPPED:
