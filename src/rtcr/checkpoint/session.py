@@ -162,12 +162,18 @@ class Session:
             on_checkpoint: Callable[[CheckpointStats], None] | None = None,
             on_progress: Callable[[], None] | None = None,
             stop_when: Callable[[], bool] | None = None,
-            on_store_error: Callable[[StoreError], bool] | None = None) -> SessionResult:
+            on_store_error: Callable[[StoreError], bool] | None = None,
+            checkpoint_now: Callable[[], bool] | None = None,
+            final_checkpoint: bool = False) -> SessionResult:
         """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
 
         `on_progress` is called between time slices (keep it cheap);
         `stop_when` too, and when it says True the run ends (`Outcome.STOPPED`)
-        once the checkpoints taken so far are committed.
+        once the checkpoints taken so far are committed. `checkpoint_now`
+        is asked there as well: True takes a checkpoint at once (on demand).
+        `final_checkpoint` takes one more where the run stopped, when
+        `max_instructions` or `stop_when` ended it (not when the component
+        ended itself: there is nothing left to continue).
 
         A wall-clock checkpoint is due only when the target ran since the
         previous one: however short `every_ms`, at least one time slice runs
@@ -192,7 +198,8 @@ class Session:
                     and time.monotonic() >= wall_deadline)
 
         def pause_due() -> bool:
-            return (stop_when is not None and stop_when()) or wall_clock_due()
+            return ((stop_when is not None and stop_when()) or wall_clock_due()
+                    or (checkpoint_now is not None and checkpoint_now()))
 
         checkpointer = self.checkpointer
         failure: StoreError | None = None
@@ -212,7 +219,8 @@ class Session:
             try:
                 result = machine.run(pause_at=next_at if checkpointer else None,
                                      max_instructions=max_instructions,
-                                     should_pause=pause_due if interval or stop_when else None,
+                                     should_pause=pause_due
+                                     if interval or stop_when or checkpoint_now else None,
                                      between_slices=background
                                      if checkpointer or on_progress else None)
                 if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
@@ -235,8 +243,11 @@ class Session:
                 wall_deadline = time.monotonic() + interval
         if checkpointer is not None:  # the run ends when its last checkpoint is durable
             try:
+                if final_checkpoint and result.status in (Status.PAUSED, Status.LIMIT):
+                    checkpointer.take()
                 report(checkpointer.close())
             except StoreError as error:
+                _shut_down(checkpointer)
                 if on_store_error is None or not on_store_error(error):
                     failure = error
         outcome = self._result(result, time.perf_counter() - started)

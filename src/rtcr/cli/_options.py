@@ -116,6 +116,11 @@ def roms(specs: tuple[str, ...], config: Path | None) -> dict[str, bytes]:
 
 
 def interval_options(func: Any) -> Any:
+    func = click.option("--checkpoint-on-exit", is_flag=True,
+                        help="Take a final checkpoint where the run stops: at "
+                             "--max-instructions or on SIGINT/SIGTERM (a component that "
+                             "exits has nothing left to continue). SIGUSR1 takes one "
+                             "at any time.")(func)
     func = click.option("--summary-json", type=click.Path(dir_okay=False, writable=True),
                         help="Write a JSON summary (exit code, instructions, faults, "
                              "checkpoints) to this file.")(func)

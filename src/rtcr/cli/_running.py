@@ -15,8 +15,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 
 import click
 from rich.console import Console
@@ -57,36 +58,33 @@ def newest_line(newest: int | None) -> str:
             else "no checkpoint committed")
 
 
-class Interrupts:
-    """SIGINT and SIGTERM as a request to stop, while a session runs.
+class RunSignals:
+    """SIGINT and SIGTERM as a request to stop, SIGUSR1 as one to checkpoint.
 
-    The first one only sets `received`: the run stops between two time
-    slices, the checkpoint in progress (if any) finishes and commits, and
-    the run ends with 128 + the signal's number. A second one while that is
-    going on ends the process at once with the line `abort_line` gives, as
-    a kill -9 would: nothing committed is ever removed, and the next writer
-    cleans up what the unfinished commit left. (Raising an exception instead
-    is not safe: the handler may run inside a callback of the emulated CPU,
-    where the exception would be swallowed and the guest would "crash".)
+    Installed when `rtcr run`/`restore` starts (a signal that arrives while
+    the store opens or a checkpoint loads is honoured when the run begins)
+    and kept until the process exits.
+
+    SIGUSR1 takes a checkpoint between the next two time slices, one per
+    signal (ignored when the run has no store to write to).
+
+    The first SIGINT/SIGTERM only sets `received`: the run stops between two
+    time slices, the checkpoint in progress (if any) finishes and commits,
+    and the run ends with 128 + the signal's number. A second one ends the
+    process at once, naming the newest committed checkpoint, as a kill -9
+    would: nothing committed is ever removed, and the next writer cleans up
+    what an unfinished commit left. (Raising an exception instead is not
+    safe: the handler may run inside a callback of the emulated CPU, where
+    the exception would be swallowed and the guest would "crash".)
     """
 
-    def __init__(self, abort_line: Callable[[signal.Signals], str]) -> None:
+    def __init__(self) -> None:
         self.received: signal.Signals | None = None
-        self.settled = False
-        self._abort_line = abort_line
-        self._previous: dict[signal.Signals, object] = {}
-
-    def __enter__(self) -> Interrupts:
+        self.session: Session | None = None  # set once the run is about to begin
+        self._demands = 0
         for sig in _STOP_SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self.settled:
-            return
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)  # type: ignore[arg-type]
+            signal.signal(sig, self._stop)
+        signal.signal(signal.SIGUSR1, self._demand)
 
     def settle(self) -> None:
         """The run is over and about to be reported: ignore the signals from now on.
@@ -95,22 +93,33 @@ class Interrupts:
         default when it shuts down, and a late signal must not turn a finished
         run into a killed one.
         """
-        self.settled = True
-        for sig in _STOP_SIGNALS:
+        for sig in (*_STOP_SIGNALS, signal.SIGUSR1):
             signal.signal(sig, signal.SIG_IGN)
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signal.Signals(signum)
             return
+        newest = self.session.newest if self.session is not None else None
         # The main thread may be inside a write to stdout: flush if it can.
         with contextlib.suppress(RuntimeError, OSError, ValueError):
             sys.stdout.flush()
-        os.write(2, (self._abort_line(self.received) + "\n").encode())
+        os.write(2, f"rtcr: interrupted twice ({self.received.name} first): stopped at once; "
+                    f"{newest_line(newest)}\n".encode())
         os._exit(128 + self.received.value)
+
+    def _demand(self, signum: int, frame: FrameType | None) -> None:
+        self._demands += 1
 
     def requested(self) -> bool:
         return self.received is not None
+
+    def demanded(self) -> bool:
+        """Whether a SIGUSR1 asks for a checkpoint (each one answers True once)."""
+        if self._demands == 0 or self.received is not None:
+            return False
+        self._demands -= 1
+        return True
 
 
 def check_summary_path(summary_json: str | None) -> None:
@@ -130,13 +139,13 @@ def check_summary_path(summary_json: str | None) -> None:
     raise click.BadParameter(f"{summary_json}: {why}", param_hint="--summary-json")
 
 
-def drive(session: Session, *, every: int | None, every_ms: float | None,
+def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms: float | None,
           max_instructions: int | None, summary_json: str | None,
-          on_store_error: str = "stop") -> None:
+          on_store_error: str = "stop", final_checkpoint: bool = False) -> None:
     """Run the session to its end, show progress on a terminal, exit with its status."""
-    if (every or every_ms) and session.checkpointer is None:
-        raise click.UsageError("--every/--every-ms need a store to write checkpoints to "
-                               "(--store DIR)")
+    if (every or every_ms or final_checkpoint) and session.checkpointer is None:
+        raise click.UsageError("--every/--every-ms/--checkpoint-on-exit need a store to "
+                               "write checkpoints to (--store DIR)")
     if session.checkpointer is not None and (every or every_ms):
         warning = interval_warning(session, every, every_ms, max_instructions)
         if warning:
@@ -149,31 +158,30 @@ def drive(session: Session, *, every: int | None, every_ms: float | None,
              f"({newest_line(session.newest)}; --on-store-error continue)")
         return True
 
-    def abort_line(first: signal.Signals) -> str:
-        return (f"rtcr: interrupted twice ({first.name} first): stopped at once; "
-                f"{newest_line(session.newest)}")
-
-    with Interrupts(abort_line) as interrupts:
-        result = _run(session, every, every_ms, max_instructions, interrupts.requested,
-                      store_failed)
-        interrupts.settle()
-        received = interrupts.received
-        if received is not None and result.outcome is Outcome.STOPPED:
-            result = replace(result, outcome=Outcome.INTERRUPTED,
-                             exit_code=128 + received.value,
-                             diagnostic=f"{received.name} after {result.instructions:,} "
-                                        "instructions")
-        _finish(result, summary_json, every, every_ms,
-                checkpointing=session.checkpointer is not None)
+    signals.session = session
+    result = _run(session, every, every_ms, max_instructions, signals, store_failed,
+                  final_checkpoint)
+    signals.settle()
+    received = signals.received
+    if received is not None and result.outcome is Outcome.STOPPED:
+        result = replace(result, outcome=Outcome.INTERRUPTED, exit_code=128 + received.value,
+                         diagnostic=f"{received.name} after {result.instructions:,} "
+                                    "instructions")
+    _finish(result, summary_json, every, every_ms,
+            checkpointing=session.checkpointer is not None)
 
 
 def _run(session: Session, every: int | None, every_ms: float | None,
-         max_instructions: int | None, stop: Callable[[], bool],
-         store_failed: Callable[[StoreError], bool]) -> SessionResult:
+         max_instructions: int | None, signals: RunSignals,
+         store_failed: Callable[[StoreError], bool], final_checkpoint: bool) -> SessionResult:
     console = Console(stderr=True)
+    run = partial(session.run, every=every, every_ms=every_ms,
+                  max_instructions=max_instructions, stop_when=signals.requested,
+                  checkpoint_now=signals.demanded if session.checkpointer else None,
+                  on_store_error=store_failed,
+                  final_checkpoint=final_checkpoint)
     if not console.is_terminal:  # piped or redirected: stay quiet
-        return session.run(every=every, every_ms=every_ms, max_instructions=max_instructions,
-                           stop_when=stop, on_store_error=store_failed)
+        return run()
     name = session.component.name
     checkpoints = 0
     shown_at = 0.0
@@ -202,9 +210,7 @@ def _run(session: Session, every: int | None, every_ms: float | None,
                 shown_at = now
                 spinner.update(text=status_text())
 
-        return session.run(every=every, every_ms=every_ms, max_instructions=max_instructions,
-                           on_checkpoint=report, on_progress=progress, stop_when=stop,
-                           on_store_error=store_failed)
+        return run(on_checkpoint=report, on_progress=progress)
 
 
 def _finish(result: SessionResult, summary_json: str | None, every: int | None,

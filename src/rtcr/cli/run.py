@@ -11,7 +11,7 @@ from rtcr.machine import load_elf
 from rtcr.store import Compression, Store
 
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
-from ._running import check_summary_path, drive, warn, warn_ineffective
+from ._running import RunSignals, check_summary_path, drive, warn, warn_ineffective
 from ._store_options import store_options
 
 
@@ -30,7 +30,7 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
             every: int | None, every_ms: float | None,
-            max_instructions: int | None, summary_json: str | None,
+            max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
             rom: tuple[str, ...], config: Path | None) -> None:
     """Run the component ELF on the emulated machine.
 
@@ -44,17 +44,21 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     is committed, and names the newest committed checkpoint; a second one
     stops at once (nothing committed is ever lost).
 
-    With --store and --every/--every-ms, incremental checkpoints are written
-    to the store; continue any of them with `rtcr restore`.
+    With --store, incremental checkpoints are written to the store: every
+    --every instructions or --every-ms milliseconds, on SIGUSR1 (kill -USR1
+    PID takes one now) and, with --checkpoint-on-exit, where the run stops;
+    continue any of them with `rtcr restore`.
     """
+    signals = RunSignals()
     image = load_elf(elf)  # refuse a bad ELF before creating a store for it
     modules = roms(rom, config)
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
-    if store_dir is not None and not (every or every_ms):
-        warn("--store without --every or --every-ms takes no checkpoints")
-    warn_ineffective(checkpoints=None if store_dir is not None and (every or every_ms)
-                     else "no checkpoints without --store and --every/--every-ms",
+    if store_dir is not None and not (every or every_ms or checkpoint_on_exit):
+        warn("--store without --every, --every-ms or --checkpoint-on-exit: checkpoints "
+             "only on SIGUSR1 (kill -USR1 <pid>)")
+    warn_ineffective(checkpoints=None if store_dir is not None
+                     else "no checkpoints without --store",
                      concurrent=concurrent, granularity=granularity, strategy=strategy)
     store = None
     if store_dir is not None:
@@ -63,5 +67,6 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
                             roms=modules, staging_budget=staging_budget)
-    drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
-          summary_json=summary_json, on_store_error=on_store_error)
+    drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
+          summary_json=summary_json, on_store_error=on_store_error,
+          final_checkpoint=checkpoint_on_exit)
