@@ -90,11 +90,9 @@ def test_bad_compiler_named(tmp_path: Path) -> None:
 
 
 def test_no_compiler_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rtcr.toolchain as tc
-
     monkeypatch.delenv("RTCR_CC", raising=False)
-    monkeypatch.setattr(tc.shutil, "which", lambda name: None)
-    monkeypatch.setattr(tc.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(ToolchainError, match=r"apt-get install gcc.*ziglang"):
         find_compiler()
 
