@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES_DIR, needs_cc
+from rtcr.compilers import CompileError, find_compiler
 from rtcr.errors import ToolchainError
 from rtcr.machine.elf import load_elf
-from rtcr.toolchain import CompileError, compile_component, find_compiler
+from rtcr.toolchain import compile_component
 
 
 def rtcr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

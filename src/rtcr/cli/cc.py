@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from rtcr.toolchain import CompileError, compile_component
+from rtcr.compilers import CompileError
+from rtcr.toolchain import compile_component
 
 
 @click.command("cc")
