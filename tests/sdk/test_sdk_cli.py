@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from sdk_support import EXAMPLES_DIR, needs_cc
 
-from conftest import EXAMPLES_DIR, needs_cc
 from rtcr.compilers import CompileError, find_compiler
 from rtcr.errors import ToolchainError
 from rtcr.machine.elf import load_elf
