@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rtcr.core import FaultType
+from rtcr.core.quota import format_bytes
 from rtcr.store import Checkpoint, CheckpointInfo
 from rtcr.store.format import ZERO_PAGE, page_hash
 
@@ -64,7 +65,7 @@ class _Objects:
         if at in self.stacks:
             return f"stack of {self.stacks[at]}"
         state = ", freed" if obj.get("freed") else ", sealed" if obj.get("sealed") else ""
-        return f"RAM {oid} ({_size(obj['size'])}{state})"
+        return f"RAM {oid} ({format_bytes(obj['size'])}{state})"
 
     def tree(self, oid: int, base: int, writeable: bool, executable: bool,
              depth: int) -> list[dict[str, Any]]:
@@ -83,13 +84,6 @@ class _Objects:
                                     if r["end"] > at and r["start"] < at + size]
             out.append(entry)
         return out
-
-
-def _size(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n:,} bytes"
 
 
 #: How deep `describe` follows managed dataspaces (the core refuses deeper nesting anyway).
