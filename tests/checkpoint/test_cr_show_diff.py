@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cr_helpers import rtcr
 
-from rtcr.checkpoint.view import ADDRESS_SPACE_OID, compare, describe
+from rtcr.checkpoint.view import ADDRESS_SPACE_OID, compare, describe, object_names
 from rtcr.store import CheckpointInfo, Store
 
 PAGE = 4096
@@ -161,3 +161,15 @@ def test_a_thread_that_appears_between_two_checkpoints_is_added() -> None:
     a = describe(_manifest([], [], [main]), _info(1))
     b = describe(_manifest([], [], [main, worker]), _info(2))
     assert compare(a, b, {})["threads"] == [{"tid": 2, "name": "worker", "change": "added"}]
+
+
+def test_objects_are_named_for_what_they_hold(ro_fault_store: Path) -> None:
+    with Store.open(ro_fault_store) as store:
+        manifest = store.load(3).manifest
+    names = object_names(manifest)
+    main = next(t for t in manifest["threads"] if t["name"] == "main")
+    stack_oid = next(ds for rm in manifest["objects"] if rm["kind"] == "rm"
+                     for start, _s, _o, ds, _w, _x in rm["regions"] if start == main["stack"][0])
+    assert names[f"obj:{stack_oid}"] == "stack of main"
+    assert sorted(n for n in names.values() if n.endswith(" of ro_fault")) == [
+        ".rodata of ro_fault", ".text of ro_fault"]

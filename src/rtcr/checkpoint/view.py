@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcr.checkpoint.image import object_key
 from rtcr.core import FaultType
 from rtcr.core.quota import format_bytes
 from rtcr.store import Checkpoint, CheckpointInfo
@@ -84,6 +85,36 @@ class _Objects:
                                     if r["end"] > at and r["start"] < at + size]
             out.append(entry)
         return out
+
+
+def object_names(manifest: dict[str, Any]) -> dict[str, str]:
+    """Store key -> what a person calls the memory object (``.text of c``, ``stack of main``).
+
+    Empty for a manifest that is no runtime image (a store holds any JSON).
+    """
+    if not isinstance(manifest.get("objects"), list) or not isinstance(
+            manifest.get("threads"), list):
+        return {}
+    objects = _Objects(manifest)
+    attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
+    for rm in manifest["objects"]:
+        if rm["kind"] == "rm":
+            for start, _size, _offset, ds_oid, _w, x in sorted(rm["regions"]):
+                attached.setdefault(ds_oid, (start, x))
+    names: dict[str, str] = {}
+    for oid, obj in objects.by_oid.items():
+        if obj["kind"] not in ("ram", "rom"):
+            continue
+        at, executable = attached.get(oid, (-1, False))
+        if obj["kind"] == "rom":
+            # The loader names a program's read-only segments "NAME:segmentN".
+            component, _, _segment = obj["name"].rpartition(":")
+            section = ".text" if executable else ".rodata"
+            name = f"{section} of {component}" if component else f"ROM {obj['name']}"
+        else:
+            name = objects.holds(oid, at)
+        names[object_key(oid)] = name
+    return names
 
 
 #: How deep `describe` follows managed dataspaces (the core refuses deeper nesting anyway).
