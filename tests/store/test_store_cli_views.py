@@ -32,7 +32,7 @@ def test_inspect_last_says_in_its_title_how_many_of_how_many(sample: Path, capsy
                                                              monkeypatch: MP) -> None:
     code, out, _err = run_cli(["inspect", str(sample), "--last", "1"], capsys, monkeypatch)
     assert code == 0
-    assert f"{sample}: 4 checkpoint(s), the newest 1 shown" in out
+    assert f"{sample}: 4 checkpoint(s), the newest 1 shown" in " ".join(out.split())
 
 
 def test_verify_json_of_a_sound_store_is_ok_with_every_checkpoint(sample: Path, capsys: Cap,

@@ -43,11 +43,11 @@ def render(diff: View) -> str:
 
 @click.command("diff")
 @click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
-@click.argument("first", metavar="A", type=int)
-@click.argument("second", metavar="B", type=int, required=False)
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
-def command(directory: Path, first: int, second: int | None, as_json: bool) -> None:
-    """What changed from checkpoint A to checkpoint B of STORE (default B: the newest).
+def command(directory: Path, first: str, second: str | None, as_json: bool) -> None:
+    """What changed from checkpoint A to checkpoint B of STORE (ids or tags; default B: the newest).
 
     Pages changed per memory object (by content: a page written back to
     what it was does not count), objects and regions added or gone,
