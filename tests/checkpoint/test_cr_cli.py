@@ -241,8 +241,9 @@ def test_a_reasonable_interval_gives_no_warning(counter_store: tuple[Path, dict[
 
 
 @pytest.mark.parametrize(("args", "says"), [
-    pytest.param(["--store", "{tmp}/s"], "--store without --every or --every-ms takes no "
-                                          "checkpoints", id="store-without-every"),
+    pytest.param(["--store", "{tmp}/s"], "--store without --every, --every-ms or "
+                                          "--checkpoint-on-exit: checkpoints only on SIGUSR1",
+                 id="store-without-every"),
     pytest.param(["--concurrent"], "--concurrent does nothing: no checkpoints without --store",
                  id="concurrent-without-store"),
     pytest.param(["--granularity", "4"], "--granularity does nothing: no checkpoints without "
@@ -261,11 +262,11 @@ def test_an_option_that_does_nothing_says_so(example: Example, tmp_path: Path,
     assert says in warning, warning
 
 
-def test_restore_with_granularity_but_no_every_says_it_does_nothing(
+def test_restore_with_granularity_and_strategy_full_says_granularity_does_nothing(
         counter_store: tuple[Path, dict[str, Any]]) -> None:
-    done = rtcr("restore", counter_store[0], "--granularity", "4")
+    done = rtcr("restore", counter_store[0], "--strategy", "full", "--granularity", "4")
     (warning,) = warnings_of(done.stderr)
-    assert "--granularity does nothing: no checkpoints without --every" in warning
+    assert "--granularity does nothing with --strategy full" in warning
 
 
 # ---------------------------------------------------------------- output files
