@@ -130,17 +130,21 @@ def base_store(example: Example, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return store
 
 
-@pytest.mark.parametrize("rounds", [pytest.param(20, id="20-rounds"),
-                                    pytest.param(100, id="100-rounds",
+MODES = ("run", "restore", "concurrent")
+
+
+@pytest.mark.parametrize("rounds", [pytest.param(10, id="10-rounds"),
+                                    pytest.param(50, id="50-rounds",
                                                  marks=pytest.mark.slow)])
+@pytest.mark.parametrize("mode", MODES)
 def test_signals_at_random_points_keep_every_committed_checkpoint_restorable(
-        example: Example, base_store: Path, tmp_path: Path, rounds: int) -> None:
+        example: Example, base_store: Path, tmp_path: Path, mode: str, rounds: int) -> None:
+    """`mode`: `rtcr run --every`, `rtcr restore --every` or `rtcr run --every --concurrent`."""
     elf = example(NAME)
     ref = reference(elf)
-    rng = random.Random(1010 + rounds)
+    rng = random.Random(1010 + rounds + 7 * MODES.index(mode))
     landed = 0
     for n in range(rounds):
-        mode = ("run", "restore", "concurrent")[n % 3]
         hit, store_dir, new = one_round(mode, elf, base_store, tmp_path / f"s{n}", rng, ref,
                                         spread=0.4)
         landed += hit
