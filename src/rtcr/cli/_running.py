@@ -235,7 +235,7 @@ def _finish(result: SessionResult, summary_json: str | None, every: int | None,
                        f"{result.checkpoints[-1].id}", err=True)
         elif checkpointing and (every or every_ms):
             warn(f"the run ended after {result.instructions:,} instructions, before its first "
-                 f"checkpoint ({'--every ' + format(every, ',') if every else '--every-ms'} "
+                 f"checkpoint ({f'--every {every:,}' if every else f'--every-ms {every_ms:g}'} "
                  "is longer than the run)")
     sys.stdout.flush()
     sys.exit(result.exit_code)
