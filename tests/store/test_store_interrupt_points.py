@@ -25,7 +25,7 @@ PAGES = {("m", i): rand_page(("interrupted", i)) for i in range(16)}
 def _interrupt_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
     """Make ``owner.name`` do its work, then raise KeyboardInterrupt (once)."""
     real = getattr(owner, name)
-    fired = []
+    fired: list[bool] = []
 
     def then_interrupt(*args: Any, **kwargs: Any) -> Any:
         out = real(*args, **kwargs)
