@@ -69,12 +69,10 @@ def _jit_expected() -> list[str]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="the machine runs stale translated code")
 def test_code_written_through_one_mapping_runs_through_the_other(workload: Workload) -> None:
     assert list(reference(workload("jit")).lines) == _jit_expected()
 
 
-@pytest.mark.xfail(strict=True, reason="the machine runs stale translated code")
 @pytest.mark.parametrize("strategy", list(Strategy), ids=lambda s: s.value)
 def test_every_checkpoint_of_a_jit_restores_to_the_same_end(
         workload: Workload, tmp_path: Path, strategy: Strategy) -> None:

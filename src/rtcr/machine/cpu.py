@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
@@ -67,6 +67,9 @@ _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
 _MAX_SYNCHRONOUS_RETRIES = 16
+# Where a frame is named to unicorn's code invalidation (which takes a virtual
+# address): non-canonical, so no guest mapping is ever there.
+_CODE_PROBE = 0x8000_0000_0000_0000
 _INTERRUPT_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint (int3)", 4: "overflow",
                     5: "bound range", 6: "invalid opcode", 13: "general protection fault",
                     14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
@@ -111,6 +114,7 @@ class Cpu:
                        self._ram_pointer)
         uc.ctl_set_tlb_mode(_UC_TLB_VIRTUAL)
         self.tlb = SoftwareTlb(uc, self._tlb_fill_guarded)
+        component.machine.code.attach(self)
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self.counter = InstructionCounter(uc)
@@ -184,6 +188,46 @@ class Cpu:
         perms = _permissions(now)
         refills.append((page, now.phys, perms))
         return cached[1] & ~perms == 0
+
+    # -- code coherence (code.py) --------------------------------------------
+    def code_event(self, event: int, frame: int) -> None:
+        """Called from the fill hook (C) when a frame changes between written and executed."""
+        try:
+            self.component.machine.code.changed(event, frame)
+        except BaseException as error:  # re-raised by run(), like a fill hook's
+            self._hook_error = error
+            self.counter.request_stop()
+
+    def flush_unicorn_tlb(self) -> None:
+        self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+        self.tlb.unicorn_flushed()
+
+    def drop_code(self, frames: Iterable[int]) -> None:
+        """Invalidate the code this CPU translated from `frames`: they were written.
+
+        This happens at once, also inside a fill or a system call: the
+        instruction that wrote is not stopped (a stop inside a fill makes
+        unicorn execute the instruction again). unicorn invalidates by virtual
+        address, translated through its TLB: a probe page (see tlb.c)
+        translates to each frame in turn, whether or not a guest mapping still
+        shows it, and unicorn's TLB is flushed afterwards. The instruction
+        counter forgets the blocks of the pages the code was executed through.
+        """
+        probe = _CODE_PROBE
+        for frame in frames:
+            pages = self.tlb.take_code_pages(frame)
+            if pages == ():
+                continue  # never executed on this CPU
+            self.tlb.probe(probe, frame * PAGE_SIZE)
+            self.uc.ctl_remove_cache(probe, probe + PAGE_SIZE)
+            probe += PAGE_SIZE
+            if pages is None:
+                self.counter.invalidate()
+            for page in pages or ():
+                self.counter.forget(page, page + PAGE_SIZE)
+        if probe != _CODE_PROBE:
+            self.tlb.probe(0, 0)
+            self.flush_unicorn_tlb()  # the probe pages' entries go with it
 
     # -- register state ---------------------------------------------------
     def _load(self, thread: Thread) -> None:

@@ -86,7 +86,7 @@ SENTINEL_UNTIL = 0
 _REASON_NONE = 0
 _REASON_LIMIT = 1
 _REASON_MISS = 2
-_C_ABI = 1
+_C_ABI = 2
 _U64_MAX = (1 << 64) - 1
 _INITIAL_CAPACITY = 4096
 
@@ -197,6 +197,8 @@ def _load_library() -> ctypes.CDLL | None:
             lib.icount_lookup.argtypes = [sp, ctypes.c_uint64, ctypes.c_uint32]
             lib.icount_clear.restype = None
             lib.icount_clear.argtypes = [sp]
+            lib.icount_forget.restype = ctypes.c_int
+            lib.icount_forget.argtypes = [sp, ctypes.c_uint64, ctypes.c_uint64]
             lib.icount_free.restype = None
             lib.icount_free.argtypes = [sp]
         except (OSError, AttributeError, subprocess.SubprocessError) as exc:
@@ -427,6 +429,20 @@ class InstructionCounter:
         if self._ctable is not None:
             self._ctable.lib.icount_clear(self._ctable.ptr)
         self._st.cur_size = 0
+
+    def forget(self, start: int, end: int) -> None:
+        """Forget the blocks overlapping ``[start, end)``: the code there changed.
+
+        A block is learned once per (address, size); code rewritten in place
+        can keep both and still hold other instructions.
+        """
+        for key in [k for k in self._blocks if k[0] < end and k[0] + k[1] > start]:
+            del self._blocks[key]
+        for rkey in [k for k in self._remaining if k[0] < end and k[0] + k[1] > start]:
+            del self._remaining[rkey]
+        if (self._ctable is not None
+                and self._ctable.lib.icount_forget(self._ctable.ptr, start, end) != 0):
+            raise MemoryError("icount table")
 
     def close(self) -> None:
         """Remove the hook from ``uc``."""
