@@ -79,3 +79,9 @@ def test_every_checkpoint_of_a_jit_restores_to_the_same_end(
     elf = workload("jit")
     store = _checkpoints(elf, tmp_path, strategy)
     assert_all_restore(store, reference(elf))
+
+
+def test_every_checkpoint_of_a_component_reading_the_tsc_restores_to_the_same_end(
+        workload: Workload, tmp_path: Path) -> None:
+    elf = workload("clock")
+    assert_all_restore(_checkpoints(elf, tmp_path), reference(elf))

@@ -15,9 +15,9 @@ from __future__ import annotations
 import ctypes
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from unicorn import (
     UC_ARCH_X86,
@@ -32,6 +32,8 @@ from unicorn import (
 )
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
+from unicorn.unicorn_py3 import unicorn as _ucmod
+from unicorn.unicorn_py3.arch import types as _uc_types
 
 from rtcr.core import (
     PAGE_MASK,
@@ -61,6 +63,7 @@ _ACCESS = {
     ucc.UC_MEM_WRITE: Access.WRITE,
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
+_uclib: Any = _ucmod.uclib
 _UC_TLB_VIRTUAL = 1
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
@@ -117,6 +120,9 @@ class Cpu:
         component.machine.code.attach(self)
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
+        self._clock_hooks = [
+            _hook_instruction(uc, x86.UC_X86_INS_RDTSC, lambda _uc, _user: self._read_clock(False)),
+            _hook_instruction(uc, x86.UC_X86_INS_RDTSCP, lambda _uc, _user: self._read_clock(True))]
         self.counter = InstructionCounter(uc)
         self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
         self.address_space = component.pd.address_space
@@ -372,6 +378,27 @@ class Cpu:
                 or self.component.machine.scheduler.preempt_requested):
             self.counter.request_stop()
 
+    def _read_clock(self, rdtscp: bool) -> int:
+        """rdtsc/rdtscp: the virtual time in ns, never the host's (returns 1: done here).
+
+        The time is that of the instruction itself -- the instructions retired
+        before it plus the idle time -- so it does not depend on where unicorn
+        cut translation blocks, which differs after a restore. rdtscp's
+        processor id (TSC_AUX) is 0: there is one CPU per component.
+        """
+        try:
+            registers = self.registers
+            rip = registers.read(x86.UC_X86_REG_RIP)
+            now = self.component.machine.scheduler.now_ns - self.counter.not_yet_run(rip)
+            registers.write(x86.UC_X86_REG_RAX, now & _LOW_32)
+            registers.write(x86.UC_X86_REG_RDX, (now >> 32) & _LOW_32)
+            if rdtscp:
+                registers.write(x86.UC_X86_REG_RCX, 0)
+        except BaseException as error:  # re-raised by run(), like a fill hook's
+            self._hook_error = error
+            self.counter.request_stop()
+        return 1
+
     def _interrupt(self, uc: Uc, number: int, _: object) -> None:
         rip = self._trap_site(number, int(uc.reg_read(x86.UC_X86_REG_RIP)))
         name = _INTERRUPT_NAMES.get(number, f"interrupt {number}")
@@ -392,6 +419,26 @@ class Cpu:
                 if bytes(self._ram[phys:phys + length]) == encoding:
                     return rip - length
         return rip
+
+
+_INSN_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p)
+_LOW_32 = 0xFFFF_FFFF
+
+
+def _hook_instruction(uc: Uc, instruction: int,
+                      callback: Callable[[int, int], int]) -> object:
+    """Hook an instruction whose callback returns 1 to replace it (cpuid, rdtsc, rdtscp).
+
+    The Python binding only knows cpuid of these; the C API takes them all.
+    """
+    function = _INSN_CFUNC(callback)
+    handle = _uc_types.uc_hook_h()
+    status = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
+                                ctypes.cast(function, ctypes.c_void_p), None,
+                                ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(instruction))
+    if status != ucc.UC_ERR_OK:
+        raise UcError(status)
+    return function
 
 
 def _permissions(mapping: Mapping) -> int:

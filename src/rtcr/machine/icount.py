@@ -403,20 +403,31 @@ class InstructionCounter:
         so the faulting block was never counted.  Idempotent: the current block
         is forgotten after a rewind.
         """
+        if fetch:
+            return
+        st = self._st
+        st.count -= self.not_yet_run(rip)
+        st.cur_size = 0
+
+    def not_yet_run(self, rip: int) -> int:
+        """Instructions of the block counted last from ``rip`` (inclusive) to its end.
+
+        They are in :attr:`instructions` already (a block is counted when it
+        is entered), but have not run: ``instructions - not_yet_run(rip)`` is
+        the exact number of instructions retired before the one at ``rip``,
+        whatever the block boundaries.
+        """
         st = self._st
         size = int(st.cur_size)
-        if fetch or size == 0:
-            return
         addr = int(st.cur_addr)
-        if not addr <= rip < addr + size:
-            return
+        if size == 0 or not addr <= rip < addr + size:
+            return 0
         key = (addr, size, rip)
         remaining = self._remaining.get(key)
         if remaining is None:
             remaining = self._remaining_from(addr, size, int(st.cur_icount), rip)
             self._remaining[key] = remaining
-        st.count -= remaining
-        st.cur_size = 0
+        return remaining
 
     def invalidate(self) -> None:
         """Forget all learned blocks (guest code changed).
