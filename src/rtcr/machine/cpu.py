@@ -288,7 +288,7 @@ class Cpu:
             reason = self.counter.run(rip, limit)
         except UcError as error:
             if self._fault_stop is None:
-                self._crash = self._crash or _describe_error(error, self.uc)
+                self._crash = self._crash or self._describe_error(error)
             else:
                 rip = self.registers.read(x86.UC_X86_REG_RIP)
                 self.counter.rewind_to(rip, fetch=self._fault_stop[1] is Access.EXEC)
@@ -308,6 +308,12 @@ class Cpu:
 
     def request_stop(self) -> None:
         self.counter.request_stop()
+
+    def _describe_error(self, error: UcError) -> str:
+        rip = self.registers.read(x86.UC_X86_REG_RIP)
+        if error.errno == ucc.UC_ERR_INSN_INVALID:
+            return fault_report.invalid_instruction(self.address_space, self._ram, rip)
+        return f"{error} at {rip:#x}"
 
     # -- hooks --------------------------------------------------------------
     def _tlb_fill_guarded(self, vaddr: int, access: int, entry: object) -> bool:
@@ -445,13 +451,6 @@ def _permissions(mapping: Mapping) -> int:
     """unicorn's protection bits for a pager mapping (reads are always allowed)."""
     return int(UC_PROT_READ | (UC_PROT_WRITE if mapping.writeable else 0)
                | (UC_PROT_EXEC if mapping.executable else 0))
-
-
-def _describe_error(error: UcError, uc: Uc) -> str:
-    rip = int(uc.reg_read(x86.UC_X86_REG_RIP))
-    if error.errno == ucc.UC_ERR_INSN_INVALID:
-        return f"invalid instruction at {rip:#x}"
-    return f"{error} at {rip:#x}"
 
 
 __all__ = ["Cpu", "FillObserver", "GuestCrash", "observing_fills"]
