@@ -64,6 +64,14 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _uclib: Any = _ucmod.uclib
+CPU_MODEL = x86.UC_CPU_X86_SANDYBRIDGE
+"""The CPU every component sees: Sandy Bridge as unicorn emulates it.
+
+unicorn's default (Haswell) offers RDRAND, which hands the guest the host's
+randomness: a run could never be repeated or restored. Sandy Bridge lacks
+RDRAND and RDSEED (both are invalid instructions here) and, like every model
+in unicorn, AVX: CPUID says so, and an AVX instruction is an invalid opcode.
+"""
 _UC_TLB_VIRTUAL = 1
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
@@ -111,6 +119,7 @@ class Cpu:
         self.component = component
         core = component.machine.core
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_cpu_model(CPU_MODEL)
         buffer = core.ram.buffer
         self._ram_pointer = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
         uc.mem_map_ptr(0, core.ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
