@@ -71,7 +71,7 @@ def test_verify_reports_corruption_and_exits_1(sample: Path, capsys: Cap,
 def test_gc_command_keeps_newest(sample: Path, capsys: Cap, monkeypatch: MP) -> None:
     code, out, _err = run_cli(["gc", str(sample), "--keep", "2"], capsys, monkeypatch)
     assert code == 0
-    assert "removed checkpoints: 1, 2" in out
+    assert "removed checkpoints: 1–2" in out
     code, out, _err = run_cli(["inspect", str(sample), "--json"], capsys, monkeypatch)
     assert [d["id"] for d in json.loads(out)] == [3, 4]
     code, out, _err = run_cli(["verify", str(sample)], capsys, monkeypatch)
