@@ -15,6 +15,7 @@ the code at once (`Cpu.drop_code`).
 from __future__ import annotations
 
 import ctypes
+import logging
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -22,6 +23,8 @@ from rtcr.core import PAGE_SIZE
 from rtcr.core.ram import PhysicalRam
 
 from .tlb import EVENT_WRITTEN, FRAME_CODE, SoftwareTlb
+
+log = logging.getLogger("rtcr.machine")
 
 
 class Cpu(Protocol):
@@ -45,9 +48,12 @@ class CodeFrames:
         ram.write_listeners.append(self.host_written)
 
     def attach(self, cpu: Cpu) -> None:
-        """`cpu` keeps the rule and hears of every frame whose code dies (False: it cannot)."""
+        """`cpu` keeps the rule and hears of every frame whose code dies."""
         if cpu.tlb.attach_code(self.state, lambda event, frame: cpu.code_event(event, frame)):
             self._cpus.append(cpu)
+        else:
+            log.warning("no C fill hook: code written through one mapping and executed "
+                        "through another may run stale")
 
     def changed(self, event: int, frame: int) -> None:
         """A fill hook changed `frame`'s state: no CPU may keep entries of the old one."""
