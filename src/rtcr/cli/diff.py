@@ -38,6 +38,11 @@ def render(diff: View) -> str:
         for name, (old, new) in sorted(t["registers"].items()):
             old_text = "-" if old is None else f"{old:#x}"
             out.append(f"    {name}: {old_text} -> {new:#x}")
+    if diff["log"]:
+        shown = len(diff["log"])
+        more = diff["log_lines"] - shown
+        out.append(f"LOG between them{f' (the last {shown}, {more} more before)' if more else ''}:")
+        out += [f"  {line}" for line in diff["log"]]
     return "\n".join(out)
 
 

@@ -59,6 +59,9 @@ def render(view: View, all_registers: bool) -> str:
     for f in view["faults"]:
         out.append(f"fault queued: thread {f['tid']} {f['type']} at {f['addr']:#x} "
                    f"in map {f['map']}")
+    tail = comp.get("log_tail", [])
+    if tail:
+        out += ["", f"last {len(tail)} LOG line(s):", *(f"  {line}" for line in tail)]
     return "\n".join(out)
 
 
