@@ -78,5 +78,20 @@ class PhysicalRam:
         for frame in frames:
             off = frame << PAGE_SHIFT
             buf[off : off + PAGE_SIZE] = _ZERO_PAGE
-            self.written(off, PAGE_SIZE)
+        if self.write_listeners:
+            for first, count in _runs(frames):
+                self.written(first << PAGE_SHIFT, count << PAGE_SHIFT)
         self._free.extend(reversed(frames))
+
+
+def _runs(frames: list[int]) -> list[tuple[int, int]]:
+    """``frames`` as (first frame, count) runs of consecutive frames, in order."""
+    if frames and frames == list(range(frames[0], frames[0] + len(frames))):
+        return [(frames[0], len(frames))]  # the usual case: compared in C
+    runs: list[tuple[int, int]] = []
+    for frame in frames:
+        if runs and runs[-1][0] + runs[-1][1] == frame:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((frame, 1))
+    return runs

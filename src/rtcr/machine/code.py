@@ -25,6 +25,7 @@ from rtcr.core.ram import PhysicalRam
 from .tlb import EVENT_WRITTEN, FRAME_CODE, SoftwareTlb
 
 log = logging.getLogger("rtcr.machine")
+_CODE = bytes([FRAME_CODE])
 
 
 class Cpu(Protocol):
@@ -66,12 +67,13 @@ class CodeFrames:
         """The host wrote `[phys, phys + size)`: code translated from it is stale on every CPU."""
         if size <= 0:
             return
-        state = self.state
-        frames = [frame for frame in range(phys // PAGE_SIZE, (phys + size - 1) // PAGE_SIZE + 1)
-                  if state[frame] == FRAME_CODE]
-        if frames:
-            for cpu in self._cpus:
-                cpu.drop_code(frames)
+        first = phys // PAGE_SIZE
+        states = bytes(memoryview(self.state)[first:(phys + size - 1) // PAGE_SIZE + 1])
+        if _CODE not in states:
+            return  # the common case, found in C: no code there
+        frames = [first + i for i, state in enumerate(states) if state == FRAME_CODE]
+        for cpu in self._cpus:
+            cpu.drop_code(frames)
 
 
 __all__ = ["CodeFrames"]
