@@ -49,6 +49,7 @@ EXPECTED_BLOCKERS = {
     "ram_churn": set(),
     "x87": set(),
     "jit": set(),
+    "remap": set(),
     "clock": set(),
 }
 

@@ -76,6 +76,7 @@ in unicorn, AVX: CPUID says so, and an AVX instruction is an invalid opcode.
 _UC_TLB_VIRTUAL = 1
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
+_REMAPPED_LIMIT = 64  # flushed ranges remembered one by one for the code-page check
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
 _MAX_SYNCHRONOUS_RETRIES = 16
@@ -133,7 +134,12 @@ class Cpu:
         self._clock_hooks = [
             _hook_instruction(uc, x86.UC_X86_INS_RDTSC, lambda _uc, _user: self._read_clock(False)),
             _hook_instruction(uc, x86.UC_X86_INS_RDTSCP, lambda _uc, _user: self._read_clock(True))]
-        self.counter = InstructionCounter(uc)
+        # Virtual page -> frame of every page holding a counted block: the counter
+        # knows blocks by virtual address, so a page mapped to other code must
+        # forget its blocks (same address and size, other instructions).
+        self._code_pages: dict[int, int] = {}
+        self._remapped: list[tuple[int, int]] = []  # flushed since the last check
+        self.counter = InstructionCounter(uc, learned=self._learned)
         self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
         self.address_space = component.pd.address_space
         self.address_space.bind_address_space(self)
@@ -156,6 +162,9 @@ class Cpu:
         # Remember what may be cached for a small range: if the change turns
         # out to be an upgrade, unicorn's TLB need not be flushed (_flush_if_pending).
         # The cache forgets the range at once: the next fill must not see it.
+        self._remapped.append((start, size))
+        if len(self._remapped) > _REMAPPED_LIMIT:
+            self._remapped = [(0, 1 << 64)]  # check every code page
         if size <= _UPGRADE_CHECK_PAGES * PAGE_SIZE and self._flushed is not None:
             for page in range(trunc_page(start), start + size, PAGE_SIZE):
                 self._flushed.append((page, self.tlb.take(page)))
@@ -173,6 +182,8 @@ class Cpu:
         if not self.flush_pending:
             return
         self.flush_pending = False
+        if self._remapped:
+            self._forget_remapped_code()
         flushed, self._flushed = self._flushed, []
         if flushed is not None and self.tlb.complete:
             refills: list[tuple[int, int, int]] = []
@@ -204,6 +215,29 @@ class Cpu:
         perms = _permissions(now)
         refills.append((page, now.phys, perms))
         return cached[1] & ~perms == 0
+
+    def _learned(self, addr: int, size: int) -> None:
+        for page in range(trunc_page(addr), addr + size, PAGE_SIZE):
+            mapping = resolve(self.address_space, page, Access.EXEC)
+            if isinstance(mapping, Mapping):
+                self._code_pages[page] = mapping.phys
+
+    def _forget_remapped_code(self) -> None:
+        """The counter forgets the blocks of flushed pages that now show another frame."""
+        flushed, self._remapped = self._remapped, []
+        code = self._code_pages
+        for start, size in flushed:
+            pages = (range(trunc_page(start), start + size, PAGE_SIZE)
+                     if size <= _UPGRADE_CHECK_PAGES * PAGE_SIZE
+                     else [page for page in code if start <= page < start + size])
+            for page in pages:
+                frame = code.get(page)
+                if frame is None:
+                    continue
+                now = resolve(self.address_space, page, Access.EXEC)
+                if not isinstance(now, Mapping) or now.phys != frame:
+                    self.counter.forget(page, page + PAGE_SIZE)
+                    del code[page]
 
     # -- code coherence (code.py) --------------------------------------------
     def code_event(self, event: int, frame: int) -> None:

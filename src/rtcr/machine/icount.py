@@ -247,7 +247,9 @@ class InstructionCounter:
     installed (a bare ``emu_start`` would count too, but could stop early on
     an unknown block).  ``read_code(address, size)`` reads guest code at a
     virtual address (default ``uc.mem_read``; pass a translating reader in
-    virtual-TLB mode when virtual != physical).
+    virtual-TLB mode when virtual != physical). ``learned(address, size)``
+    is told of every block learned (the machine notes which pages hold
+    counted code, see :meth:`forget`).
     """
 
     def __init__(
@@ -255,6 +257,7 @@ class InstructionCounter:
         uc: UcHandle,
         backend: Backend = "auto",
         read_code: Callable[[int, int], bytes | bytearray] | None = None,
+        learned: Callable[[int, int], None] | None = None,
     ) -> None:
         if backend not in ("auto", "c", "python"):
             raise ValueError(f"unknown backend {backend!r}")
@@ -262,6 +265,7 @@ class InstructionCounter:
         self._read_code: Callable[[int, int], bytes | bytearray] = (
             read_code if read_code is not None else self._vmem_read
         )
+        self._learned = learned
         self._md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
         #: (addr, size) -> instruction count (the source of truth for both backends)
         self._blocks: dict[tuple[int, int], int] = {}
@@ -488,6 +492,8 @@ class InstructionCounter:
                 )
             n = len(offsets)
         self._blocks[(addr, size)] = n
+        if self._learned is not None:
+            self._learned(addr, size)
         if (
             self._ctable is not None
             and self._ctable.lib.icount_insert(self._ctable.ptr, addr, size, n) != 0
