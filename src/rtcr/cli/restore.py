@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
+from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
+from ._migrate_options import drive_migration, migrate_options
 from ._options import concurrency, interval_options, tracking_options
 from ._running import drive
 from ._store_options import store_options
@@ -21,10 +23,12 @@ from ._store_options import store_options
 @tracking_options
 @store_options
 @interval_options
+@migrate_options
 def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, every: int | None, every_ms: float | None,
-            max_instructions: int | None, summary_json: str | None) -> None:
+            max_instructions: int | None, summary_json: str | None,
+            migration: MigrationPlan | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
     The component continues exactly where it was: same memory, addresses,
@@ -41,5 +45,8 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget)
+    if migration is not None:
+        drive_migration(session, migration, every=every, every_ms=every_ms,
+                        max_instructions=max_instructions, summary_json=summary_json)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

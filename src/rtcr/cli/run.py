@@ -8,8 +8,10 @@ import click
 
 from rtcr.checkpoint import Session, Strategy
 from rtcr.machine import load_elf
+from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
+from ._migrate_options import drive_migration, migrate_options
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
 from ._running import drive
 from ._store_options import store_options
@@ -26,12 +28,14 @@ from ._store_options import store_options
 @store_options
 @interval_options
 @rom_options
+@migrate_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, summary_json: str | None,
-            rom: tuple[str, ...], config: Path | None) -> None:
+            rom: tuple[str, ...], config: Path | None,
+            migration: MigrationPlan | None) -> None:
     """Run the component ELF on the emulated machine.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
@@ -52,5 +56,8 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
                             roms=modules, staging_budget=staging_budget)
+    if migration is not None:
+        drive_migration(session, migration, every=every, every_ms=every_ms,
+                        max_instructions=max_instructions, summary_json=summary_json)
     drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json)

@@ -33,6 +33,7 @@ import json
 import os
 import socket
 import struct
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +222,16 @@ class Channel:
             raise ProtocolError(f"{self.peer} sent {known.name} where "
                                 f"{' or '.join(k.name for k in expected)} was due")
         return frame
+
+    def linger(self, seconds: float = 5.0) -> None:
+        """After a refusal: read and drop what the peer still sends, so that it gets to
+        read the refusal (closing on unread data would reset the connection and lose it)."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(seconds)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and self.sock.recv(1 << 16):
+                pass
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
