@@ -1,0 +1,161 @@
+"""Migrations that fail: the component keeps running at the source, nothing is lost,
+and the receiver goes on serving (a retry succeeds)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from migrate_helpers import (
+    Finished,
+    Receiver,
+    assert_continued,
+    assert_ran_here,
+    migrate,
+    reference,
+    secret_file,
+)
+from net_helpers import Relay
+
+from rtcr.migrate.wire import HEADER, MAC_SIZE, NONCE_SIZE
+from rtcr.toolchain import compile_component
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HANDSHAKE_UPSTREAM = 2 * (HEADER.size + NONCE_SIZE + MAC_SIZE)
+STOP_AND_COPY = ("--migrate-at", "4M", "--migrate-mode", "stop-and-copy")
+
+
+@pytest.fixture(scope="module")
+def long_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("long") / "long_target.elf"
+    return compile_component([ROOT / "benchmarks" / "concurrent_target.c"], out,
+                             extra_flags=["-DTARGET_MB=4", "-DROUNDS=400",
+                                          "-DDIRTY_PERMILLE=100"])
+
+
+@pytest.fixture
+def counter(example: Callable[[str], Path]) -> Path:
+    return example("counter")
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    serving = Receiver(tmp_path)
+    yield serving
+    serving.kill()
+
+
+def retry_succeeds(elf: Path, receiver: Receiver, tmp_path: Path) -> None:
+    """The receiver that refused one migration takes the next one, and it is exact."""
+    source = migrate(elf, receiver.address, tmp_path, *STOP_AND_COPY)
+    assert_continued(reference(elf), source, receiver.wait())
+
+
+@pytest.mark.parametrize("cut_after", [10, HANDSHAKE_UPSTREAM + 10, 5000, 200_000])
+def test_a_cut_connection_leaves_the_component_running_and_a_retry_succeeds(
+        counter: Path, receiver: Receiver, tmp_path: Path, cut_after: int) -> None:
+    relay = Relay(receiver.address, cut_after=cut_after)
+    source = migrate(counter, relay.address, tmp_path, *STOP_AND_COPY)
+    assert "the component keeps running here" in source.stderr
+    assert_ran_here(reference(counter), source)
+    retry_succeeds(counter, receiver, tmp_path)
+
+
+def test_a_connection_cut_during_pre_copy_rounds_loses_nothing(
+        long_target: Path, receiver: Receiver, tmp_path: Path) -> None:
+    relay = Relay(receiver.address, cut_after=6 << 20)  # past the first, full round
+    source = migrate(long_target, relay.address, tmp_path, "--migrate-at", "20M",
+                     "--downtime-ms", "0.001", "--max-rounds", "6")
+    assert "the component keeps running here" in source.stderr
+    assert_ran_here(reference(long_target), source)
+
+
+def test_a_receiver_killed_mid_transfer_leaves_the_component_running(
+        long_target: Path, receiver: Receiver, tmp_path: Path) -> None:
+    relay = Relay(receiver.address)
+    outcome: list[Finished] = []
+    thread = threading.Thread(target=lambda: outcome.append(migrate(
+        long_target, relay.address, tmp_path, "--migrate-at", "20M", "--downtime-ms", "0.001",
+        "--max-rounds", "6")))
+    thread.start()
+    deadline = time.monotonic() + 60
+    while len(relay.upstream) < 1 << 20 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    receiver.kill()
+    thread.join(timeout=120)
+    (source,) = outcome
+    assert "the component keeps running here" in source.stderr
+    assert_ran_here(reference(long_target), source)
+
+
+def test_a_wrong_secret_is_refused_at_both_ends_and_a_retry_succeeds(
+        counter: Path, receiver: Receiver, tmp_path: Path) -> None:
+    wrong = secret_file(tmp_path, "not the secret the receiver was given\n")
+    source = migrate(counter, receiver.address, tmp_path, *STOP_AND_COPY, secret=wrong)
+    assert "the component keeps running here" in source.stderr
+    assert_ran_here(reference(counter), source)
+    retry_succeeds(counter, receiver, tmp_path)
+    assert "does not know the secret" in receiver.messages()
+
+
+def test_a_corrupted_frame_is_refused_and_a_retry_succeeds(
+        counter: Path, receiver: Receiver, tmp_path: Path) -> None:
+    relay = Relay(receiver.address, flip_bit=8 * (HANDSHAKE_UPSTREAM + 3000) + 5)
+    source = migrate(counter, relay.address, tmp_path, *STOP_AND_COPY)
+    assert "the component keeps running here" in source.stderr
+    assert_ran_here(reference(counter), source)
+    retry_succeeds(counter, receiver, tmp_path)
+    assert "failed its integrity check" in receiver.messages()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+# 2 MiB that no codec shrinks, then a while of computing on them.
+NOISE = r"""
+#include <rtcr.h>
+#define PAGES 512
+int main(void)
+{
+    long ds = rtcr_ram_alloc(PAGES * 4096UL);
+    unsigned long *buf = (unsigned long *)rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, -1, RTCR_W);
+    unsigned long x = 88172645463325252UL, sum = 0;
+    for (unsigned long i = 0; i < PAGES * 512; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        buf[i] = x;
+    }
+    rtcr_printf("filled\n");
+    for (unsigned long round = 0; round < 40; round++)
+        for (unsigned long i = 0; i < PAGES * 512; i++)
+            sum += buf[i] >> round;
+    rtcr_printf("sum %lx\n", sum);
+    return 0;
+}
+"""
+
+
+def test_a_receiver_with_a_full_disk_refuses_and_the_component_runs_on(
+        compile_c: Callable[[str, str], Path], tmp_path: Path, tiny_disk: Path) -> None:
+    noise = compile_c("noise", NOISE)
+    receiver = Receiver(tmp_path, store=tiny_disk / "store")
+    try:
+        source = migrate(noise, receiver.address, tmp_path, "--migrate-at", "10M",
+                         "--migrate-mode", "stop-and-copy")
+    finally:
+        receiver.kill()
+    assert "refused" in source.stderr and "the component keeps running here" in source.stderr
+    assert_ran_here(reference(noise), source)
+    assert "refused the migration" in receiver.messages()
