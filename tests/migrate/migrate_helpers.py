@@ -101,12 +101,13 @@ class Receiver:
 
 
 def migrate(elf: Path, address: str, directory: Path, *args: str,
-            secret: Path | None = None, command: tuple[str, ...] = ()) -> Finished:
+            secret: Path | None = None, command: tuple[str, ...] = (),
+            prefix: tuple[str, ...] = ()) -> Finished:
     """Run ``elf`` with --migrate-to ``address`` (``args``: --migrate-at, --migrate-mode...)."""
     summary = directory / "source.json"
     summary.unlink(missing_ok=True)
     done = subprocess.run(
-        [*RTCR, *(command or ("run", str(elf))), "--migrate-to", address,
+        [*prefix, *RTCR, *(command or ("run", str(elf))), "--migrate-to", address,
          "--secret-file", str(secret or secret_file(directory)), "--summary-json",
          str(summary), *args],
         capture_output=True, text=True, timeout=TIMEOUT)

@@ -3,6 +3,8 @@ and the receiver goes on serving (a retry succeeds)."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import subprocess
 import threading
 import time
@@ -159,3 +161,27 @@ def test_a_receiver_with_a_full_disk_refuses_and_the_component_runs_on(
     assert "refused" in source.stderr and "the component keeps running here" in source.stderr
     assert_ran_here(reference(noise), source)
     assert "refused the migration" in receiver.messages()
+
+
+def received_until_closed(sock: socket.socket) -> bytes:
+    """What a peer got before the receiver closed (or reset) the connection."""
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(1 << 16):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(("sent", "complaint"), [
+    (b"GET / HTTP/1.1\r\nHost: receiver\r\n\r\n", "does not speak the rtcr migration protocol"),
+    (HEADER.pack(b"RTCM", 1, 1, 0, 0xFFFF_FFFF), "more than the limit"),
+    (HEADER.pack(b"RTCM", 9, 1, 0, NONCE_SIZE), "speaks migration protocol version 9"),
+])
+def test_rtcr_serve_refuses_a_hostile_peer_and_serves_the_next(
+        counter: Path, receiver: Receiver, tmp_path: Path, sent: bytes, complaint: str) -> None:
+    host, port = receiver.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as hostile:
+        hostile.sendall(sent)
+        assert received_until_closed(hostile) == b""  # refused: it is told nothing
+    assert complaint in receiver.messages()
+    retry_succeeds(counter, receiver, tmp_path)

@@ -183,6 +183,7 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
             if during.outcome is not Outcome.STOPPED:  # it ended here before it could move
                 reason = "the component ended at the source during pre-copy"
                 tell(f"rtcr: {reason}; it was not migrated")
+                rounds.checkpointer.committer.drain()  # the round in flight ends first
                 channel.refuse(reason)
                 channel.close()
                 return MigrationResult(during, _stats(plan, target, started, None, None,

@@ -33,6 +33,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -138,6 +139,7 @@ class Channel:
         self._recv_seq = 0
         self.bytes_sent = 0
         self.authenticated = False
+        self._sending = threading.Lock()  # a frame goes out whole, numbered in order
 
     def keyed(self, send_key: bytes, recv_key: bytes) -> None:
         """From now on, frames carry MACs under the session keys."""
@@ -150,14 +152,22 @@ class Channel:
         if length > MAX_PAYLOAD:
             raise ProtocolError(f"a {kind.name} frame of {length} bytes exceeds the limit of "
                                 f"{MAX_PAYLOAD}")
-        header = HEADER.pack(MAGIC, VERSION, kind, self._send_seq, length)
-        mac = _mac(self._send_key, header, *parts)
-        try:
-            self.sock.sendmsg([header, *parts, mac])  # one call: no small-packet delays
-        except OSError as exc:
-            raise ProtocolError(f"sending to {self.peer} failed: {exc.strerror or exc}") from None
-        self._send_seq += 1
-        self.bytes_sent += HEADER.size + length + MAC_SIZE
+        with self._sending:
+            header = HEADER.pack(MAGIC, VERSION, kind, self._send_seq, length)
+            mac = _mac(self._send_key, header, *parts)
+            pending = [memoryview(p).cast("B") for p in (header, *parts, mac)]
+            try:
+                while pending:  # as few calls as the socket takes: no small-packet delays
+                    sent = self.sock.sendmsg(pending)
+                    while pending and sent >= pending[0].nbytes:
+                        sent -= pending.pop(0).nbytes
+                    if pending:
+                        pending[0] = pending[0][sent:]
+            except OSError as exc:
+                raise ProtocolError(f"sending to {self.peer} failed: "
+                                    f"{exc.strerror or exc}") from None
+            self._send_seq += 1
+            self.bytes_sent += HEADER.size + length + MAC_SIZE
 
     def send_json(self, kind: Kind, value: dict[str, Any]) -> None:
         self.send(kind, json.dumps(value, separators=(",", ":")).encode())
