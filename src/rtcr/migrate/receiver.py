@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtcr.checkpoint import Session, SessionResult
+from rtcr.checkpoint import Session, SessionResult, Strategy
 from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
 
@@ -110,7 +110,10 @@ class Receiver:
         """Wait for the next migration, continue it here, run it to its end."""
         arrival = self._arrivals.get()
         with Store.open(self.store_dir) as store:
-            session = Session.resume(store, arrival.checkpoint.id, checkpoint=False)
+            # It takes no checkpoints here: arming write tracking for every page would be
+            # most of the restore, and so of the downtime (the strategy is invisible to it).
+            session = Session.resume(store, arrival.checkpoint.id, checkpoint=False,
+                                     strategy=Strategy.FULL)
         try:
             arrival.channel.send_json(Kind.STARTED, {"checkpoint": arrival.checkpoint.id})
         except ProtocolError as exc:  # the source holds no copy any more: run it anyway

@@ -9,8 +9,9 @@ over the wire (`transfer.WireTarget`) instead of into a store:
   the commit worker sends them. Round k holds the pages written since
   round k-1 (read-only-attach tracking). When the pages dirty now would
   take no longer than ``downtime_ms`` at the best rate measured so far, or
-  ``max_rounds`` is reached, the component is stopped and the last
-  increment -- with the complete state -- is sent;
+  no fewer than the last round held (not converging), or ``max_rounds`` is
+  reached, the component is stopped and the last increment -- with the
+  complete state -- is sent;
 - *stop-and-copy* (the baseline): the component is stopped and one full
   checkpoint is sent.
 
@@ -127,8 +128,11 @@ class _Rounds:
             return True
         if not rounds:
             return False
+        dirty = dirty_pages(self.session)
+        if len(rounds) >= 2 and dirty >= rounds[-1].info.pages:
+            return True  # not converging: the component writes as fast as rounds go out
         rate = max(r.info.pages / r.seconds for r in rounds if r.seconds > 0)  # pages/s
-        return dirty_pages(self.session) / rate * 1000 <= self.plan.downtime_ms
+        return dirty / rate * 1000 <= self.plan.downtime_ms
 
     def run_while_sending(self) -> SessionResult:
         """Run the component until the round in flight is committed (or failed)."""
