@@ -54,11 +54,11 @@ def secret_file(directory: Path, text: str = SECRET) -> Path:
 
 
 class Receiver:
-    """`rtcr serve --once` on a free loopback port (``prefix``: e.g. `ip netns exec NS`)."""
+    """`rtcr serve [--once]` on a free port (``prefix``: e.g. `ip netns exec NS`)."""
 
     def __init__(self, directory: Path, *, secret: Path | None = None,
                  store: Path | None = None, listen: str = "127.0.0.1:0",
-                 prefix: tuple[str, ...] = ()) -> None:
+                 prefix: tuple[str, ...] = (), once: bool = True) -> None:
         self.directory = directory
         self.summary_path = directory / "receiver.json"
         self.stderr_path = directory / "receiver.err"
@@ -66,8 +66,8 @@ class Receiver:
         self._stderr = self.stderr_path.open("w")
         self.process = subprocess.Popen(
             [*prefix, *RTCR, "serve", "--listen", listen, "--store", str(self.store),
-             "--secret-file", str(secret or secret_file(directory)), "--once",
-             "--summary-json", str(self.summary_path)],
+             "--secret-file", str(secret or secret_file(directory)),
+             *(("--once", "--summary-json", str(self.summary_path)) if once else ())],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         self.address = self._announced()
 
@@ -93,11 +93,14 @@ class Receiver:
         return Finished(self.process.returncode, tuple(out.splitlines()), self.messages(),
                         summary)
 
-    def kill(self) -> None:
+    def kill(self) -> tuple[str, ...]:
+        """End it now; what it printed on stdout."""
+        out = ""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.communicate(timeout=TIMEOUT)
+            out, _ = self.process.communicate(timeout=TIMEOUT)
         self._stderr.close()
+        return tuple((out or "").splitlines())
 
 
 def migrate(elf: Path, address: str, directory: Path, *args: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +135,20 @@ def test_restore_migrates_a_stored_checkpoint(example: Callable[[str], Path],
     assert there.summary is not None
     assert there.summary["instructions"] == ref.instructions
     assert there.summary["memory_digest"] == ref.digest
+
+
+def test_serve_without_once_runs_one_migration_after_another(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    elf = example("counter")
+    ref = reference(elf)
+    receiver = Receiver(tmp_path, once=False)
+    try:
+        sources = [migrate(elf, receiver.address, tmp_path, "--migrate-at", at,
+                           "--migrate-mode", "stop-and-copy") for at in ("2M", "6M")]
+        deadline = time.monotonic() + 60
+        while receiver.messages().count("serving on") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        there = receiver.kill()
+    assert all(s.returncode == 0 for s in sources)
+    assert there == ref.lines[len(sources[0].lines):] + ref.lines[len(sources[1].lines):]

@@ -106,7 +106,8 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
     name = session.component.name
     if outcome.migrated and stats is not None:
         _tell(f"rtcr: {name} migrated to {plan.to} (checkpoint {stats.checkpoint} there) "
-              f"at instruction {run.instructions} after {stats.rounds} rounds, "
+              f"at instruction {run.instructions} after {stats.rounds} "
+              f"round{'s' if stats.rounds != 1 else ''}, "
               f"downtime {stats.downtime_ms:.1f} ms")
         sys.stdout.flush()
         sys.exit(0)

@@ -50,6 +50,8 @@ def command(address: str, store_dir: Path, secret_file: Path, once: bool,
                 _tell(f"rtcr: {result.outcome.value}: {result.diagnostic}")
             if once:
                 break
+            _tell(f"rtcr: {landed.name} (from checkpoint {landed.checkpoint}) ended with exit "
+                  f"status {result.exit_code}; serving on")
     finally:
         receiver.close()
     if summary_json:

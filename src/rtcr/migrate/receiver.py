@@ -40,6 +40,7 @@ class Arrival:
 class Landed:
     """A migrated component that ran to its end here."""
 
+    name: str
     checkpoint: int
     result: SessionResult
     memory_digest: str
@@ -122,7 +123,8 @@ class Receiver:
         self.tell(f"rtcr: continuing {session.component.name} from checkpoint "
                   f"{arrival.checkpoint.id} at instruction {arrival.checkpoint.instructions}")
         result = session.run()
-        return Landed(arrival.checkpoint.id, result, session.memory_digest())
+        return Landed(session.component.name, arrival.checkpoint.id, result,
+                      session.memory_digest())
 
     def close(self) -> None:
         self._stop.set()
