@@ -95,7 +95,9 @@ class Receiver:
         try:
             channel = accept(conn, peer, self.secret)
             info = receive(channel, store)
-        except RtcrError as exc:
+        except (RtcrError, OSError, ValueError, TypeError) as exc:
+            # (the last three: whatever a hostile peer provokes that no check named; the
+            # intake must go on with the next peer)
             self.tell(f"rtcr: refused the migration from {peer}: {exc}")
             if channel is not None and channel.authenticated:
                 channel.linger()

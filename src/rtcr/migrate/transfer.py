@@ -239,8 +239,7 @@ def receive(channel: Channel, store: Store) -> CheckpointInfo:
                 if final:
                     return info
     except RtcrError as exc:
-        if not isinstance(exc, ProtocolError) or channel.authenticated:
-            channel.refuse(str(exc))
+        channel.refuse(str(exc))
         raise
     finally:
         if intake is not None:
