@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+import zstandard
+
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
@@ -37,7 +39,13 @@ from .wire import MAX_PAYLOAD, Channel, Kind, ProtocolError
 PAGES_PER_FRAME = 256
 _KEY = struct.Struct(">H")
 _COUNT = struct.Struct(">I")
-assert _KEY.size + 0xFFFF + _COUNT.size + PAGES_PER_FRAME * (4 + PAGE_SIZE) < MAX_PAYLOAD
+_CODEC = struct.Struct(">B")
+assert (_KEY.size + 0xFFFF + _COUNT.size + _CODEC.size + PAGES_PER_FRAME * (4 + PAGE_SIZE)
+        < MAX_PAYLOAD)
+# Page data on the wire: as it is, or zstd (the codec the store's package set has in
+# Python; a batch that does not shrink goes raw, as the store keeps such pages).
+_RAW, _ZSTD = 0, 1
+_ZSTD_LEVEL = 1
 
 
 def _contiguous(addrs: array[int]) -> bool:
@@ -94,9 +102,10 @@ class WireSink:
         name = key.encode()
         for start in range(0, len(indices), PAGES_PER_FRAME):
             chunk = indices[start:start + PAGES_PER_FRAME]
+            pages = _page_data(base, addrs[start:start + PAGES_PER_FRAME])
+            codec, data = self._target.encode(pages)
             self._channel.send(Kind.PAGES, _KEY.pack(len(name)), name, _COUNT.pack(len(chunk)),
-                               _wire_indices(chunk),
-                               *_page_data(base, addrs[start:start + PAGES_PER_FRAME]))
+                               _CODEC.pack(codec), _wire_indices(chunk), *data)
             self._target.pages_sent += len(chunk)
 
     def commit(self, manifest: dict[str, Any], *, instructions: int = 0,
@@ -136,6 +145,14 @@ class WireTarget:
         self.final = False
         self.pages_sent = 0
         self.rounds: list[Round] = []
+        self._compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)  # (one thread uses it)
+
+    def encode(self, pages: list[bytes | memoryview]) -> tuple[int, list[bytes | memoryview]]:
+        """(codec, data) of a batch of pages: zstd if that shrinks it, else as they are."""
+        packed = self._compressor.compress(b"".join(pages))
+        if len(packed) < sum(len(p) for p in pages):
+            return _ZSTD, [packed]
+        return _RAW, pages
 
     def begin(self, parent: int | None = None) -> WireSink:
         return WireSink(self, parent)
@@ -161,6 +178,7 @@ class _Intake:
         self.started = time.perf_counter()
         self._buffer = bytearray(PAGES_PER_FRAME * PAGE_SIZE)
         self._addrs = array("Q", range(0, PAGES_PER_FRAME * PAGE_SIZE, PAGE_SIZE))
+        self._decompressor = zstandard.ZstdDecompressor()
 
     def pages(self, payload: bytes) -> None:
         try:
@@ -168,15 +186,28 @@ class _Intake:
             key = payload[_KEY.size:_KEY.size + keylen].decode()
             at = _KEY.size + keylen
             (count,) = _COUNT.unpack_from(payload, at)
-            at += _COUNT.size
+            (codec,) = _CODEC.unpack_from(payload, at + _COUNT.size)
+            at += _COUNT.size + _CODEC.size
         except (struct.error, UnicodeDecodeError):
             raise ProtocolError("a PAGES frame has a malformed header") from None
-        if count > PAGES_PER_FRAME or len(payload) != at + count * (4 + PAGE_SIZE):
+        size = count * PAGE_SIZE
+        if count > PAGES_PER_FRAME or len(payload) < at + 4 * count:
             raise ProtocolError(f"a PAGES frame of {key!r} announces {count} pages but holds "
                                 f"{len(payload) - at} bytes")
         indices = _indices(payload[at:at + 4 * count])
         data = memoryview(payload)[at + 4 * count:]
-        self._buffer[:len(data)] = data
+        if codec == _ZSTD:
+            try:
+                data = memoryview(self._decompressor.decompress(data, max_output_size=size))
+            except zstandard.ZstdError as exc:
+                raise ProtocolError(f"a PAGES frame of {key!r} does not decompress: "
+                                    f"{exc}") from None
+        elif codec != _RAW:
+            raise ProtocolError(f"a PAGES frame of {key!r} has unknown codec {codec}")
+        if len(data) != size:
+            raise ProtocolError(f"a PAGES frame of {key!r} announces {count} pages but holds "
+                                f"{len(data)} bytes of them")
+        self._buffer[:size] = data
         self.writer.put_pages(key, indices, address(self._buffer), self._addrs[:count])
 
 

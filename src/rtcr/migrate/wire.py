@@ -64,7 +64,7 @@ class Kind(enum.IntEnum):
     REFUSE = 5  # JSON {"reason": text}: the peer will not go on, and says why
     BEGIN = 10  # JSON: a checkpoint starts (parent, final)
     DECLARE = 11  # JSON: a memory object of it (key, npages, fresh)
-    PAGES = 12  # u16 key length, key, u32 count, count u32 indices, count pages
+    PAGES = 12  # u16 key length, key, u32 count, u8 codec, count u32 indices, the pages
     COMMIT = 13  # JSON: the manifest and record fields; the receiver commits
     COMMITTED = 14  # JSON: the receiver's record of it (durable; verified if final)
     ABORT = 15  # JSON: the source drops the checkpoint being sent
