@@ -185,14 +185,14 @@ def cxx_runtime(cc: Compiler, cxx: Compiler) -> CxxRuntime:
         c_flags = [flag for flag in _c_flags(cc) if flag not in LINK_FLAGS]
         for src in (sdk.CRT0, *sdk.LIBC_SOURCES):
             run_compiler([*cc.command, *c_flags, SDK_OPT, "-fno-builtin", f"-I{sdk.INCLUDE_DIR}",
-                  "-c", str(src), "-o", str(build / f"{src.stem}.o")],
-                 f"compiling the SDK's {src.name}", cc)
+                          "-c", str(src), "-o", str(build / f"{src.stem}.o")],
+                         f"compiling the SDK's {src.name}", cc)
         genode_objs = []
         for src in (*sdk.CXX_SOURCES, *sdk.GENODE_SOURCES):
             obj = build / f"{src.stem}.o"
             run_compiler([*cxx.command, *CXX_FLAGS, SDK_OPT, f"-I{sdk.GENODE_INCLUDE_DIR}",
-                  f"-I{sdk.INCLUDE_DIR}", "-c", str(src), "-o", str(obj)],
-                 f"compiling the SDK's {src.name}", cxx)
+                          f"-I{sdk.INCLUDE_DIR}", "-c", str(src), "-o", str(obj)],
+                         f"compiling the SDK's {src.name}", cxx)
             if src in sdk.GENODE_SOURCES:
                 genode_objs.append(obj)
         archive = build / "libgenode.a"
@@ -231,7 +231,7 @@ def _compile_cxx_component(srcs: Sequence[Path], out: Path, opt: str,
                        _opt_flag(opt), *extra_flags, f"-I{sdk.INCLUDE_DIR}"]
                 compiler = cc
             diagnostics.append(run_compiler([*cmd, "-c", str(src), "-o", str(obj)],
-                                    f"compiling {src}", compiler))
+                                            f"compiling {src}", compiler))
             objects.append(str(obj))
         diagnostics.append(run_compiler(
             [*cxx.command, *CXX_LINK_FLAGS, "-T", str(sdk.LINKER_SCRIPT), *objects,

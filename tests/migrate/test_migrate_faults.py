@@ -4,6 +4,7 @@ and the receiver goes on serving (a retry succeeds)."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from migrate_helpers import (
+    RTCR,
     Finished,
     Receiver,
     assert_continued,
@@ -152,3 +154,23 @@ def test_rtcr_serve_refuses_a_hostile_peer_and_serves_the_next(
         assert received_until_closed(hostile) == b""  # refused: it is told nothing
     assert complaint in receiver.messages()
     retry_succeeds(counter, receiver, tmp_path)
+
+
+def test_sigint_abandons_a_migration_and_stops_the_run(noisy: Path, tmp_path: Path) -> None:
+    receiver = Receiver(tmp_path)
+    relay = Relay(receiver.address)
+    try:
+        source = subprocess.Popen(
+            [*RTCR, "run", str(noisy), "--migrate-to", relay.address, "--secret-file",
+             str(secret_file(tmp_path)), "--migrate-at", "20M", "--max-rounds", "50",
+             "--downtime-ms", "0.001"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 60
+        while len(relay.upstream) < 1 << 20 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        source.send_signal(signal.SIGINT)
+        _, err = source.communicate(timeout=120)
+    finally:
+        receiver.kill()
+    assert source.returncode == 128 + signal.SIGINT
+    assert "abandoned: interrupted" in err

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcr.checkpoint.image import object_key
 from rtcr.core import FaultType
+from rtcr.core.quota import format_bytes
 from rtcr.store import Checkpoint, CheckpointInfo
 from rtcr.store.format import ZERO_PAGE, page_hash
 
@@ -64,7 +66,7 @@ class _Objects:
         if at in self.stacks:
             return f"stack of {self.stacks[at]}"
         state = ", freed" if obj.get("freed") else ", sealed" if obj.get("sealed") else ""
-        return f"RAM {oid} ({_size(obj['size'])}{state})"
+        return f"RAM {oid} ({format_bytes(obj['size'])}{state})"
 
     def tree(self, oid: int, base: int, writeable: bool, executable: bool,
              depth: int) -> list[dict[str, Any]]:
@@ -85,11 +87,34 @@ class _Objects:
         return out
 
 
-def _size(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and n % (1 << shift) == 0:
-            return f"{n >> shift} {unit}"
-    return f"{n:,} bytes"
+def object_names(manifest: dict[str, Any]) -> dict[str, str]:
+    """Store key -> what a person calls the memory object (``.text of c``, ``stack of main``).
+
+    Empty for a manifest that is no runtime image (a store holds any JSON).
+    """
+    if not isinstance(manifest.get("objects"), list) or not isinstance(
+            manifest.get("threads"), list):
+        return {}
+    objects = _Objects(manifest)
+    attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
+    for rm in manifest["objects"]:
+        if rm["kind"] == "rm":
+            for start, _size, _offset, ds_oid, _w, x in sorted(rm["regions"]):
+                attached.setdefault(ds_oid, (start, x))
+    names: dict[str, str] = {}
+    for oid, obj in objects.by_oid.items():
+        if obj["kind"] not in ("ram", "rom"):
+            continue
+        at, executable = attached.get(oid, (-1, False))
+        if obj["kind"] == "rom":
+            # The loader names a program's read-only segments "NAME:segmentN".
+            component, _, _segment = obj["name"].rpartition(":")
+            section = ".text" if executable else ".rodata"
+            name = f"{section} of {component}" if component else f"ROM {obj['name']}"
+        else:
+            name = objects.holds(oid, at)
+        names[object_key(oid)] = name
+    return names
 
 
 #: How deep `describe` follows managed dataspaces (the core refuses deeper nesting anyway).
@@ -146,6 +171,13 @@ def _flat_regions(regions: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
     return out
 
 
+def _log_between(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The LOG lines printed after checkpoint ``a`` up to ``b``, as far as ``b``'s tail has them."""
+    between = b["log_lines"] - a["log_lines"]
+    tail = b.get("log_tail", [])
+    return list(tail[len(tail) - min(max(between, 0), len(tail)):])
+
+
 def compare(a: View, b: View, pages_changed: dict[str, int]) -> View:
     """What changed from view ``a`` to view ``b``; ``pages_changed``: pages per memory object."""
     threads_a = {t["tid"]: t for t in a["threads"]}
@@ -173,6 +205,7 @@ def compare(a: View, b: View, pages_changed: dict[str, int]) -> View:
         "instructions": b["checkpoint"]["instructions"] - a["checkpoint"]["instructions"],
         "virtual_time_ns": b["checkpoint"]["virtual_time_ns"] - a["checkpoint"]["virtual_time_ns"],
         "log_lines": b["component"]["log_lines"] - a["component"]["log_lines"],
+        "log": _log_between(a["component"], b["component"]),
         "pages_changed": {k: n for k, n in sorted(pages_changed.items()) if n},
         "objects_added": sorted(objects_b - objects_a),
         "objects_gone": sorted(objects_a - objects_b),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from rtcr.migrate.source import (
 from rtcr.migrate.wire import read_secret
 
 from ._options import COUNT, MILLIS
+from ._running import RunSignals
 
 _OPTIONS = [
     click.option("--migrate-to", metavar="HOST:PORT", default=None,
@@ -78,20 +80,23 @@ def _tell(line: str) -> None:
     click.echo(line, err=True)
 
 
-def drive_migration(session: Session, plan: MigrationPlan, *, every: int | None,
-                    every_ms: float | None, max_instructions: int | None,
-                    summary_json: str | None) -> None:
+def drive_migration(session: Session, plan: MigrationPlan, signals: RunSignals, *,
+                    every: int | None,
+                    every_ms: float | None, final_checkpoint: bool,
+                    max_instructions: int | None, summary_json: str | None) -> None:
     """Run the session, migrate it as ``plan`` says, exit: 0 once it runs at the receiver,
     else with the component's status after it ran on here."""
-    if every or every_ms:
+    if every or every_ms or final_checkpoint:
         raise click.UsageError("--migrate-to takes the checkpoints itself; it does not combine "
-                               "with --every/--every-ms")
-    outcome = migrate(session, plan, max_instructions=max_instructions, tell=_tell)
-    _finish(session, plan, outcome, summary_json)
+                               "with --every/--every-ms/--checkpoint-on-exit")
+    outcome = migrate(session, plan, max_instructions=max_instructions, tell=_tell,
+                      interrupted=signals.requested)
+    signals.settle()
+    _finish(session, plan, outcome, summary_json, signals.received)
 
 
 def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
-            summary_json: str | None) -> None:
+            summary_json: str | None, interrupted: signal.Signals | None) -> None:
     run, stats = outcome.run, outcome.stats
     summary = run.summary()
     if stats is not None:
@@ -111,6 +116,10 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
               f"downtime {stats.downtime_ms:.1f} ms")
         sys.stdout.flush()
         sys.exit(0)
+    if interrupted is not None:
+        _tell(f"rtcr: stopped by {interrupted.name} at instruction {run.instructions}")
+        sys.stdout.flush()
+        sys.exit(128 + interrupted.value)
     if stats is None:
         _tell(f"rtcr: {name} ended before instruction {plan.at}; it was not migrated")
     if run.outcome is not Outcome.EXITED:

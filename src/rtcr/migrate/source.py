@@ -113,8 +113,9 @@ class _Rounds:
     """The pre-copy rounds of one migration: take them, run while they go, decide the last."""
 
     def __init__(self, session: Session, plan: MigrationPlan, target: WireTarget,
-                 limit: Callable[[], int | None]) -> None:
+                 limit: Callable[[], int | None], interrupted: Callable[[], bool]) -> None:
         self.session = session
+        self.interrupted = interrupted
         self.plan = plan
         self.target = target
         self.limit = limit
@@ -147,7 +148,8 @@ class _Rounds:
 
         return self.session.run(
             max_instructions=self.limit(), on_progress=poll,
-            stop_when=lambda: self.error is not None or len(checkpointer.history) > before)
+            stop_when=lambda: (self.error is not None or self.interrupted()
+                               or len(checkpointer.history) > before))
 
     def close(self) -> None:
         self.checkpointer.committer.close()
@@ -155,11 +157,14 @@ class _Rounds:
 
 
 def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | None = None,
-            tell: Callable[[str], None] = lambda line: None) -> MigrationResult:
+            tell: Callable[[str], None] = lambda line: None,
+            interrupted: Callable[[], bool] = lambda: False) -> MigrationResult:
     """Run ``session`` to instruction ``plan.at``, then migrate it (see the module).
 
     On failure ``tell`` gets one line saying why and that the component
     keeps running here, and the run goes on to its end at the source.
+    When ``interrupted()`` says so (SIGINT), the migration is abandoned the
+    same way and the run stops between two time slices.
     """
     machine = session.machine
     end = machine.instructions + max_instructions if max_instructions is not None else None
@@ -169,8 +174,8 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
 
     if machine.instructions < plan.at:
         before = session.run(max_instructions=limit(),
-                             stop_when=lambda: machine.instructions >= plan.at)
-        if before.outcome is not Outcome.STOPPED:
+                             stop_when=lambda: interrupted() or machine.instructions >= plan.at)
+        if before.outcome is not Outcome.STOPPED or interrupted():
             return MigrationResult(before, None)
     started = time.perf_counter()
     rounds: _Rounds | None = None
@@ -178,12 +183,14 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
     try:
         channel = connect(plan.to, plan.secret)
         target = WireTarget(channel)
-        rounds = _Rounds(session, plan, target, limit)
+        rounds = _Rounds(session, plan, target, limit, interrupted)
         while not rounds.last_round_due():
             rounds.checkpointer.take()
             during = rounds.run_while_sending()
             if rounds.error is not None:
                 raise rounds.error
+            if interrupted():
+                raise RtcrError("interrupted")
             if during.outcome is not Outcome.STOPPED:  # it ended here before it could move
                 reason = "the component ended at the source during pre-copy"
                 tell(f"rtcr: {reason}; it was not migrated")
@@ -208,14 +215,16 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
         return MigrationResult(gone, _stats(plan, target, started, (done - stopped) * 1000,
                                             target.rounds[-1].info.id, None))
     except RtcrError as exc:
-        tell(f"rtcr: migration to {plan.to} failed: {exc}; the component keeps running here")
+        tell(f"rtcr: migration to {plan.to} abandoned: interrupted" if interrupted() else
+             f"rtcr: migration to {plan.to} failed: {exc}; the component keeps running here")
         if target is not None:
             target.channel.close()
         stats = _stats(plan, target, started, None, None, str(exc))
         if rounds is not None:
             rounds.close()
             rounds = None
-        return MigrationResult(session.run(max_instructions=limit()), stats)
+        return MigrationResult(session.run(max_instructions=limit(), stop_when=interrupted),
+                               stats)
     finally:
         if rounds is not None:
             rounds.close()
