@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +103,13 @@ class Relay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
                 s.close()
+
+    def wait_upstream(self, n: int, timeout: float = 30) -> None:
+        """Until the client has sent ``n`` bytes through the relay."""
+        deadline = time.monotonic() + timeout
+        while len(self.upstream) < n:
+            assert time.monotonic() < deadline, f"only {len(self.upstream)} of {n} bytes came"
+            time.sleep(0.001)
 
     def inject(self, data: bytes) -> None:
         assert self._to_target is not None

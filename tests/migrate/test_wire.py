@@ -149,6 +149,7 @@ def test_a_frame_replayed_within_a_connection_is_refused(listener: Listener) -> 
     relay = Relay(listener.address)
     channel = connect(relay.address, SECRET)
     channel.send(Kind.BEGIN, b"once")
+    relay.wait_upstream(HANDSHAKE_UPSTREAM + HEADER.size + len(b"once") + MAC_SIZE)
     relay.inject(bytes(relay.upstream[HANDSHAKE_UPSTREAM:]))
     assert "replayed or reordered" in refusal(listener)
     channel.close()
