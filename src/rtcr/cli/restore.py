@@ -10,9 +10,11 @@ import click
 
 from rtcr.checkpoint import Session, Strategy
 from rtcr.errors import StoreError
+from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 from rtcr.store.archive import copy_checkpoint, import_archive
 
+from ._migrate_options import drive_migration, migrate_options
 from ._options import concurrency, interval_options, tracking_options
 from ._running import RunSignals, check_summary_path, drive, warn_ineffective
 from ._store_options import store_options
@@ -29,13 +31,15 @@ from ._store_options import store_options
 @tracking_options
 @store_options
 @interval_options
+@migrate_options
 def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool,
-            summary_json: str | None) -> None:
+            summary_json: str | None,
+            migration: MigrationPlan | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
     The component continues exactly where it was: same memory, addresses,
@@ -63,7 +67,7 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
                   compress=compress, staging_budget=staging_budget,
                   on_store_error=on_store_error, every=every, every_ms=every_ms,
                   max_instructions=max_instructions, checkpoint_on_exit=checkpoint_on_exit,
-                  summary_json=summary_json)
+                  summary_json=summary_json, migration=migration)
 
 
 def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
@@ -101,7 +105,7 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
               concurrent_policy: str, compress: Compression, staging_budget: int,
               on_store_error: str, every: int | None, every_ms: float | None,
               max_instructions: int | None, checkpoint_on_exit: bool,
-              summary_json: str | None) -> None:
+              summary_json: str | None, migration: MigrationPlan | None) -> None:
     store.compression = compress
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
@@ -114,6 +118,10 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget)
+    if migration is not None:
+        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
+                        final_checkpoint=checkpoint_on_exit,
+                        max_instructions=max_instructions, summary_json=summary_json)
     drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json, on_store_error=on_store_error,
           final_checkpoint=checkpoint_on_exit)
