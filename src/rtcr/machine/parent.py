@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from rtcr.core import Dataspace, Fault, Range, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import (
+    Dataspace,
+    Fault,
+    ProtectionDomain,
+    RamDataspace,
+    Range,
+    RegionMap,
+    SignalContext,
+    SignalReceiver,
+)
+from rtcr.errors import InvalidDataspace
 
 if TYPE_CHECKING:
     from .component import Component
@@ -24,12 +34,28 @@ class Parent(Protocol):
         """The ROM module `name` of `child.roms`, one dataspace per name."""
         ...
 
-    def ram_alloc(self, child: Component, size: int) -> Dataspace: ...
+    # The RAM calls act on `pd`, a PD session of the child (None: its own PD).
+    def ram_alloc(self, child: Component, size: int, *,
+                  pd: ProtectionDomain | None = None) -> Dataspace:
+        """RAM charged to `pd`; the capability goes to the child's space (the caller's)."""
+        ...
 
-    def ram_free(self, child: Component, ds: Dataspace) -> None: ...
+    def ram_free(self, child: Component, ds: Dataspace, *,
+                 pd: ProtectionDomain | None = None) -> None:
+        """Free `ds` if `pd` owns it (`Denied` otherwise, nothing changes)."""
+        ...
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+                 pd: ProtectionDomain | None = None) -> None:
         """Genode's seal; `revoke` also downgrades existing writable mappings."""
+        ...
+
+    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+        """The RAM dataspace behind a capability the child holds (`InvalidDataspace`)."""
+        ...
+
+    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+        """A new PD session (Genode's `Pd_connection`), paid by the child's PD."""
         ...
 
     def rm_create(self, child: Component, size: int) -> RegionMap: ...
@@ -90,14 +116,26 @@ class CoreParent:
             self._rom_sessions[key] = self.rom(child, name, child.roms[name])
         return self._rom_sessions[key]
 
-    def ram_alloc(self, child: Component, size: int) -> Dataspace:
-        return child.pd.alloc_ram(size)
+    def ram_alloc(self, child: Component, size: int, *,
+                  pd: ProtectionDomain | None = None) -> Dataspace:
+        return (pd or child.pd).alloc_ram(size)
 
-    def ram_free(self, child: Component, ds: Dataspace) -> None:
-        child.pd.free_ram(ds)
+    def ram_free(self, child: Component, ds: Dataspace, *,
+                 pd: ProtectionDomain | None = None) -> None:
+        (pd or child.pd).free_ram(ds)
+        child.machine.core.revoke(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
-        child.pd.seal_ram(ds, revoke=revoke)
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+                 pd: ProtectionDomain | None = None) -> None:
+        (pd or child.pd).seal_ram(ds, revoke=revoke)
+
+    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+        if not isinstance(ds, RamDataspace):
+            raise InvalidDataspace(f"{ds!r} is not a RAM dataspace")
+        return ds
+
+    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+        return child.machine.core.create_pd_session(child.pd, name)
 
     def rm_create(self, child: Component, size: int) -> RegionMap:
         return child.machine.core.create_region_map(size)

@@ -18,13 +18,17 @@ from unicorn import x86_const as x86
 from rtcr.abi import (
     ATTACH_EXECUTABLE,
     ATTACH_WRITEABLE,
+    PD_LABEL_MAX,
+    QUOTA_CAPS,
+    QUOTA_RAM,
     ROM_NAME_MAX,
     SEAL_REVOKE,
     SLEEP_MAX_US,
     Errno,
+    PdQuota,
     Syscall,
 )
-from rtcr.core import Dataspace, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import Dataspace, ProtectionDomain, RegionMap, SignalContext, SignalReceiver
 from rtcr.errors import Denied, InvalidArgument, NoThread, OutOfRam, RtcrError
 
 from . import guest_memory
@@ -84,6 +88,15 @@ class SyscallTable:
             Syscall.SIGNAL_RECEIVER: self._signal_receiver,
             Syscall.SIGNAL_CONTEXT_AT: self._signal_context_at,
             Syscall.SIGNAL_WAIT_AT: self._signal_wait_at,
+            Syscall.PD_CREATE: self._pd_create,
+            Syscall.PD_SELF: lambda t, a: self._install(t, t.component.pd),
+            Syscall.PD_REF_ACCOUNT: self._pd_ref_account,
+            Syscall.PD_TRANSFER: self._pd_transfer,
+            Syscall.PD_RAM_ALLOC: self._pd_ram_alloc,
+            Syscall.PD_RAM_FREE: self._pd_ram_free,
+            Syscall.PD_RAM_SEAL: self._pd_ram_seal,
+            Syscall.PD_RAM_SIZE: self._pd_ram_size,
+            Syscall.PD_QUOTA: self._pd_quota,
         }
         self.counts: dict[int, int] = {}
 
@@ -124,15 +137,7 @@ class SyscallTable:
 
     # -- RAM ------------------------------------------------------------------
     def _ram_alloc(self, thread: Thread, args: list[int]) -> int:
-        size = args[0]
-        if size >= 1 << 47:
-            raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
-        try:
-            ds = thread.component.parent.ram_alloc(thread.component, size)
-        except OutOfRam as refused:
-            thread.component.refused = str(refused)  # named if the run ends badly
-            raise
-        return self._install(thread, ds)
+        return self._alloc_on(thread, None, args[0])
 
     def _ram_free(self, thread: Thread, args: list[int]) -> int:
         ds = self._lookup(thread, args[0], Dataspace)
@@ -140,12 +145,84 @@ class SyscallTable:
         return 0
 
     def _ram_seal(self, thread: Thread, args: list[int]) -> int:
-        ds = self._lookup(thread, args[0], Dataspace)
-        flags = args[1]
+        return self._seal_on(thread, None, args[0], args[1])
+
+    def _alloc_on(self, thread: Thread, pd: ProtectionDomain | None, size: int) -> int:
+        if size >= 1 << 47:
+            raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
+        try:
+            ds = thread.component.parent.ram_alloc(thread.component, size, pd=pd)
+        except OutOfRam as refused:
+            thread.component.refused = str(refused)  # named if the run ends badly
+            raise
+        return self._install(thread, ds)
+
+    def _seal_on(self, thread: Thread, pd: ProtectionDomain | None, selector: int,
+                 flags: int) -> int:
+        ds = self._lookup(thread, selector, Dataspace)
         if flags & ~SEAL_REVOKE:
             raise InvalidArgument(f"unknown seal flags {flags:#x}")
-        thread.component.parent.ram_seal(thread.component, ds, revoke=bool(flags & SEAL_REVOKE))
+        thread.component.parent.ram_seal(thread.component, ds, revoke=bool(flags & SEAL_REVOKE),
+                                         pd=pd)
         return 0
+
+    # -- PD sessions ----------------------------------------------------------
+    def _pd_create(self, thread: Thread, args: list[int]) -> int:
+        addr, length = args[0], args[1]
+        component = thread.component
+        if length > PD_LABEL_MAX:
+            raise InvalidArgument(f"PD label of {length} bytes (at most {PD_LABEL_MAX})")
+        raw = guest_memory.read(component.pd.address_space, addr, length) if length else b""
+        try:
+            label = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidArgument(f"PD label is not UTF-8: {error}") from error
+        pd = component.parent.pd_session(component, f"{component.name} -> {label or 'pd'}")
+        return self._install(thread, pd)
+
+    def _pd_ref_account(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        pd.ref_account(self._lookup(thread, args[1], ProtectionDomain))
+        return 0
+
+    def _pd_transfer(self, thread: Thread, args: list[int]) -> int:
+        source = self._lookup(thread, args[0], ProtectionDomain)
+        target = self._lookup(thread, args[1], ProtectionDomain)
+        amount, kind = args[2], args[3]
+        if kind == QUOTA_RAM:
+            source.transfer_ram(target, amount)
+        elif kind == QUOTA_CAPS:
+            source.transfer_caps(target, amount)
+        else:
+            raise InvalidArgument(f"unknown quota kind {kind} (RAM {QUOTA_RAM}, caps {QUOTA_CAPS})")
+        return 0
+
+    def _pd_ram_alloc(self, thread: Thread, args: list[int]) -> int:
+        return self._alloc_on(thread, self._lookup(thread, args[0], ProtectionDomain), args[1])
+
+    def _pd_ram_free(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        ds = self._lookup(thread, args[1], Dataspace)
+        thread.component.parent.ram_free(thread.component, ds, pd=pd)
+        return 0
+
+    def _pd_ram_seal(self, thread: Thread, args: list[int]) -> int:
+        return self._seal_on(thread, self._lookup(thread, args[0], ProtectionDomain),
+                             args[1], args[2])
+
+    def _pd_ram_size(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        ds = self._lookup(thread, args[1], Dataspace)
+        return pd.check_owner(thread.component.parent.ram_of(thread.component, ds), "size").size
+
+    def _pd_quota(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        try:
+            which = PdQuota(args[1])
+        except ValueError as error:
+            raise InvalidArgument(f"unknown PD quota {args[1]}") from error
+        return {PdQuota.RAM_LIMIT: pd.ram_quota, PdQuota.RAM_USED: pd.used_ram,
+                PdQuota.CAPS_LIMIT: pd.cap_quota, PdQuota.CAPS_USED: pd.used_caps}[which]()
 
     # -- ROM sessions ---------------------------------------------------------
     def _rom_open(self, thread: Thread, args: list[int]) -> int:

@@ -709,7 +709,7 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_SIGNAL_WAIT_AT + 1;
+		long first_unknown = RTCR_SYS_PD_QUOTA + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;

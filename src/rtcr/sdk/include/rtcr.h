@@ -56,6 +56,15 @@ extern "C" {
 #define RTCR_SYS_SIGNAL_RECEIVER 27
 #define RTCR_SYS_SIGNAL_CONTEXT_AT 28
 #define RTCR_SYS_SIGNAL_WAIT_AT 29
+#define RTCR_SYS_PD_CREATE      30
+#define RTCR_SYS_PD_SELF        31
+#define RTCR_SYS_PD_REF_ACCOUNT 32
+#define RTCR_SYS_PD_TRANSFER    33
+#define RTCR_SYS_PD_RAM_ALLOC   34
+#define RTCR_SYS_PD_RAM_FREE    35
+#define RTCR_SYS_PD_RAM_SEAL    36
+#define RTCR_SYS_PD_RAM_SIZE    37
+#define RTCR_SYS_PD_QUOTA       38
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -93,6 +102,17 @@ extern "C" {
 /* ---- limits (rtcr.abi) -------------------------------------------------- */
 #define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
 #define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
+#define RTCR_PD_LABEL_MAX 160                /* bytes of a PD session's label */
+
+/* ---- PD sessions (rtcr.abi.QUOTA_*, rtcr.abi.PdQuota, PD_SESSION_*) ----- */
+#define RTCR_QUOTA_RAM  0        /* rtcr_pd_transfer: bytes of RAM quota */
+#define RTCR_QUOTA_CAPS 1        /* rtcr_pd_transfer: capabilities */
+#define RTCR_PD_RAM_LIMIT  0     /* rtcr_pd_quota: what it reports */
+#define RTCR_PD_RAM_USED   1
+#define RTCR_PD_CAPS_LIMIT 2
+#define RTCR_PD_CAPS_USED  3
+#define RTCR_PD_SESSION_RAM  196608  /* session quota a new PD takes from its creator */
+#define RTCR_PD_SESSION_CAPS 13      /* (plus one cap for the creator's selector) */
 
 struct rtcr_fault {
 	long type;            /* RTCR_FAULT_* */
@@ -217,6 +237,21 @@ long  rtcr_sleep_us(unsigned long us);
 void  rtcr_yield(void);
 long  rtcr_ram_avail(void);                        /* bytes of RAM quota left */
 long  rtcr_caps_avail(void);                       /* capabilities left */
+
+/* PD sessions (Genode's Pd_connection).  A new PD is paid with session quota
+ * of the caller's PD, which it may spend but not hand on; it exchanges quota
+ * only with its reference account, set once.  RAM allocated on a PD is
+ * charged to it and only it may free or seal it (-RTCR_EDENIED otherwise,
+ * nothing changes); the dataspace capability lands in the caller's space. */
+long  rtcr_pd_create(const char *label);           /* -> pd cap ("" : no label) */
+long  rtcr_pd_self(void);                          /* -> cap of the caller's own PD */
+long  rtcr_pd_ref_account(long pd, long ref);
+long  rtcr_pd_transfer(long from, long to, unsigned long amount, unsigned kind);
+long  rtcr_pd_ram_alloc(long pd, unsigned long size); /* -> dataspace cap */
+long  rtcr_pd_ram_free(long pd, long ds);
+long  rtcr_pd_ram_seal(long pd, long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
+long  rtcr_pd_ram_size(long pd, long ds);          /* -RTCR_EDENIED: not its own */
+long  rtcr_pd_quota(long pd, unsigned which);      /* RTCR_PD_RAM_LIMIT, ... */
 
 /* ---- formatted output -------------------------------------------------- */
 /*
