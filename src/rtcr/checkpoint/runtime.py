@@ -115,6 +115,7 @@ class ReceiverRecord:
 ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord | ReceiverRecord | PdRecord
 
 ADDRESS_SPACE_OID = 0
+OWN_PD_OID = -1  # the target's own PD: described by the image's component, not an object
 
 
 class _RamPager(SynchronousHandler):
@@ -175,6 +176,8 @@ class Runtime:
         space = child.pd.address_space
         # RM_DATASPACE(RTCR_ADDRESS_SPACE) hands the target this map's managed dataspace.
         self._remember(RegionMapRecord(ADDRESS_SPACE_OID, space), space, space.dataspace())
+        # Its own PD, named when the target passes it on (Env::pd_session_cap).
+        self._remember(PdRecord(OWN_PD_OID, child.pd), child.pd)
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
@@ -198,7 +201,9 @@ class Runtime:
         return [r for r in self.objects.values() if isinstance(r, RamRecord)]
 
     def pd_records(self) -> list[PdRecord]:
-        return [r for r in self.objects.values() if isinstance(r, PdRecord)]
+        """The PD sessions the target opened (not its own PD)."""
+        return [r for r in self.objects.values()
+                if isinstance(r, PdRecord) and r.oid != OWN_PD_OID]
 
     def _owner(self, child: Component, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
                                                                            int | None]:
@@ -289,6 +294,14 @@ class Runtime:
     def pd_session(self, child: Component, name: str) -> ProtectionDomain:
         pd = child.machine.core.create_pd_session(child.pd, name)
         self._remember(PdRecord(self._oid(None), pd), pd)
+        return pd
+
+    def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
+                           cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:
+        """Recreate a PD session with the limits it had; nobody pays for it again."""
+        pd = child.machine.core.create_pd(name, ram_quota, cap_quota,
+                                          session_quota=session_quota)
+        self._remember(PdRecord(oid, pd), pd)
         return pd
 
     def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
@@ -391,5 +404,5 @@ class Runtime:
         return obj
 
 
-__all__ = ["ADDRESS_SPACE_OID", "PdRecord", "RamRecord", "ReceiverRecord", "RegionMapRecord",
-           "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]
+__all__ = ["ADDRESS_SPACE_OID", "OWN_PD_OID", "PdRecord", "RamRecord", "ReceiverRecord",
+           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]

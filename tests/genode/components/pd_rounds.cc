@@ -1,0 +1,63 @@
+/*
+ * Rounds of RAM on PD sessions, for checkpoints taken anywhere in between:
+ * two PDs with quota transferred to them, dataspaces allocated on either,
+ * written through attachments, handed back and forth in quota, freed by
+ * their owner (and, refused, by the other PD).
+ */
+#include <base/component.h>
+#include <base/log.h>
+#include <base/attached_dataspace.h>
+#include <pd_session/connection.h>
+
+using namespace Genode;
+
+enum { ROUNDS = 24, KEPT = 3 };
+
+void Component::construct(Env &env)
+{
+	static Pd_connection pd_a { env, "a" };
+	static Pd_connection pd_b { env, "b" };
+	Pd_connection *pds[2] = { &pd_a, &pd_b };
+	for (Pd_connection *pd : pds) {
+		pd->ref_account(env.pd_session_cap());
+		if (env.pd().transfer_quota(pd->cap(), Ram_quota { 256 * 1024 }) != Pd_account::Transfer_result::OK)
+			error("transfer failed");
+		if (env.pd().transfer_quota(pd->cap(), Cap_quota { 8 }) != Pd_account::Transfer_result::OK)
+			error("cap transfer failed");
+	}
+
+	Ram_dataspace_capability kept[KEPT] { };
+	unsigned owner[KEPT] { };
+	unsigned long sum = 0;
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		unsigned const slot = round % KEPT;
+		if (kept[slot].valid()) {
+			pds[1 - owner[slot]]->free_ram(kept[slot]);   /* refused: not its owner */
+			Attached_dataspace old { env.rm(), kept[slot] };
+			for (unsigned i = 0; i < old.size() / sizeof(unsigned); i++)
+				sum = sum * 31 + old.local_addr<unsigned>()[i];
+			pds[owner[slot]]->free_ram(kept[slot]);
+		}
+		owner[slot] = round % 2;
+		size_t const size = 4096 * (1 + round % 5);
+		pds[owner[slot]]->alloc_ram(size).with_result(
+			[&] (Ram_dataspace_capability ds) { kept[slot] = ds; },
+			[&] (Alloc_error e) { error("round ", round, ": ", e); });
+		{
+			Attached_dataspace ram { env.rm(), kept[slot] };
+			unsigned *words = ram.local_addr<unsigned>();
+			for (unsigned i = 0; i < ram.size() / sizeof(unsigned); i++)
+				words[i] = round * 1000003u + i * 7919u + unsigned(sum);
+		}
+		if (round % 4 == 3) {
+			Pd_connection &from = *pds[round % 8 == 3 ? 0 : 1];
+			if (from.transfer_quota(env.pd_session_cap(), Ram_quota { 4096 }) != Pd_account::Transfer_result::OK)
+				error("giving back failed");
+		}
+		size_t const a = pd_a.used_ram().value, b = pd_b.used_ram().value;
+		size_t const qa = pd_a.ram_quota().value, qb = pd_b.ram_quota().value;
+		log("round ", round, " sum ", Hex(sum), " a ", a, "/", qa, " b ", b, "/", qb,
+		    " env ", env.pd().avail_ram().value);
+	}
+	env.parent().exit(0);
+}
