@@ -6,7 +6,9 @@
  * read-only, sealed and code memory, huge sizes, misaligned offsets, detach
  * of never-attached addresses, double frees, sealing then writing (through
  * a sub map with a signal fault handler), nesting beyond the limit, self
- * nesting and cycles, RAM exhaustion, thread storms and signal storms.
+ * nesting and cycles, RAM exhaustion, thread storms and signal storms, PD
+ * sessions (quota transfers that must conserve the total, frees and seals by
+ * PDs that do not own the RAM).
  *
  * It never calls EXIT / THREAD_EXIT with garbage, never waits for a signal
  * it has not seen submitted, never joins a thread that might not end, and
@@ -580,6 +582,134 @@ static void exhaust_ram(void)
 		violation("RAM not refunded", rtcr_ram_avail(), before);
 }
 
+/* ---- PD sessions --------------------------------------------------------- */
+#define NPD 4
+static long pds[NPD];          /* PD sessions it works with */
+static int npd;
+#define NSTRAY 32
+static long strays[NSTRAY];    /* PD sessions a garbage PD_CREATE opened after all */
+static int nstray;
+static long self_pd;           /* its own PD's capability */
+static long limit_total[2];    /* RAM and cap limits of all its PDs: only ever moved */
+
+#define NPDDS 8
+struct pdds { long cap; int owner; unsigned long size; };
+static struct pdds pddss[NPDDS];
+static int npdds;
+
+static long any_pd(void)
+{
+	if (chance(60) && npd)
+		return pds[below(npd)];
+	return chance(50) ? self_pd : -1 - (long)below(4);
+}
+
+static long limit_sum(unsigned which)
+{
+	long sum = rtcr_pd_quota(self_pd, which);
+	for (int i = 0; i < npd; i++)
+		sum += rtcr_pd_quota(pds[i], which);
+	for (int i = 0; i < nstray; i++)
+		sum += rtcr_pd_quota(strays[i], which);
+	return sum;
+}
+
+/* Which of its PDs `pd` names: a session's index, -1 its own, -2 none. */
+static int owner_of(long pd)
+{
+	for (int i = 0; i < npd; i++)
+		if (pds[i] == pd)
+			return i;
+	return pd == self_pd ? -1 : -2;
+}
+
+/* A dataspace of a PD session, or a value that names none it owns. */
+static struct pdds *any_pdds(void)
+{
+	return npdds && chance(80) ? &pddss[below(npdds)] : NULL;
+}
+
+static void pd_ops(void)
+{
+	if (!self_pd) {
+		self_pd = rtcr_pd_self();
+		limit_total[0] = limit_sum(RTCR_PD_RAM_LIMIT);
+		limit_total[1] = limit_sum(RTCR_PD_CAPS_LIMIT);
+	}
+	switch (below(8)) {
+	case 0:
+		if (npd < NPD && chance(60)) {
+			long pd = rtcr_pd_create(chance(50) ? "" : "fuzz");
+			fold(pd < 0 ? pd : 0);
+			if (pd > 0)
+				pds[npd++] = pd;
+		} else if (nstray < NSTRAY) {
+			long pd = rtcr_syscall2(RTCR_SYS_PD_CREATE, any_ptr(), (long)any_size());
+			fold(pd < 0 ? pd : 0);
+			if (pd > 0)
+				strays[nstray++] = pd;
+		}
+		break;
+	case 1: fold(rtcr_pd_ref_account(any_pd(), any_pd())); break;
+	case 2: {
+		unsigned kind = chance(90) ? (unsigned)below(2) : 2 + (unsigned)below(100);
+		unsigned long amount = chance(70) ? below(kind ? 8 : 64 * 1024) : any_size();
+		fold(rtcr_pd_transfer(any_pd(), any_pd(), amount, kind));
+		break;
+	}
+	case 3: {
+		long pd = any_pd();
+		unsigned long size = chance(80) ? PAGE * (1 + below(4)) : any_size();
+		long ds = rtcr_pd_ram_alloc(pd, size);
+		fold(ds < 0 ? ds : 0);
+		if (ds > 0 && owner_of(pd) == -2)
+			violation("RAM allocated on something that is no PD", pd, ds);
+		if (ds > 0 && npdds < NPDDS)
+			pddss[npdds++] = (struct pdds){ ds, owner_of(pd), (size + PAGE - 1) & ~(PAGE - 1) };
+		else if (ds > 0)
+			fold(rtcr_pd_ram_free(pd, ds));
+		break;
+	}
+	case 4: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_free(pd, d ? d->cap : -1 - (long)below(8));
+		fold(r);
+		if (d && owner_of(pd) == d->owner) {
+			if (r != 0)
+				violation("the owner could not free its RAM", d->cap, r);
+			*d = pddss[--npdds];
+		} else if (r == 0) {
+			violation("a PD freed RAM it does not own", pd, d ? d->cap : 0);
+		}
+		break;
+	}
+	case 5: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_seal(pd, d ? d->cap : -1, chance(80) ? 0 : (unsigned)rnd());
+		fold(r);
+		if (r == 0 && (!d || owner_of(pd) != d->owner))
+			violation("a PD sealed RAM it does not own", pd, d ? d->cap : 0);
+		break;
+	}
+	case 6: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_size(pd, d ? d->cap : any_cap());
+		fold(r);
+		if (d && owner_of(pd) == d->owner && r != (long)d->size)
+			violation("ram_size of its own RAM", r, (long)d->size);
+		break;
+	}
+	default: fold(rtcr_pd_quota(any_pd(), (unsigned)below(6))); break;
+	}
+	if (limit_sum(RTCR_PD_RAM_LIMIT) != limit_total[0])
+		violation("RAM quota created or lost", limit_sum(RTCR_PD_RAM_LIMIT), limit_total[0]);
+	if (limit_sum(RTCR_PD_CAPS_LIMIT) != limit_total[1])
+		violation("cap quota created or lost", limit_sum(RTCR_PD_CAPS_LIMIT), limit_total[1]);
+}
+
 /* ---- one random call ------------------------------------------------------ */
 static void one(void)
 {
@@ -731,13 +861,14 @@ static void one(void)
 		default: (void)rtcr_time_us(); fold(0); break;
 		}
 	} else {                                             /* scenarios */
-		switch (below(9)) {
+		switch (below(10)) {
 		case 0: nesting(); break;
 		case 1: seal_then_write(); break;
 		case 2: thread_storm(); break;
 		case 3: signal_storm(); break;
 		case 4: exhaust_ram(); break;
 		case 5: wild_thread(); break;
+		case 6: for (unsigned long n = 1 + below(16); n; n--) pd_ops(); break;
 		default: check_window(); fold(0); break;
 		}
 	}
