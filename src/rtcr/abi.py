@@ -53,6 +53,8 @@ class Syscall(enum.IntEnum):
     PD_RAM_SEAL = 36  # (pd, ds, flags: 0 or SEAL_REVOKE); only the owning PD may
     PD_RAM_SIZE = 37  # (pd, ds) -> bytes of a RAM dataspace that PD owns
     PD_QUOTA = 38  # (pd, PD_QUOTA_*) -> bytes or capabilities
+    CAP_DELEGATE = 39  # (pd, ds or ctx cap) -> its selector in that PD's space
+    SIGNAL_FREE = 40  # (ctx) -> 0: dissolve an own context, revoke it from every holder
 
 
 class Errno(enum.IntEnum):

@@ -110,3 +110,15 @@ def test_revoke_removes_the_capability_from_every_space(core: Core,
     core.revoke(ds)
     assert pd.cap_space.selectors(ds) == [] and child.cap_space.selectors(ds) == []
     assert pd.used_caps() == caps - 1
+
+
+def test_a_dissolved_signal_context_drops_its_submissions_and_ignores_later_ones(
+        pd: ProtectionDomain) -> None:
+    receiver = pd.signal_receiver
+    kept, dissolved = receiver.create_context(), receiver.create_context()
+    dissolved.submit()
+    kept.submit()
+    receiver.dissolve(dissolved)
+    dissolved.submit()
+    assert receiver.pending_queue() == [kept]
+    assert dissolved.freed and dissolved not in receiver.contexts()

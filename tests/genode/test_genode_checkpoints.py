@@ -90,3 +90,7 @@ def test_the_image_carries_pd_sessions_with_quotas_accounts_and_selectors(
     assert owned
     held = {oid for p in pds for _, oid, _ in p["selectors"]}
     assert {o["oid"] for o in owned} <= held
+    # a PD also holds RAM charged to the other one: delegated to it
+    delegated = [(p["oid"], o["oid"]) for p in pds for o in owned if o["pd"] != p["oid"]
+                 and o["oid"] in {oid for _, oid, _ in p["selectors"]}]
+    assert delegated

@@ -75,7 +75,8 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                                      r.executable]
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
-            out.append({"oid": oid, "kind": "signal", "receiver": record.receiver})
+            out.append({"oid": oid, "kind": "signal", "receiver": record.receiver,
+                        "freed": record.freed})
         elif isinstance(record, PdRecord):
             if oid != OWN_PD_OID:  # the target's own PD is the image's "component"
                 out.append(_pd_session(record, runtime))

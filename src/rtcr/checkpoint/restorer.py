@@ -115,7 +115,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             at = obj.get("receiver")
             receiver = None if at is None else runtime.core_object(at)
             assert receiver is None or isinstance(receiver, SignalReceiver)
-            runtime.signal_context(component, receiver, oid=oid)
+            context = runtime.signal_context(component, receiver, oid=oid)
+            if obj.get("freed"):
+                runtime.signal_free(component, context)
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]

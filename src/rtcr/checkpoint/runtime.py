@@ -104,6 +104,7 @@ class SignalRecord:
     oid: int
     context: SignalContext
     receiver: int | None = None  # object id of its receiver; None: the PD's own
+    freed: bool = False
 
 
 @dataclass
@@ -376,6 +377,13 @@ class Runtime:
             context, receiver_oid = receiver.create_context(), record.oid
         self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
         return context
+
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        record = self.record_of(context)
+        assert isinstance(record, SignalRecord)
+        context.receiver.dissolve(context)
+        child.machine.core.revoke(context)
+        record.freed = True
 
     def receiver_records(self) -> list[ReceiverRecord]:
         return [r for r in self.objects.values() if isinstance(r, ReceiverRecord)]

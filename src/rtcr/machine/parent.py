@@ -92,13 +92,16 @@ class Parent(Protocol):
         """A context delivered at `receiver` (None: the PD's own receiver)."""
         ...
 
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        """Genode's `free_context`: dissolve it and revoke it from every holder."""
+        ...
+
 
 def drop_capabilities(child: Component, rm: RegionMap) -> None:
-    """Remove the child's selectors of a destroyed map and its dataspace (refunds the caps)."""
-    caps = child.pd.cap_space
-    for obj in (rm, rm.dataspace()):
-        for selector in caps.selectors(obj):
-            caps.remove(selector)
+    """Revoke a destroyed map and its dataspace from every PD that holds them (refunds)."""
+    core = child.machine.core
+    core.revoke(rm)
+    core.revoke(rm.dataspace())
 
 
 class CoreParent:
@@ -178,3 +181,7 @@ class CoreParent:
     def signal_context(self, child: Component,
                        receiver: SignalReceiver | None = None) -> SignalContext:
         return (receiver or child.pd.signal_receiver).create_context()
+
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        context.receiver.dissolve(context)
+        child.machine.core.revoke(context)

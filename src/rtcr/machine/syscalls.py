@@ -29,7 +29,14 @@ from rtcr.abi import (
     Syscall,
 )
 from rtcr.core import Dataspace, ProtectionDomain, RegionMap, SignalContext, SignalReceiver
-from rtcr.errors import Denied, InvalidArgument, NoThread, OutOfRam, RtcrError
+from rtcr.errors import (
+    Denied,
+    InvalidArgument,
+    InvalidCapability,
+    NoThread,
+    OutOfRam,
+    RtcrError,
+)
 
 from . import guest_memory
 from .registers import initial_registers
@@ -97,6 +104,8 @@ class SyscallTable:
             Syscall.PD_RAM_SEAL: self._pd_ram_seal,
             Syscall.PD_RAM_SIZE: self._pd_ram_size,
             Syscall.PD_QUOTA: self._pd_quota,
+            Syscall.CAP_DELEGATE: self._cap_delegate,
+            Syscall.SIGNAL_FREE: self._signal_free,
         }
         self.counts: dict[int, int] = {}
 
@@ -119,7 +128,12 @@ class SyscallTable:
 
     @staticmethod
     def _install(thread: Thread, obj: object) -> int:
-        caps = thread.component.pd.cap_space
+        return SyscallTable._install_in(thread.component.pd, obj)
+
+    @staticmethod
+    def _install_in(pd: ProtectionDomain, obj: object) -> int:
+        """The selector of `obj` in `pd`'s space: the one it has, else a new one (charged)."""
+        caps = pd.cap_space
         selector = caps.selector(obj)
         return selector if selector is not None else caps.insert(obj)
 
@@ -214,6 +228,15 @@ class SyscallTable:
         pd = self._lookup(thread, args[0], ProtectionDomain)
         ds = self._lookup(thread, args[1], Dataspace)
         return pd.check_owner(thread.component.parent.ram_of(thread.component, ds), "size").size
+
+    def _cap_delegate(self, thread: Thread, args: list[int]) -> int:
+        """Hand a dataspace or signal context to a PD: it gets a selector of its own."""
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        obj = self._lookup(thread, args[1], object)
+        if not isinstance(obj, Dataspace | SignalContext):
+            raise InvalidCapability(f"selector {args[1]} names a {type(obj).__name__}; only "
+                                    "dataspaces and signal contexts can be delegated")
+        return self._install_in(pd, obj)
 
     def _pd_quota(self, thread: Thread, args: list[int]) -> int:
         pd = self._lookup(thread, args[0], ProtectionDomain)
@@ -320,6 +343,15 @@ class SyscallTable:
             return None
         selector = thread.component.pd.cap_space.selector(context)
         return selector if selector is not None else 0
+
+    def _signal_free(self, thread: Thread, args: list[int]) -> int:
+        context = self._lookup(thread, args[0], SignalContext)
+        pd = thread.component.pd
+        if context.receiver is not pd.signal_receiver and pd.cap_space.selector(
+                context.receiver) is None:
+            raise Denied("only the owner of a signal context (who holds its receiver) frees it")
+        thread.component.parent.signal_free(thread.component, context)
+        return 0
 
     def _signal_submit(self, thread: Thread, args: list[int]) -> int:
         self._lookup(thread, args[0], SignalContext).submit()

@@ -2,19 +2,24 @@
  * Rounds of RAM on PD sessions, for checkpoints taken anywhere in between:
  * two PDs with quota transferred to them, dataspaces allocated on either,
  * written through attachments, handed back and forth in quota, freed by
- * their owner (and, refused, by the other PD).
+ * their owner (and, refused, by the other PD), delegated to the other PD,
+ * and signal contexts delegated and dissolved.
  */
 #include <base/component.h>
 #include <base/log.h>
 #include <base/attached_dataspace.h>
 #include <pd_session/connection.h>
+#include <rtcr.h>
 
 using namespace Genode;
 
 enum { ROUNDS = 24, KEPT = 3 };
 
+struct Nothing { void handle() { } };
+
 void Component::construct(Env &env)
 {
+	static Nothing nothing;
 	static Pd_connection pd_a { env, "a" };
 	static Pd_connection pd_b { env, "b" };
 	Pd_connection *pds[2] = { &pd_a, &pd_b };
@@ -49,6 +54,14 @@ void Component::construct(Env &env)
 			for (unsigned i = 0; i < ram.size() / sizeof(unsigned); i++)
 				words[i] = round * 1000003u + i * 7919u + unsigned(sum);
 		}
+		/* the other PD holds it too, until the owner frees it */
+		if (rtcr_cap_delegate(pds[1 - owner[slot]]->cap().selector(), kept[slot].selector()) < 0)
+			error("delegation failed");
+		if (round % 5 == 2) {
+			Signal_handler<Nothing> handler { env.ep(), nothing, &Nothing::handle };
+			if (rtcr_cap_delegate(pd_a.cap().selector(), Signal_context_capability(handler).selector()) < 0)
+				error("context delegation failed");
+		}
 		if (round % 4 == 3) {
 			Pd_connection &from = *pds[round % 8 == 3 ? 0 : 1];
 			if (from.transfer_quota(env.pd_session_cap(), Ram_quota { 4096 }) != Pd_account::Transfer_result::OK)
@@ -56,8 +69,9 @@ void Component::construct(Env &env)
 		}
 		size_t const a = pd_a.used_ram().value, b = pd_b.used_ram().value;
 		size_t const qa = pd_a.ram_quota().value, qb = pd_b.ram_quota().value;
+		size_t const ca = pd_a.used_caps().value, cb = pd_b.used_caps().value;
 		log("round ", round, " sum ", Hex(sum), " a ", a, "/", qa, " b ", b, "/", qb,
-		    " env ", env.pd().avail_ram().value);
+		    " caps ", ca, " ", cb, " env ", env.pd().avail_ram().value);
 	}
 	env.parent().exit(0);
 }

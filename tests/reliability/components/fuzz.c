@@ -636,7 +636,7 @@ static void pd_ops(void)
 		limit_total[0] = limit_sum(RTCR_PD_RAM_LIMIT);
 		limit_total[1] = limit_sum(RTCR_PD_CAPS_LIMIT);
 	}
-	switch (below(8)) {
+	switch (below(10)) {
 	case 0:
 		if (npd < NPD && chance(60)) {
 			long pd = rtcr_pd_create(chance(50) ? "" : "fuzz");
@@ -700,6 +700,32 @@ static void pd_ops(void)
 		fold(r);
 		if (d && owner_of(pd) == d->owner && r != (long)d->size)
 			violation("ram_size of its own RAM", r, (long)d->size);
+		break;
+	}
+	case 7: {
+		/* a delegated capability gets the same selector again, and costs that PD one cap */
+		long pd = any_pd();
+		long cap = chance(40) && nds ? dss[below(nds)].cap
+		         : chance(40) && nsig ? sigs[below(nsig)] : any_cap();
+		long first = rtcr_cap_delegate(pd, cap);
+		fold(first);
+		if (first > 0 && rtcr_cap_delegate(pd, cap) != first)
+			violation("a second delegation gave another selector", pd, cap);
+		break;
+	}
+	case 8: {
+		/* a freed context is revoked: the next submit names nothing */
+		long ctx = rtcr_signal_context();
+		fold(ctx < 0 ? ctx : 0);
+		if (ctx < 0)
+			break;
+		if (npd && chance(50))
+			fold(rtcr_cap_delegate(pds[below(npd)], ctx) < 0 ? -1 : 0);
+		/* (no submit first: a thread waiting at the PD's receiver would take it) */
+		fold(rtcr_signal_free(ctx));
+		if (rtcr_signal_submit(ctx) != -RTCR_ECAP)
+			violation("a freed signal context is still there", ctx, 0);
+		fold(rtcr_signal_free(chance(50) ? ctx : -1 - (long)below(8)));   /* never one of sigs[] */
 		break;
 	}
 	default: fold(rtcr_pd_quota(any_pd(), (unsigned)below(6))); break;
@@ -839,7 +865,7 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_PD_QUOTA + 1;
+		long first_unknown = RTCR_SYS_SIGNAL_FREE + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;

@@ -65,6 +65,8 @@ extern "C" {
 #define RTCR_SYS_PD_RAM_SEAL    36
 #define RTCR_SYS_PD_RAM_SIZE    37
 #define RTCR_SYS_PD_QUOTA       38
+#define RTCR_SYS_CAP_DELEGATE   39
+#define RTCR_SYS_SIGNAL_FREE    40
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -252,6 +254,14 @@ long  rtcr_pd_ram_free(long pd, long ds);
 long  rtcr_pd_ram_seal(long pd, long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
 long  rtcr_pd_ram_size(long pd, long ds);          /* -RTCR_EDENIED: not its own */
 long  rtcr_pd_quota(long pd, unsigned which);      /* RTCR_PD_RAM_LIMIT, ... */
+/* Hand a dataspace or signal context to a PD (as an RPC argument would): it
+ * gets a selector of its own there (the same one if it has it already),
+ * charged to that PD.  Freeing or revoking at the owner reaches it there. */
+long  rtcr_cap_delegate(long pd, long cap);        /* -> the selector in `pd` */
+/* Dissolve a signal context the caller owns (it holds its receiver, or it is
+ * at the PD's own): pending submissions are dropped, later ones do nothing,
+ * and every holder's selector of it is revoked (Genode's free_context). */
+long  rtcr_signal_free(long ctx);
 
 /* ---- formatted output -------------------------------------------------- */
 /*

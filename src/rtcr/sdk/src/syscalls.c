@@ -103,6 +103,16 @@ long rtcr_pd_quota(long pd, unsigned which)
 	return rtcr_syscall2(RTCR_SYS_PD_QUOTA, pd, (long)which);
 }
 
+long rtcr_cap_delegate(long pd, long cap)
+{
+	return rtcr_syscall2(RTCR_SYS_CAP_DELEGATE, pd, cap);
+}
+
+long rtcr_signal_free(long ctx)
+{
+	return rtcr_syscall1(RTCR_SYS_SIGNAL_FREE, ctx);
+}
+
 long rtcr_rm_create(unsigned long size)
 {
 	return rtcr_syscall1(RTCR_SYS_RM_CREATE, (long)size);

@@ -51,6 +51,7 @@ extern "C" {
 	long  rtcr_pd_ram_seal(long pd, long ds, unsigned flags);
 	long  rtcr_pd_ram_size(long pd, long ds);
 	long  rtcr_pd_quota(long pd, unsigned which);
+	long  rtcr_signal_free(long ctx);
 }
 
 namespace Rtcr {
