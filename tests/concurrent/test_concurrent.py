@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,12 +151,13 @@ def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str
 
 
 def _count_region_operations(session: Session, action: Callable[[], object]) -> int:
+    """Region-map attaches and detaches (by anyone) while ``action`` runs."""
     from rtcr.core import RegionMap
 
     calls = 0
     attach, detach = RegionMap.attach, RegionMap.detach
 
-    def counted_attach(self: RegionMap, *args: object, **kwargs: object) -> object:
+    def counted_attach(self: RegionMap, *args: Any, **kwargs: Any) -> object:
         nonlocal calls
         calls += 1
         return attach(self, *args, **kwargs)
@@ -165,13 +167,10 @@ def _count_region_operations(session: Session, action: Callable[[], object]) -> 
         calls += 1
         return detach(self, at)
 
-    RegionMap.attach = counted_attach
-    RegionMap.detach = counted_detach
-    try:
+    with pytest.MonkeyPatch.context() as spy:
+        spy.setattr(RegionMap, "attach", counted_attach)
+        spy.setattr(RegionMap, "detach", counted_detach)
         action()
-    finally:
-        RegionMap.attach = attach
-        RegionMap.detach = detach
     return calls
 
 
@@ -188,8 +187,9 @@ def test_checkpoints_are_pipelined_while_staging_memory_lasts(
     checkpointer.take()
     assert len(checkpointer.committer.in_flight) == 2, "the second one did not wait"
     assert [s.id for s in checkpointer.finish()] == [1, 2]
-    assert checkpointer.history[1].wait_us == 0 or checkpointer.history[1].wait_us < \
-        checkpointer.history[1].commit_us
+    second = checkpointer.history[1]
+    assert second.wait_us is not None and second.commit_us is not None
+    assert second.wait_us == 0 or second.wait_us < second.commit_us
     assert checkpointer.skipped == 0
 
 

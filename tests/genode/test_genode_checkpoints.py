@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 from genode_support import Build, assert_every_checkpoint_restores, run
 
 from rtcr.checkpoint import Outcome
@@ -40,7 +41,7 @@ def _unwinder_ranges(elf: Path) -> list[tuple[int, int]]:
     """Address ranges of GCC's unwinder and personality routine in the ELF."""
     with elf.open("rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
-        assert symtab is not None
+        assert isinstance(symtab, SymbolTableSection)
         return [(s["st_value"], s["st_value"] + s["st_size"]) for s in symtab.iter_symbols()
                 if s["st_info"]["type"] == "STT_FUNC" and s["st_size"]
                 and (s.name.startswith(("_Unwind_", "uw_", "__gxx_personality"))

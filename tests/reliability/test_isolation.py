@@ -157,7 +157,9 @@ def test_a_spinning_component_is_stopped_while_the_others_checkpoints_work(
         if result.status is not Status.PAUSED:
             break
         if not other.exited:
-            ids.append(checkpointer.checkpoint().id)
+            stats = checkpointer.checkpoint()
+            assert stats is not None
+            ids.append(stats.id)
     assert result.status is Status.LIMIT
     assert spin.exit_code is None and sink.of("spin") == ["spinning"]
     assert other.exit_code == 0

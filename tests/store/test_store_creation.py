@@ -13,6 +13,7 @@ from store_helpers import rand_page, write
 
 from rtcr.errors import StoreError
 from rtcr.store import Store, creation
+from rtcr.store.format import CREATING_SUFFIX
 
 
 def _dead_pid() -> int:
@@ -35,7 +36,7 @@ def test_a_creation_that_fails_midway_leaves_nothing(tmp_path: Path,
 
 
 def test_the_leftover_of_a_killed_creation_is_removed_by_the_next(tmp_path: Path) -> None:
-    leftover = tmp_path / f".s{creation.CREATING_SUFFIX}-{_dead_pid()}-1"
+    leftover = tmp_path / f".s{CREATING_SUFFIX}-{_dead_pid()}-1"
     leftover.mkdir()
     (leftover / "store.sqlite").write_bytes(b"")
     store = Store.open_or_create(tmp_path / "s")
@@ -44,7 +45,7 @@ def test_the_leftover_of_a_killed_creation_is_removed_by_the_next(tmp_path: Path
 
 
 def test_a_creation_in_progress_in_another_process_is_left_alone(tmp_path: Path) -> None:
-    busy = tmp_path / f".s{creation.CREATING_SUFFIX}-{os.getpid()}-1"
+    busy = tmp_path / f".s{CREATING_SUFFIX}-{os.getpid()}-1"
     busy.mkdir()
     Store.create(tmp_path / "s").close()
     assert busy.exists()

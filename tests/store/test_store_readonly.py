@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,7 +47,7 @@ def without_write_permission(path: Path) -> Iterator[Path]:
             p.chmod(mode)
 
 
-def _reads_everything(path: Path, expected: dict[int, object],
+def _reads_everything(path: Path, expected: Mapping[int, object],
                       capsys: pytest.CaptureFixture[str],
                       monkeypatch: pytest.MonkeyPatch) -> None:
     with Store.open(path) as store:

@@ -103,7 +103,7 @@ def test_put_page_validates_key_index_and_size(tmp_path: Path) -> None:
         with pytest.raises(InvalidArgument):
             w.declare("m", 2)
         with pytest.raises(InvalidArgument):
-            w.commit({1: "non-string key"})
+            w.commit({1: "non-string key"})  # type: ignore[dict-item]
         w.put_page("m", 1, bytearray(rand_page(0)))
         assert w.commit({}) == 1
     assert store.load(1).page("m", 1) == rand_page(0)

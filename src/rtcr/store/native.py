@@ -4,7 +4,7 @@ Every call works on a whole batch of pages and runs without the GIL (ctypes
 releases it for the duration of a foreign call), so hashing, compressing and
 verifying never hold up the target's thread. The C source is compiled with
 the same compiler and cache as the machine's helpers
-(`rtcr.toolchain.build_shared_library`). Hashing and compression come from the
+(`rtcr.compilers.build_shared_library`). Hashing and compression come from the
 system's libxxhash, liblz4 and libzstd, which are loaded here first, with
 their symbols global, so that the codec resolves against them.
 
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rtcr.compilers import build_shared_library
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import RtcrError, ToolchainError
-from rtcr.toolchain import build_shared_library
 
 if sys.byteorder != "little":  # packed tables are stored as the machine lays them out
     raise ImportError("the rtcr store needs a little-endian host")
