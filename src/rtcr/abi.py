@@ -55,6 +55,8 @@ class Syscall(enum.IntEnum):
     PD_QUOTA = 38  # (pd, PD_QUOTA_*) -> bytes or capabilities
     CAP_DELEGATE = 39  # (pd, ds or ctx cap) -> its selector in that PD's space
     SIGNAL_FREE = 40  # (ctx) -> 0: dissolve an own context, revoke it from every holder
+    PD_ADDRESS_SPACE = 41  # (pd) -> rm cap of that PD's address space
+    CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len) -> 0: a child runs in that PD
 
 
 class Errno(enum.IntEnum):

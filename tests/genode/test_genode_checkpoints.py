@@ -95,3 +95,6 @@ def test_the_image_carries_pd_sessions_with_quotas_accounts_and_selectors(
     delegated = [(p["oid"], o["oid"]) for p in pds for o in owned if o["pd"] != p["oid"]
                  and o["oid"] in {oid for _, oid, _ in p["selectors"]}]
     assert delegated
+    # pd_a's address space, with what the target attached there
+    spaces = [o for o in manifest["objects"] if o["kind"] == "rm" and o.get("pd") in oids]
+    assert len(spaces) == 1 and spaces[0]["regions"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core import RegionMap
+from rtcr.errors import Denied
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .runtime import (
@@ -70,7 +71,7 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
         elif isinstance(record, RegionMapRecord):
             out.append({"oid": oid, "kind": "rm", "size": record.rm.size,
                         "handler": record.handler,
-                        "destroyed": record.destroyed,
+                        "destroyed": record.destroyed, "pd": record.pd,
                         "regions": [[r.start, r.size, r.offset, r.ds_oid, r.writeable,
                                      r.executable]
                                     for r in record.regions]})
@@ -127,6 +128,9 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
 
 def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
     """Describe a paused machine completely, except for memory contents."""
+    if len(machine.components) > 1:
+        raise Denied(f"{component.name} started children: checkpoints of a component tree "
+                     "are not supported yet (the image holds one component)")
     scheduler = machine.scheduler
     caps = component.pd.cap_space
     selectors = _selectors(caps, runtime)

@@ -108,7 +108,10 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "rm":
             if oid == 0:
                 continue
-            runtime.rm_create(component, obj["size"], oid=oid)
+            if obj.get("pd") is not None:  # a PD session's address space, there already
+                runtime.pd_address_space(component, _pd(runtime, obj["pd"]), oid=oid)
+            else:
+                runtime.rm_create(component, obj["size"], oid=oid)
         elif kind == "receiver":
             runtime.signal_receiver(component, oid=oid)
         elif kind == "signal":

@@ -97,6 +97,7 @@ class RegionMapRecord:
     handler: int | None = None  # object id of the signal context
     regions: list[RegionRecord] = field(default_factory=list)
     destroyed: bool = False
+    pd: int | None = None  # object id of the PD session whose address space it is
 
 
 @dataclass
@@ -296,6 +297,20 @@ class Runtime:
         pd = child.machine.core.create_pd_session(child.pd, name)
         self._remember(PdRecord(self._oid(None), pd), pd)
         return pd
+
+    def pd_address_space(self, child: Component, pd: ProtectionDomain, *,
+                         oid: int | None = None) -> RegionMap:
+        _, pd_oid = self._owner(child, pd)  # a PD of this target's
+        space = pd.address_space
+        if id(space) not in self._by_core_object:
+            self._remember(RegionMapRecord(self._oid(oid), space, pd=pd_oid), space,
+                           space.dataspace())
+        return space
+
+    def child_started(self, child: Component) -> None:
+        # The child runs in one of the target's PD sessions; its requests are served here
+        # too. (Checkpoints of such a tree are refused: the image holds one component.)
+        self.pd_address_space(child, child.pd)
 
     def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
                            cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:

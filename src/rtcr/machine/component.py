@@ -53,6 +53,8 @@ class Component:
         self.log_lines = 0
         # ROM modules by name (`rtcr run --rom NAME=FILE`), opened with ROM_OPEN.
         self.roms: dict[str, bytes] = {}
+        # Components it started (CHILD_START); they end when it ends.
+        self.children: list[Component] = []
 
     def __repr__(self) -> str:
         return f"<Component {self.name}>"
@@ -133,6 +135,8 @@ class Component:
         for thread in self.threads.values():
             self._retire(thread)
         self.cpu.request_stop()
+        for child in self.children:
+            child.exit(code)
 
     def crashed(self, thread: Thread, reason: str) -> None:
         self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}{self.refusal()}"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtcr.core import Core
+from rtcr.core import Core, ProtectionDomain
 
 from .component import Component, LogSink, print_log
 from .cpu import GuestCrash
@@ -61,6 +61,21 @@ class Machine:
         component = Component(self, name, pd, parent or CoreParent())
         self.components.append(component)
         return component
+
+    def start_child(self, creator: Component, name: str, pd: ProtectionDomain,
+                    image: ElfImage) -> Component:
+        """A component in PD session `pd` of `creator`, served by `creator`'s parent.
+
+        It may open the ROMs its creator may (Genode: a route to the parent's
+        ROM service) and ends when its creator ends.
+        """
+        child = Component(self, name, pd, creator.parent)
+        child.roms = dict(creator.roms)
+        creator.children.append(child)
+        self.components.append(child)
+        creator.parent.child_started(child)
+        child.load(image)
+        return child
 
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,
              ram_quota: int = 16 << 20, cap_quota: int = 4096,

@@ -96,6 +96,14 @@ class Parent(Protocol):
         """Genode's `free_context`: dissolve it and revoke it from every holder."""
         ...
 
+    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        """The address space of a PD session of the child (Genode's `address_space()`)."""
+        ...
+
+    def child_started(self, child: Component) -> None:
+        """`child` (a component started by one of this parent's) is about to be loaded."""
+        ...
+
 
 def drop_capabilities(child: Component, rm: RegionMap) -> None:
     """Revoke a destroyed map and its dataspace from every PD that holds them (refunds)."""
@@ -185,3 +193,9 @@ class CoreParent:
     def signal_free(self, child: Component, context: SignalContext) -> None:
         context.receiver.dissolve(context)
         child.machine.core.revoke(context)
+
+    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        return pd.address_space
+
+    def child_started(self, child: Component) -> None:
+        pass

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from unicorn import x86_const as x86
 
 from rtcr.abi import (
+    ADDRESS_SPACE_SELECTOR,
     ATTACH_EXECUTABLE,
     ATTACH_WRITEABLE,
     PD_LABEL_MAX,
@@ -28,7 +29,14 @@ from rtcr.abi import (
     PdQuota,
     Syscall,
 )
-from rtcr.core import Dataspace, ProtectionDomain, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import (
+    Dataspace,
+    ProtectionDomain,
+    RegionMap,
+    RomDataspace,
+    SignalContext,
+    SignalReceiver,
+)
 from rtcr.errors import (
     Denied,
     InvalidArgument,
@@ -39,10 +47,12 @@ from rtcr.errors import (
 )
 
 from . import guest_memory
+from .elf import parse_elf
 from .registers import initial_registers
 from .thread import JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
+    from .component import Component
     from .machine import Machine
 
 T = TypeVar("T")
@@ -106,6 +116,8 @@ class SyscallTable:
             Syscall.PD_QUOTA: self._pd_quota,
             Syscall.CAP_DELEGATE: self._cap_delegate,
             Syscall.SIGNAL_FREE: self._signal_free,
+            Syscall.PD_ADDRESS_SPACE: self._pd_address_space,
+            Syscall.CHILD_START: self._child_start,
         }
         self.counts: dict[int, int] = {}
 
@@ -182,17 +194,21 @@ class SyscallTable:
 
     # -- PD sessions ----------------------------------------------------------
     def _pd_create(self, thread: Thread, args: list[int]) -> int:
-        addr, length = args[0], args[1]
         component = thread.component
-        if length > PD_LABEL_MAX:
-            raise InvalidArgument(f"PD label of {length} bytes (at most {PD_LABEL_MAX})")
-        raw = guest_memory.read(component.pd.address_space, addr, length) if length else b""
-        try:
-            label = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidArgument(f"PD label is not UTF-8: {error}") from error
+        label = self._label(component, args[0], args[1])
         pd = component.parent.pd_session(component, f"{component.name} -> {label or 'pd'}")
         return self._install(thread, pd)
+
+    @staticmethod
+    def _label(component: Component, addr: int, length: int) -> str:
+        """A session label or child name the guest passes: UTF-8, at most PD_LABEL_MAX bytes."""
+        if length > PD_LABEL_MAX:
+            raise InvalidArgument(f"label of {length} bytes (at most {PD_LABEL_MAX})")
+        raw = guest_memory.read(component.pd.address_space, addr, length) if length else b""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidArgument(f"label is not UTF-8: {error}") from error
 
     def _pd_ref_account(self, thread: Thread, args: list[int]) -> int:
         pd = self._lookup(thread, args[0], ProtectionDomain)
@@ -238,6 +254,27 @@ class SyscallTable:
                                     "dataspaces and signal contexts can be delegated")
         return self._install_in(pd, obj)
 
+    def _pd_address_space(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        if pd is thread.component.pd:
+            return ADDRESS_SPACE_SELECTOR
+        return self._install(thread, thread.component.parent.pd_address_space(
+            thread.component, pd))
+
+    def _child_start(self, thread: Thread, args: list[int]) -> int:
+        """Start a child from an ELF in a ROM, in a PD session the caller opened."""
+        creator = thread.component
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        binary = self._lookup(thread, args[1], RomDataspace)
+        name = self._label(creator, args[2], args[3])
+        if pd is creator.pd or any(c.pd is pd for c in self.machine.components):
+            raise Denied(f"PD {pd.name} already runs a component")
+        if not name:
+            raise InvalidArgument("a child needs a name")
+        image = parse_elf(binary.read(0, binary.size), name, where=f"ROM {binary.name}")
+        self.machine.start_child(creator, name, pd, image)
+        return 0
+
     def _pd_quota(self, thread: Thread, args: list[int]) -> int:
         pd = self._lookup(thread, args[0], ProtectionDomain)
         try:
@@ -272,8 +309,8 @@ class SyscallTable:
 
     def _rm_destroy(self, thread: Thread, args: list[int]) -> int:
         rm = self._lookup(thread, args[0], RegionMap)
-        if rm is thread.component.pd.address_space:
-            raise Denied("a component cannot destroy its own address space")
+        if any(rm is pd.address_space for pd in self.machine.core.pds()):
+            raise Denied("an address space ends with its PD; it cannot be destroyed")
         thread.component.parent.rm_destroy(thread.component, rm)
         return 0
 

@@ -9,6 +9,7 @@
 #include <base/log.h>
 #include <base/attached_dataspace.h>
 #include <pd_session/connection.h>
+#include <region_map/client.h>
 #include <rtcr.h>
 
 using namespace Genode;
@@ -31,6 +32,8 @@ void Component::construct(Env &env)
 			error("cap transfer failed");
 	}
 
+	/* pd_a's address space holds every kept dataspace too, as a child's would */
+	Region_map_client space_a { pd_a.address_space() };
 	Ram_dataspace_capability kept[KEPT] { };
 	unsigned owner[KEPT] { };
 	unsigned long sum = 0;
@@ -41,6 +44,7 @@ void Component::construct(Env &env)
 			Attached_dataspace old { env.rm(), kept[slot] };
 			for (unsigned i = 0; i < old.size() / sizeof(unsigned); i++)
 				sum = sum * 31 + old.local_addr<unsigned>()[i];
+			space_a.detach(0x100000 + slot * 0x10000);
 			pds[owner[slot]]->free_ram(kept[slot]);
 		}
 		owner[slot] = round % 2;
@@ -54,6 +58,10 @@ void Component::construct(Env &env)
 			for (unsigned i = 0; i < ram.size() / sizeof(unsigned); i++)
 				words[i] = round * 1000003u + i * 7919u + unsigned(sum);
 		}
+		if (space_a.attach(kept[slot], { .size = { }, .offset = { }, .use_at = true,
+		                                 .at = 0x100000 + slot * 0x10000, .executable = { },
+		                                 .writeable = true }).failed())
+			error("attach into pd_a's address space failed");
 		/* the other PD holds it too, until the owner frees it */
 		if (rtcr_cap_delegate(pds[1 - owner[slot]]->cap().selector(), kept[slot].selector()) < 0)
 			error("delegation failed");

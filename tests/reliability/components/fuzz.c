@@ -636,7 +636,7 @@ static void pd_ops(void)
 		limit_total[0] = limit_sum(RTCR_PD_RAM_LIMIT);
 		limit_total[1] = limit_sum(RTCR_PD_CAPS_LIMIT);
 	}
-	switch (below(10)) {
+	switch (below(11)) {
 	case 0:
 		if (npd < NPD && chance(60)) {
 			long pd = rtcr_pd_create(chance(50) ? "" : "fuzz");
@@ -726,6 +726,17 @@ static void pd_ops(void)
 		if (rtcr_signal_submit(ctx) != -RTCR_ECAP)
 			violation("a freed signal context is still there", ctx, 0);
 		fold(rtcr_signal_free(chance(50) ? ctx : -1 - (long)below(8)));   /* never one of sigs[] */
+		break;
+	}
+	case 9: {
+		/* a PD's address space; children only with garbage (it holds no ROM to start) */
+		long rm = rtcr_pd_address_space(any_pd());
+		fold(rm < 0 ? rm : 0);
+		long r = rtcr_syscall4(RTCR_SYS_CHILD_START, any_pd(), any_cap(), any_ptr(),
+		                       (long)any_size());
+		fold(r);
+		if (r == 0)
+			violation("a child started from no ROM", 0, 0);
 		break;
 	}
 	default: fold(rtcr_pd_quota(any_pd(), (unsigned)below(6))); break;
@@ -865,7 +876,7 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_SIGNAL_FREE + 1;
+		long first_unknown = RTCR_SYS_CHILD_START + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;

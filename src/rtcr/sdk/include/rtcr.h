@@ -67,6 +67,8 @@ extern "C" {
 #define RTCR_SYS_PD_QUOTA       38
 #define RTCR_SYS_CAP_DELEGATE   39
 #define RTCR_SYS_SIGNAL_FREE    40
+#define RTCR_SYS_PD_ADDRESS_SPACE 41
+#define RTCR_SYS_CHILD_START    42
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -262,6 +264,13 @@ long  rtcr_cap_delegate(long pd, long cap);        /* -> the selector in `pd` */
  * at the PD's own): pending submissions are dropped, later ones do nothing,
  * and every holder's selector of it is revoked (Genode's free_context). */
 long  rtcr_signal_free(long ctx);
+/* The address space of a PD session (RTCR_ADDRESS_SPACE for the caller's
+ * own PD): attach into it, install a fault handler on it. */
+long  rtcr_pd_address_space(long pd);              /* -> region map cap */
+/* Start a child named `name` from the ELF in ROM `binary`, in PD session `pd`
+ * (its quota is what was transferred to it).  It is served by the caller's
+ * parent, may open the caller's ROMs, and ends when the caller ends. */
+long  rtcr_child_start(long pd, long binary, const char *name);
 
 /* ---- formatted output -------------------------------------------------- */
 /*

@@ -113,6 +113,16 @@ long rtcr_signal_free(long ctx)
 	return rtcr_syscall1(RTCR_SYS_SIGNAL_FREE, ctx);
 }
 
+long rtcr_pd_address_space(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_PD_ADDRESS_SPACE, pd);
+}
+
+long rtcr_child_start(long pd, long binary, const char *name)
+{
+	return rtcr_syscall4(RTCR_SYS_CHILD_START, pd, binary, (long)name, (long)strlen(name));
+}
+
 long rtcr_rm_create(unsigned long size)
 {
 	return rtcr_syscall1(RTCR_SYS_RM_CREATE, (long)size);

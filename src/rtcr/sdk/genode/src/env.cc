@@ -209,8 +209,7 @@ void Pd_session::seal_ram_revoking(Ram_dataspace_capability ds)
 
 Capability<Region_map> Pd_session::address_space()
 {
-	return _sel == 0 || _sel == rtcr_pd_self() ? Capability<Region_map>(Rtcr::ADDRESS_SPACE)
-	                                          : Capability<Region_map>();
+	return Capability<Region_map>(rtcr_pd_address_space(_pd()));
 }
 
 Pd_session::Ref_account_result Pd_session::ref_account(Capability<Pd_account> ref)

@@ -71,7 +71,7 @@ struct Genode::Pd_session : Pd_account
 	/* rtcr's stronger variant: also downgrade every existing writable mapping. */
 	void seal_ram_revoking(Ram_dataspace_capability ds);
 
-	/* The component's own address space (another PD's is not served yet). */
+	/* The PD's address space: attach into it, handle its faults. */
 	Capability<Region_map> address_space();
 
 	enum class Ref_account_result { OK, INVALID_SESSION };

@@ -52,6 +52,8 @@ extern "C" {
 	long  rtcr_pd_ram_size(long pd, long ds);
 	long  rtcr_pd_quota(long pd, unsigned which);
 	long  rtcr_signal_free(long ctx);
+	long  rtcr_pd_address_space(long pd);
+	long  rtcr_child_start(long pd, long binary, const char *name);
 }
 
 namespace Rtcr {
