@@ -74,6 +74,13 @@ struct Genode::Pd_session : Pd_account
 	/* The PD's address space: attach into it, handle its faults. */
 	Capability<Region_map> address_space();
 
+	/*
+	 * rtcr has no separate stack area (thread stacks live in the address
+	 * space, so their faults reach the address space's handler): this is an
+	 * invalid capability, and calls on it fail.
+	 */
+	Capability<Region_map> stack_area() { return Capability<Region_map>(); }
+
 	enum class Ref_account_result { OK, INVALID_SESSION };
 
 	/* The account quota moves to and from; set once, later calls change nothing. */

@@ -54,6 +54,8 @@ extern "C" {
 	long  rtcr_signal_free(long ctx);
 	long  rtcr_pd_address_space(long pd);
 	long  rtcr_child_start(long pd, long binary, const char *name);
+	void *malloc(unsigned long size);
+	void  free(void *ptr);
 }
 
 namespace Rtcr {
