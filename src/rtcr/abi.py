@@ -57,6 +57,7 @@ class Syscall(enum.IntEnum):
     SIGNAL_FREE = 40  # (ctx) -> 0: dissolve an own context, revoke it from every holder
     PD_ADDRESS_SPACE = 41  # (pd) -> rm cap of that PD's address space
     CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len) -> 0: a child runs in that PD
+    PD_STACK_AREA = 43  # (pd) -> rm cap of a PD session's stack area
 
 
 class Errno(enum.IntEnum):
@@ -108,6 +109,9 @@ class PdQuota(enum.IntEnum):
 PD_SESSION_RAM_QUOTA = 24 * 1024 * 8  # RTCR_PD_SESSION_RAM: Genode's Pd_session::RAM_QUOTA
 PD_SESSION_CAP_QUOTA = 13  # RTCR_PD_SESSION_CAPS: Genode's Pd_session::CAP_QUOTA
 PD_LABEL_MAX = 160  # RTCR_PD_LABEL_MAX: bytes of a PD session's label
+
+STACK_AREA_BASE = 0x4000_0000  # where a PD session's stack area sits in its address space
+STACK_AREA_SIZE = 0x1000_0000  # (Genode's stack area on 64-bit: 256 MiB at 1 GiB)
 
 ADDRESS_SPACE_SELECTOR = 1  # RTCR_ADDRESS_SPACE: the caller's own region map
 FIRST_DYNAMIC_SELECTOR = 2  # selectors handed out for new objects start here

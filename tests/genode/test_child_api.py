@@ -51,9 +51,15 @@ def test_a_fault_of_the_child_reaches_the_handler_the_policy_installed(
         tree: tuple[Capture, SessionResult]) -> None:
     capture, _ = tree
     at = capture.labelled.index("[child_policy] parent: worker faults at 0x28000000")
-    assert capture.labelled[at + 1:] == [
-        "[worker] child: read 0x77",
-        "[child_policy] parent: child answered 0x78",
+    assert capture.labelled[at + 1:at + 3] == ["[worker] child: read 0x77",
+                                               "[child_policy] parent: child answered 0x78"]
+
+
+def test_a_fault_on_a_child_stack_reaches_the_stack_area_handler(
+        tree: tuple[Capture, SessionResult]) -> None:
+    capture, _ = tree
+    assert capture.labelled[-2:] == [
+        "[child_policy] parent: stack-area fault: EXEC in the stack area: 1",
         "[child_policy] parent: services destroyed, 0 left, heap holds 0"]
 
 

@@ -53,6 +53,8 @@ def test_pd_session_numbers_agree() -> None:
     assert d["RTCR_PD_SESSION_RAM"] == abi.PD_SESSION_RAM_QUOTA
     assert d["RTCR_PD_SESSION_CAPS"] == abi.PD_SESSION_CAP_QUOTA
     assert d["RTCR_PD_LABEL_MAX"] == abi.PD_LABEL_MAX
+    assert d["RTCR_STACK_AREA_BASE"] == abi.STACK_AREA_BASE
+    assert d["RTCR_STACK_AREA_SIZE"] == abi.STACK_AREA_SIZE
 
 
 def test_sleep_limit_agrees() -> None:

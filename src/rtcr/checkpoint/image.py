@@ -72,6 +72,7 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
             out.append({"oid": oid, "kind": "rm", "size": record.rm.size,
                         "handler": record.handler,
                         "destroyed": record.destroyed, "pd": record.pd,
+                        "stack_area": record.stack_area,
                         "regions": [[r.start, r.size, r.offset, r.ds_oid, r.writeable,
                                      r.executable]
                                     for r in record.regions]})

@@ -108,7 +108,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "rm":
             if oid == 0:
                 continue
-            if obj.get("pd") is not None:  # a PD session's address space, there already
+            if obj.get("pd") is not None and obj.get("stack_area"):
+                runtime.pd_stack_area(component, _pd(runtime, obj["pd"]), oid=oid)
+            elif obj.get("pd") is not None:  # a PD session's address space, there already
                 runtime.pd_address_space(component, _pd(runtime, obj["pd"]), oid=oid)
             else:
                 runtime.rm_create(component, obj["size"], oid=oid)

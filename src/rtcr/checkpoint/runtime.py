@@ -44,7 +44,7 @@ from rtcr.core import (
     WalkFailure,
 )
 from rtcr.errors import Denied, InvalidDataspace
-from rtcr.machine.parent import drop_capabilities
+from rtcr.machine.parent import drop_capabilities, stack_area_of
 
 from .tracking import Strategy, TrackedRam
 
@@ -97,7 +97,8 @@ class RegionMapRecord:
     handler: int | None = None  # object id of the signal context
     regions: list[RegionRecord] = field(default_factory=list)
     destroyed: bool = False
-    pd: int | None = None  # object id of the PD session whose address space it is
+    pd: int | None = None  # object id of the PD session whose address space (or stack area) it is
+    stack_area: bool = False
 
 
 @dataclass
@@ -307,10 +308,20 @@ class Runtime:
                            space.dataspace())
         return space
 
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain, *,
+                      oid: int | None = None) -> RegionMap:
+        _, pd_oid = self._owner(child, pd)
+        area = stack_area_of(pd)
+        if id(area) not in self._by_core_object:
+            self._remember(RegionMapRecord(self._oid(oid), area, pd=pd_oid, stack_area=True),
+                           area, area.dataspace())
+        return area
+
     def child_started(self, child: Component) -> None:
         # The child runs in one of the target's PD sessions; its requests are served here
         # too. (Checkpoints of such a tree are refused: the image holds one component.)
         self.pd_address_space(child, child.pd)
+        self.pd_stack_area(child, child.pd)
 
     def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
                            cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rtcr.abi import ADDRESS_SPACE_SELECTOR
+from rtcr.abi import ADDRESS_SPACE_SELECTOR, STACK_AREA_BASE, STACK_AREA_SIZE
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.dataspace import Dataspace, RamDataspace
 from rtcr.core.fault import FaultCounts
@@ -49,6 +49,7 @@ class ProtectionDomain:
         "cap_space",
         "name",
         "signal_receiver",
+        "stack_area",
     )
 
     def __init__(self, name: str, ram_quota: int, cap_quota: int, *, ram: PhysicalRam,
@@ -76,6 +77,14 @@ class ProtectionDomain:
         )
         self.cap_space = CapabilitySpace(self._caps)
         self.cap_space.install_uncharged(ADDRESS_SPACE_SELECTOR, self.address_space)
+        # A PD session, where a child may run, has Genode's stack area: a map of
+        # its own in the address space that holds every thread stack, so a
+        # fault on a stack reaches the stack area's handler.
+        self.stack_area: RegionMap | None = None
+        if session_quota is not None:
+            self.stack_area = RegionMap(STACK_AREA_SIZE, ram, badges, fault_counts=fault_counts)
+            self.address_space.attach(self.stack_area.dataspace(), size=0, offset=0,
+                                      at=STACK_AREA_BASE, executable=True, writeable=True)
         self.signal_receiver = SignalReceiver(badges)
         self._ram_dataspaces: dict[int, RamDataspace] = {}
 

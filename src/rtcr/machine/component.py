@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rtcr.abi import STACK_AREA_BASE
 from rtcr.core import host_write
 
 from .cpu import Cpu
@@ -85,7 +86,13 @@ class Component:
         return self.create_thread(registers, stack=stack, name="main")
 
     def allocate_stack(self, size: int, at: int | None = None) -> tuple[int, int]:
+        """A stack: in the PD's stack area if it has one (anywhere there), else at `at`."""
         ds = self.parent.ram_alloc(self, size)
+        area = self.pd.stack_area
+        if area is not None:
+            rng = self.parent.attach(self, area, ds, size=0, offset=0, at=None,
+                                     executable=False, writeable=True)
+            return STACK_AREA_BASE + rng.start, rng.size
         rng = self.parent.attach(self, self.pd.address_space, ds, size=0, offset=0, at=at,
                                  executable=False, writeable=True)
         return rng.start, rng.size
@@ -120,8 +127,10 @@ class Component:
         """Give an exited thread's stack back, so creating and joining threads never runs dry."""
         if thread.stack is None:
             return
-        space = self.pd.address_space
-        region = space.region_at(thread.stack[0])
+        space, at = self.pd.address_space, thread.stack[0]
+        if self.pd.stack_area is not None:
+            space, at = self.pd.stack_area, at - STACK_AREA_BASE
+        region = space.region_at(at)
         if region is None:
             return
         self.parent.detach(self, space, region.start)

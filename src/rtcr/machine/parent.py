@@ -21,7 +21,7 @@ from rtcr.core import (
     SignalContext,
     SignalReceiver,
 )
-from rtcr.errors import InvalidDataspace
+from rtcr.errors import Denied, InvalidDataspace
 
 if TYPE_CHECKING:
     from .component import Component
@@ -100,6 +100,10 @@ class Parent(Protocol):
         """The address space of a PD session of the child (Genode's `address_space()`)."""
         ...
 
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        """The stack area of a PD session of the child (Genode's `stack_area()`)."""
+        ...
+
     def child_started(self, child: Component) -> None:
         """`child` (a component started by one of this parent's) is about to be loaded."""
         ...
@@ -110,6 +114,13 @@ def drop_capabilities(child: Component, rm: RegionMap) -> None:
     core = child.machine.core
     core.revoke(rm)
     core.revoke(rm.dataspace())
+
+
+def stack_area_of(pd: ProtectionDomain) -> RegionMap:
+    """The PD's stack area; `Denied` for a PD without one (a component's own)."""
+    if pd.stack_area is None:
+        raise Denied(f"{pd.name} has no stack area (only PD sessions have one)")
+    return pd.stack_area
 
 
 class CoreParent:
@@ -196,6 +207,9 @@ class CoreParent:
 
     def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
         return pd.address_space
+
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        return stack_area_of(pd)
 
     def child_started(self, child: Component) -> None:
         pass

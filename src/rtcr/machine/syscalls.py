@@ -118,6 +118,8 @@ class SyscallTable:
             Syscall.SIGNAL_FREE: self._signal_free,
             Syscall.PD_ADDRESS_SPACE: self._pd_address_space,
             Syscall.CHILD_START: self._child_start,
+            Syscall.PD_STACK_AREA: lambda t, a: self._install(t, t.component.parent.pd_stack_area(
+                t.component, self._lookup(t, a[0], ProtectionDomain))),
         }
         self.counts: dict[int, int] = {}
 

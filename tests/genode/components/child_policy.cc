@@ -2,7 +2,8 @@
  * base/child.h: a parent starts itself as a child through Child and a
  * Child_policy (parent services in a Registry, allocated from a Heap), the
  * policy's init pays the child's quota and handles its address-space
- * faults, and the child's ROM requests take the policy's routes.  The role
+ * and stack-area faults, and the child's ROM requests take the policy's
+ * routes.  The role
  * comes from the quota, as in Genode's rm_fault test.
  */
 #include <base/component.h>
@@ -24,12 +25,15 @@ struct Policy : Child_policy
 	Env                      &env;
 	Parent_services          &services;
 	Signal_context_capability fault_sigh;
+	Signal_context_capability stack_sigh;
 	Id_space<Parent::Server>  server_ids { };
 	Pd_session_capability     pd_cap { };
 	Capability<Region_map>    space { };
+	Capability<Region_map>    stacks { };
 
-	Policy(Env &env, Parent_services &services, Signal_context_capability fault_sigh)
-	: env(env), services(services), fault_sigh(fault_sigh) { }
+	Policy(Env &env, Parent_services &services, Signal_context_capability fault_sigh,
+	       Signal_context_capability stack_sigh)
+	: env(env), services(services), fault_sigh(fault_sigh), stack_sigh(stack_sigh) { }
 
 	Name name() const override { return "worker"; }
 	Binary_name binary_name() const override { return "child_policy"; }
@@ -45,6 +49,8 @@ struct Policy : Child_policy
 		(void)env.pd().transfer_quota(cap, Cap_quota { 30 });
 		space = pd.address_space();
 		Region_map_client(space).fault_handler(fault_sigh);
+		stacks = pd.stack_area();
+		Region_map_client(stacks).fault_handler(stack_sigh);
 		pd_cap = cap;
 		log("parent: policy init for PD of ", name(), ", quota now ", pd.ram_quota().value);
 	}
@@ -66,8 +72,9 @@ struct Parent_role
 	Policy::Parent_services services { };
 	Signal_handler<Parent_role> fault  { env.ep(), *this, &Parent_role::handle_fault };
 	Signal_handler<Parent_role> answer { env.ep(), *this, &Parent_role::handle_answer };
+	Signal_handler<Parent_role> stack_fault { env.ep(), *this, &Parent_role::handle_stack_fault };
 	Attached_ram_dataspace shared { env.ram(), env.rm(), 4096 };
-	Policy policy { env, (add_services(), services), fault };
+	Policy policy { env, (add_services(), services), fault, stack_fault };
 	Child child { env.rm(), env.ep().rpc_ep(), policy };
 
 	int add_services()
@@ -94,9 +101,14 @@ struct Parent_role
 			error("parent: attach failed");
 	}
 
-	void handle_answer()
+	void handle_answer() { log("parent: child answered ", Hex(words()[2])); }
+
+	void handle_stack_fault()
 	{
-		log("parent: child answered ", Hex(words()[2]));
+		Region_map::Fault const f = Region_map_client(policy.stacks).fault();
+		log("parent: stack-area fault: ",
+		    f.type == Region_map::Fault::Type::EXEC ? "EXEC" : "other",
+		    " in the stack area: ", f.addr < 0x10000000UL);
 		services.for_each([&] (Policy::Parent_service &s) { destroy(heap, &s); });
 		unsigned left = 0;
 		services.for_each([&] (Policy::Parent_service &) { left++; });
@@ -120,6 +132,10 @@ static void child_role(Env &env)
 	log("child: read ", Hex(value));
 	words[2] = value + 1;
 	rtcr_signal_submit(words[1]);
+
+	/* run code on the own stack: not executable, the stack area's handler hears of it */
+	unsigned long code = 0x0b0f9090;   /* nop, nop, ud2 */
+	((void (*)())(void *)&code)();
 }
 
 void Component::construct(Env &env)

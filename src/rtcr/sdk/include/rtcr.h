@@ -69,6 +69,7 @@ extern "C" {
 #define RTCR_SYS_SIGNAL_FREE    40
 #define RTCR_SYS_PD_ADDRESS_SPACE 41
 #define RTCR_SYS_CHILD_START    42
+#define RTCR_SYS_PD_STACK_AREA  43
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -107,6 +108,8 @@ extern "C" {
 #define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
 #define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
 #define RTCR_PD_LABEL_MAX 160                /* bytes of a PD session's label */
+#define RTCR_STACK_AREA_BASE 0x40000000UL    /* a PD session's stack area ... */
+#define RTCR_STACK_AREA_SIZE 0x10000000UL    /* ... and its size */
 
 /* ---- PD sessions (rtcr.abi.QUOTA_*, rtcr.abi.PdQuota, PD_SESSION_*) ----- */
 #define RTCR_QUOTA_RAM  0        /* rtcr_pd_transfer: bytes of RAM quota */
@@ -267,6 +270,11 @@ long  rtcr_signal_free(long ctx);
 /* The address space of a PD session (RTCR_ADDRESS_SPACE for the caller's
  * own PD): attach into it, install a fault handler on it. */
 long  rtcr_pd_address_space(long pd);              /* -> region map cap */
+/* The stack area of a PD session: a region map at RTCR_STACK_AREA_BASE of
+ * its address space holding every stack of a child running there, so that
+ * a fault on a stack goes to its handler (-RTCR_EDENIED for the caller's
+ * own PD, which has none). */
+long  rtcr_pd_stack_area(long pd);                 /* -> region map cap */
 /* Start a child named `name` from the ELF in ROM `binary`, in PD session `pd`
  * (its quota is what was transferred to it).  It is served by the caller's
  * parent, may open the caller's ROMs, and ends when the caller ends. */

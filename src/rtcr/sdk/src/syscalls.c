@@ -118,6 +118,11 @@ long rtcr_pd_address_space(long pd)
 	return rtcr_syscall1(RTCR_SYS_PD_ADDRESS_SPACE, pd);
 }
 
+long rtcr_pd_stack_area(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_PD_STACK_AREA, pd);
+}
+
 long rtcr_child_start(long pd, long binary, const char *name)
 {
 	return rtcr_syscall4(RTCR_SYS_CHILD_START, pd, binary, (long)name, (long)strlen(name));

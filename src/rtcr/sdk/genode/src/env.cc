@@ -212,6 +212,11 @@ Capability<Region_map> Pd_session::address_space()
 	return Capability<Region_map>(rtcr_pd_address_space(_pd()));
 }
 
+Capability<Region_map> Pd_session::stack_area()
+{
+	return Capability<Region_map>(rtcr_pd_stack_area(_pd()));
+}
+
 Pd_session::Ref_account_result Pd_session::ref_account(Capability<Pd_account> ref)
 {
 	return rtcr_pd_ref_account(_pd(), ref.selector()) < 0 ? Ref_account_result::INVALID_SESSION

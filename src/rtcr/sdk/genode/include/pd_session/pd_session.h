@@ -75,11 +75,10 @@ struct Genode::Pd_session : Pd_account
 	Capability<Region_map> address_space();
 
 	/*
-	 * rtcr has no separate stack area (thread stacks live in the address
-	 * space, so their faults reach the address space's handler): this is an
-	 * invalid capability, and calls on it fail.
+	 * The map holding the stacks of a child in this PD (a PD session's
+	 * only; the component's own PD has none: an invalid capability).
 	 */
-	Capability<Region_map> stack_area() { return Capability<Region_map>(); }
+	Capability<Region_map> stack_area();
 
 	enum class Ref_account_result { OK, INVALID_SESSION };
 

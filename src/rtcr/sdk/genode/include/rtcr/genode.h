@@ -53,6 +53,7 @@ extern "C" {
 	long  rtcr_pd_quota(long pd, unsigned which);
 	long  rtcr_signal_free(long ctx);
 	long  rtcr_pd_address_space(long pd);
+	long  rtcr_pd_stack_area(long pd);
 	long  rtcr_child_start(long pd, long binary, const char *name);
 	void *malloc(unsigned long size);
 	void  free(void *ptr);
