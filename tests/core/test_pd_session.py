@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtcr.abi import PD_SESSION_CAP_QUOTA, PD_SESSION_RAM_QUOTA
+from rtcr.abi import (
+    PD_SESSION_CAP_QUOTA,
+    PD_SESSION_RAM_QUOTA,
+    STACK_AREA_BASE,
+    STACK_AREA_SIZE,
+)
 from rtcr.core import Core, ProtectionDomain
 from rtcr.errors import Denied, OutOfCaps, OutOfRam
 
@@ -122,3 +127,12 @@ def test_a_dissolved_signal_context_drops_its_submissions_and_ignores_later_ones
     dissolved.submit()
     assert receiver.pending_queue() == [kept]
     assert dissolved.freed and dissolved not in receiver.contexts()
+
+
+def test_a_pd_session_has_a_stack_area_in_its_address_space(core: Core,
+                                                            pd: ProtectionDomain) -> None:
+    child = core.create_pd_session(pd, "child")
+    assert child.stack_area is not None and pd.stack_area is None
+    region = child.address_space.region_at(STACK_AREA_BASE)
+    assert region is not None and region.dataspace is child.stack_area.dataspace()
+    assert (region.start, region.size) == (STACK_AREA_BASE, STACK_AREA_SIZE)

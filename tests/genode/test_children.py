@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from genode_support import Build, Capture
 
+from rtcr.abi import STACK_AREA_BASE, STACK_AREA_SIZE
 from rtcr.checkpoint import Outcome, Session, SessionResult
 from rtcr.errors import Denied
 from rtcr.store import Store
@@ -36,6 +37,17 @@ def test_a_child_runs_its_binary_in_the_pd_session_it_was_started_in(
     assert child.name == "pager-child"
     assert child.pd is not parent.pd and parent.pd.cap_space.selector(child.pd) is not None
     assert "[pager-child] child: reading 0x18000000" in capture.labelled
+
+
+def test_the_childs_stacks_live_in_its_stack_area_and_the_parents_do_not(
+        tree: tuple[Session, Capture, SessionResult]) -> None:
+    session, _, _ = tree
+    parent, child = session.machine.components
+    area = range(STACK_AREA_BASE, STACK_AREA_BASE + STACK_AREA_SIZE)
+    stacks = [t.stack for t in child.threads.values() if t.stack]
+    assert stacks and all(start in area and start + size - 1 in area for start, size in stacks)
+    assert parent.pd.stack_area is None
+    assert parent.threads[1].stack is not None and parent.threads[1].stack[0] not in area
 
 
 def test_a_fault_of_the_child_reaches_the_parents_handler_and_its_attach_resolves_it(

@@ -118,8 +118,7 @@ class SyscallTable:
             Syscall.SIGNAL_FREE: self._signal_free,
             Syscall.PD_ADDRESS_SPACE: self._pd_address_space,
             Syscall.CHILD_START: self._child_start,
-            Syscall.PD_STACK_AREA: lambda t, a: self._install(t, t.component.parent.pd_stack_area(
-                t.component, self._lookup(t, a[0], ProtectionDomain))),
+            Syscall.PD_STACK_AREA: self._pd_stack_area,
         }
         self.counts: dict[int, int] = {}
 
@@ -262,6 +261,10 @@ class SyscallTable:
             return ADDRESS_SPACE_SELECTOR
         return self._install(thread, thread.component.parent.pd_address_space(
             thread.component, pd))
+
+    def _pd_stack_area(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        return self._install(thread, thread.component.parent.pd_stack_area(thread.component, pd))
 
     def _child_start(self, thread: Thread, args: list[int]) -> int:
         """Start a child from an ELF in a ROM, in a PD session the caller opened."""
