@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cr_helpers import rtcr
+from cr_helpers import checkpointed_run, reference, restored_run, rtcr
 
 from rtcr.checkpoint.view import ADDRESS_SPACE_OID, compare, describe, object_names
+from rtcr.machine.component import LOG_TAIL_LINES
 from rtcr.store import CheckpointInfo, Store
 
 PAGE = 4096
@@ -173,3 +174,33 @@ def test_objects_are_named_for_what_they_hold(ro_fault_store: Path) -> None:
     assert names[f"obj:{stack_oid}"] == "stack of main"
     assert sorted(n for n in names.values() if n.endswith(" of ro_fault")) == [
         ".rodata of ro_fault", ".text of ro_fault"]
+
+
+def test_show_gives_the_log_lines_printed_last_before_the_checkpoint(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    elf = example("counter")
+    ref = reference(elf)
+    store = tmp_path / "store"
+    assert rtcr("run", elf, "--store", store, "--every", 2_000_000).returncode == 0
+    with Store.open(store) as opened:
+        manifest = opened.load(3).manifest
+    printed = manifest["component"]["log_lines"]
+    assert printed > 0
+    tail = _show(store, 3)["component"]["log_tail"]
+    assert tail == list(ref.lines[:printed][-LOG_TAIL_LINES:])
+
+
+def test_a_restored_run_carries_the_log_tail_on_into_its_checkpoints(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    elf = example("counter")
+    ref = reference(elf)
+    with Store.create(tmp_path / "s") as store:
+        checkpointed_run(elf, store, every=2_000_000)
+        first = store.ids()
+        restored_run(store, first[1], checkpoint=True, every=2_000_000)
+        continued = [c for c in store.ids() if c not in first]
+        assert continued
+        for cid in continued:
+            component = store.load(cid).manifest["component"]
+            printed = component["log_lines"]
+            assert component["log_tail"] == list(ref.lines[:printed][-LOG_TAIL_LINES:]), cid

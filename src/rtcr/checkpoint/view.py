@@ -171,6 +171,13 @@ def _flat_regions(regions: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
     return out
 
 
+def _log_between(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The LOG lines printed after checkpoint ``a`` up to ``b``, as far as ``b``'s tail has them."""
+    between = b["log_lines"] - a["log_lines"]
+    tail = b.get("log_tail", [])
+    return list(tail[len(tail) - min(max(between, 0), len(tail)):])
+
+
 def compare(a: View, b: View, pages_changed: dict[str, int]) -> View:
     """What changed from view ``a`` to view ``b``; ``pages_changed``: pages per memory object."""
     threads_a = {t["tid"]: t for t in a["threads"]}
@@ -198,6 +205,7 @@ def compare(a: View, b: View, pages_changed: dict[str, int]) -> View:
         "instructions": b["checkpoint"]["instructions"] - a["checkpoint"]["instructions"],
         "virtual_time_ns": b["checkpoint"]["virtual_time_ns"] - a["checkpoint"]["virtual_time_ns"],
         "log_lines": b["component"]["log_lines"] - a["component"]["log_lines"],
+        "log": _log_between(a["component"], b["component"]),
         "pages_changed": {k: n for k, n in sorted(pages_changed.items()) if n},
         "objects_added": sorted(objects_b - objects_a),
         "objects_gone": sorted(objects_a - objects_b),

@@ -1,4 +1,4 @@
-"""Which checkpoint a command means: the one named, or the newest."""
+"""Which checkpoint a command means: the one named (by id or tag), or the newest."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from rtcr.errors import StoreError
 from rtcr.store import Store
 
 
-def resolve_checkpoint(store: Store, directory: Path, checkpoint: int | None) -> int:
-    """``checkpoint`` if given (it must exist), else the newest one of the store."""
+def resolve_checkpoint(store: Store, directory: Path, checkpoint: str | None) -> int:
+    """``checkpoint`` (an id that must exist, or a tag) if given, else the newest one."""
     if checkpoint is None:
         newest = store.newest()
         if newest is None:
             raise StoreError(f"{directory} holds no checkpoint")
         return newest
-    store.info(checkpoint)  # an unknown id fails here, naming the store
-    return checkpoint
+    return store.resolve(checkpoint)

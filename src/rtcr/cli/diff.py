@@ -38,16 +38,21 @@ def render(diff: View) -> str:
         for name, (old, new) in sorted(t["registers"].items()):
             old_text = "-" if old is None else f"{old:#x}"
             out.append(f"    {name}: {old_text} -> {new:#x}")
+    if diff["log"]:
+        shown = len(diff["log"])
+        more = diff["log_lines"] - shown
+        out.append(f"LOG between them{f' (the last {shown}, {more} more before)' if more else ''}:")
+        out += [f"  {line}" for line in diff["log"]]
     return "\n".join(out)
 
 
 @click.command("diff")
 @click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
-@click.argument("first", metavar="A", type=int)
-@click.argument("second", metavar="B", type=int, required=False)
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
-def command(directory: Path, first: int, second: int | None, as_json: bool) -> None:
-    """What changed from checkpoint A to checkpoint B of STORE (default B: the newest).
+def command(directory: Path, first: str, second: str | None, as_json: bool) -> None:
+    """What changed from checkpoint A to checkpoint B of STORE (ids or tags; default B: the newest).
 
     Pages changed per memory object (by content: a page written back to
     what it was does not count), objects and regions added or gone,

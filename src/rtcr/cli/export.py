@@ -15,11 +15,11 @@ from ._checkpoint_arg import resolve_checkpoint
 
 @click.command("export")
 @click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
-@click.argument("checkpoint", metavar="[ID]", required=False, type=int)
+@click.argument("checkpoint", metavar="[ID|TAG]", required=False)
 @click.option("-o", "--output", required=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path), help="The archive to write.")
-def command(directory: Path, checkpoint: int | None, output: Path) -> None:
-    """Write checkpoint ID of STORE (default: the newest) to one file.
+def command(directory: Path, checkpoint: str | None, output: Path) -> None:
+    """Write checkpoint ID (or TAG) of STORE (default: the newest) to one file.
 
     The file holds the checkpoint whole (its lineage resolved: manifest and
     every non-zero page), every part checksummed; `rtcr import` adds it to

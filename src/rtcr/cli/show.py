@@ -59,18 +59,21 @@ def render(view: View, all_registers: bool) -> str:
     for f in view["faults"]:
         out.append(f"fault queued: thread {f['tid']} {f['type']} at {f['addr']:#x} "
                    f"in map {f['map']}")
+    tail = comp.get("log_tail", [])
+    if tail:
+        out += ["", f"last {len(tail)} LOG line(s):", *(f"  {line}" for line in tail)]
     return "\n".join(out)
 
 
 @click.command("show")
 @click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
-@click.argument("checkpoint", metavar="[ID]", required=False, type=int)
+@click.argument("checkpoint", metavar="[ID|TAG]", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole view as JSON.")
 @click.option("--registers", "all_registers", is_flag=True,
               help="Show every register of every thread, not only rip and rsp.")
-def command(directory: Path, checkpoint: int | None, as_json: bool,
+def command(directory: Path, checkpoint: str | None, as_json: bool,
             all_registers: bool) -> None:
-    """Show checkpoint ID of STORE (default: the newest).
+    """Show checkpoint ID (or TAG) of STORE (default: the newest).
 
     Its threads (state, what each waits for, registers), the component's
     address space as the tree of region maps it is (rights as the pager
