@@ -10,6 +10,8 @@ import click
 from rtcr.compilers import CompileError
 from rtcr.toolchain import compile_component
 
+from ._options import output_directory
+
 #: Options that take a value, as the next argument or glued on (``-o x.elf``, ``-ox.elf``).
 _VALUED = ("-o", "-O", "-I", "-D")
 
@@ -94,6 +96,7 @@ def command(arguments: tuple[str, ...]) -> None:
     """
     line = _parse(arguments)
     assert line.output is not None
+    output_directory(line.output, "-o")
 
     def show(text: str) -> None:
         click.echo(text.rstrip("\n"), err=True)

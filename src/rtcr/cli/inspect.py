@@ -9,6 +9,8 @@ import click
 
 from rtcr.store import CheckpointInfo, Store
 
+from ._options import output_directory
+
 
 def _ratio(info: CheckpointInfo) -> str:
     r = info.compression_ratio
@@ -68,5 +70,6 @@ def command(directory: Path, as_json: bool, plot: Path | None, last: int | None)
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 
+            output_directory(plot, "--plot")
             plot_pages(store, infos, plot)
             click.echo(f"rtcr: wrote {plot}", err=True)
