@@ -56,8 +56,9 @@ class Syscall(enum.IntEnum):
     CAP_DELEGATE = 39  # (pd, ds or ctx cap) -> its selector in that PD's space
     SIGNAL_FREE = 40  # (ctx) -> 0: dissolve an own context, revoke it from every holder
     PD_ADDRESS_SPACE = 41  # (pd) -> rm cap of that PD's address space
-    CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len) -> 0: a child runs in that PD
+    CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len, exit ctx or -1) -> 0
     PD_STACK_AREA = 43  # (pd) -> rm cap of a PD session's stack area
+    CHILD_EXIT_VALUE = 44  # (pd) -> exit value of the child in that PD; ENOTHREAD: it runs
 
 
 class Errno(enum.IntEnum):

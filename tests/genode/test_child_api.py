@@ -80,3 +80,25 @@ def test_rtcr_test_serves_the_binary_and_linker_roms_a_package_lists(
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("PASS child_policy: exit: exit 0")
+
+
+@pytest.fixture(scope="module")
+def exits(genode_component: Build) -> tuple[Capture, SessionResult]:
+    elf = genode_component("child_exit")
+    capture = Capture()
+    session = Session.start(elf, ram_quota=8 << 20, log_sink=capture,
+                            roms={"child_exit": elf.read_bytes()})
+    return capture, session.run()
+
+
+def test_a_childs_exit_value_reaches_its_policys_exit(
+        exits: tuple[Capture, SessionResult]) -> None:
+    capture, _ = exits
+    assert "[child_exit] parent: leaver exited with 42" in capture.labelled
+
+
+def test_the_default_policy_exit_logs_the_value_as_genode_does(
+        exits: tuple[Capture, SessionResult]) -> None:
+    capture, result = exits
+    assert '[child_exit] child "other" exited with exit value 42' in capture.labelled
+    assert (result.outcome, result.exit_code) == (Outcome.EXITED, 0)

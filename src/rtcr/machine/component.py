@@ -23,7 +23,7 @@ from .registers import Registers, initial_registers
 from .thread import FaultStop, FaultWait, JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
-    from rtcr.core import ProtectionDomain
+    from rtcr.core import ProtectionDomain, SignalContext
 
     from .machine import Machine
 
@@ -64,6 +64,8 @@ class Component:
         self.roms: dict[str, bytes] = {}
         # Components it started (CHILD_START); they end when it ends.
         self.children: list[Component] = []
+        # A child's: submitted when it exits, so its parent learns of it.
+        self.exit_signal: SignalContext | None = None
 
     def __repr__(self) -> str:
         return f"<Component {self.name}>"
@@ -130,7 +132,7 @@ class Component:
             if isinstance(other.blocker, JoinWait) and other.blocker.tid == thread.tid:
                 other.unblock(result=0)
         if all(t.state is ThreadState.EXITED for t in self.threads.values()):
-            self.exit_code = 0
+            self._exited(0)
 
     def _free_stack(self, thread: Thread) -> None:
         """Give an exited thread's stack back, so creating and joining threads never runs dry."""
@@ -148,13 +150,20 @@ class Component:
 
     def exit(self, code: int) -> None:
         """End the whole component, whatever its threads are doing."""
-        if self.exit_code is None:
-            self.exit_code = code
+        self._exited(code)
         for thread in self.threads.values():
             self._retire(thread)
         self.cpu.request_stop()
         for child in self.children:
             child.exit(code)
+
+    def _exited(self, code: int) -> None:
+        """Take `code` as the exit value (the first one counts) and tell the parent once."""
+        if self.exit_code is not None:
+            return
+        self.exit_code = code
+        if self.exit_signal is not None:
+            self.exit_signal.submit()
 
     def crashed(self, thread: Thread, reason: str) -> None:
         self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}{self.refusal()}"

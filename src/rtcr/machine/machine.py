@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtcr.core import Core, ProtectionDomain
+from rtcr.core import Core, ProtectionDomain, SignalContext
 
 from .component import Component, LogSink, print_log
 from .cpu import GuestCrash
@@ -63,13 +63,15 @@ class Machine:
         return component
 
     def start_child(self, creator: Component, name: str, pd: ProtectionDomain,
-                    image: ElfImage) -> Component:
+                    image: ElfImage, *, exit_signal: SignalContext | None = None) -> Component:
         """A component in PD session `pd` of `creator`, served by `creator`'s parent.
 
         It may open the ROMs its creator may (Genode: a route to the parent's
-        ROM service) and ends when its creator ends.
+        ROM service) and ends when its creator ends; when it exits,
+        `exit_signal` is submitted (its creator asks for the value).
         """
         child = Component(self, name, pd, creator.parent)
+        child.exit_signal = exit_signal
         child.roms = dict(creator.roms)
         creator.children.append(child)
         self.components.append(child)

@@ -119,6 +119,7 @@ class SyscallTable:
             Syscall.PD_ADDRESS_SPACE: self._pd_address_space,
             Syscall.CHILD_START: self._child_start,
             Syscall.PD_STACK_AREA: self._pd_stack_area,
+            Syscall.CHILD_EXIT_VALUE: self._child_exit_value,
         }
         self.counts: dict[int, int] = {}
 
@@ -276,9 +277,20 @@ class SyscallTable:
             raise Denied(f"PD {pd.name} already runs a component")
         if not name:
             raise InvalidArgument("a child needs a name")
+        exit_signal = (None if _signed(args[4]) < 0
+                       else self._lookup(thread, args[4], SignalContext))
         image = parse_elf(binary.read(0, binary.size), name, where=f"ROM {binary.name}")
-        self.machine.start_child(creator, name, pd, image)
+        self.machine.start_child(creator, name, pd, image, exit_signal=exit_signal)
         return 0
+
+    def _child_exit_value(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        child = next((c for c in thread.component.children if c.pd is pd), None)
+        if child is None:
+            raise NoThread(f"no child of {thread.component.name} runs in {pd.name}")
+        if child.exit_code is None:
+            raise NoThread(f"{child.name} has not exited")
+        return child.exit_code
 
     def _pd_quota(self, thread: Thread, args: list[int]) -> int:
         pd = self._lookup(thread, args[0], ProtectionDomain)

@@ -59,7 +59,7 @@ struct Parent_role
 		words()[1] = rtcr_cap_delegate(pd.cap().selector(),
 		                               Signal_context_capability(answer).selector());
 		long const started = rtcr_child_start(pd.cap().selector(),
-		                                      binary.dataspace().selector(), "pager-child");
+		                                      binary.dataspace().selector(), "pager-child", -1);
 		log("parent: child started: ", started == 0);
 		log("parent: the child's address space cannot be destroyed: ",
 		    rtcr_rm_destroy(pd.address_space().selector()) == -RTCR_EDENIED);

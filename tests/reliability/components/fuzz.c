@@ -764,11 +764,15 @@ static void pd_ops(void)
 		fold(rm < 0 ? rm : 0);
 		long area = rtcr_pd_stack_area(any_pd());
 		fold(area < 0 ? area : 0);
-		long r = rtcr_syscall4(RTCR_SYS_CHILD_START, any_pd(), any_cap(), any_ptr(),
-		                       (long)any_size());
+		long r = rtcr_syscall5(RTCR_SYS_CHILD_START, any_pd(), any_cap(), any_ptr(),
+		                       (long)any_size(), any_cap());
 		fold(r);
 		if (r == 0)
 			violation("a child started from no ROM", 0, 0);
+		long value = rtcr_child_exit_value(any_pd());
+		fold(value);
+		if (value != -RTCR_ENOTHREAD && value != -RTCR_ECAP)
+			violation("an exit value of a child that never was", value, 0);
 		break;
 	}
 	default: fold(rtcr_pd_quota(any_pd(), (unsigned)below(6))); break;
@@ -913,7 +917,7 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_PD_STACK_AREA + 1;
+		long first_unknown = RTCR_SYS_CHILD_EXIT_VALUE + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;

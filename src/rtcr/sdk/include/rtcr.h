@@ -70,6 +70,7 @@ extern "C" {
 #define RTCR_SYS_PD_ADDRESS_SPACE 41
 #define RTCR_SYS_CHILD_START    42
 #define RTCR_SYS_PD_STACK_AREA  43
+#define RTCR_SYS_CHILD_EXIT_VALUE 44
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -277,8 +278,11 @@ long  rtcr_pd_address_space(long pd);              /* -> region map cap */
 long  rtcr_pd_stack_area(long pd);                 /* -> region map cap */
 /* Start a child named `name` from the ELF in ROM `binary`, in PD session `pd`
  * (its quota is what was transferred to it).  It is served by the caller's
- * parent, may open the caller's ROMs, and ends when the caller ends. */
-long  rtcr_child_start(long pd, long binary, const char *name);
+ * parent, may open the caller's ROMs, and ends when the caller ends.  When
+ * it exits, signal context `exit_ctx` is submitted (-1: none), and
+ * rtcr_child_exit_value(pd) tells the value (-RTCR_ENOTHREAD before). */
+long  rtcr_child_start(long pd, long binary, const char *name, long exit_ctx);
+long  rtcr_child_exit_value(long pd);
 
 /* ---- formatted output -------------------------------------------------- */
 /*

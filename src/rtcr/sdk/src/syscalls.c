@@ -123,9 +123,15 @@ long rtcr_pd_stack_area(long pd)
 	return rtcr_syscall1(RTCR_SYS_PD_STACK_AREA, pd);
 }
 
-long rtcr_child_start(long pd, long binary, const char *name)
+long rtcr_child_start(long pd, long binary, const char *name, long exit_ctx)
 {
-	return rtcr_syscall4(RTCR_SYS_CHILD_START, pd, binary, (long)name, (long)strlen(name));
+	return rtcr_syscall5(RTCR_SYS_CHILD_START, pd, binary, (long)name, (long)strlen(name),
+	                     exit_ctx);
+}
+
+long rtcr_child_exit_value(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_CHILD_EXIT_VALUE, pd);
 }
 
 long rtcr_rm_create(unsigned long size)

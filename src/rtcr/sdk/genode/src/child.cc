@@ -51,10 +51,18 @@ void Child::_start()
 		error(_policy.name(), ": no ROM for binary \"", _policy.binary_name(), "\"");
 		return;
 	}
-	long const started = rtcr_child_start(pd.selector(), binary, _policy.name().string());
+	long const started = rtcr_child_start(pd.selector(), binary, _policy.name().string(),
+	                                      Signal_context_capability(_exit_handler).selector());
 	if (started < 0) {
 		error(_policy.name(), ": could not start the child (error ", -started, ")");
 		return;
 	}
 	_started = true;
+}
+
+void Child::_handle_exit()
+{
+	long const value = rtcr_child_exit_value(_pd->rpc_cap().selector());
+	if (value >= 0)
+		_policy.exit(int(value));
 }

@@ -6,13 +6,14 @@
  * requests.  On rtcr, Child opens the PD session (named after the child),
  * calls the policy's init, opens the binary's ROM through the policy's
  * route and starts the child with it; the child then opens its own
- * sessions at the machine, with its parent's ROMs.  It runs until its
- * parent ends.
+ * sessions at the machine, with its parent's ROMs.  It runs until it
+ * exits (the policy's exit() hears the value) or its parent ends.
  */
 #ifndef _INCLUDE__BASE__CHILD_H_
 #define _INCLUDE__BASE__CHILD_H_
 
 #include <base/rpc_server.h>
+#include <base/entrypoint.h>
 #include <base/heap.h>
 #include <base/service.h>
 #include <base/registry.h>
@@ -90,11 +91,16 @@ class Genode::Child : Noncopyable
 		Constructible<Pd_session_client>  _pd { };
 		bool                              _started = false;
 
+		/* the child's exit, told to the policy (Child_policy::exit) */
+		Signal_handler<Child> _exit_handler;
+
+		void _handle_exit();
 		void _start();
 
 	public:
 
-		Child(Local_rm &, Rpc_entrypoint &, Child_policy &policy) : _policy(policy) { _start(); }
+		Child(Local_rm &, Rpc_entrypoint &ep, Child_policy &policy)
+		: _policy(policy), _exit_handler(ep.ep, *this, &Child::_handle_exit) { _start(); }
 
 		virtual ~Child() { }
 

@@ -50,7 +50,7 @@ class Genode::Entrypoint : Noncopyable
 		unsigned _deferred = 0;   /* App signals held back by an Io wait */
 		Io_progress_handler *_io_progress_handler = nullptr;
 		Constructible<Ep_thread> _thread { };
-		Rpc_entrypoint _rpc_ep { };
+		Rpc_entrypoint _rpc_ep { *this };
 
 		Signal_context *_find(long selector);
 		void _dispatch(Signal_context &, bool defer_app);

@@ -54,7 +54,8 @@ extern "C" {
 	long  rtcr_signal_free(long ctx);
 	long  rtcr_pd_address_space(long pd);
 	long  rtcr_pd_stack_area(long pd);
-	long  rtcr_child_start(long pd, long binary, const char *name);
+	long  rtcr_child_start(long pd, long binary, const char *name, long exit_ctx);
+	long  rtcr_child_exit_value(long pd);
 	void *malloc(unsigned long size);
 	void  free(void *ptr);
 }
