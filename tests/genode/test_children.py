@@ -58,6 +58,12 @@ def test_a_fault_of_the_child_reaches_the_parents_handler_and_its_attach_resolve
                                                "[pager-child] child: read 0x1234"]
 
 
+def test_a_child_may_not_free_ram_its_parent_shared_with_it(
+        tree: tuple[Session, Capture, SessionResult]) -> None:
+    _, capture, _ = tree
+    assert "[pager-child] child: freeing its parent's RAM: denied" in capture.labelled
+
+
 def test_a_delegated_signal_context_lets_the_child_signal_its_parent(
         tree: tuple[Session, Capture, SessionResult]) -> None:
     _, capture, _ = tree

@@ -58,6 +58,8 @@ struct Parent_role
 		/* the child's selector of our context, handed over in the shared RAM */
 		words()[1] = rtcr_cap_delegate(pd.cap().selector(),
 		                               Signal_context_capability(answer).selector());
+		/* and the child's selector of the shared RAM itself, which it may not free */
+		words()[3] = rtcr_cap_delegate(pd.cap().selector(), shared.cap().selector());
 		long const started = rtcr_child_start(pd.cap().selector(),
 		                                      binary.dataspace().selector(), "pager-child", -1);
 		log("parent: child started: ", started == 0);
@@ -72,6 +74,8 @@ static void child_role()
 	long volatile *words = (long volatile *)MANAGED_ADDR;
 	long const question = words[0];
 	log("child: read ", Hex(question));
+	long const freed = rtcr_ram_free(words[3]);
+	log("child: freeing its parent's RAM: ", freed == -RTCR_EDENIED ? "denied" : "allowed");
 	words[2] = question + 1;
 	rtcr_signal_submit(words[1]);
 }
