@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from rtcr.core import CapabilitySpace
     from rtcr.machine import Component, Machine
 
-FORMAT = 1
+FORMAT = 2
+"""Image layout version: 2 added the x87 registers, tag, pointers and the data segment
+selectors to every thread (a format-1 image lacks them and is refused, not guessed)."""
 
 Manifest = dict[str, Any]
 
