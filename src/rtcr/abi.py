@@ -59,6 +59,8 @@ class Syscall(enum.IntEnum):
     CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len, exit ctx or -1) -> 0
     PD_STACK_AREA = 43  # (pd) -> rm cap of a PD session's stack area
     CHILD_EXIT_VALUE = 44  # (pd) -> exit value of the child in that PD; ENOTHREAD: it runs
+    THREAD_CREATE_NAMED = 45  # (trampoline, entry, arg, stack_size, name ptr, name len) -> tid
+    DS_WRITEABLE = 46  # (ds) -> 1 if attaching it writable is possible (RAM, managed), else 0
 
 
 class Errno(enum.IntEnum):

@@ -254,10 +254,22 @@ class Runtime:
         self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
         return rom
 
+    def provide_roms(self, child: Component) -> None:
+        """The ROM modules `child` may open, as objects of their own from the start.
+
+        A checkpoint then holds them as it holds the program's segments, so a
+        restored component opens a ROM it had not opened before the checkpoint
+        just as the original would have.
+        """
+        for name, data in sorted(child.roms.items()):
+            self.rom(child, name, data, label=name)
+
     def rom_session(self, child: Component, name: str) -> Dataspace:
         for record in self.objects.values():
             if isinstance(record, RomRecord) and record.label == name:
                 return record.rom
+        if name not in child.roms:
+            raise Denied(f"{child.name} has no ROM named {name!r}")
         return self.rom(child, name, child.roms[name], label=name)
 
     def ram_alloc(self, child: Component, size: int, *,

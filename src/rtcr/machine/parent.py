@@ -31,7 +31,7 @@ class Parent(Protocol):
     def rom(self, child: Component, name: str, data: bytes) -> Dataspace: ...
 
     def rom_session(self, child: Component, name: str) -> Dataspace:
-        """The ROM module `name` of `child.roms`, one dataspace per name."""
+        """The ROM module `name` of `child.roms`, one dataspace per name; `Denied` if none."""
         ...
 
     # The RAM calls act on `pd`, a PD session of the child (None: its own PD).
@@ -133,6 +133,8 @@ class CoreParent:
         return child.machine.core.create_rom(name, data)
 
     def rom_session(self, child: Component, name: str) -> Dataspace:
+        if name not in child.roms:
+            raise Denied(f"{child.name} has no ROM named {name!r}")
         key = (id(child), name)
         if key not in self._rom_sessions:
             self._rom_sessions[key] = self.rom(child, name, child.roms[name])

@@ -120,6 +120,8 @@ class SyscallTable:
             Syscall.CHILD_START: self._child_start,
             Syscall.PD_STACK_AREA: self._pd_stack_area,
             Syscall.CHILD_EXIT_VALUE: self._child_exit_value,
+            Syscall.THREAD_CREATE_NAMED: self._thread_create_named,
+            Syscall.DS_WRITEABLE: lambda t, a: int(self._lookup(t, a[0], Dataspace).writeable),
         }
         self.counts: dict[int, int] = {}
 
@@ -312,8 +314,6 @@ class SyscallTable:
         except UnicodeDecodeError as error:
             raise InvalidArgument(f"ROM name is not UTF-8: {error}") from error
         component = thread.component
-        if name not in component.roms:
-            raise Denied(f"{component.name} has no ROM named {name!r}")
         return self._install(thread, component.parent.rom_session(component, name))
 
     # -- region maps --------------------------------------------------------
@@ -412,7 +412,7 @@ class SyscallTable:
         return 0
 
     # -- threads --------------------------------------------------------------
-    def _thread_create(self, thread: Thread, args: list[int]) -> int:
+    def _thread_create(self, thread: Thread, args: list[int], name: str | None = None) -> int:
         trampoline, entry, arg, stack_size = args[0], args[1], args[2], args[3]
         component = thread.component
         if sum(1 for t in component.threads.values() if t.state is not ThreadState.EXITED) \
@@ -423,8 +423,15 @@ class SyscallTable:
         stack_size = max(MIN_STACK, (stack_size + 4095) & ~4095)
         start, size = component.allocate_stack(stack_size)
         registers = initial_registers(rip=trampoline, rsp=start + size - 8, rdi=entry, rsi=arg)
-        new = component.create_thread(registers, stack=(start, size))
+        new = component.create_thread(registers, stack=(start, size), name=name)
         return new.tid
+
+    def _thread_create_named(self, thread: Thread, args: list[int]) -> int:
+        """THREAD_CREATE with a name (a Genode thread's): the name is read before anything else."""
+        name = self._label(thread.component, args[4], args[5])
+        if not name.isprintable():
+            raise InvalidArgument(f"thread name {name!r} is not printable")
+        return self._thread_create(thread, args, name or None)
 
     def _thread_exit(self, thread: Thread, args: list[int]) -> None:
         thread.component.thread_exit(thread)

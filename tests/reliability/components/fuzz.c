@@ -384,6 +384,13 @@ static void join_all(void)
 	ntid = 0;
 }
 
+/* What THREAD_CREATE_NAMED starts: entry(arg), then the thread ends. */
+static void named_trampoline(void (*entry)(void *), void *arg)
+{
+	entry(arg);
+	rtcr_thread_exit();
+}
+
 static void op_thread(void)
 {
 	if (ntid >= NTID)
@@ -395,7 +402,15 @@ static void op_thread(void)
 	case 2: stack = 1 + below(20000); break;
 	default: stack = 0;
 	}
-	long t = rtcr_thread_create(worker, (void *)calls, stack);
+	long t;
+	if (chance(30)) {   /* named: the name is a string, garbage or a bad pointer */
+		long name = chance(50) ? (long)(void *)"fuzzer" : any_ptr();
+		t = rtcr_syscall6(RTCR_SYS_THREAD_CREATE_NAMED, (long)&named_trampoline,
+		                  (long)worker, (long)calls, (long)stack, name,
+		                  (long)(chance(60) ? below(8) : any_size()));
+	} else {
+		t = rtcr_thread_create(worker, (void *)calls, stack);
+	}
 	fold(t);
 	if (t >= 0)
 		tids[ntid++] = t;
@@ -917,13 +932,13 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_CHILD_EXIT_VALUE + 1;
+		long first_unknown = RTCR_SYS_DS_WRITEABLE + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;
 		fold(rtcr_syscall6(n, (long)rnd(), any_ptr(), (long)any_size(), any_cap(), -1, 0));
 	} else if (op < 92) {                                /* cheap queries */
-		switch (below(11)) {
+		switch (below(12)) {
 		case 0: fold(rtcr_ram_avail()); break;
 		case 1: fold(rtcr_caps_avail()); break;
 		case 2: fold(rtcr_syscall0(RTCR_SYS_YIELD)); break;
@@ -936,6 +951,7 @@ static void one(void)
 		case 7: fold(rtcr_signal_context_at(any_cap())); fold(rtcr_signal_wait_at(any_cap())); break;
 		case 8: fold(rtcr_thread_kill(chance(50) ? -1 - (long)below(100) : 1L << 40)); break;
 		case 9: fold(rtcr_ram_seal_flags(any_cap(), (unsigned)(2 + below(1000)))); break;
+		case 10: fold(rtcr_ds_writeable(chance(60) && nds ? dss[below(nds)].cap : any_cap())); break;
 		default: (void)rtcr_time_us(); fold(0); break;
 		}
 	} else {                                             /* scenarios */

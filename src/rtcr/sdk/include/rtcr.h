@@ -71,6 +71,8 @@ extern "C" {
 #define RTCR_SYS_CHILD_START    42
 #define RTCR_SYS_PD_STACK_AREA  43
 #define RTCR_SYS_CHILD_EXIT_VALUE 44
+#define RTCR_SYS_THREAD_CREATE_NAMED 45
+#define RTCR_SYS_DS_WRITEABLE   46
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -197,6 +199,9 @@ long  rtcr_ram_free(long ds);
 long  rtcr_ram_seal(long ds);                      /* Genode's seal (flags 0) */
 long  rtcr_ram_seal_flags(long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
 long  rtcr_ds_size(long ds);                       /* bytes of any dataspace */
+/* 1 if the dataspace can be attached writable (RAM, a region map's), 0 if not
+ * (ROM, RAM sealed with RTCR_SEAL_REVOKE). Genode's Dataspace::writeable(). */
+long  rtcr_ds_writeable(long ds);
 long  rtcr_rm_destroy(long rm);                    /* detach all, invalidate, free */
 /* The ROM named `name` (rtcr run --rom NAME=FILE; "config" is --config) as a
  * read-only dataspace (the same one on every open), or -RTCR_EDENIED if the
@@ -222,6 +227,10 @@ long  rtcr_signal_wait_at(long receiver);          /* -> context that fired */
  * (0: the machine's default).  When entry returns, the thread exits.
  * Returns the thread id (>= 0) or -RTCR_E*. */
 long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+/* The same, naming the thread (fault reports and `rtcr show` use the name;
+ * UTF-8, at most RTCR_PD_LABEL_MAX bytes; NULL or "": thread<N>). */
+long  rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+                               const char *name);
 long  rtcr_thread_join(long tid);                  /* wait until it exited */
 void  rtcr_thread_exit(void) __attribute__((noreturn));
 long  rtcr_thread_self(void);                      /* the caller's thread id */

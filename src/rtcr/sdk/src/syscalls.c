@@ -202,6 +202,19 @@ long rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_si
 	                     (long)entry, (long)arg, (long)stack_size);
 }
 
+long rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+                              const char *name)
+{
+	return rtcr_syscall6(RTCR_SYS_THREAD_CREATE_NAMED, (long)&_rtcr_thread_trampoline,
+	                     (long)entry, (long)arg, (long)stack_size, (long)name,
+	                     name ? (long)strlen(name) : 0);
+}
+
+long rtcr_ds_writeable(long ds)
+{
+	return rtcr_syscall1(RTCR_SYS_DS_WRITEABLE, ds);
+}
+
 long rtcr_thread_join(long tid)
 {
 	return rtcr_syscall1(RTCR_SYS_THREAD_JOIN, tid);

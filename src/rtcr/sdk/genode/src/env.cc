@@ -243,6 +243,11 @@ size_t Dataspace_client::size()
 	return size > 0 ? size_t(size) : 0;
 }
 
+bool Dataspace_client::writeable()
+{
+	return rtcr_ds_writeable(_ds.selector()) == 1;
+}
+
 Region_map::Attach_result Region_map_client::attach(Dataspace_capability ds, Attr const &attr)
 {
 	long at = attach_to(_rm.selector(), ds, attr);

@@ -17,6 +17,7 @@ extern "C" {
 	long  rtcr_ram_free(long ds);
 	long  rtcr_ram_seal_flags(long ds, unsigned flags);
 	long  rtcr_ds_size(long ds);
+	long  rtcr_ds_writeable(long ds);
 	long  rtcr_rm_create(unsigned long size);
 	long  rtcr_rm_destroy(long rm);
 	long  rtcr_rm_dataspace(long rm);
@@ -32,6 +33,8 @@ extern "C" {
 	long  rtcr_signal_context_at(long receiver);
 	long  rtcr_signal_wait_at(long receiver);
 	long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+	long  rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+	                               const char *name);
 	long  rtcr_thread_join(long tid);
 	void  rtcr_thread_exit(void) __attribute__((noreturn));
 	long  rtcr_thread_self(void);
