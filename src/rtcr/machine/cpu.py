@@ -287,8 +287,7 @@ class Cpu:
                 entry.paddr = result.phys  # type: ignore[attr-defined]
                 entry.perms = perms  # type: ignore[attr-defined]
                 self._flush_if_pending(filling=(trunc_page(vaddr), result))
-                self.tlb.insert(vaddr, result.phys, perms)
-                return True
+                return True  # the software TLB caches the entry (tlb.c)
             if thread is None:
                 return False
             self._reflected += 1
