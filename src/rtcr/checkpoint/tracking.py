@@ -6,7 +6,7 @@ pages. How the parts are attached is the strategy:
 
 - ``ro-attach``: parts are attached read-only. Reads never fault; the first
   write to a part faults (a write violation at the runtime's map), the part
-  is marked dirty and re-attached writable. This is the scheme the runtime
+  is marked dirty and given the write right in place (``protect``). This is the scheme the runtime
   exists for (Genode's read-only attach).
 - ``detach``: parts are not attached at all; any access faults (no region)
   and attaches the part writable, so reads count as dirty too. The
@@ -22,9 +22,10 @@ the map swapped out is re-armed later, off the pause path (`recycle`).
 Only the map holding the parts sits between the target's map and the RAM,
 so tracking costs one level of the five a walk may take, swap or not.
 
-All of it uses only the public region-map interface (attach, detach, fault
-handler), as a Genode component would: the runtime serves the target's RM
-sessions, so re-attaching the target's regions is its to do.
+All of it uses only the public region-map interface (attach, detach,
+protect -- a detach and re-attach fused, see ``RegionMap.protect`` --
+and the fault handler), as a Genode component would: the runtime serves
+the target's RM sessions, so re-attaching the target's regions is its to do.
 """
 
 from __future__ import annotations
@@ -126,9 +127,10 @@ class TrackedRam:
         # DETACH: nothing attached; every first access faults.
 
     def _rearm_part(self, rm: RegionMap, part: int) -> None:
-        rm.detach(part * self.part_size)
         if self.strategy is Strategy.RO_ATTACH:
-            self._attach_part(rm, part, writeable=False)
+            rm.protect(part * self.part_size, writeable=False, executable=True)
+        else:
+            rm.detach(part * self.part_size)
 
     # -- the fault ----------------------------------------------------------
     def handle_fault(self, rm: RegionMap, fault: Fault, reason: WalkFailure, rights: Rights,
@@ -156,13 +158,13 @@ class TrackedRam:
                 return Verdict.FORWARD
             if before_upgrade is not None:
                 before_upgrade(part)
-            rm.detach(part * self.part_size)
+            rm.protect(part * self.part_size, writeable=True, executable=True)
         else:
             if reason is not WalkFailure.NO_REGION:
                 return Verdict.FORWARD
             if before_upgrade is not None:
                 before_upgrade(part)
-        self._attach_part(rm, part, writeable=True)
+            self._attach_part(rm, part, writeable=True)
         self._writeable.add(part)
         self.dirty.add(part)
         self.faults += 1

@@ -86,7 +86,7 @@ class AddressSpace(Protocol):
 class Region:
     """One attachment: ``size`` bytes of ``dataspace`` from ``offset`` at ``start``.
 
-    Read-only once made (nothing assigns to its attributes); regions compare
+    Only its rights change once made (``RegionMap.protect``); regions compare
     by identity: two attachments with the same parameters are two regions.
     ``writeable`` is the right the region grants, after sealing took it
     away from a later attach.
@@ -321,6 +321,32 @@ class RegionMap:
         if ds.sub_rm is not None:
             self._forget_child(ds.sub_rm)
         self.unmap_region(region.start, region.size)
+        return region
+
+    def protect(self, at: int, *, writeable: bool, executable: bool) -> Region:
+        """Give the region containing ``at`` these rights, in place: a detach and re-attach fused.
+
+        The same dataspace, offset and place, as a detach and an attach with
+        the new rights would leave them, without the region ever missing: a
+        right taken away flushes the region (as a detach does), a right
+        added needs no flush and resolves the queued faults the region
+        covers (as an attach does). A sealed dataspace stays read-only.
+        Returns the region.
+        """
+        region = self.index.find(at)
+        if region is None:
+            raise NoRegion(f"no region at {at:#x} in {self!r}")
+        if region.reserved:
+            raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
+        writeable = writeable and not region.dataspace.sealed
+        taken = (region.writeable and not writeable) or (region.executable and not executable)
+        added = (writeable and not region.writeable) or (executable and not region.executable)
+        region.writeable = writeable
+        region.executable = executable
+        if taken:
+            self.unmap_region(region.start, region.size)
+        if added and self._tickets:
+            self._resolve_range(region.start, region.end)
         return region
 
     def destroy(self) -> None:
