@@ -20,6 +20,7 @@ from rtcr.core.pager import (
     host_write,
     reflect,
     resolve,
+    translate,
 )
 from rtcr.core.pd import ADDRESS_SPACE_SIZE, NULL_GUARD, ProtectionDomain
 from rtcr.core.quota import Quota, format_bytes
@@ -40,6 +41,9 @@ from rtcr.core.types import (
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
     Access,
     Range,
     Rights,
@@ -58,6 +62,9 @@ __all__ = [
     "PAGE_SHIFT",
     "PAGE_SIZE",
     "RESOLVED",
+    "RWX_EXEC",
+    "RWX_READ",
+    "RWX_WRITE",
     "Access",
     "AddressSpace",
     "CapabilitySpace",
@@ -97,5 +104,6 @@ __all__ = [
     "reflect",
     "resolve",
     "round_page",
+    "translate",
     "trunc_page",
 ]

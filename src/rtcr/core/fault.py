@@ -71,10 +71,12 @@ class FaultCounts:
     __slots__ = ("_counts",)
 
     def __init__(self) -> None:
-        self._counts = dict.fromkeys(FaultType, 0)
+        # Indexed by the type's value: counting runs on every tracking fault,
+        # and an enum as a dict key hashes in Python.
+        self._counts = [0] * len(FaultType)
 
     def count(self, kind: FaultType) -> None:
         self._counts[kind] += 1
 
     def get(self, kind: FaultType, default: int = 0) -> int:
-        return self._counts.get(kind, default)
+        return self._counts[kind] if kind in FaultType else default

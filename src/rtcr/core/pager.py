@@ -24,9 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rtcr.core.fault import Fault, FaultType, Verdict, WalkFailure
-from rtcr.core.region_map import MAX_NESTING, Faulter, FaultTicket, RegionMap, SynchronousHandler
+from rtcr.core.region_map import MAX_NESTING, Faulter, FaultTicket, RegionMap
 from rtcr.core.signal import SignalContext
-from rtcr.core.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, Access, Rights
+from rtcr.core.types import (
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
+    Access,
+    Rights,
+)
 from rtcr.errors import InvalidArgument, PageFault
 
 _WRITE = Access.WRITE
@@ -36,7 +45,7 @@ _FAULT_TYPE = {
     Access.WRITE: FaultType.WRITE,
     Access.EXEC: FaultType.EXEC,
 }
-_RIGHTS = {(w, x): Rights(w, x) for w in (False, True) for x in (False, True)}
+_WRITE_FAULT = FaultType.WRITE
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,60 +120,75 @@ RESOLVED = Verdict.RESOLVED
 Reflection = Verdict | FaultTicket | Unhandled
 
 _mappings: dict[int, Mapping] = {}
-"""Interned mappings, keyed by physical address | writeable << 1 | executable."""
+"""Interned mappings, keyed by their PTE."""
+
+_RIGHTS_OF_BITS = [Rights(bool(bits & RWX_WRITE), bool(bits & RWX_EXEC)) for bits in range(8)]
 
 
-def resolve(rm: RegionMap, addr: int, access: Access) -> Mapping | Unresolved:
-    """Translate ``addr`` of ``rm`` for ``access``, or say why and where it failed."""
-    writeable = True
-    executable = True
+def translate(rm: RegionMap, addr: int, access: Access) -> int | Unresolved:
+    """Translate ``addr`` of ``rm`` for ``access`` into a PTE, or say why and where it failed.
+
+    The PTE is one int: the frame's physical address ORed with the
+    translation's ``RWX_*`` rights (the fill path of the CPU enters it into
+    its TLBs as it is). ``resolve`` is the same walk with a ``Mapping``.
+    """
+    rwx = RWX_READ | RWX_WRITE | RWX_EXEC
     cur = rm
-    path: list[Step] | None = None
+    path: list[tuple[RegionMap, int, int]] | None = None
     for _ in range(MAX_NESTING):
         index = cur.index
         i = bisect_right(index.firsts, addr) - 1
         if i < 0:
-            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
         j = bisect_right(index.starts[i], addr) - 1
         region = index.chunks[i][j]
         if addr >= region.end:
-            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
         ds = region.dataspace
         sub = ds.sub_rm
         if sub is not None:
+            # Plain tuples: a successful walk builds no value object.
             if path is None:
-                path = []
-            path.append(Step(cur, addr, _RIGHTS[writeable, executable]))
-            writeable = writeable and region.writeable
-            executable = executable and region.executable
-            addr = addr - region.start + region.offset
+                path = [(cur, addr, rwx)]
+            else:
+                path.append((cur, addr, rwx))
+            rwx &= region.rwx
+            addr += region.offset - region.start
             cur = sub
             continue
         frames = ds.frames
         if frames is None:  # freed or destroyed: the region stays reserved and faults
-            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, writeable, executable)
-        if access is _WRITE and not (writeable and region.writeable and ds.writeable):
-            return _failed(WalkFailure.WRITE_VIOLATION, access, path, cur, addr, writeable,
-                           executable)
-        if access is _EXEC and not (executable and region.executable):
-            return _failed(WalkFailure.EXEC_VIOLATION, access, path, cur, addr, writeable,
-                           executable)
-        phys = frames[(addr - region.start + region.offset) >> PAGE_SHIFT] << PAGE_SHIFT
-        # Mappings are immutable values: share one per (frame, rights) instead
-        # of building a frozen dataclass on every fill.
-        key = (phys | ((writeable and region.writeable and ds.writeable) << 1)
-               | (executable and region.executable))
-        mapping = _mappings.get(key)
-        if mapping is None:
-            mapping = _mappings[key] = Mapping(phys, bool(key & 2), bool(key & 1))
-        return mapping
-    return _failed(WalkFailure.RECURSION_LIMIT, access, path, cur, addr, writeable, executable)
+            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
+        granted = rwx & region.rwx if ds.writeable else rwx & region.rwx & ~RWX_WRITE
+        if access is _WRITE:
+            if not granted & RWX_WRITE:
+                return _failed(WalkFailure.WRITE_VIOLATION, access, path, cur, addr, rwx)
+        elif access is _EXEC and not granted & RWX_EXEC:
+            return _failed(WalkFailure.EXEC_VIOLATION, access, path, cur, addr, rwx)
+        return (frames[(addr - region.start + region.offset) >> PAGE_SHIFT] << PAGE_SHIFT) | granted
+    return _failed(WalkFailure.RECURSION_LIMIT, access, path, cur, addr, rwx)
 
 
-def _failed(reason: WalkFailure, access: Access, path: list[Step] | None, rm: RegionMap,
-            addr: int, writeable: bool, executable: bool) -> Unresolved:
-    last = Step(rm, addr, _RIGHTS[writeable, executable])
-    return Unresolved(reason, access, (*path, last) if path else (last,))
+def resolve(rm: RegionMap, addr: int, access: Access) -> Mapping | Unresolved:
+    """Translate ``addr`` of ``rm`` for ``access``, or say why and where it failed."""
+    pte = translate(rm, addr, access)
+    if not isinstance(pte, int):
+        return pte
+    # Mappings are immutable values: share one per PTE.
+    mapping = _mappings.get(pte)
+    if mapping is None:
+        mapping = _mappings[pte] = Mapping(pte & ~PAGE_MASK, bool(pte & RWX_WRITE),
+                                           bool(pte & RWX_EXEC))
+    return mapping
+
+
+def _failed(reason: WalkFailure, access: Access, path: list[tuple[RegionMap, int, int]] | None,
+            rm: RegionMap, addr: int, rwx: int) -> Unresolved:
+    last = Step(rm, addr, _RIGHTS_OF_BITS[rwx])
+    if path is None:
+        return Unresolved(reason, access, (last,))
+    return Unresolved(reason, access,
+                      (*[Step(m, a, _RIGHTS_OF_BITS[bits]) for m, a, bits in path], last))
 
 
 def reflect(failure: Unresolved, faulter: Faulter | None, *,
@@ -189,12 +213,13 @@ def reflect(failure: Unresolved, faulter: Faulter | None, *,
     reason = failure.reason
     level = len(steps) - 1
     counts = steps[0].region_map.fault_counts
-    kind = _FAULT_TYPE[access]
+    kind = _WRITE_FAULT if access is _WRITE else _FAULT_TYPE[access]  # (an enum key hashes slowly)
     while True:
         step = steps[level]
         rm = step.region_map
         handler = rm.handler
-        if isinstance(handler, SynchronousHandler):
+        # Not an isinstance on the abstract class: that check costs more than the rest here.
+        if handler is not None and not isinstance(handler, SignalContext):
             verdict = handler.handle_fault(rm, Fault(kind, step.addr), reason, step.rights)
             if verdict is Verdict.RESOLVED:
                 counts.count(kind)

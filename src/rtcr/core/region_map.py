@@ -22,7 +22,16 @@ from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Verdict, WalkFailure
 from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_index import RegionIndex
 from rtcr.core.signal import SignalContext
-from rtcr.core.types import PAGE_SIZE, Range, Rights, page_aligned, round_page
+from rtcr.core.types import (
+    PAGE_SIZE,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
+    Range,
+    Rights,
+    page_aligned,
+    round_page,
+)
 from rtcr.errors import InvalidArgument, InvalidDataspace, NestingTooDeep, NoRegion, RegionConflict
 
 if TYPE_CHECKING:
@@ -92,8 +101,7 @@ class Region:
     away from a later attach.
     """
 
-    __slots__ = ("dataspace", "end", "executable", "offset", "region_map", "size", "start",
-                 "writeable")
+    __slots__ = ("dataspace", "end", "offset", "region_map", "rwx", "size", "start")
 
     def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
                  offset: int, writeable: bool, executable: bool) -> None:
@@ -103,13 +111,23 @@ class Region:
         self.end = start + size
         self.dataspace = dataspace
         self.offset = offset
-        self.writeable = writeable
-        self.executable = executable
+        # The rights as RWX_* bits: the pager ANDs them along a walk in one operation.
+        self.rwx = RWX_READ | (RWX_WRITE if writeable else 0) | (RWX_EXEC if executable else 0)
 
     def __repr__(self) -> str:
         rights = ("w" if self.writeable else "-") + ("x" if self.executable else "-")
         return (f"<Region [{self.start:#x}, {self.end:#x}) r{rights} of {self.dataspace!r} "
                 f"+{self.offset:#x}>")
+
+    @property
+    def writeable(self) -> bool:
+        """True when the region grants writes."""
+        return bool(self.rwx & RWX_WRITE)
+
+    @property
+    def executable(self) -> bool:
+        """True when the region grants instruction fetches."""
+        return bool(self.rwx & RWX_EXEC)
 
     @property
     def range(self) -> Range:
@@ -336,16 +354,16 @@ class RegionMap:
         region = self.index.find(at)
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
-        if region.reserved:
+        ds = region.dataspace
+        if ds.frames is None and ds.sub_rm is None:
             raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
-        writeable = writeable and not region.dataspace.sealed
-        taken = (region.writeable and not writeable) or (region.executable and not executable)
-        added = (writeable and not region.writeable) or (executable and not region.executable)
-        region.writeable = writeable
-        region.executable = executable
-        if taken:
+        rwx = (RWX_READ | (RWX_WRITE if writeable and not ds.sealed else 0)
+               | (RWX_EXEC if executable else 0))
+        old = region.rwx
+        region.rwx = rwx
+        if old & ~rwx:
             self.unmap_region(region.start, region.size)
-        if added and self._tickets:
+        if rwx & ~old and self._tickets:
             self._resolve_range(region.start, region.end)
         return region
 

@@ -58,6 +58,13 @@ class Access(enum.Enum):
     EXEC = 3
 
 
+RWX_READ = 1
+RWX_WRITE = 2
+RWX_EXEC = 4
+"""Rights as bits (Genode's ``Rwx``), as a region holds them and a translation (``pte``)
+carries them; reading attached memory is always allowed, so every region has ``RWX_READ``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rights:
     """Write and execute permission; reading attached memory is always allowed.

@@ -37,12 +37,16 @@ from rtcr.core import (
     PAGE_MASK,
     PAGE_SIZE,
     RESOLVED,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
     Access,
     FaultTicket,
     Mapping,
     Unhandled,
     reflect,
     resolve,
+    translate,
     trunc_page,
 )
 
@@ -62,6 +66,9 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _UC_TLB_VIRTUAL = 1
+if (RWX_READ, RWX_WRITE, RWX_EXEC) != (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC):
+    raise ImportError("the core's rights bits must be unicorn's protection bits: a PTE's "
+                      "rights enter the TLB as they are")
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
@@ -144,11 +151,11 @@ class Cpu:
             self.tlb.invalidate(start, size)
         self.flush_pending = True
 
-    def _flush_if_pending(self, filling: tuple[int, Mapping] | None = None) -> None:
+    def _flush_if_pending(self, filling: tuple[int, int] | None = None) -> None:
         """Flush unicorn's TLB if a flush happened, unless it only upgraded rights.
 
-        `filling` is the page the current fill is about to insert and the mapping
-        the pager just gave for it (neither resolved nor inserted twice).
+        `filling` is the page the current fill is about to insert and the PTE
+        the pager just gave for it (neither translated nor inserted twice).
         """
         if not self.flush_pending:
             return
@@ -168,7 +175,7 @@ class Cpu:
 
     def _only_upgraded(self, page: int, cached: tuple[int, int] | None,
                        refills: list[tuple[int, int, int]],
-                       filling: tuple[int, Mapping] | None) -> bool:
+                       filling: tuple[int, int] | None) -> bool:
         """Is what unicorn may hold for `page` still right, if with fewer rights?
 
         Write tracking detaches a read-only part and attaches it writable: the
@@ -178,11 +185,11 @@ class Cpu:
         if cached is None:
             return True  # the cache is complete: unicorn holds nothing for this page
         now = (filling[1] if filling is not None and filling[0] == page
-               else resolve(self.address_space, page, Access.READ))
-        if not isinstance(now, Mapping) or now.phys != cached[0]:
+               else translate(self.address_space, page, Access.READ))
+        if not isinstance(now, int) or now & ~PAGE_MASK != cached[0]:
             return False
-        perms = _permissions(now)
-        refills.append((page, now.phys, perms))
+        perms = now & PAGE_MASK
+        refills.append((page, now & ~PAGE_MASK, perms))
         return cached[1] & ~perms == 0
 
     # -- register state ---------------------------------------------------
@@ -281,12 +288,12 @@ class Cpu:
         kind = _ACCESS.get(access, Access.READ)
         thread = self.current
         for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
-            result = resolve(self.address_space, vaddr, kind)
-            if isinstance(result, Mapping):
-                perms = _permissions(result)
-                entry.paddr = result.phys  # type: ignore[attr-defined]
-                entry.perms = perms  # type: ignore[attr-defined]
-                self._flush_if_pending(filling=(trunc_page(vaddr), result))
+            result = translate(self.address_space, vaddr, kind)
+            if isinstance(result, int):  # a PTE: frame | rights, the rights as unicorn's bits
+                entry.paddr = result & ~PAGE_MASK  # type: ignore[attr-defined]
+                entry.perms = result & PAGE_MASK  # type: ignore[attr-defined]
+                if self.flush_pending:
+                    self._flush_if_pending(filling=(trunc_page(vaddr), result))
                 return True  # the software TLB caches the entry (tlb.c)
             if thread is None:
                 return False
@@ -347,12 +354,6 @@ class Cpu:
                 if bytes(self._ram[phys:phys + length]) == encoding:
                     return rip - length
         return rip
-
-
-def _permissions(mapping: Mapping) -> int:
-    """unicorn's protection bits for a pager mapping (reads are always allowed)."""
-    return int(UC_PROT_READ | (UC_PROT_WRITE if mapping.writeable else 0)
-               | (UC_PROT_EXEC if mapping.executable else 0))
 
 
 def _describe_error(error: UcError, uc: Uc) -> str:
