@@ -35,7 +35,6 @@ from collections.abc import Callable
 
 from rtcr.core import (
     PAGE_SIZE,
-    Access,
     Fault,
     FaultType,
     RamDataspace,
@@ -45,8 +44,11 @@ from rtcr.core import (
     WalkFailure,
 )
 
-_ACCESS = {FaultType.READ: Access.READ, FaultType.WRITE: Access.WRITE,
-           FaultType.EXEC: Access.EXEC}
+_FORWARD = Verdict.FORWARD
+_RESOLVED = Verdict.RESOLVED
+_WRITE_FAULT = FaultType.WRITE
+_EXEC_FAULT = FaultType.EXEC
+_WRITE_VIOLATION = WalkFailure.WRITE_VIOLATION
 
 
 class Strategy(enum.Enum):
@@ -81,6 +83,9 @@ class TrackedRam:
         self._active = 0
         self._writeable: set[int] = set()  # parts attached writable in the active map
         self._stale: set[int] = set()  # parts of the inactive map still to re-arm
+        # The walk failure a tracking fault has (none under `full`: nothing is tracked).
+        self._tracking = {Strategy.RO_ATTACH: WalkFailure.WRITE_VIOLATION,
+                          Strategy.DETACH: WalkFailure.NO_REGION}.get(strategy)
         for rm in maps:
             self._arm_all(rm)
 
@@ -145,30 +150,30 @@ class TrackedRam:
         Genode's core. `before_upgrade(part)` runs before a part becomes
         writable: the moment a concurrent checkpoint saves its old content.
         """
+        # This runs on every tracking fault: the enum members it compares
+        # with are module constants, and the common case is tested first.
         ram = self.ram
-        if (ram is None or self.strategy is Strategy.FULL or rm is not self.maps[self._active]
-                or not rights.permits(_ACCESS[fault.type])
-                or (fault.type is FaultType.WRITE and not ram.writeable)):
-            return Verdict.FORWARD
+        if ram is None or rm is not self.maps[self._active] or reason is not self._tracking:
+            return _FORWARD
+        kind = fault.type
+        if kind is _WRITE_FAULT:
+            if not (rights.writeable and ram.writeable):
+                return _FORWARD
+        elif kind is _EXEC_FAULT and not rights.executable:
+            return _FORWARD
         part = fault.addr // self.part_size
-        if not 0 <= part < self.parts or part in self._writeable:
-            return Verdict.FORWARD
-        if self.strategy is Strategy.RO_ATTACH:
-            if reason is not WalkFailure.WRITE_VIOLATION:
-                return Verdict.FORWARD
-            if before_upgrade is not None:
-                before_upgrade(part)
+        if part >= self.parts or part in self._writeable:
+            return _FORWARD
+        if before_upgrade is not None:
+            before_upgrade(part)
+        if self._tracking is _WRITE_VIOLATION:
             rm.protect(part * self.part_size, writeable=True, executable=True)
         else:
-            if reason is not WalkFailure.NO_REGION:
-                return Verdict.FORWARD
-            if before_upgrade is not None:
-                before_upgrade(part)
             self._attach_part(rm, part, writeable=True)
         self._writeable.add(part)
         self.dirty.add(part)
         self.faults += 1
-        return Verdict.RESOLVED
+        return _RESOLVED
 
     # -- checkpoints --------------------------------------------------------
     def pages_in(self, parts: set[int]) -> int:

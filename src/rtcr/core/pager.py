@@ -1,12 +1,13 @@
 """The pager: translate an address of a region map, and reflect what cannot be translated.
 
-``resolve`` runs on every TLB fill the software TLB cannot serve, so it is
-written for speed: two ``bisect`` calls per nesting level, no allocation on
-success. It follows Genode's ``Region_map_component::_with_region_at_fault``:
-rights are ANDed along the nested path; a write or execute the ANDed rights
-do not allow is a *violation at the leaf* -- the map whose region holds the
-regular dataspace -- and an address without a region (or with a reserved
-one) fails in the map where the lookup found nothing.
+``translate`` runs on every TLB fill the software TLB cannot serve, so it
+is written for speed: a grid cell or two ``bisect`` calls per nesting
+level, no allocation on success. It follows Genode's
+``Region_map_component::_with_region_at_fault``: rights are ANDed along the
+nested path; a write or execute the ANDed rights do not allow is a
+*violation at the leaf* -- the map whose region holds the regular
+dataspace -- and an address without a region (or with a reserved one)
+fails in the map where the lookup found nothing.
 
 ``reflect`` is the one place a failed translation goes: it counts the
 fault once and dispatches on the kind of handler of the map the fault
@@ -137,13 +138,20 @@ def translate(rm: RegionMap, addr: int, access: Access) -> int | Unresolved:
     path: list[tuple[RegionMap, int, int]] | None = None
     for _ in range(MAX_NESTING):
         index = cur.index
-        i = bisect_right(index.firsts, addr) - 1
-        if i < 0:
-            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
-        j = bisect_right(index.starts[i], addr) - 1
-        region = index.chunks[i][j]
-        if addr >= region.end:
-            return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
+        grid = index.grid
+        if grid is not None:  # equal parts at fixed offsets: the cell holds the region
+            k = addr // index.stride if index.stride else -1
+            region = grid[k] if 0 <= k < len(grid) else None
+            if region is None or addr >= region.end:
+                return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
+        else:
+            i = bisect_right(index.firsts, addr) - 1
+            if i < 0:
+                return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
+            j = bisect_right(index.starts[i], addr) - 1
+            region = index.chunks[i][j]
+            if addr >= region.end:
+                return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
         ds = region.dataspace
         sub = ds.sub_rm
         if sub is not None:

@@ -1,8 +1,9 @@
 """Region maps: address spaces built from attached dataspaces.
 
 A region map keeps its regions in a ``RegionIndex`` so that the pager
-finds the region for an address with two ``bisect`` calls and attach and
-detach cost the same in a map of ten regions or of a quarter million.
+finds the region for an address in a grid cell (a map of equal parts) or
+with two ``bisect`` calls, and attach and detach cost the same in a map of
+ten regions or of a quarter million.
 Region maps nest: a map's ``dataspace()`` can be attached in another map.
 Nesting is bounded (``MAX_NESTING`` maps on any walk, Genode's recursion
 limit) and acyclic, both checked at attach time.
@@ -177,7 +178,7 @@ class RegionMap:
         self.size = round_page(size)
         self.badge = badges()
         self._low = low_limit
-        self.index: RegionIndex[Region] = RegionIndex()
+        self.index: RegionIndex[Region] = RegionIndex(self.size)
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
         self._tickets: list[FaultTicket] = []
@@ -286,11 +287,9 @@ class RegionMap:
                 raise RegionConflict(
                     f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})"
                 )
-            below, above = self.index.neighbours(at)
-            if below is not None and below.end > at:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {below}")
-            if above is not None and above.start < at + size:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {above}")
+            other = self.index.overlapping(at, at + size)
+            if other is not None:
+                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {other}")
 
         region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
         self.index.insert(region)
