@@ -20,6 +20,7 @@ from rtcr.core.pager import (
     host_write,
     reflect,
     resolve,
+    resume,
     translate,
 )
 from rtcr.core.pd import ADDRESS_SPACE_SIZE, NULL_GUARD, ProtectionDomain
@@ -103,6 +104,7 @@ __all__ = [
     "page_aligned",
     "reflect",
     "resolve",
+    "resume",
     "round_page",
     "translate",
     "trunc_page",

@@ -47,6 +47,7 @@ _FAULT_TYPE = {
     Access.EXEC: FaultType.EXEC,
 }
 _WRITE_FAULT = FaultType.WRITE
+RWX_ALL = RWX_READ | RWX_WRITE | RWX_EXEC
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,27 +68,38 @@ class Step:
     rights: Rights
 
 
+Trail = tuple[tuple[RegionMap, int, int, int], ...]
+"""The maps a walk passed, root first: (map, address there, the ``RWX_*`` rights the walk
+had on entering it, the map's ``generation`` then)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Unresolved:
     """A failed translation: why, and the maps the walk passed, root first.
 
-    The fault belongs to the last of ``steps`` (where the walk stopped);
-    ``access`` is the access that failed.
+    The fault belongs to the last map of ``trail`` (where the walk
+    stopped); ``access`` is the access that failed. ``steps`` is the trail
+    as values.
     """
 
     reason: WalkFailure
     access: Access
-    steps: tuple[Step, ...]
+    trail: Trail
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The maps the walk passed, root first."""
+        return tuple(Step(rm, addr, _RIGHTS_OF_BITS[rwx]) for rm, addr, rwx, _ in self.trail)
 
     @property
     def region_map(self) -> RegionMap:
         """The map the fault is reflected to."""
-        return self.steps[-1].region_map
+        return self.trail[-1][0]
 
     @property
     def fault(self) -> Fault:
         """The fault in that map's coordinates."""
-        return Fault(_FAULT_TYPE[self.access], self.steps[-1].addr)
+        return Fault(_FAULT_TYPE[self.access], self.trail[-1][1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +138,19 @@ _mappings: dict[int, Mapping] = {}
 _RIGHTS_OF_BITS = [Rights(bool(bits & RWX_WRITE), bool(bits & RWX_EXEC)) for bits in range(8)]
 
 
-def translate(rm: RegionMap, addr: int, access: Access) -> int | Unresolved:
+def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
+              _path: list[tuple[RegionMap, int, int, int]] | None = None) -> int | Unresolved:
     """Translate ``addr`` of ``rm`` for ``access`` into a PTE, or say why and where it failed.
 
     The PTE is one int: the frame's physical address ORed with the
     translation's ``RWX_*`` rights (the fill path of the CPU enters it into
     its TLBs as it is). ``resolve`` is the same walk with a ``Mapping``.
+    (``_rwx`` and ``_path`` are the state of a walk ``resume`` continues.)
     """
-    rwx = RWX_READ | RWX_WRITE | RWX_EXEC
+    rwx = _rwx
     cur = rm
-    path: list[tuple[RegionMap, int, int]] | None = None
-    for _ in range(MAX_NESTING):
+    path = _path
+    for _ in range(MAX_NESTING - len(path) if path else MAX_NESTING):
         index = cur.index
         grid = index.grid
         if grid is not None:  # equal parts at fixed offsets: the cell holds the region
@@ -157,9 +171,9 @@ def translate(rm: RegionMap, addr: int, access: Access) -> int | Unresolved:
         if sub is not None:
             # Plain tuples: a successful walk builds no value object.
             if path is None:
-                path = [(cur, addr, rwx)]
+                path = [(cur, addr, rwx, cur.generation)]
             else:
-                path.append((cur, addr, rwx))
+                path.append((cur, addr, rwx, cur.generation))
             rwx &= region.rwx
             addr += region.offset - region.start
             cur = sub
@@ -177,6 +191,25 @@ def translate(rm: RegionMap, addr: int, access: Access) -> int | Unresolved:
     return _failed(WalkFailure.RECURSION_LIMIT, access, path, cur, addr, rwx)
 
 
+def resume(failure: Unresolved) -> int | Unresolved | None:
+    """The walk of ``failure`` again, after a handler resolved the fault: a PTE or a failure.
+
+    If no map above the one where the walk stopped changed since (their
+    ``generation``), the walk continues there, with the rights it had --
+    what a walk from the root would find, without walking the levels above
+    again. Otherwise None: walk from the root (``translate``).
+    """
+    trail = failure.trail
+    last = len(trail) - 1
+    for level in range(last):
+        entry = trail[level]
+        if entry[0].generation != entry[3]:
+            return None
+    rm, addr, rwx, _ = trail[last]
+    return translate(rm, addr, failure.access, _rwx=rwx,
+                     _path=list(trail[:last]) if last else None)
+
+
 def resolve(rm: RegionMap, addr: int, access: Access) -> Mapping | Unresolved:
     """Translate ``addr`` of ``rm`` for ``access``, or say why and where it failed."""
     pte = translate(rm, addr, access)
@@ -190,13 +223,11 @@ def resolve(rm: RegionMap, addr: int, access: Access) -> Mapping | Unresolved:
     return mapping
 
 
-def _failed(reason: WalkFailure, access: Access, path: list[tuple[RegionMap, int, int]] | None,
-            rm: RegionMap, addr: int, rwx: int) -> Unresolved:
-    last = Step(rm, addr, _RIGHTS_OF_BITS[rwx])
-    if path is None:
-        return Unresolved(reason, access, (last,))
-    return Unresolved(reason, access,
-                      (*[Step(m, a, _RIGHTS_OF_BITS[bits]) for m, a, bits in path], last))
+def _failed(reason: WalkFailure, access: Access,
+            path: list[tuple[RegionMap, int, int, int]] | None, rm: RegionMap, addr: int,
+            rwx: int) -> Unresolved:
+    last = (rm, addr, rwx, rm.generation)
+    return Unresolved(reason, access, (*path, last) if path else (last,))
 
 
 def reflect(failure: Unresolved, faulter: Faulter | None, *,
@@ -216,25 +247,28 @@ def reflect(failure: Unresolved, faulter: Faulter | None, *,
     decodes the instruction): it is asked only for a fault that leaves the
     synchronous handlers, so write tracking never pays for it.
     """
-    steps = failure.steps
+    trail = failure.trail
     access = failure.access
     reason = failure.reason
-    level = len(steps) - 1
-    counts = steps[0].region_map.fault_counts
-    kind = _WRITE_FAULT if access is _WRITE else _FAULT_TYPE[access]  # (an enum key hashes slowly)
+    level = len(trail) - 1
+    counts = trail[0][0].fault_counts
+    # (Enum members as dict keys hash in Python: the common case is compared.)
+    if access is _WRITE:
+        kind, need = _WRITE_FAULT, RWX_WRITE
+    else:
+        kind, need = _FAULT_TYPE[access], RWX_EXEC if access is _EXEC else RWX_READ
     while True:
-        step = steps[level]
-        rm = step.region_map
+        rm, addr, rwx, _ = trail[level]
         handler = rm.handler
         # Not an isinstance on the abstract class: that check costs more than the rest here.
         if handler is not None and not isinstance(handler, SignalContext):
-            verdict = handler.handle_fault(rm, Fault(kind, step.addr), reason, step.rights)
+            verdict = handler.handle_fault(rm, Fault(kind, addr), reason, _RIGHTS_OF_BITS[rwx])
             if verdict is Verdict.RESOLVED:
                 counts.count(kind)
                 return RESOLVED
             if verdict is Verdict.FORWARD and level > 0:
                 level -= 1
-                if not steps[level + 1].rights.permits(access):
+                if not trail[level + 1][2] & need:
                     reason = (WalkFailure.WRITE_VIOLATION if access is _WRITE
                               else WalkFailure.EXEC_VIOLATION)
                 continue
@@ -242,12 +276,12 @@ def reflect(failure: Unresolved, faulter: Faulter | None, *,
         offset = 0 if byte_offset is None else byte_offset()
         if isinstance(handler, SignalContext) and faulter is not None:
             counts.count(kind)
-            ticket = rm.enqueue(faulter, Fault(kind, step.addr + offset))
+            ticket = rm.enqueue(faulter, Fault(kind, addr + offset))
             handler.submit()
             return ticket
-        return Unhandled(reason, access, steps[0].addr + offset, rm)
+        return Unhandled(reason, access, trail[0][1] + offset, rm)
     offset = 0 if byte_offset is None else byte_offset()
-    return Unhandled(reason, access, steps[0].addr + offset, steps[level].region_map)
+    return Unhandled(reason, access, trail[0][1] + offset, trail[level][0])
 
 
 # ---------------------------------------------------------------- host access
@@ -256,16 +290,17 @@ HOST_FAULT_RETRIES = 64
 """How often a host access retries after a synchronous handler resolved its fault."""
 
 
-def _host_resolve(rm: RegionMap, addr: int, access: Access) -> Mapping:
-    """Resolve like a thread would, but only a synchronous handler may help."""
-    result = resolve(rm, addr, access)
+def _host_translate(rm: RegionMap, addr: int, access: Access) -> int:
+    """Translate like a thread would (a PTE), but only a synchronous handler may help."""
+    result = translate(rm, addr, access)
     for _ in range(HOST_FAULT_RETRIES):
-        if isinstance(result, Mapping):
+        if isinstance(result, int):
             return result
         if reflect(result, None) is not RESOLVED:
             raise PageFault(result.fault)
-        result = resolve(rm, addr, access)
-    if isinstance(result, Mapping):
+        resumed = resume(result)
+        result = translate(rm, addr, access) if resumed is None else resumed
+    if isinstance(result, int):
         return result
     raise PageFault(result.fault)  # resolved every time, yet never mapped: give up
 
@@ -280,7 +315,7 @@ def host_read(rm: RegionMap, addr: int, n: int) -> bytes:
     while addr < end:
         in_page = addr & PAGE_MASK
         chunk = min(end - addr, PAGE_SIZE - in_page)
-        phys = _host_resolve(rm, addr, Access.READ).phys + in_page
+        phys = (_host_translate(rm, addr, Access.READ) & ~PAGE_MASK) + in_page
         out += buf[phys : phys + chunk]
         addr += chunk
     return bytes(out)
@@ -300,7 +335,7 @@ def host_write(rm: RegionMap, addr: int, data: bytes | bytearray | memoryview) -
     end = addr + len(view)
     if end == addr:
         return
-    pages = [_host_resolve(rm, max(page, addr), Access.WRITE).phys
+    pages = [_host_translate(rm, max(page, addr), Access.WRITE) & ~PAGE_MASK
              for page in range(addr & ~PAGE_MASK, end, PAGE_SIZE)]
     buf = rm.dataspace().ram.buffer
     pos = 0

@@ -160,6 +160,7 @@ class RegionMap:
         "badge",
         "destroyed",
         "fault_counts",
+        "generation",
         "index",
         "size",
     )
@@ -186,6 +187,9 @@ class RegionMap:
         self.fault_counts = fault_counts if fault_counts is not None else FaultCounts()
         self._address_space: AddressSpace | None = None
         self.destroyed = False
+        # Counts the changes to what a walk through this map finds (attach, detach,
+        # protect, a nested map destroyed): the pager resumes a walk only if unchanged.
+        self.generation = 0
         self._dataspace = ManagedDataspace(badges(), self, ram)
 
     def __repr__(self) -> str:
@@ -293,6 +297,7 @@ class RegionMap:
 
         region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
         self.index.insert(region)
+        self.generation += 1
         ds.attached_to(region)
         if sub is not None:
             self._children[sub] = self._children.get(sub, 0) + 1
@@ -333,6 +338,7 @@ class RegionMap:
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         self.index.remove(region)
+        self.generation += 1
         ds = region.dataspace
         ds.detached_from(region)
         if ds.sub_rm is not None:
@@ -360,6 +366,7 @@ class RegionMap:
                | (RWX_EXEC if executable else 0))
         old = region.rwx
         region.rwx = rwx
+        self.generation += 1
         if old & ~rwx:
             self.unmap_region(region.start, region.size)
         if rwx & ~old and self._tickets:
@@ -378,6 +385,7 @@ class RegionMap:
         ds = self._dataspace
         ds.invalidate()
         for region in ds.regions:
+            region.region_map.generation += 1
             region.region_map._forget_child(self)
             region.region_map.unmap_region(region.start, region.size)
         for region in list(self.index):

@@ -46,6 +46,7 @@ from rtcr.core import (
     Unhandled,
     reflect,
     resolve,
+    resume,
     translate,
     trunc_page,
 )
@@ -287,8 +288,8 @@ class Cpu:
     def _tlb_fill(self, vaddr: int, access: int, entry: object) -> bool:
         kind = _ACCESS.get(access, Access.READ)
         thread = self.current
+        result = translate(self.address_space, vaddr, kind)
         for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
-            result = translate(self.address_space, vaddr, kind)
             if isinstance(result, int):  # a PTE: frame | rights, the rights as unicorn's bits
                 entry.paddr = result & ~PAGE_MASK  # type: ignore[attr-defined]
                 entry.perms = result & PAGE_MASK  # type: ignore[attr-defined]
@@ -301,6 +302,8 @@ class Cpu:
             outcome = reflect(result, thread,
                               byte_offset=lambda: self._exact_address(vaddr, kind) - vaddr)
             if outcome is RESOLVED or (isinstance(outcome, FaultTicket) and outcome.resolved):
+                resumed = resume(result)  # no second walk of the maps above, if unchanged
+                result = translate(self.address_space, vaddr, kind) if resumed is None else resumed
                 continue
             if isinstance(outcome, FaultTicket):
                 thread.block(FaultWait(outcome.region_map, outcome.fault))
