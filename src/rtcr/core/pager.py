@@ -23,6 +23,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rtcr.core.fault import Fault, FaultType, Verdict, WalkFailure
 from rtcr.core.region_map import MAX_NESTING, Faulter, FaultTicket, RegionMap
@@ -47,6 +48,7 @@ _FAULT_TYPE = {
     Access.EXEC: FaultType.EXEC,
 }
 _WRITE_FAULT = FaultType.WRITE
+_new_tuple = tuple.__new__
 RWX_ALL = RWX_READ | RWX_WRITE | RWX_EXEC
 
 
@@ -73,13 +75,12 @@ Trail = tuple[tuple[RegionMap, int, int, int], ...]
 had on entering it, the map's ``generation`` then)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Unresolved:
+class Unresolved(NamedTuple):
     """A failed translation: why, and the maps the walk passed, root first.
 
     The fault belongs to the last map of ``trail`` (where the walk
     stopped); ``access`` is the access that failed. ``steps`` is the trail
-    as values.
+    as values. (A named tuple: one is made on every tracking fault.)
     """
 
     reason: WalkFailure
@@ -227,7 +228,8 @@ def _failed(reason: WalkFailure, access: Access,
             path: list[tuple[RegionMap, int, int, int]] | None, rm: RegionMap, addr: int,
             rwx: int) -> Unresolved:
     last = (rm, addr, rwx, rm.generation)
-    return Unresolved(reason, access, (*path, last) if path else (last,))
+    # tuple.__new__ directly: the named tuple's own __new__ is one Python call more.
+    return _new_tuple(Unresolved, (reason, access, (*path, last) if path else (last,)))
 
 
 def reflect(failure: Unresolved, faulter: Faulter | None, *,
@@ -262,7 +264,8 @@ def reflect(failure: Unresolved, faulter: Faulter | None, *,
         handler = rm.handler
         # Not an isinstance on the abstract class: that check costs more than the rest here.
         if handler is not None and not isinstance(handler, SignalContext):
-            verdict = handler.handle_fault(rm, Fault(kind, addr), reason, _RIGHTS_OF_BITS[rwx])
+            verdict = handler.handle_fault(rm, _new_tuple(Fault, (kind, addr)), reason,
+                                           _RIGHTS_OF_BITS[rwx])
             if verdict is Verdict.RESOLVED:
                 counts.count(kind)
                 return RESOLVED
