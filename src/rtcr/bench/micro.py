@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import statistics
 import struct
 import subprocess
 import sys
@@ -197,13 +196,15 @@ def tracking_fault_cost(object_mib: list[int], touch: int, repeat: int,
 
     For each size a component allocates one RAM object of that size and
     writes one byte in `touch` pages spread over it; every write is a
-    tracking fault. Two figures per size, medians over `repeat` runs: the
-    fill that resolved a fault, timed by an observer of the CPU; and the
+    tracking fault. Two figures per size: the fill that resolved a fault,
+    timed by an observer of the CPU (median over `repeat` runs); and the
     cost *by difference*: the run after the allocation (the component
     yields there, so arming the object's parts is not counted) under
     ro-attach minus the same under `full` (same fills, no faults), per
-    fault. Both are divided by the in-hook time of a bare Python fill hook
-    measured in the same run (`bare_fault_cost`).
+    fault, best of `repeat` runs each (a run is a few milliseconds: one
+    preemption on a busy machine would swamp a median). Both are divided
+    by the in-hook time of a bare Python fill hook measured in the same run
+    (`bare_fault_cost`).
     """
     from rtcr.checkpoint import Strategy
     from rtcr.toolchain import compile_component
@@ -229,8 +230,7 @@ def tracking_fault_cost(object_mib: list[int], touch: int, repeat: int,
             tracked.append(seconds)
             untracked.append(_spread_run(elf, size, Strategy.FULL)[0])
         fill_us = _us(median(fills.ns))
-        by_difference = (statistics.median(tracked) - statistics.median(untracked)) \
-            / max(1, faults) * 1e6
+        by_difference = (min(tracked) - min(untracked)) / max(1, faults) * 1e6
         hook = bare["hook_us_median"]
         rows.append({"object_mib": mib, "faults": len(fills.ns), "fill_us_median": fill_us,
                      "fill_us_p99": _us(percentile(fills.ns, 99)),
