@@ -35,12 +35,11 @@ def apply(ops: list[tuple[bool, tuple[int, int]]]) -> tuple[RegionIndex[Span], l
             index.remove(present)
             model.remove(present)
         elif not any(r.start < end and start < r.end for r in model):
-            assert index.overlapping(start, end) is None
             region = Span(start, end)
-            index.insert(region)
+            assert index.insert(region) is None
             model.append(region)
         else:
-            assert index.overlapping(start, end) is not None
+            assert index.insert(Span(start, end)) in model
     return index, sorted(model, key=lambda r: r.start)
 
 

@@ -94,13 +94,31 @@ class RegionIndex(Generic[Region]):
         region = self.chunks[i][j]
         return region if addr < region.end else None
 
-    def overlapping(self, start: int, end: int) -> Region | None:
-        """A region overlapping ``[start, end)``, if any."""
+    def insert(self, region: Region) -> Region | None:
+        """Add ``region``, unless it overlaps one the index holds: then return that one."""
         grid = self.grid
-        if grid is not None and self._fits_grid(start, end):
+        start = region.start
+        if grid is not None and self._fits_grid(start, region.end):
             # Aligned and at most a cell long: only the region in its own cell can overlap.
-            k = start // self.stride if self.stride else len(grid)
-            return grid[k] if k < len(grid) else None
+            if not self.stride:
+                self.stride = region.end - start
+            k = start // self.stride
+            if k >= len(grid):  # grow geometrically, within the span
+                cells = -(-self.span // self.stride)
+                grid.extend([None] * (min(max(k + 1, 2 * len(grid)), cells) - len(grid)))
+            elif grid[k] is not None:
+                return grid[k]
+            grid[k] = region
+            self.count += 1
+            return None
+        other = self._overlapping_neighbour(start, region.end)
+        if other is None:
+            if grid is not None:
+                self._to_chunks()
+            self._chunk_insert(region)
+        return other
+
+    def _overlapping_neighbour(self, start: int, end: int) -> Region | None:
         for candidate in self._neighbours(start):
             if candidate is not None and candidate.start < end and start < candidate.end:
                 return candidate
@@ -133,22 +151,6 @@ class RegionIndex(Generic[Region]):
         stride = self.stride or end - start
         return (start % stride == 0 and end - start <= stride
                 and -(-self.span // stride) <= GRID_CELLS)
-
-    def insert(self, region: Region) -> None:
-        """Add ``region``; the caller has checked that it overlaps nothing."""
-        grid = self.grid
-        if grid is not None:
-            if self._fits_grid(region.start, region.end):
-                if not self.stride:
-                    self.stride = region.end - region.start
-                k = region.start // self.stride
-                if k >= len(grid):
-                    grid.extend([None] * (k + 1 - len(grid)))
-                grid[k] = region
-                self.count += 1
-                return
-            self._to_chunks()
-        self._chunk_insert(region)
 
     def _to_chunks(self) -> None:
         regions = list(self)

@@ -24,19 +24,21 @@ from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_index import RegionIndex
 from rtcr.core.signal import SignalContext
 from rtcr.core.types import (
+    PAGE_MASK,
     PAGE_SIZE,
     RWX_EXEC,
     RWX_READ,
     RWX_WRITE,
     Range,
     Rights,
-    page_aligned,
     round_page,
 )
 from rtcr.errors import InvalidArgument, InvalidDataspace, NestingTooDeep, NoRegion, RegionConflict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+_new_tuple = tuple.__new__
 
 MAX_NESTING = 5
 """Most region maps on one walk, the root included (Genode's ``Recursion_limit { 5 }``)."""
@@ -260,17 +262,20 @@ class RegionMap:
             raise InvalidArgument(f"{self!r} was destroyed")
         if not isinstance(ds, Dataspace) or not ds.valid:
             raise InvalidDataspace(f"{ds!r} is not a valid dataspace")
-        if offset < 0 or not page_aligned(offset):
+        # (Alignment tested inline: a runtime arming a large object attaches
+        # hundreds of thousands of parts.)
+        if offset < 0 or offset & PAGE_MASK:
             raise InvalidArgument(f"offset {offset:#x} is not page-aligned")
-        if size < 0 or not page_aligned(size):
+        if size < 0 or size & PAGE_MASK:
             raise InvalidArgument(f"size {size:#x} is not page-aligned")
-        if at is not None and (at < 0 or not page_aligned(at)):
+        if at is not None and (at < 0 or at & PAGE_MASK):
             raise InvalidArgument(f"address {at:#x} is not page-aligned")
-        if offset >= ds.size:
+        ds_size = ds.size
+        if offset >= ds_size:
             raise RegionConflict(f"offset {offset:#x} outside {ds!r}")
         if size == 0:
-            size = ds.size - offset
-        if offset + size > ds.size:
+            size = ds_size - offset
+        if offset + size > ds_size:
             raise RegionConflict(f"[{offset:#x}, +{size:#x}) reaches past {ds!r}")
         if size > self.size - self._low:
             raise RegionConflict(f"{size:#x} bytes do not fit {self!r}")
@@ -286,24 +291,19 @@ class RegionMap:
 
         if at is None:
             at = self._find_free(size)
-        else:
-            if at < self._low or at + size > self.size:
-                raise RegionConflict(
-                    f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})"
-                )
-            other = self.index.overlapping(at, at + size)
-            if other is not None:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {other}")
-
+        elif at < self._low or at + size > self.size:
+            raise RegionConflict(f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})")
         region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
-        self.index.insert(region)
+        other = self.index.insert(region)
+        if other is not None:
+            raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {other}")
         self.generation += 1
         ds.attached_to(region)
         if sub is not None:
             self._children[sub] = self._children.get(sub, 0) + 1
         if self._tickets:
             self._resolve_range(at, at + size)
-        return Range(at, size)
+        return _new_tuple(Range, (at, size))  # (the named tuple's __new__ is a Python call)
 
     def _find_free(self, size: int) -> int:
         """First free address for ``size`` bytes, as naturally aligned as possible."""
