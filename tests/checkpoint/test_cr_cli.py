@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cr_helpers import reference, rtcr, tagged
+from cr_helpers import ROOT, reference, rtcr, tagged
 
 from rtcr.store import Store
 
@@ -193,3 +194,108 @@ def test_every_without_a_store_is_a_usage_error(example: Example) -> None:
     done = rtcr("run", example("hello"), "--every", "100")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and "--store" in done.stderr
+
+
+# ---------------------------------------------------------------- intervals and warnings
+
+
+def warnings_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("rtcr: warning: ")]
+
+
+def test_a_tiny_every_ms_runs_a_time_slice_between_any_two_checkpoints(
+        example: Example, tmp_path: Path) -> None:
+    ref = reference(example("counter"))
+    store, summary = tmp_path / "store", tmp_path / "run.json"
+    done = rtcr("run", example("counter"), "--store", store, "--every-ms", "0.001",
+                "--summary-json", summary, timeout=300)
+    assert done.returncode == ref.exit_code, done.stderr
+    assert done.stdout.splitlines() == tagged(ref, "counter")
+    at = [c["instructions"] for c in json.loads(summary.read_text())["checkpoints"]]
+    assert at and at[0] > 0
+    assert all(later > earlier for earlier, later in pairwise(at))
+
+
+def test_a_tiny_every_ms_warns_with_an_estimate(example: Example, tmp_path: Path) -> None:
+    done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every-ms", "0.001")
+    (warning,) = warnings_of(done.stderr)
+    assert "--every-ms 0.001" in warning and "time slice" in warning
+    assert "per million instructions" in warning and "an estimate" in warning
+
+
+def test_every_1_warns_with_the_expected_checkpoints_and_store_size(
+        example: Example, tmp_path: Path) -> None:
+    done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every", "1",
+                "--max-instructions", "2k")
+    assert done.returncode == 124, done.stderr
+    (warning,) = warnings_of(done.stderr)
+    assert "--every 1 " in warning
+    assert "up to 2,000 checkpoints in --max-instructions 2,000" in warning
+    assert "KiB of state" in warning and "an estimate" in warning
+
+
+def test_a_reasonable_interval_gives_no_warning(counter_store: tuple[Path, dict[str, Any]],
+                                                example: Example, tmp_path: Path) -> None:
+    done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every", "1M")
+    assert done.returncode == 0 and warnings_of(done.stderr) == []
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    pytest.param(["--store", "{tmp}/s"], "--store without --every, --every-ms or "
+                                          "--checkpoint-on-exit: checkpoints only on SIGUSR1",
+                 id="store-without-every"),
+    pytest.param(["--concurrent"], "--concurrent does nothing: no checkpoints without --store",
+                 id="concurrent-without-store"),
+    pytest.param(["--granularity", "4"], "--granularity does nothing: no checkpoints without "
+                                         "--store", id="granularity-without-store"),
+    pytest.param(["--store", "{tmp}/s", "--every", "1M", "--strategy", "full",
+                  "--granularity", "4"], "--granularity does nothing with --strategy full",
+                 id="granularity-with-full"),
+    pytest.param(["--store", "{tmp}/s", "--every", "1G"], "the run ended after 8,0",
+                 id="interval-longer-than-the-run"),
+])
+def test_an_option_that_does_nothing_says_so(example: Example, tmp_path: Path,
+                                             args: list[str], says: str) -> None:
+    done = rtcr("run", example("counter"), *[a.format(tmp=tmp_path) for a in args])
+    assert done.returncode == 0, done.stderr
+    (warning,) = warnings_of(done.stderr)
+    assert says in warning, warning
+
+
+def test_restore_with_granularity_and_strategy_full_says_granularity_does_nothing(
+        counter_store: tuple[Path, dict[str, Any]]) -> None:
+    done = rtcr("restore", counter_store[0], "--strategy", "full", "--granularity", "4")
+    (warning,) = warnings_of(done.stderr)
+    assert "--granularity does nothing with --strategy full" in warning
+
+
+# ---------------------------------------------------------------- output files
+
+
+def test_summary_json_into_a_missing_directory_fails_before_the_run(
+        example: Example, tmp_path: Path) -> None:
+    done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every", "1M",
+                "--summary-json", tmp_path / "missing" / "run.json")
+    assert done.returncode == 2
+    assert done.stdout == "", "the component ran"
+    assert not (tmp_path / "s").exists(), "a store was created"
+    assert "does not exist" in one_clear_line(
+        "\n".join(line for line in done.stderr.splitlines()
+                  if not line.startswith(("Usage:", "Try '")) and line.strip()))
+
+
+def test_plot_into_a_missing_directory_creates_it_and_says_so(
+        counter_store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    png = tmp_path / "new" / "pages.png"
+    done = rtcr("inspect", counter_store[0], "--json", "--plot", png)
+    assert done.returncode == 0, done.stderr
+    assert f"rtcr: created directory {png.parent} for --plot pages.png" in done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cc_into_a_missing_directory_creates_it_and_says_so(tmp_path: Path) -> None:
+    out = tmp_path / "build" / "hello.elf"
+    done = rtcr("cc", ROOT / "examples" / "hello.c", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert f"rtcr: created directory {out.parent} for -o hello.elf" in done.stderr
+    assert out.is_file()

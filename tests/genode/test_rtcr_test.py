@@ -83,3 +83,16 @@ def test_rtcr_run_reports_an_idle_component_as_idle(genode_component: Build) -> 
     proc = rtcr("run", str(genode_component("api_threads")))
     assert proc.returncode == 123
     assert proc.stderr.startswith("rtcr: idle: every thread waits for a signal")
+
+
+def test_restored_runs_do_not_repeat_the_fault_report_of_the_original(
+        genode_component: Build, tmp_path: Path) -> None:
+    path = tmp_path / "runtime"
+    path.write_text("runtime | ram: 8M | caps: 200 | binary: api_fault\n"
+                    "+ succeed | exit: 0\n  : --- main goes on ---\n+ config\n-\n")
+    proc = rtcr("test", str(path), "--binary", str(genode_component("api_fault")),
+                "--every", "300", "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "restored from each of" in proc.stdout
+    reports = [line for line in proc.stderr.splitlines() if "WRITE violation" in line]
+    assert len(reports) == 1, proc.stderr

@@ -47,6 +47,10 @@ CASES: list[tuple[str, list[str], str]] = [
     ("run-store-nonempty-dir", ["run", "{elf}", "--store", "{dir}/full", "--every", "1M"], ""),
     ("run-summary-unwritable", ["run", "{elf}", "--summary-json", "{file}/x.json"], ""),
     ("run-summary-is-dir", ["run", "{elf}", "--summary-json", "{empty}"], ""),
+    ("run-summary-missing-dir", ["run", "{elf}", "--summary-json", "{dir}/none/x.json"],
+     "does not exist"),
+    ("restore-summary-missing-dir", ["restore", "{store}", "--summary-json", "{dir}/none/x.json"],
+     "does not exist"),
     ("run-unknown-option", ["run", "{elf}", "--frobnicate"], "frobnicate"),
     ("restore-missing", ["restore", "{dir}/nothing"], "does not exist"),
     ("restore-empty-dir", ["restore", "{empty}"], "store"),
@@ -74,6 +78,12 @@ CASES: list[tuple[str, list[str], str]] = [
     ("verify-unknown-id", ["verify", "{store}", "--checkpoint", "999"], "999"),
     ("verify-id-abc", ["verify", "{store}", "--checkpoint", "abc"], "--checkpoint"),
     ("bench-bogus-option", ["bench", "--no-such-option"], "no-such-option"),
+    ("bench-report-only-missing", ["bench", "--report-only", "--out", "{dir}/nobench"],
+     "results.json"),
+    ("bench-report-only-not-json", ["bench", "--report-only", "--out", "{dir}/badbench"],
+     "not json"),
+    ("bench-report-only-foreign", ["bench", "--report-only", "--out", "{dir}/otherbench"],
+     "does not hold the results"),
     ("unknown-command", ["frobnicate"], "frobnicate"),
 ]
 
@@ -89,6 +99,9 @@ def doors(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (d / "empty").mkdir()
     (d / "full").mkdir()
     (d / "full" / "something").write_text("x")
+    for name, text in (("badbench", '{"summary": '), ("otherbench", '{"summary": 1}')):
+        (d / name).mkdir()
+        (d / name / "results.json").write_text(text)
     junk = d / "junk"
     (junk / "packs").mkdir(parents=True)
     (junk / "store.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 8)

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from reliability_harness import DONE_RE, component, patch_fuzz, rtcr
 
-from rtcr.checkpoint import Session
+from rtcr.checkpoint import EXIT_STORE, Session
 from rtcr.errors import StoreError
 from rtcr.store import Store
 
@@ -144,7 +144,7 @@ def test_full_disk_is_one_clear_line_and_earlier_checkpoints_survive(
     elf, done = fuzz
     store = tiny_disk / "store"
     proc = rtcr("run", str(elf), "--store", str(store), "--every", "20k", "--strategy", "full")
-    assert proc.returncode != 0
+    assert proc.returncode == EXIT_STORE
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, proc.stderr
@@ -167,7 +167,7 @@ def test_injected_io_errors(tmp_path: Path, fuzz: tuple[Path, str], fault: str) 
     store = tmp_path / "store"
     proc = rtcr("run", str(elf), "--store", str(store), "--every", "100k",
                 env=dict(os.environ, RTCR_STORE_FAULTS=fault))
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == EXIT_STORE, proc.stderr  # a store failure, not bad input
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rtcr: error: checkpoint "), proc.stderr

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sdk_support import EXAMPLES_DIR
 
 from rtcr.toolchain import compile_component
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES_DIR = ROOT / "examples"
-EXPECTED_DIR = EXAMPLES_DIR / "expected"
-EXAMPLES = sorted(p.stem for p in EXAMPLES_DIR.glob("*.c"))
-
-HAVE_CC = any(shutil.which(c) for c in ("cc", "gcc", "clang"))
-needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +17,7 @@ def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def compiled_example(example_dir: Path):  # type: ignore[no-untyped-def]
+def compiled_example(example_dir: Path) -> Callable[[str], Path]:
     """A function name -> path of the compiled example (compiled on first use)."""
     cache: dict[str, Path] = {}
 

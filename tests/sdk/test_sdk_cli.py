@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from sdk_support import EXAMPLES_DIR, needs_cc
 
-from conftest import EXAMPLES_DIR, needs_cc
+from rtcr.compilers import CompileError, find_compiler
 from rtcr.errors import ToolchainError
 from rtcr.machine.elf import load_elf
-from rtcr.toolchain import CompileError, compile_component, find_compiler
+from rtcr.toolchain import compile_component
 
 
 def rtcr(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -42,6 +43,49 @@ def test_cc_options(tmp_path: Path) -> None:
     proc = rtcr("cc", str(src), "-o", str(out), "-O", "s", "-I", str(inc), "-D", "EXTRA=1")
     assert proc.returncode == 0, proc.stderr
     load_elf(out)
+
+
+UNUSED_VARIABLE = "int main(void) { int unused; return 0; }\n"
+
+
+@needs_cc
+def test_cc_passes_a_warning_flag_through_to_the_compiler(tmp_path: Path) -> None:
+    src = tmp_path / "warn.c"
+    src.write_text(UNUSED_VARIABLE)
+    assert rtcr("cc", str(src), "-o", str(tmp_path / "ok.elf")).returncode == 0
+    proc = rtcr("cc", "-Wall", "-Werror", str(src), "-o", str(tmp_path / "w.elf"))
+    assert proc.returncode == 2
+    assert "unused" in proc.stderr and not (tmp_path / "w.elf").exists()
+
+
+@needs_cc
+def test_cc_passes_g_through_and_the_elf_carries_debug_information(tmp_path: Path) -> None:
+    src = tmp_path / "g.c"
+    src.write_text(UNUSED_VARIABLE)
+    plain, debug = tmp_path / "plain.elf", tmp_path / "debug.elf"
+    assert rtcr("cc", str(src), "-o", str(plain)).returncode == 0
+    assert rtcr("cc", "-g", str(src), "-o", str(debug)).returncode == 0
+    assert b".debug_info" not in plain.read_bytes()
+    assert b".debug_info" in debug.read_bytes()
+
+
+@needs_cc
+def test_cc_takes_option_values_glued_on_as_a_compiler_does(tmp_path: Path) -> None:
+    src = tmp_path / "glued.c"
+    src.write_text("int main(void) { return VALUE; }\n")
+    out = tmp_path / "glued.elf"
+    proc = rtcr("cc", "-O1", "-DVALUE=7", str(src), f"-o{out}")
+    assert proc.returncode == 0, proc.stderr
+    done = rtcr("run", str(out))
+    assert done.returncode == 7, done.stderr
+
+
+def test_cc_without_an_output_is_a_usage_error(tmp_path: Path) -> None:
+    src = tmp_path / "x.c"
+    src.write_text(UNUSED_VARIABLE)
+    proc = rtcr("cc", str(src))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "Error: no output given (-o FILE.elf)"
 
 
 def test_cc_missing_source(tmp_path: Path) -> None:

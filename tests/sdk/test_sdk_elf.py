@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sdk_support import needs_cc
 
-from conftest import needs_cc
 from rtcr.errors import ElfError, RtcrError
 from rtcr.machine.elf import ElfImage, Segment, load_elf, parse_elf
 

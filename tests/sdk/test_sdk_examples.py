@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from sdk_minirun import run
+from sdk_support import EXAMPLES, EXPECTED_DIR, needs_cc
 
-from conftest import EXAMPLES, EXPECTED_DIR, needs_cc
 from rtcr.machine.elf import load_elf
 
 pytestmark = needs_cc
@@ -54,7 +54,7 @@ def test_example_compiles_and_loads(name: str, compiled_example: Callable[[str],
 
 
 def test_examples_document_themselves() -> None:
-    from conftest import EXAMPLES_DIR
+    from sdk_support import EXAMPLES_DIR
 
     for name in EXAMPLES:
         head = (EXAMPLES_DIR / f"{name}.c").read_text()[:3000]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from sdk_minirun import run
+from sdk_support import needs_cc
 
-from conftest import needs_cc
 from rtcr.toolchain import compile_component
 
 pytestmark = needs_cc

@@ -69,7 +69,8 @@ def check_store(path: Path, last_printed: int) -> list[int]:
         store.begin(parent=ids[-1] if ids else None).abort()
         registered = {f"{p:06d}.pack" for (p,) in store.backend.conn().execute(
             "SELECT id FROM packs")}
-        assert {p.name for p in (path / "packs").iterdir()} == registered  # no orphans
+        on_disk = {p.name for p in (path / "packs").iterdir()}
+        assert on_disk == registered, (sorted(on_disk), sorted(registered))  # no orphans
         return ids
     finally:
         store.close()

@@ -146,3 +146,12 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def damage_a_blob_of(path: Path, cid: int) -> None:
+    """Flip a byte in the middle of a page blob that checkpoint ``cid`` stored."""
+    with Store.open(path) as store:
+        blob = next(b for b in store.blobs() if b.owner == cid)
+    data = bytearray(blob.path.read_bytes())
+    data[blob.offset + blob.length // 2] ^= 0xFF
+    blob.path.write_bytes(bytes(data))

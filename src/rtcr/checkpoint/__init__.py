@@ -9,6 +9,7 @@ from .session import (
     EXIT_DEADLOCK,
     EXIT_IDLE,
     EXIT_LIMIT,
+    EXIT_STORE,
     Outcome,
     Session,
     SessionResult,
@@ -16,7 +17,8 @@ from .session import (
 from .tracking import Strategy, TrackedRam
 
 __all__ = [
-    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "CheckpointStats", "Checkpointer",
+    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "EXIT_STORE", "CheckpointStats",
+    "Checkpointer",
     "ConcurrentCheckpointer", "Outcome", "Policy",
     "Restored", "Runtime", "Session", "SessionResult", "Strategy", "TrackedRam", "restore",
 ]

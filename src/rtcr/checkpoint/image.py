@@ -133,6 +133,7 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
             "next_tid": component.next_tid,
             "cpu_instructions": component.cpu.counter.instructions,
             "log_lines": component.log_lines,
+            "log_tail": list(component.log_tail),
         },
         "objects": _objects(runtime),
         "selectors": selectors,

@@ -198,6 +198,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     machine.retired_instructions = m["instructions"] - comp["cpu_instructions"]
     scheduler.idle_ns = m["idle_ns"]
     component.log_lines = comp["log_lines"]
+    component.log_tail.extend(comp.get("log_tail", ()))  # checkpoints before tails had none
     return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live)
 
 

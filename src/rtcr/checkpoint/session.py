@@ -6,6 +6,7 @@ benchmarks use through the Python API.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ EXIT_IDLE = 123  # every thread waits for a signal nothing is left to send
 EXIT_LIMIT = 124  # stopped by --max-instructions (or by the caller's stop condition)
 EXIT_DEADLOCK = 125  # every thread blocked for good
 EXIT_CRASH = 139  # a thread executed something unrecoverable
+EXIT_STORE = 74  # writing a checkpoint failed (disk full, I/O error): sysexits' EX_IOERR
 
 # Physical RAM beyond the target's quota: ROM segments and slack.
 _RAM_HEADROOM = 8 << 20
@@ -40,6 +42,8 @@ class Outcome(enum.Enum):
     CRASHED = "crashed"
     IDLE = "idle"
     STOPPED = "stopped"  # the caller's `stop_when` said so
+    STORE_FAILED = "store-failed"  # a checkpoint could not be written, and the run stopped
+    INTERRUPTED = "interrupted"  # SIGINT/SIGTERM (set by the command line, see cli._running)
 
 
 @dataclass
@@ -51,6 +55,8 @@ class SessionResult:
     faults: dict[str, int]
     checkpoints: list[CheckpointStats] = field(default_factory=list)
     wall_seconds: float = 0.0
+    # The newest committed checkpoint of the chain the run continued (None: none yet).
+    newest: int | None = None
 
     def summary(self) -> dict[str, object]:
         return {
@@ -61,6 +67,7 @@ class SessionResult:
             "checkpoints": [c.as_json() for c in self.checkpoints],
             "diagnostic": self.diagnostic,
             "wall_seconds": round(self.wall_seconds, 6),
+            "newest_checkpoint": self.newest,
         }
 
 
@@ -77,6 +84,12 @@ def _checkpointer(machine: Machine, component: Component, runtime: Runtime,
                                       staging=staging)
     return Checkpointer(machine, component, runtime, store, parent=parent,
                         stored_objects=stored_objects, staging=staging)
+
+
+def _shut_down(checkpointer: Checkpointer) -> None:
+    """After a store failure: stop the commit worker; the jobs behind the failed one fail."""
+    with contextlib.suppress(StoreError):
+        checkpointer.close()
 
 
 class Session:
@@ -148,11 +161,28 @@ class Session:
             max_instructions: int | None = None,
             on_checkpoint: Callable[[CheckpointStats], None] | None = None,
             on_progress: Callable[[], None] | None = None,
-            stop_when: Callable[[], bool] | None = None) -> SessionResult:
+            stop_when: Callable[[], bool] | None = None,
+            on_store_error: Callable[[StoreError], bool] | None = None,
+            checkpoint_now: Callable[[], bool] | None = None,
+            final_checkpoint: bool = False) -> SessionResult:
         """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
 
         `on_progress` is called between time slices (keep it cheap);
-        `stop_when` too, and when it says True the run ends (`Outcome.STOPPED`).
+        `stop_when` too, and when it says True the run ends (`Outcome.STOPPED`)
+        once the checkpoints taken so far are committed. `checkpoint_now`
+        is asked there as well: True takes a checkpoint at once (on demand).
+        `final_checkpoint` takes one more where the run stopped, when
+        `max_instructions` or `stop_when` ended it (not when the component
+        ended itself: there is nothing left to continue).
+
+        A wall-clock checkpoint is due only when the target ran since the
+        previous one: however short `every_ms`, at least one time slice runs
+        between two checkpoints, so the run always progresses.
+
+        When a checkpoint cannot be written (`StoreError`: a full disk, an I/O
+        error), `on_store_error` decides: True keeps the target running
+        without checkpoints, False (or no callback) ends the run with
+        `Outcome.STORE_FAILED`. Either way nothing committed is lost.
         """
         machine = self.machine
         started = time.perf_counter()
@@ -161,14 +191,18 @@ class Session:
         next_at = machine.instructions + every if every else None
         interval = every_ms / 1000 if every_ms else None
         wall_deadline = time.monotonic() + interval if interval else None
+        checkpointed_at = machine.instructions
 
         def wall_clock_due() -> bool:
-            return wall_deadline is not None and time.monotonic() >= wall_deadline
+            return (wall_deadline is not None and machine.instructions > checkpointed_at
+                    and time.monotonic() >= wall_deadline)
 
         def pause_due() -> bool:
-            return (stop_when is not None and stop_when()) or wall_clock_due()
+            return ((stop_when is not None and stop_when()) or wall_clock_due()
+                    or (checkpoint_now is not None and checkpoint_now()))
 
         checkpointer = self.checkpointer
+        failure: StoreError | None = None
 
         def report(done: list[CheckpointStats]) -> None:
             for stats in done:
@@ -182,24 +216,57 @@ class Session:
                 on_progress()
 
         while True:
-            result = machine.run(pause_at=next_at, max_instructions=max_instructions,
-                                 should_pause=pause_due if interval or stop_when else None,
-                                 between_slices=background
-                                 if checkpointer or on_progress else None)
-            if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
-                break
-            if checkpointer is not None:
-                checkpointer.take()
+            try:
+                result = machine.run(pause_at=next_at if checkpointer else None,
+                                     max_instructions=max_instructions,
+                                     should_pause=pause_due
+                                     if interval or stop_when or checkpoint_now else None,
+                                     between_slices=background
+                                     if checkpointer or on_progress else None)
+                if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
+                    break
+                if checkpointer is not None:
+                    checkpointer.take()
+            except StoreError as error:
+                assert checkpointer is not None  # only checkpointing writes to the store
+                _shut_down(checkpointer)
+                checkpointer = None
+                if on_store_error is None or not on_store_error(error):
+                    failure = error
+                    result = RunResult(Status.PAUSED, machine.instructions)
+                    break
+            checkpointed_at = machine.instructions
             if next_at is not None and every:
                 while next_at <= machine.instructions:
                     next_at += every
             if interval:
                 wall_deadline = time.monotonic() + interval
         if checkpointer is not None:  # the run ends when its last checkpoint is durable
-            report(checkpointer.close())
-        return self._result(result, time.perf_counter() - started)
+            try:
+                if final_checkpoint and result.status in (Status.PAUSED, Status.LIMIT):
+                    checkpointer.take()
+                report(checkpointer.close())
+            except StoreError as error:
+                _shut_down(checkpointer)
+                if on_store_error is None or not on_store_error(error):
+                    failure = error
+        outcome = self._result(result, time.perf_counter() - started)
+        if failure is not None:
+            outcome.outcome, outcome.exit_code = Outcome.STORE_FAILED, EXIT_STORE
+            outcome.diagnostic = str(failure)
+        return outcome
+
+    @property
+    def newest(self) -> int | None:
+        """The newest committed checkpoint of this session's chain (None: none)."""
+        return self.checkpointer.parent if self.checkpointer is not None else None
 
     def _result(self, result: RunResult, wall: float) -> SessionResult:
+        outcome = self._outcome(result, wall)
+        outcome.newest = self.newest
+        return outcome
+
+    def _outcome(self, result: RunResult, wall: float) -> SessionResult:
         component = self.component
         history = self.checkpointer.history if self.checkpointer else []
         faults = fault_totals(self.machine)

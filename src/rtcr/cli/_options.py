@@ -116,6 +116,11 @@ def roms(specs: tuple[str, ...], config: Path | None) -> dict[str, bytes]:
 
 
 def interval_options(func: Any) -> Any:
+    func = click.option("--checkpoint-on-exit", is_flag=True,
+                        help="Take a final checkpoint where the run stops: at "
+                             "--max-instructions or on SIGINT/SIGTERM (a component that "
+                             "exits has nothing left to continue). SIGUSR1 takes one "
+                             "at any time.")(func)
     func = click.option("--summary-json", type=click.Path(dir_okay=False, writable=True),
                         help="Write a JSON summary (exit code, instructions, faults, "
                              "checkpoints) to this file.")(func)
@@ -126,3 +131,21 @@ def interval_options(func: Any) -> Any:
     func = click.option("--every", type=COUNT, default=None,
                         help="Checkpoint every N guest instructions (suffixes k, M, G).")(func)
     return func
+
+
+def output_directory(path: Path, option: str) -> None:
+    """Make the directory of an output file if it is missing, and say so (one line).
+
+    `-o build/x.elf` is a common wish, so rtcr does not refuse it; but a typo
+    in a path must not make directories silently. Something in the way (a
+    file) is one line of error.
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.is_dir():
+        return
+    try:
+        parent.mkdir(parents=True)
+    except OSError as exc:
+        raise click.BadParameter(f"{path}: cannot create its directory {parent}: "
+                                 f"{exc.strerror or exc}", param_hint=option) from exc
+    click.echo(f"rtcr: created directory {parent} for {option} {path.name}", err=True)

@@ -11,6 +11,7 @@ from rtcr.errors import InvalidArgument
 from rtcr.store import Compression
 
 from ._options import SIZE
+from ._running import STORE_ERROR_POLICIES
 
 
 class _CompressionType(click.ParamType):  # type: ignore[type-arg]
@@ -27,6 +28,11 @@ class _CompressionType(click.ParamType):  # type: ignore[type-arg]
 
 
 def store_options(func: Any) -> Any:
+    func = click.option("--on-store-error", type=click.Choice(STORE_ERROR_POLICIES),
+                        default="stop", show_default=True,
+                        help="When a checkpoint cannot be written (disk full, I/O error): "
+                             "stop the run (exit status 74), or continue it without "
+                             "checkpoints (with a warning).")(func)
     func = click.option("--staging-budget", type=SIZE, default=DEFAULT_BUDGET,
                         show_default=f"{DEFAULT_BUDGET >> 20}M",
                         help="Memory for the pages of checkpoints on their way to the store. "

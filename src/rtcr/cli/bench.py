@@ -45,6 +45,25 @@ class _Ints(click.ParamType):  # type: ignore[type-arg]
         return items
 
 
+def _report_only(out: Path) -> Path:
+    """Re-render the report of DIR/results.json; what is wrong with it is one line."""
+    from rtcr.bench.report import write_report
+
+    source = out / "results.json"
+    try:
+        results = json.loads(source.read_text())
+    except OSError as exc:
+        raise click.FileError(str(source), f"{exc.strerror or exc} (run `rtcr bench --out "
+                                           f"{out}` first)") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise click.ClickException(f"{source} is not JSON ({exc})") from exc
+    try:
+        return write_report(results, out)
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise click.ClickException(f"{source} does not hold the results of `rtcr bench` "
+                                   f"({type(exc).__name__}: {exc})") from exc
+
+
 @click.command("bench")
 @click.option("--quick", is_flag=True,
               help="Small sizes, granularity 1, one interval, one repeat (< 2 min).")
@@ -80,11 +99,8 @@ def command(quick: bool, workloads: list[str] | None, strategies: list[str] | No
     figure) and PNG plots; every number in the report comes from
     results.json of the same run.
     """
-    from rtcr.bench.report import write_report
-
     if report_only:
-        results = json.loads((out / "results.json").read_text())
-        click.echo(str(write_report(results, out)))
+        click.echo(str(_report_only(out)))
         return
     quota = None
     if memory_quota is not None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from rtcr.store import Store
+from rtcr.store import GcReport, Store
+
+from ._ranges import id_ranges
 
 
 @click.command("gc")
@@ -18,17 +20,30 @@ from rtcr.store import Store
                    "drop the corrupt ones (without it, gc refuses).")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed and freed; change "
                                               "nothing.")
-def command(directory: Path, keep: int, force: bool, dry_run: bool) -> None:
+@click.option("--keep-tagged", is_flag=True,
+              help="Also keep every tagged checkpoint (rtcr tag), however old.")
+def command(directory: Path, keep: int, force: bool, dry_run: bool, keep_tagged: bool) -> None:
     """Keep the newest N checkpoints of the store DIR and delete the rest.
 
     Everything kept is verified first. The oldest kept checkpoint becomes
     self-contained, so every kept checkpoint still restores. Space of pages
-    nobody references is freed, and the metadata database shrinks.
+    nobody references is freed, and the metadata database shrinks. Tags of
+    deleted checkpoints go with them.
+
+    \b
+    Example:
+      rtcr gc ck --keep 3 --keep-tagged --dry-run
     """
     with Store.open(directory) as store:
-        report = store.gc(keep, force=force, dry_run=dry_run)
+        also = store.tags().values() if keep_tagged else ()
+        report = store.gc(keep, keep_also=set(also), force=force, dry_run=dry_run)
         kept = [i.id for i in store.checkpoints()]
-    removed = ", ".join(map(str, report.removed)) or "none"
+    print_report(report, kept, dry_run)
+
+
+def print_report(report: GcReport, kept: list[int], dry_run: bool) -> None:
+    """The one line of `rtcr gc` and `rtcr rm`, and the disk-full note."""
+    removed = id_ranges(report.removed)
     verb = "would remove" if dry_run else "removed"
     still = len(kept) - len(report.removed) - len(report.corrupt_dropped) if dry_run \
         else len(kept)
@@ -36,7 +51,7 @@ def command(directory: Path, keep: int, force: bool, dry_run: bool) -> None:
             f"{'would free' if dry_run else 'freed'} {report.bytes_freed:,} bytes "
             f"({report.blobs_freed:,} page blobs)")
     if report.corrupt_dropped:
-        line += f"; dropped corrupt: {', '.join(map(str, report.corrupt_dropped))}"
+        line += f"; dropped corrupt: {id_ranges(report.corrupt_dropped)}"
     if report.db_bytes_freed:
         line += f"; database shrank by {report.db_bytes_freed:,} bytes"
     click.echo(line)

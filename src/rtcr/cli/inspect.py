@@ -9,6 +9,8 @@ import click
 
 from rtcr.store import CheckpointInfo, Store
 
+from ._options import output_directory
+
 
 def _ratio(info: CheckpointInfo) -> str:
     r = info.compression_ratio
@@ -45,7 +47,9 @@ def _table(infos: list[CheckpointInfo], title: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png",
               help="Also draw a heat map of the pages each checkpoint stored.")
-def command(directory: Path, as_json: bool, plot: Path | None) -> None:
+@click.option("--last", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Only the newest N checkpoints.")
+def command(directory: Path, as_json: bool, plot: Path | None, last: int | None) -> None:
     """List the checkpoints in the store DIR.
 
     Columns: id, parent, guest instructions, pages stored by the checkpoint,
@@ -55,12 +59,17 @@ def command(directory: Path, as_json: bool, plot: Path | None) -> None:
     """
     with Store.open(directory) as store:
         infos = store.checkpoints()
+        total = len(infos)
+        if last is not None:
+            infos = infos[-last:]
         if as_json:
             click.echo(json.dumps([i.to_dict() for i in infos], indent=2))
         else:
-            _table(infos, f"{directory}: {len(infos)} checkpoint(s)")
+            shown = "" if len(infos) == total else f", the newest {len(infos)} shown"
+            _table(infos, f"{directory}: {total} checkpoint(s){shown}")
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 
+            output_directory(plot, "--plot")
             plot_pages(store, infos, plot)
             click.echo(f"rtcr: wrote {plot}", err=True)

@@ -11,7 +11,7 @@ from rtcr.machine import load_elf
 from rtcr.store import Compression, Store
 
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
-from ._running import drive
+from ._running import RunSignals, check_summary_path, drive, warn, warn_ineffective
 from ._store_options import store_options
 
 
@@ -28,23 +28,38 @@ from ._store_options import store_options
 @rom_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
-            compress: Compression, staging_budget: int,
+            compress: Compression, staging_budget: int, on_store_error: str,
             every: int | None, every_ms: float | None,
-            max_instructions: int | None, summary_json: str | None,
+            max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
             rom: tuple[str, ...], config: Path | None) -> None:
     """Run the component ELF on the emulated machine.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
     stderr; the exit status is the component's exit code (123: idle, every
     thread waits for a signal nothing can send; 124: stopped by
-    --max-instructions, 125: deadlock, 139: crash).
+    --max-instructions, 125: deadlock, 139: crash, 74: a checkpoint could
+    not be written, 130/143: stopped by SIGINT/SIGTERM).
 
-    With --store and --every/--every-ms, incremental checkpoints are written
-    to the store; continue any of them with `rtcr restore`.
+    SIGINT (Ctrl-C) or SIGTERM stops the run once the checkpoint in progress
+    is committed, and names the newest committed checkpoint; a second one
+    stops at once (nothing committed is ever lost).
+
+    With --store, incremental checkpoints are written to the store: every
+    --every instructions or --every-ms milliseconds, on SIGUSR1 (kill -USR1
+    PID takes one now) and, with --checkpoint-on-exit, where the run stops;
+    continue any of them with `rtcr restore`.
     """
+    signals = RunSignals()
     image = load_elf(elf)  # refuse a bad ELF before creating a store for it
     modules = roms(rom, config)
     policy = concurrency(concurrent, concurrent_policy, strategy)
+    check_summary_path(summary_json)
+    if store_dir is not None and not (every or every_ms or checkpoint_on_exit):
+        warn("--store without --every, --every-ms or --checkpoint-on-exit: checkpoints "
+             "only on SIGUSR1 (kill -USR1 <pid>)")
+    warn_ineffective(checkpoints=None if store_dir is not None
+                     else "no checkpoints without --store",
+                     concurrent=concurrent, granularity=granularity, strategy=strategy)
     store = None
     if store_dir is not None:
         store = Store.open_or_create(store_dir)
@@ -52,5 +67,6 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
                             roms=modules, staging_budget=staging_budget)
-    drive(session, every=every, every_ms=every_ms, max_instructions=max_instructions,
-          summary_json=summary_json)
+    drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
+          summary_json=summary_json, on_store_error=on_store_error,
+          final_checkpoint=checkpoint_on_exit)

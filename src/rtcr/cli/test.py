@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +36,22 @@ def _describe(verdict: Verdict) -> str:
 
 def _check_restores(runtime: RuntimeFile, store: Store, reference: PackageRun,
                     max_instructions: int | None) -> str | None:
-    """Restore every checkpoint; the first failure, or None."""
+    """Restore every checkpoint; the first failure, or None.
+
+    A restored run repeats the core's log of the original (its fault
+    reports), which the original printed already; it stays quiet, and its
+    verdict and LOG say whether anything differs.
+    """
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        return _first_divergent_restore(runtime, store, reference, max_instructions)
+    finally:
+        logging.disable(previous)
+
+
+def _first_divergent_restore(runtime: RuntimeFile, store: Store, reference: PackageRun,
+                             max_instructions: int | None) -> str | None:
     for cid in reference.checkpoints:
         rerun = rerun_from(runtime, store, cid, reference, max_instructions=max_instructions)
         if rerun.verdict.outcome is not reference.verdict.outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from rtcr.store import Store
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--checkpoint", "checkpoint_id", type=click.IntRange(min=1), metavar="ID",
               help="Verify only this checkpoint (and the ancestors it needs).")
-def command(directory: Path, checkpoint_id: int | None) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: ok, checked, corrupt (id: why), store_errors.")
+def command(directory: Path, checkpoint_id: int | None, as_json: bool) -> None:
     """Verify the checkpoints in the store DIR (all of them by default).
 
     Prints one line per checkpoint, OK or CORRUPT with the reason; exits
@@ -22,6 +25,11 @@ def command(directory: Path, checkpoint_id: int | None) -> None:
     """
     with Store.open(directory) as store:
         report = store.verify(checkpoint_id)
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "checked": report.checked,
+                               "corrupt": {str(k): v for k, v in sorted(report.corrupt.items())},
+                               "store_errors": report.store_errors}, indent=2))
+        sys.exit(0 if report.ok else 1)
     for problem in report.store_errors:
         click.echo(f"store: CORRUPT: {problem}")
     for cid in report.checked:

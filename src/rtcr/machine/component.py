@@ -9,6 +9,7 @@ parent (the checkpoint runtime) sees the whole address space being built.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,10 @@ def print_log(component: Component, line: str) -> None:
     print(f"[{component.name}] {line}", flush=True)
 
 
+#: How many of its newest LOG lines a component's checkpoints carry.
+LOG_TAIL_LINES = 20
+
+
 class Component:
     def __init__(self, machine: Machine, name: str, pd: ProtectionDomain, parent: Parent) -> None:
         self.machine = machine
@@ -51,6 +56,9 @@ class Component:
         # error code usually crashes or hangs soon after, and this is why.
         self.refused: str | None = None
         self.log_lines = 0
+        # The newest LOG lines, kept in checkpoints so that `rtcr show` can say what
+        # the component printed last (and restored, so later checkpoints agree).
+        self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         # ROM modules by name (`rtcr run --rom NAME=FILE`), opened with ROM_OPEN.
         self.roms: dict[str, bytes] = {}
 
@@ -102,6 +110,7 @@ class Component:
     # -- running --------------------------------------------------------------
     def log(self, line: str) -> None:
         self.log_lines += 1
+        self.log_tail.append(line)
         self.machine.log_sink(self, line)
 
     def thread_exit(self, thread: Thread) -> None:

@@ -44,6 +44,7 @@ from rtcr.core import (
     FaultTicket,
     Mapping,
     Unhandled,
+    WalkFailure,
     reflect,
     resolve,
     resume,
@@ -322,7 +323,8 @@ class Cpu:
     def _stop(self, thread: Thread, unhandled: Unhandled) -> None:
         """Genode's pager gives up on the thread: log the fault, stop the thread for good."""
         ip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
-        report = fault_report.describe(thread, unhandled.describe(), unhandled.addr, ip)
+        report = fault_report.describe(thread, unhandled.describe(), unhandled.addr, ip,
+                                       unmapped=unhandled.reason is WalkFailure.NO_REGION)
         log.error("%s: %s", self.component.name, report)
         thread.block(FaultStop(report))
 

@@ -105,11 +105,15 @@ def exact_address(uc: Uc, space: RegionMap, ram: mmap.mmap, page: int,
     return page
 
 
-def describe(thread: Thread, what: str, address: int, ip: int) -> str:
-    """The report line: ``<what> by thread NAME ip=0x...``, plus the stack on an overflow."""
+def describe(thread: Thread, what: str, address: int, ip: int, *, unmapped: bool) -> str:
+    """The report line: ``<what> by thread NAME ip=0x...``, plus the stack on an overflow.
+
+    An overflow is an access to *no* region just below the thread's stack;
+    a rights violation there hit something attached, not the guard gap.
+    """
     line = f"{what} by thread {thread.name} ip={ip:#x}"
     stack = thread.stack
-    if stack is not None:
+    if stack is not None and unmapped:
         start, size = stack
         if start - _STACK_SLACK <= address < start:
             line += (f" (stack overflow: the stack of thread {thread.name} is "

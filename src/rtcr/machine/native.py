@@ -2,7 +2,7 @@
 
 The hot paths that run once per translation block or per TLB miss are a
 few lines of C each (`icount.c`, `tlb.c`). They are built by
-`rtcr.toolchain.build_shared_library`, keyed additionally by the unicorn
+`rtcr.compilers.build_shared_library`, keyed additionally by the unicorn
 version, since they reach into unicorn's structures.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 from unicorn import unicorn_const as ucc
 
+from rtcr.compilers import build_shared_library
 from rtcr.errors import ToolchainError
-from rtcr.toolchain import build_shared_library
 
 _UC_VERSION = f"{ucc.UC_VERSION_MAJOR}.{ucc.UC_VERSION_MINOR}.{ucc.UC_VERSION_PATCH}"
 

@@ -8,6 +8,10 @@ The rules:
   delete good ones; ``force`` keeps the newest ``keep`` *good* ones instead
   and drops the corrupt ones. The newest good checkpoint is never deleted
   (unless ``keep`` is 0: delete everything, as asked).
+- ``keep_also`` (the tagged checkpoints, say) are kept besides the newest
+  ``keep``, verified as they are; ``remove`` (``rtcr rm``) deletes the
+  checkpoints it names whatever else would keep them. Either way the
+  tags of deleted checkpoints go in the same transaction.
 - A kept checkpoint whose parent goes becomes self-contained (its
   inherited pages join its own tables). Packs that hold dead blobs are
   compacted: their live blobs are copied into a new pack, made durable,
@@ -25,11 +29,18 @@ import json
 import os
 import shutil
 import sqlite3
+from collections.abc import Collection
 from contextlib import suppress
 from dataclasses import dataclass, field
 
 from rtcr.core import PAGE_SIZE
-from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError, StoreFull
+from rtcr.errors import (
+    CorruptCheckpoint,
+    InvalidArgument,
+    StoreError,
+    StoreFull,
+    UnknownCheckpoint,
+)
 
 from .backend import StoreBackend
 from .chains import CheckpointRecord, ObjectTable, lineage, load_record, resolve, tables_digest
@@ -38,6 +49,7 @@ from .database import full_disk, meta_int, meta_value
 from .format import DB_NAME, RESERVE_NAME, Codec, record_checksum
 from .native import PageTable, punch
 from .packs import PackAppender
+from .tags import drop_tags_of_removed
 from .verify import dropped_ids, verify
 
 
@@ -111,8 +123,23 @@ def _choose(backend: StoreBackend, ids: list[int], keep: int, force: bool
     return sorted(kept), sorted(c for c in dropped if c > oldest)
 
 
-def gc(backend: StoreBackend, keep: int, *, force: bool = False,
-       dry_run: bool = False) -> GcReport:
+def _also(backend: StoreBackend, ids: list[int], also: Collection[int], force: bool
+          ) -> tuple[list[int], list[int]]:
+    """(kept, corrupt ones dropped) of the checkpoints gc keeps besides the newest N."""
+    kept, dropped = [], []
+    for cid in sorted(set(also) & set(ids)):
+        why = verify(backend, cid).status(cid)
+        if why is None:
+            kept.append(cid)
+        elif force:
+            dropped.append(cid)
+        else:
+            raise CorruptCheckpoint(cid, f"{why}; gc refused (--force drops it)")
+    return kept, dropped
+
+
+def gc(backend: StoreBackend, keep: int, *, keep_also: Collection[int] = (),
+       remove: Collection[int] = (), force: bool = False, dry_run: bool = False) -> GcReport:
     if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
         raise InvalidArgument(f"keep must be a non-negative int, not {keep!r}")
     backend.check_usable()
@@ -130,7 +157,13 @@ def gc(backend: StoreBackend, keep: int, *, force: bool = False,
             if not dry_run:
                 backend.clean(conn)
             ids = backend.ids(conn)
+            missing = sorted(set(remove) - set(ids))
+            if missing:
+                raise UnknownCheckpoint(f"no checkpoint {missing[0]} in {backend.path}")
             kept, corrupt = _choose(backend, ids, keep, force)
+            extra, corrupt_extra = _also(backend, ids, set(keep_also) - set(kept), force)
+            kept = sorted((set(kept) | set(extra)) - set(remove))
+            corrupt = sorted(set(corrupt) | set(corrupt_extra))
             removed = [c for c in ids if c not in kept]
             records = {c: load_record(conn, c) for c in kept}
             chains: dict[int, list[CheckpointRecord]] = {}
@@ -284,6 +317,7 @@ def _commit(backend: StoreBackend, conn: sqlite3.Connection, kept: list[int],
         for c in removed:
             for table, column in (("checkpoints", "id"), ("manifests", "cid"), ("objects", "cid")):
                 conn.execute(f"DELETE FROM {table} WHERE {column}=?", (c,))
+        drop_tags_of_removed(conn)
         owned_seen: set[Blob] = set()
         for c in kept:
             record = chains[c][0]
@@ -323,9 +357,12 @@ def _commit(backend: StoreBackend, conn: sqlite3.Connection, kept: list[int],
             conn.execute("UPDATE meta SET value=? WHERE key='last_id'", (str(last),))
         gcs = meta_int(meta_value(conn, "gc") or 0, "the gc count") + 1
         conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('gc', ?)", (str(gcs),))
-        if corrupt:
+        # Ids gone from between kept ones (corrupt ones with force, rm, kept tags) are
+        # recorded, so that verify can tell such a gap from a lost checkpoint.
+        between = [c for c in removed if kept and c > kept[0]]
+        if between:
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('dropped', ?)",
-                         (json.dumps(sorted(set(dropped_ids(conn)) | set(corrupt))),))
+                         (json.dumps(sorted(set(dropped_ids(conn)) | set(between))),))
         conn.execute("COMMIT")
 
     try:

@@ -4,7 +4,7 @@ Every call works on a whole batch of pages and runs without the GIL (ctypes
 releases it for the duration of a foreign call), so hashing, compressing and
 verifying never hold up the target's thread. The C source is compiled with
 the same compiler and cache as the machine's helpers
-(`rtcr.toolchain.build_shared_library`). Hashing and compression come from the
+(`rtcr.compilers.build_shared_library`). Hashing and compression come from the
 system's libxxhash, liblz4 and libzstd, which are loaded here first, with
 their symbols global, so that the codec resolves against them.
 
@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rtcr.compilers import build_shared_library
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import RtcrError, ToolchainError
-from rtcr.toolchain import build_shared_library
 
 if sys.byteorder != "little":  # packed tables are stored as the machine lays them out
     raise ImportError("the rtcr store needs a little-endian host")
@@ -253,16 +253,15 @@ class BlobIndex:
 
 
 class Encoded:
-    """One encoded batch: its table entries, the new blobs' bytes and digests."""
+    """One encoded batch: its table entries and the new blobs' bytes."""
 
-    __slots__ = ("blob_bytes", "blobs", "fresh_hashes", "hashes", "locations")
+    __slots__ = ("blob_bytes", "blobs", "hashes", "locations")
 
     def __init__(self, hashes: bytes, locations: bytes, blob_bytes: memoryview,
-                 fresh_hashes: bytes, blobs: int) -> None:
+                 blobs: int) -> None:
         self.hashes = hashes
         self.locations = locations
         self.blob_bytes = blob_bytes
-        self.fresh_hashes = fresh_hashes
         self.blobs = blobs
 
 
@@ -283,13 +282,11 @@ def encode(index: BlobIndex, base: int, addrs: array[int], codec: int, level: in
     used = lib().rtcr_encode(index.handle, base, address(addrs), n, codec, level, pack, offset,
                              address(out), hashes, locations, fresh, ctypes.byref(nfresh))
     raw_hashes = hashes.raw
-    fresh_hashes = b"".join(raw_hashes[p * DIGEST_SIZE:(p + 1) * DIGEST_SIZE]
-                            for p in fresh[:nfresh.value])
     if used < 0:
-        index.forget(fresh_hashes)
+        index.forget(b"".join(raw_hashes[p * DIGEST_SIZE:(p + 1) * DIGEST_SIZE]
+                              for p in fresh[:nfresh.value]))
         raise MemoryError("the blob index ran out of memory")
-    return Encoded(raw_hashes, locations.raw, memoryview(out)[:used], fresh_hashes,
-                   nfresh.value)
+    return Encoded(raw_hashes, locations.raw, memoryview(out)[:used], nfresh.value)
 
 
 def _pack_handles(packs: Sequence[tuple[int, int, int]]) -> ctypes.Array[PackHandle]:

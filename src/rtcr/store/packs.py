@@ -105,7 +105,9 @@ class PackAppender:
         self.created: list[int] = []
         self._fds: dict[int, int] = {}
         self._reserved: dict[int, int] = {}
-        self._active: int | None = None if new_pack else max(registered, default=None)
+        newest = max(registered, default=None)
+        # Appends go to the newest pack, unless it is gone (damage): then to a new one.
+        self._active: int | None = None if new_pack or newest not in taken else newest
 
     def place(self, nbytes: int) -> tuple[int, int]:
         """The pack and offset where ``nbytes`` of new blobs go next (rotating packs)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ from .format import (
 from .gc import GcReport, gc
 from .native import PageTable
 from .reader import Checkpoint
+from .tags import read_tags, write_tag
 from .verify import VerifyReport, verify
 from .writer import CheckpointWriter
 
@@ -290,13 +292,38 @@ class Store:
 
     # ------------------------------------------------------------ verify / gc
 
+    def tags(self) -> dict[str, int]:
+        """Every tag and the checkpoint it names (verified)."""
+        return read_tags(self.backend)
+
+    def tag(self, name: str, cid: int) -> None:
+        """Name checkpoint ``cid`` ``name`` (a tag of that name moves to it)."""
+        write_tag(self.backend, name, cid)
+
+    def untag(self, name: str) -> None:
+        write_tag(self.backend, name, None)
+
+    def resolve(self, ref: str | int) -> int:
+        """The checkpoint id ``ref`` means: an id (it must exist), or a tag."""
+        if isinstance(ref, int) or ref.isdigit():
+            cid = int(ref)
+            self.info(cid)
+            return cid
+        tags = self.tags()
+        if ref not in tags:
+            raise UnknownCheckpoint(f"no checkpoint or tag {ref!r} in {self.path}")
+        return tags[ref]
+
     def verify(self, cid: int | None = None) -> VerifyReport:
         """Re-check one checkpoint (with its ancestors) or all of them (see `verify`)."""
         return verify(self.backend, cid)
 
-    def gc(self, keep: int, *, force: bool = False, dry_run: bool = False) -> GcReport:
-        """Keep only the newest ``keep`` checkpoints; free the space of everything else.
+    def gc(self, keep: int, *, keep_also: Collection[int] = (), remove: Collection[int] = (),
+           force: bool = False, dry_run: bool = False) -> GcReport:
+        """Keep only the newest ``keep`` checkpoints (and ``keep_also``, but not ``remove``);
+        free the space of everything else.
 
         See `rtcr.store.gc` for the rules (verification, ``force``, full disks).
         """
-        return gc(self.backend, keep, force=force, dry_run=dry_run)
+        return gc(self.backend, keep, keep_also=keep_also, remove=remove, force=force,
+                  dry_run=dry_run)

@@ -20,7 +20,7 @@ from .native import PageTable, decode
 
 
 def dropped_ids(conn: sqlite3.Connection) -> list[int]:
-    """Checkpoints gc removed as corrupt from between kept ones (``gc --force``)."""
+    """Checkpoints gc removed from between kept ones (``--force``, ``rm``, kept tags)."""
     text = meta_value(conn, "dropped")
     try:
         value = json.loads(text) if isinstance(text, str) else []
@@ -147,7 +147,7 @@ def verify(backend: StoreBackend, cid: int | None = None) -> VerifyReport:
         if cid is None:
             last = meta_value(conn, "last_id")
             last = int(last) if last is not None and str(last).isdigit() else None
-            dropped = set(dropped_ids(conn))  # removed as corrupt by gc --force
+            dropped = set(dropped_ids(conn))  # removed by gc from between kept ones
             expected = [i for i in range(ids[0], ids[-1] + 1) if i not in dropped] if ids else []
             newest_dropped = last is not None and all(
                 i in dropped for i in range(ids[-1] + 1, last + 1)) if ids else True

@@ -14,7 +14,10 @@ visible exactly when that transaction is durable.
 Nothing is ever removed once COMMIT has returned: `abort` (also on an
 exception or an interrupt arriving just after the commit) first asks the
 database whether the checkpoint exists, and only undoes what it wrote if it
-does not.
+does not. An abort that undoes anything first drops the in-memory blob index
+as a whole (the next writer rebuilds it from the database): an interrupt may
+have landed between the codec entering new blobs and the writer noting them,
+and deduplication must never point at a blob that is not there.
 """
 
 from __future__ import annotations
@@ -154,6 +157,10 @@ class CheckpointWriter:
                     backend.clean(conn)
                     registered = backend.registered_packs(conn)
                     taken = set(backend.packs.listing())
+                    if not registered.keys() <= taken:
+                        # A pack went missing since the index was built: rebuilt, it
+                        # leaves that pack's blobs out (nothing deduplicates against them).
+                        backend.forget_index()
                     self._index = backend.index(conn)
                 except BaseException:
                     conn.close()
@@ -167,7 +174,6 @@ class CheckpointWriter:
         self.compression = compression or Compression()
         self._appender = PackAppender(backend.packs, registered, taken)
         self._objects: dict[str, _Declared] = {}
-        self._fresh_hashes = GrowingBuffer()  # digests entered into the index by this write
         self._out = mmap.mmap(-1, BATCH_PAGES * PAGE_SIZE)
         self._closed = False
         backend.writing = self
@@ -266,7 +272,6 @@ class CheckpointWriter:
         with self._backend.errors():
             enc = encode(self._index, base, addrs, int(self.compression.codec),
                          self.compression.level, pack, offset, self._out)
-        self._fresh_hashes.append(enc.fresh_hashes)
         self._appender.write(pack, offset, enc.blob_bytes, enc.blobs)
         enc.blob_bytes.release()
         obj.add(indices, enc.hashes, enc.locations)
@@ -375,13 +380,13 @@ class CheckpointWriter:
             return
         try:
             committed = True if self._committed else self._exists()
+            if committed is not True:
+                # The index may hold blobs of this write: rebuilt from the database.
+                self._backend.forget_index()
             if committed is False:
                 self._appender.rollback()
-                self._index.forget(bytes(self._fresh_hashes.view()))
-            elif committed is None:
-                # Unknown: remove nothing; the next writer cuts back what the
-                # database does not list, and the index is rebuilt from it.
-                self._backend.forget_index()
+            # None (cannot tell): remove nothing; the next writer cuts back what the
+            # database does not list.
         finally:
             self._release()
 
@@ -390,7 +395,6 @@ class CheckpointWriter:
         self._appender.close()
         for obj in self._objects.values():
             obj.close()
-        self._fresh_hashes.close()
         with contextlib.suppress(BufferError):
             self._out.close()
         if self._conn is not None:

@@ -1,0 +1,40 @@
+"""``rtcr export``: one checkpoint as one self-contained, checksummed file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from rtcr.core.quota import format_bytes
+from rtcr.store import Store
+from rtcr.store.archive import export_checkpoint
+
+from ._checkpoint_arg import resolve_checkpoint
+
+
+@click.command("export")
+@click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
+@click.argument("checkpoint", metavar="[ID|TAG]", required=False)
+@click.option("-o", "--output", required=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path), help="The archive to write.")
+def command(directory: Path, checkpoint: str | None, output: Path) -> None:
+    """Write checkpoint ID (or TAG) of STORE (default: the newest) to one file.
+
+    The file holds the checkpoint whole (its lineage resolved: manifest and
+    every non-zero page), every part checksummed; `rtcr import` adds it to
+    any store, `rtcr restore FILE` continues it directly. Copying a live
+    store directory is not a safe way to move a checkpoint; this is.
+
+    \b
+    Example:
+      rtcr export ck 7 -o counter-7.rtcr
+    """
+    if not output.parent.is_dir():
+        raise click.BadParameter(f"directory {output.parent} does not exist",
+                                 param_hint="--output")
+    with Store.open(directory) as store:
+        cid = resolve_checkpoint(store, directory, checkpoint)
+        info = export_checkpoint(store, cid, output)
+    click.echo(f"rtcr: wrote checkpoint {cid} to {output} ({info.pages:,} pages, "
+               f"{format_bytes(info.file_bytes)})", err=True)

@@ -1,0 +1,94 @@
+"""``rtcr show``: one checkpoint as a reader wants it (threads, address space, objects)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
+from rtcr.store import Store
+
+from ._checkpoint_arg import resolve_checkpoint
+
+
+def _hex(value: int | None) -> str:
+    return "-" if value is None else f"{value:#x}"
+
+
+def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
+    lines = []
+    for r in regions:
+        at = f" at offset {r['offset']:#x}" if r["offset"] else ""
+        lines.append(f"{'  ' * depth}[{r['start']:#014x}, {r['end']:#014x}) {r['rights']} "
+                     f"{r['holds']}{at}")
+        lines += _region_lines(r.get("regions", []), depth + 1)
+    return lines
+
+
+def render(view: View, all_registers: bool) -> str:
+    cp, comp = view["checkpoint"], view["component"]
+    parent = "none" if cp["parent"] is None else str(cp["parent"])
+    out = [f"checkpoint {cp['id']} (parent {parent}) of {comp['name']}: "
+           f"{cp['instructions']:,} instructions, virtual time "
+           f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
+           f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
+           f"{comp['log_lines']:,} LOG lines before it", "", "threads:"]
+    for t in view["threads"]:
+        regs = t["registers"]
+        summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
+        waits = f", waits for {t['waits_for']}" if t["waits_for"] else ""
+        stack = ("" if t["stack"] is None
+                 else f", stack [{t['stack'][0]:#x}, {t['stack'][1]:#x})")
+        out.append(f"  {t['tid']} {t['name']}: {t['state']}{waits}; {summary}{stack}")
+        if all_registers:
+            names = sorted(regs)
+            for i in range(0, len(names), 4):
+                out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
+    out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
+    for o in view["dataspaces"]:
+        flags = [f for f in ("sealed", "freed", "destroyed") if o.get(f)]
+        name = f" {o['name']}" if o.get("name") else ""
+        out.append(f"  {o['oid']:>4} {o['kind']:<4} {o['size']:>16,} bytes{name}"
+                   + (f" ({', '.join(flags)})" if flags else ""))
+    sig = view["signals"]
+    out += ["", f"signals: {len(sig['contexts'])} context(s), pending {sig['pending'] or 'none'}, "
+                f"waiting threads {sig['waiters'] or 'none'}"]
+    for f in view["faults"]:
+        out.append(f"fault queued: thread {f['tid']} {f['type']} at {f['addr']:#x} "
+                   f"in map {f['map']}")
+    tail = comp.get("log_tail", [])
+    if tail:
+        out += ["", f"last {len(tail)} LOG line(s):", *(f"  {line}" for line in tail)]
+    return "\n".join(out)
+
+
+@click.command("show")
+@click.argument("directory", metavar="STORE", type=click.Path(path_type=Path))
+@click.argument("checkpoint", metavar="[ID|TAG]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole view as JSON.")
+@click.option("--registers", "all_registers", is_flag=True,
+              help="Show every register of every thread, not only rip and rsp.")
+def command(directory: Path, checkpoint: str | None, as_json: bool,
+            all_registers: bool) -> None:
+    """Show checkpoint ID (or TAG) of STORE (default: the newest).
+
+    Its threads (state, what each waits for, registers), the component's
+    address space as the tree of region maps it is (rights as the pager
+    ANDs them, what each region holds), its objects (size, sealed, freed),
+    signals and queued faults.
+
+    \b
+    Example:
+      rtcr show ck          # the newest checkpoint
+      rtcr show ck 3 --registers
+    """
+    with Store.open(directory) as store:
+        cid = resolve_checkpoint(store, directory, checkpoint)
+        view = describe(store.load(cid).manifest, store.info(cid))
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+    else:
+        click.echo(render(view, all_registers))

@@ -1,0 +1,182 @@
+"""SIGINT and SIGTERM during checkpointing `rtcr run` and `rtcr restore --every`.
+
+A signal is a request: the checkpoint in progress commits, the commit worker
+finishes, the run ends with 128 + the signal's number and one line naming
+the newest committed checkpoint. A second signal stops at once. Either way
+every committed checkpoint stays, verifies and restores to the
+uninterrupted run's end.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cr_helpers import ROOT, RTCR, Outcome, assert_all_restore, reference, rtcr
+
+from rtcr.errors import StoreError
+from rtcr.store import Store
+
+Example = Callable[[str], Path]
+NAME = "kvstore"
+EVERY = 300_000
+NEWEST = re.compile(r"newest committed checkpoint: (\d+)|no checkpoint committed")
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    code: int
+    stderr: str
+    signals: list[signal.Signals]  # what was sent (empty: the run ended first)
+    before: list[int]  # the store's checkpoints when the command started
+
+
+def committed(store_dir: Path) -> list[int]:
+    """The committed checkpoints of a store another process may be writing to."""
+    if not (store_dir / "store.sqlite").exists():
+        return []
+    try:
+        with Store.open(store_dir) as store:
+            return store.ids()
+    except StoreError:
+        return []
+
+
+def interrupt(args: list[str], store_dir: Path, rng: random.Random, signals: list[signal.Signals],
+              spread: float) -> Interrupted:
+    """Start `rtcr ARGS`; once it committed a checkpoint of its own, wait a random while
+    (up to ``spread`` s) and send ``signals`` (the second one soon after the first)."""
+    before = committed(store_dir)
+    proc = subprocess.Popen([*RTCR, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while (proc.poll() is None and len(committed(store_dir)) <= len(before)
+           and time.monotonic() < deadline):
+        time.sleep(0.005)
+    time.sleep(rng.uniform(0.0, spread))
+    sent: list[signal.Signals] = []
+    for sig in signals:
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        sent.append(sig)
+        time.sleep(rng.uniform(0.0, 0.02))
+    _, err = proc.communicate(timeout=120)
+    return Interrupted(proc.returncode, err, sent, before)
+
+
+def check_interrupted(done: Interrupted, store_dir: Path, ref: Outcome) -> list[int]:
+    """The verdict of one interrupted command; returns the checkpoints it committed."""
+    assert "Traceback" not in done.stderr, done.stderr
+    ids = committed(store_dir)
+    if not done.signals or "rtcr: interrupted" not in done.stderr:
+        # the component ended before the signal (or while its last checkpoint committed)
+        assert done.code == ref.exit_code, done.stderr
+        if len(ids) > len(done.before):
+            assert done.stderr.strip().endswith(f"newest {ids[-1]}"), done.stderr
+        else:  # restored close to the end: no interval passed
+            assert "before its first checkpoint" in done.stderr, done.stderr
+    else:
+        # Two signals pending at once are handled in the order of their numbers.
+        assert done.code in {128 + sig.value for sig in done.signals}, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("rtcr: interrupted"), lines[0]
+        named = NEWEST.search(lines[0])
+        assert named, lines[0]
+        newest = int(named.group(1)) if named.group(1) else None
+        if len(done.signals) == 1:  # the checkpoint in progress committed before the exit
+            assert newest == (ids[-1] if ids else None), (lines[0], ids)
+        else:  # stopped at once: a checkpoint on its way may still have committed
+            assert newest is None or newest in ids, (lines[0], ids)
+    with Store.open(store_dir) as store:
+        report = store.verify()
+        assert report.ok, (report.corrupt, report.store_errors)
+    assert ids[:len(done.before)] == done.before, "an interrupt removed a committed checkpoint"
+    return ids[len(done.before):]
+
+
+def one_round(mode: str, elf: Path, base: Path, work: Path, rng: random.Random,
+              ref: Outcome, spread: float) -> tuple[bool, Path, list[int]]:
+    """One interrupted command of ``mode``; (whether a signal landed, store, new ids)."""
+    sig = rng.choice([signal.SIGINT, signal.SIGTERM])
+    signals = [sig, signal.SIGINT] if rng.random() < 0.25 else [sig]
+    if mode == "restore":
+        store_dir = base
+        start = rng.choice(committed(base))
+        args = ["restore", str(base), "--checkpoint", str(start), "--every", str(EVERY)]
+    else:
+        store_dir = work
+        args = ["run", str(elf), "--store", str(work), "--every", str(EVERY)]
+        if mode == "concurrent":
+            args.append("--concurrent")
+    done = interrupt(args, store_dir, rng, signals, spread)
+    return bool(done.signals), store_dir, check_interrupted(done, store_dir, ref)
+
+
+@pytest.fixture(scope="module")
+def base_store(example: Example, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the uninterrupted run's checkpoints, for restores to continue from."""
+    store = tmp_path_factory.mktemp("interrupts") / "base"
+    done = rtcr("run", example(NAME), "--store", store, "--every", EVERY * 10)
+    assert done.returncode == reference(example(NAME)).exit_code, done.stderr
+    return store
+
+
+MODES = ("run", "restore", "concurrent")
+
+
+@pytest.mark.parametrize("rounds", [pytest.param(10, id="10-rounds"),
+                                    pytest.param(50, id="50-rounds",
+                                                 marks=pytest.mark.slow)])
+@pytest.mark.parametrize("mode", MODES)
+def test_signals_at_random_points_keep_every_committed_checkpoint_restorable(
+        example: Example, base_store: Path, tmp_path: Path, mode: str, rounds: int) -> None:
+    """`mode`: `rtcr run --every`, `rtcr restore --every` or `rtcr run --every --concurrent`."""
+    elf = example(NAME)
+    ref = reference(elf)
+    rng = random.Random(1010 + rounds + 7 * MODES.index(mode))
+    landed = 0
+    for n in range(rounds):
+        hit, store_dir, new = one_round(mode, elf, base_store, tmp_path / f"s{n}", rng, ref,
+                                        spread=0.4)
+        landed += hit
+        with Store.open(store_dir) as store:
+            assert_all_restore(store, ref, new)
+    assert landed >= rounds // 2, "most signals arrived after the run had ended"
+
+
+def test_sigint_stops_a_run_with_130_naming_the_newest_committed_checkpoint(
+        example: Example, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    done = interrupt(["run", str(example(NAME)), "--store", str(store), "--every", str(EVERY)],
+                     store, random.Random(1), [signal.SIGINT], 0.0)
+    assert done.signals, "the run ended before the signal"
+    assert done.code == 130
+    assert done.stderr.strip() == (f"rtcr: interrupted by SIGINT after "
+                                   f"{_instructions(done.stderr)} instructions; newest "
+                                   f"committed checkpoint: {committed(store)[-1]}")
+
+
+def test_sigterm_stops_a_restored_run_with_143_naming_the_newest_committed_checkpoint(
+        example: Example, base_store: Path, tmp_path: Path) -> None:
+    done = interrupt(["restore", str(base_store), "--checkpoint", "1", "--every", str(EVERY)],
+                     base_store, random.Random(2), [signal.SIGTERM], 0.0)
+    assert done.signals, "the run ended before the signal"
+    assert done.code == 143
+    newest = committed(base_store)[-1]
+    assert newest > done.before[-1]
+    assert done.stderr.strip().endswith(f"; newest committed checkpoint: {newest}")
+
+
+def _instructions(stderr: str) -> str:
+    found = re.search(r"after ([\d,]+) instructions", stderr)
+    assert found, stderr
+    return found.group(1)
