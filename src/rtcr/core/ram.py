@@ -9,6 +9,7 @@ no memory is ever copied to change who sees it.
 from __future__ import annotations
 
 import mmap
+from collections.abc import Sequence
 
 from rtcr.core.types import PAGE_SHIFT, PAGE_SIZE, page_aligned
 from rtcr.errors import InvalidArgument, OutOfRam
@@ -60,7 +61,7 @@ class PhysicalRam:
         frames.reverse()
         return frames
 
-    def release(self, frames: list[int]) -> None:
+    def release(self, frames: Sequence[int]) -> None:
         """Zero ``frames`` and give them back to the allocator."""
         buf = self.buffer
         for frame in frames:
