@@ -19,7 +19,8 @@ RTCR = [sys.executable, "-m", "rtcr"]
 
 EXAMPLE_NAMES = ("abi_garbage", "counter", "exec_fault", "hello", "kvstore", "life", "ro_fault",
                  "seal", "self_pager", "signals", "sort", "threads")
-COMPONENT_NAMES = ("shared_threads", "pager", "sig_sleep", "ram_churn")
+COMPONENT_NAMES = ("shared_threads", "pager", "sig_sleep", "ram_churn", "x87", "jit", "remap",
+                   "clock")
 STRATEGIES = tuple(Strategy)
 
 

@@ -13,6 +13,7 @@ from cr_helpers import (
     reference,
     restored_run,
     rtcr,
+    tagged,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -104,3 +105,50 @@ def test_export_into_a_missing_directory_is_refused(archived: tuple[Path, Path, 
     done = rtcr("export", archive.parent / "source", "-o", tmp_path / "no" / "x.rtcr")
     assert done.returncode == 2
     assert "does not exist" in done.stderr and not (tmp_path / "no").exists()
+
+
+def test_restore_of_an_archive_continues_like_the_original(
+        archived: tuple[Path, Path, int]) -> None:
+    elf, archive, source_id = archived
+    with Store.open(archive.parent / "source") as source:
+        printed = source.load(source_id).manifest["component"]["log_lines"]
+    ref = reference(elf)
+    done = rtcr("restore", archive)
+    assert done.returncode == ref.exit_code, done.stderr
+    assert done.stdout.splitlines() == tagged(ref, elf.stem)[printed:]
+
+
+def test_new_checkpoints_of_an_archive_need_a_store(archived: tuple[Path, Path, int]) -> None:
+    _, archive, _ = archived
+    done = rtcr("restore", archive, "--every", "1M")
+    assert done.returncode == 2
+    assert "add --into NEW_STORE" in done.stderr
+
+
+def test_restore_into_a_new_store_continues_there_and_leaves_the_source_as_it_was(
+        archived: tuple[Path, Path, int], tmp_path: Path) -> None:
+    elf, archive, source_id = archived
+    source = archive.parent / "source"
+    with Store.open(source) as store:
+        before = store.ids()
+    done = rtcr("restore", source, "--checkpoint", source_id, "--into", tmp_path / "fork",
+                "--every", every_for(reference(elf).instructions))
+    assert done.returncode == reference(elf).exit_code, done.stderr
+    with Store.open(source) as store:
+        assert store.ids() == before
+        manifest = store.load(source_id).manifest
+    with Store.open(tmp_path / "fork") as fork:
+        ids = fork.ids()
+        assert len(ids) > 1 and fork.info(ids[0]).parent is None
+        assert fork.load(ids[0]).manifest == manifest
+
+
+def test_restore_by_tag_restores_the_tagged_checkpoint(archived: tuple[Path, Path, int],
+                                                       tmp_path: Path) -> None:
+    elf, archive, source_id = archived
+    source = archive.parent / "source"
+    with Store.open(source) as store:
+        printed = store.load(source_id).manifest["component"]["log_lines"]
+    assert rtcr("tag", source, "middle", source_id).returncode == 0
+    done = rtcr("restore", source, "--checkpoint", "middle")
+    assert done.stdout.splitlines() == tagged(reference(elf), elf.stem)[printed:]

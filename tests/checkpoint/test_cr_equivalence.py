@@ -47,6 +47,10 @@ EXPECTED_BLOCKERS = {
     "pager": {"fault"},
     "sig_sleep": {"signal", "sleep"},
     "ram_churn": set(),
+    "x87": set(),
+    "jit": set(),
+    "remap": set(),
+    "clock": set(),
 }
 
 # Faults each workload reflects to its own handler (one pause right after each).

@@ -49,6 +49,7 @@ int main(void)
 """
 CRASHES = {
     "ud2": ("ud2", "invalid instruction"),
+    "avx": ("vaddps %%ymm1, %%ymm2, %%ymm0", "(vaddps ymm0, ymm2, ymm1): the CPU model has no AVX"),
     "int3": ("int3", "int3"),
     "hlt": ("hlt", "hlt"),
     "int80": ("int $0x80", "interrupt 128"),
@@ -129,6 +130,11 @@ def test_crash_names_the_instruction_and_its_address(kind: str, compile_c: Compi
     assert CRASHES[kind][1] in crash
     assert f"at {site:#x}" in crash, crash
     assert "thread 1 (main)" in crash
+
+
+def test_only_avx_code_is_blamed_on_the_cpu_model_lacking_avx(compile_c: CompileC) -> None:
+    crash = run_api(compile_c("crash_ud2", _crash_source("ud2"))).component.crash
+    assert crash is not None and "invalid instruction" in crash and "AVX" not in crash
 
 
 @pytest.mark.parametrize("kind", ["ud2", "int3"])

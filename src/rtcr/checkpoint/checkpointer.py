@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 
 from rtcr.core import PAGE_SIZE, Dataspace, FaultType
 from rtcr.machine import Component, Machine
-from rtcr.store import Store
 from rtcr.store.native import address, gather
 
-from .committer import Committer, EarlierFailure, Job, Source
+from .committer import CommitTarget, Committer, EarlierFailure, Job, Source
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
@@ -91,8 +90,9 @@ def pages_of(tracked: TrackedRam, parts: set[int]) -> array[int]:
 
 
 class Checkpointer:
-    def __init__(self, machine: Machine, component: Component, runtime: Runtime, store: Store,
-                 *, parent: int | None = None, stored_objects: set[int] | None = None,
+    def __init__(self, machine: Machine, component: Component, runtime: Runtime,
+                 store: CommitTarget, *, parent: int | None = None,
+                 stored_objects: set[int] | None = None,
                  staging: StagingArea | None = None) -> None:
         self.machine = machine
         self.component = component

@@ -22,9 +22,11 @@ import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
 
 from rtcr.errors import StoreError
-from rtcr.store import Store
+from rtcr.store import CheckpointInfo
 
 from .staging import Lease
 
@@ -67,6 +69,31 @@ class Job:
     stored_bytes: int = 0
 
 
+class CheckpointSink(Protocol):
+    """One checkpoint being written (`CheckpointWriter`, or a migration's wire)."""
+
+    def __enter__(self) -> CheckpointSink: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def declare(self, key: str, npages: int, fresh: bool = False) -> None: ...
+
+    def put_pages(self, key: str, indices: array[int], base: int, addrs: array[int]) -> None: ...
+
+    def commit(self, manifest: dict[str, Any], *, instructions: int = 0,
+               dirty_pages: int | None = None, pause_us: float = 0.0, strategy: str = "",
+               since: float | None = None) -> int: ...
+
+
+class CommitTarget(Protocol):
+    """Where the commit worker writes checkpoints: a `Store`, or a migration's wire."""
+
+    def begin(self, parent: int | None = None) -> CheckpointSink: ...
+
+    def info(self, cid: int) -> CheckpointInfo: ...
+
+
 class EarlierFailure(StoreError):
     """A job queued behind a failed one: its pages were relative to the failed checkpoint."""
 
@@ -74,7 +101,7 @@ class EarlierFailure(StoreError):
 class Committer:
     """A worker thread committing jobs in order to ``store``."""
 
-    def __init__(self, store: Store, parent: int | None) -> None:
+    def __init__(self, store: CommitTarget, parent: int | None) -> None:
         self.store = store
         self.last_committed = parent
         self._queue: queue.Queue[Job | None] = queue.Queue()

@@ -26,7 +26,9 @@ from .runtime import (
 if TYPE_CHECKING:
     from rtcr.machine import Component, Machine
 
-FORMAT = 1
+FORMAT = 2
+"""Image layout version: 2 added the x87 registers, tag, pointers and the data segment
+selectors to every thread (a format-1 image lacks them and is refused, not guessed)."""
 
 Manifest = dict[str, Any]
 

@@ -2,40 +2,110 @@
 
 from __future__ import annotations
 
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from rtcr.checkpoint import Session, Strategy
+from rtcr.errors import StoreError
+from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
+from rtcr.store.archive import copy_checkpoint, import_archive
 
+from ._migrate_options import drive_migration, migrate_options
 from ._options import concurrency, interval_options, tracking_options
 from ._running import RunSignals, check_summary_path, drive, warn_ineffective
 from ._store_options import store_options
 
 
 @click.command("restore")
-@click.argument("store_dir", metavar="DIR", type=click.Path(path_type=Path))
-@click.option("--checkpoint", "checkpoint_id", type=click.IntRange(min=1), default=None,
-              help="Checkpoint id to restore (default: the newest).")
+@click.argument("store_dir", metavar="DIR|FILE", type=click.Path(path_type=Path))
+@click.option("--checkpoint", "checkpoint_ref", default=None, metavar="ID|TAG",
+              help="Checkpoint to restore, by id or tag (default: the newest).")
+@click.option("--into", "into", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="NEW_STORE", help="Copy the checkpoint into this store (created if "
+                                        "missing) and continue there: new checkpoints go to "
+                                        "it, the source store stays as it is.")
 @tracking_options
 @store_options
 @interval_options
-def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
+@migrate_options
+def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
+            strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool,
-            summary_json: str | None) -> None:
+            summary_json: str | None,
+            migration: MigrationPlan | None) -> None:
     """Restore a checkpoint from the store DIR and continue it.
 
     The component continues exactly where it was: same memory, addresses,
     capability selectors, threads and virtual time. Its LOG output continues
     on stdout. New checkpoints (--every/--every-ms, SIGUSR1,
-    --checkpoint-on-exit) join the same store, continuing the chain.
+    --checkpoint-on-exit) join the same store, continuing the chain, or the
+    store named by --into.
+
+    FILE is an archive written by `rtcr export`; it is checked whole before
+    the component runs, and new checkpoints need --into.
+
+    \b
+    Example:
+      rtcr restore ck --checkpoint halfway --every 2M
+      rtcr restore cp5.rtcr --into ck2
     """
     signals = RunSignals()
-    store = Store.open(store_dir)
+    if store_dir.is_file() and into is None and (every or every_ms or checkpoint_on_exit):
+        raise click.UsageError(f"new checkpoints of the archive {store_dir} need a store: "
+                               "add --into NEW_STORE")
+    with ExitStack() as stack:
+        store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
+        _continue(store, checkpoint_id, signals, strategy=strategy, granularity=granularity,
+                  concurrent=concurrent, concurrent_policy=concurrent_policy,
+                  compress=compress, staging_budget=staging_budget,
+                  on_store_error=on_store_error, every=every, every_ms=every_ms,
+                  max_instructions=max_instructions, checkpoint_on_exit=checkpoint_on_exit,
+                  summary_json=summary_json, migration=migration)
+
+
+def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
+            ) -> tuple[Store, int | None]:
+    """The store to continue in and the checkpoint there (None: its newest)."""
+    if path.is_file():  # an archive of `rtcr export`
+        if ref is not None:
+            raise click.UsageError("--checkpoint names a checkpoint of a store, not of "
+                                   f"the archive {path}")
+        if into is None:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="rtcr-restore-")))
+            target = stack.enter_context(Store.create(scratch / "store"))
+        else:
+            target = stack.enter_context(Store.open_or_create(into))
+        imported, _info = import_archive(target, path)
+        return target, imported
+    store = stack.enter_context(Store.open(path))
+    named = None if ref is None else store.resolve(ref)
+    if into is None:
+        return store, named
+    target = stack.enter_context(Store.open_or_create(into))
+    return target, copy_checkpoint(store, named if named is not None else _newest(store), target)
+
+
+def _newest(store: Store) -> int:
+    newest = store.newest()
+    if newest is None:
+        raise StoreError(f"{store.path} holds no checkpoint to restore")
+    return newest
+
+
+def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
+              strategy: str | None, granularity: int | None, concurrent: bool,
+              concurrent_policy: str, compress: Compression, staging_budget: int,
+              on_store_error: str, every: int | None, every_ms: float | None,
+              max_instructions: int | None, checkpoint_on_exit: bool,
+              summary_json: str | None, migration: MigrationPlan | None) -> None:
     store.compression = compress
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
@@ -48,6 +118,10 @@ def command(store_dir: Path, checkpoint_id: int | None, strategy: str | None,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget)
+    if migration is not None:
+        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
+                        final_checkpoint=checkpoint_on_exit,
+                        max_instructions=max_instructions, summary_json=summary_json)
     drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json, on_store_error=on_store_error,
           final_checkpoint=checkpoint_on_exit)

@@ -8,8 +8,10 @@ import click
 
 from rtcr.checkpoint import Session, Strategy
 from rtcr.machine import load_elf
+from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
+from ._migrate_options import drive_migration, migrate_options
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
 from ._running import RunSignals, check_summary_path, drive, warn, warn_ineffective
 from ._store_options import store_options
@@ -26,12 +28,14 @@ from ._store_options import store_options
 @store_options
 @interval_options
 @rom_options
+@migrate_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
-            rom: tuple[str, ...], config: Path | None) -> None:
+            rom: tuple[str, ...], config: Path | None,
+            migration: MigrationPlan | None) -> None:
     """Run the component ELF on the emulated machine.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
@@ -67,6 +71,10 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
                             roms=modules, staging_budget=staging_budget)
+    if migration is not None:
+        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
+                        final_checkpoint=checkpoint_on_exit,
+                        max_instructions=max_instructions, summary_json=summary_json)
     drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json, on_store_error=on_store_error,
           final_checkpoint=checkpoint_on_exit)

@@ -146,6 +146,7 @@ class Dataspace:
             chunk = min(end - offset, PAGE_SIZE - in_page)
             phys = (frames[offset >> PAGE_SHIFT] << PAGE_SHIFT) + in_page
             buf[phys : phys + chunk] = view[pos : pos + chunk]
+            self._ram.written(phys, chunk)
             offset += chunk
             pos += chunk
 

@@ -340,11 +340,13 @@ def host_write(rm: RegionMap, addr: int, data: bytes | bytearray | memoryview) -
         return
     pages = [_host_translate(rm, max(page, addr), Access.WRITE) & ~PAGE_MASK
              for page in range(addr & ~PAGE_MASK, end, PAGE_SIZE)]
-    buf = rm.dataspace().ram.buffer
+    ram = rm.dataspace().ram
+    buf = ram.buffer
     pos = 0
     for phys in pages:
         in_page = addr & PAGE_MASK
         chunk = min(end - addr, PAGE_SIZE - in_page)
         buf[phys + in_page : phys + in_page + chunk] = view[pos : pos + chunk]
+        ram.written(phys + in_page, chunk)
         addr += chunk
         pos += chunk

@@ -9,7 +9,7 @@ no memory is ever copied to change who sees it.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rtcr.core.types import PAGE_SHIFT, PAGE_SIZE, page_aligned
 from rtcr.errors import InvalidArgument, OutOfRam
@@ -25,9 +25,14 @@ class PhysicalRam:
     come out in ascending order, which keeps new dataspaces physically
     contiguous as long as memory is not fragmented; nothing depends on that,
     it only makes copies cheaper.
+
+    Whoever writes the buffer from the host (not through a CPU) reports it
+    with `written`; the machine listens (`write_listeners`), because a CPU
+    may hold code translated from those frames (x86: a write to a page
+    invalidates the code translated from it).
     """
 
-    __slots__ = ("_free", "buffer", "size")
+    __slots__ = ("_free", "buffer", "size", "write_listeners")
 
     def __init__(self, size: int) -> None:
         if size <= 0 or not page_aligned(size):
@@ -39,6 +44,12 @@ class PhysicalRam:
         self.size = size
         # A stack: the lowest free frame is at the end and popped first.
         self._free: list[int] = list(range(size // PAGE_SIZE - 1, -1, -1))
+        self.write_listeners: list[Callable[[int, int], None]] = []
+
+    def written(self, phys: int, size: int) -> None:
+        """The host wrote ``[phys, phys + size)`` of the buffer."""
+        for listener in self.write_listeners:
+            listener(phys, size)
 
     @property
     def frame_count(self) -> int:
@@ -67,4 +78,20 @@ class PhysicalRam:
         for frame in frames:
             off = frame << PAGE_SHIFT
             buf[off : off + PAGE_SIZE] = _ZERO_PAGE
+        if self.write_listeners:
+            for first, count in _runs(list(frames)):
+                self.written(first << PAGE_SHIFT, count << PAGE_SHIFT)
         self._free.extend(reversed(frames))
+
+
+def _runs(frames: list[int]) -> list[tuple[int, int]]:
+    """``frames`` as (first frame, count) runs of consecutive frames, in order."""
+    if frames and frames == list(range(frames[0], frames[0] + len(frames))):
+        return [(frames[0], len(frames))]  # the usual case: compared in C
+    runs: list[tuple[int, int]] = []
+    for frame in frames:
+        if runs and runs[-1][0] + runs[-1][1] == frame:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((frame, 1))
+    return runs

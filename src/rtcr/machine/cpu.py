@@ -15,9 +15,9 @@ from __future__ import annotations
 import ctypes
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from unicorn import (
     UC_ARCH_X86,
@@ -32,6 +32,8 @@ from unicorn import (
 )
 from unicorn import unicorn_const as ucc
 from unicorn import x86_const as x86
+from unicorn.unicorn_py3 import unicorn as _ucmod
+from unicorn.unicorn_py3.arch import types as _uc_types
 
 from rtcr.core import (
     PAGE_MASK,
@@ -67,15 +69,28 @@ _ACCESS = {
     ucc.UC_MEM_WRITE: Access.WRITE,
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
+_uclib: Any = _ucmod.uclib
+CPU_MODEL = x86.UC_CPU_X86_SANDYBRIDGE
+"""The CPU every component sees: Sandy Bridge as unicorn emulates it.
+
+unicorn's default (Haswell) offers RDRAND, which hands the guest the host's
+randomness: a run could never be repeated or restored. Sandy Bridge lacks
+RDRAND and RDSEED (both are invalid instructions here) and, like every model
+in unicorn, AVX: CPUID says so, and an AVX instruction is an invalid opcode.
+"""
 _UC_TLB_VIRTUAL = 1
 if (RWX_READ, RWX_WRITE, RWX_EXEC) != (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC):
     raise ImportError("the core's rights bits must be unicorn's protection bits: a PTE's "
                       "rights enter the TLB as they are")
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
+_REMAPPED_LIMIT = 64  # flushed ranges remembered one by one for the code-page check
 # A synchronous fault handler that keeps re-faulting is a bug in the handler;
 # bound the retries so a misbehaving runtime cannot hang the machine.
 _MAX_SYNCHRONOUS_RETRIES = 16
+# Where a frame is named to unicorn's code invalidation (which takes a virtual
+# address): non-canonical, so no guest mapping is ever there.
+_CODE_PROBE = 0x8000_0000_0000_0000
 _INTERRUPT_NAMES = {0: "divide error", 1: "debug trap", 3: "breakpoint (int3)", 4: "overflow",
                     5: "bound range", 6: "invalid opcode", 13: "general protection fault",
                     14: "page fault", 16: "x87 floating-point error", 17: "alignment check",
@@ -114,15 +129,25 @@ class Cpu:
         self.component = component
         core = component.machine.core
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
+        uc.ctl_set_cpu_model(CPU_MODEL)
         buffer = core.ram.buffer
         self._ram_pointer = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
         uc.mem_map_ptr(0, core.ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
                        self._ram_pointer)
         uc.ctl_set_tlb_mode(_UC_TLB_VIRTUAL)
         self.tlb = SoftwareTlb(uc, self._tlb_fill_guarded)
+        component.machine.code.attach(self)
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
-        self.counter = InstructionCounter(uc)
+        self._clock_hooks = [
+            _hook_instruction(uc, x86.UC_X86_INS_RDTSC, lambda _uc, _user: self._read_clock(False)),
+            _hook_instruction(uc, x86.UC_X86_INS_RDTSCP, lambda _uc, _user: self._read_clock(True))]
+        # Virtual page -> frame of every page holding a counted block: the counter
+        # knows blocks by virtual address, so a page mapped to other code must
+        # forget its blocks (same address and size, other instructions).
+        self._code_pages: dict[int, int] = {}
+        self._remapped: list[tuple[int, int]] = []  # flushed since the last check
+        self.counter = InstructionCounter(uc, learned=self._learned)
         self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
         self.address_space = component.pd.address_space
         self.address_space.bind_address_space(self)
@@ -145,6 +170,9 @@ class Cpu:
         # Remember what may be cached for a small range: if the change turns
         # out to be an upgrade, unicorn's TLB need not be flushed (_flush_if_pending).
         # The cache forgets the range at once: the next fill must not see it.
+        self._remapped.append((start, size))
+        if len(self._remapped) > _REMAPPED_LIMIT:
+            self._remapped = [(0, 1 << 64)]  # check every code page
         if size <= _UPGRADE_CHECK_PAGES * PAGE_SIZE and self._flushed is not None:
             for page in range(trunc_page(start), start + size, PAGE_SIZE):
                 self._flushed.append((page, self.tlb.take(page)))
@@ -162,6 +190,8 @@ class Cpu:
         if not self.flush_pending:
             return
         self.flush_pending = False
+        if self._remapped:
+            self._forget_remapped_code()
         flushed, self._flushed = self._flushed, []
         if flushed is not None and self.tlb.complete:
             refills: list[tuple[int, int, int]] = []
@@ -193,6 +223,69 @@ class Cpu:
         perms = now & PAGE_MASK
         refills.append((page, now & ~PAGE_MASK, perms))
         return cached[1] & ~perms == 0
+
+    def _learned(self, addr: int, size: int) -> None:
+        for page in range(trunc_page(addr), addr + size, PAGE_SIZE):
+            mapping = resolve(self.address_space, page, Access.EXEC)
+            if isinstance(mapping, Mapping):
+                self._code_pages[page] = mapping.phys
+
+    def _forget_remapped_code(self) -> None:
+        """The counter forgets the blocks of flushed pages that now show another frame."""
+        flushed, self._remapped = self._remapped, []
+        code = self._code_pages
+        for start, size in flushed:
+            pages = (range(trunc_page(start), start + size, PAGE_SIZE)
+                     if size <= _UPGRADE_CHECK_PAGES * PAGE_SIZE
+                     else [page for page in code if start <= page < start + size])
+            for page in pages:
+                frame = code.get(page)
+                if frame is None:
+                    continue
+                now = resolve(self.address_space, page, Access.EXEC)
+                if not isinstance(now, Mapping) or now.phys != frame:
+                    self.counter.forget(page, page + PAGE_SIZE)
+                    del code[page]
+
+    # -- code coherence (code.py) --------------------------------------------
+    def code_event(self, event: int, frame: int) -> None:
+        """Called from the fill hook (C) when a frame changes between written and executed."""
+        try:
+            self.component.machine.code.changed(event, frame)
+        except BaseException as error:  # re-raised by run(), like a fill hook's
+            self._hook_error = error
+            self.counter.request_stop()
+
+    def flush_unicorn_tlb(self) -> None:
+        self.uc.ctl(ucc.UC_CTL_TLB_FLUSH, ucc.UC_CTL_IO_WRITE)
+        self.tlb.unicorn_flushed()
+
+    def drop_code(self, frames: Iterable[int]) -> None:
+        """Invalidate the code this CPU translated from `frames`: they were written.
+
+        This happens at once, also inside a fill or a system call: the
+        instruction that wrote is not stopped (a stop inside a fill makes
+        unicorn execute the instruction again). unicorn invalidates by virtual
+        address, translated through its TLB: a probe page (see tlb.c)
+        translates to each frame in turn, whether or not a guest mapping still
+        shows it, and unicorn's TLB is flushed afterwards. The instruction
+        counter forgets the blocks of the pages the code was executed through.
+        """
+        probe = _CODE_PROBE
+        for frame in frames:
+            pages = self.tlb.take_code_pages(frame)
+            if pages == ():
+                continue  # never executed on this CPU
+            self.tlb.probe(probe, frame * PAGE_SIZE)
+            self.uc.ctl_remove_cache(probe, probe + PAGE_SIZE)
+            probe += PAGE_SIZE
+            if pages is None:
+                self.counter.invalidate()
+            for page in pages or ():
+                self.counter.forget(page, page + PAGE_SIZE)
+        if probe != _CODE_PROBE:
+            self.tlb.probe(0, 0)
+            self.flush_unicorn_tlb()  # the probe pages' entries go with it
 
     # -- register state ---------------------------------------------------
     def _load(self, thread: Thread) -> None:
@@ -247,7 +340,7 @@ class Cpu:
             reason = self.counter.run(rip, limit)
         except UcError as error:
             if self._fault_stop is None:
-                self._crash = self._crash or _describe_error(error, self.uc)
+                self._crash = self._crash or self._describe_error(error)
             else:
                 rip = self.registers.read(x86.UC_X86_REG_RIP)
                 self.counter.rewind_to(rip, fetch=self._fault_stop[1] is Access.EXEC)
@@ -267,6 +360,12 @@ class Cpu:
 
     def request_stop(self) -> None:
         self.counter.request_stop()
+
+    def _describe_error(self, error: UcError) -> str:
+        rip = self.registers.read(x86.UC_X86_REG_RIP)
+        if error.errno == ucc.UC_ERR_INSN_INVALID:
+            return fault_report.invalid_instruction(self.address_space, self._ram, rip)
+        return f"{error} at {rip:#x}"
 
     # -- hooks --------------------------------------------------------------
     def _tlb_fill_guarded(self, vaddr: int, access: int, entry: object) -> bool:
@@ -339,6 +438,27 @@ class Cpu:
                 or self.component.machine.scheduler.preempt_requested):
             self.counter.request_stop()
 
+    def _read_clock(self, rdtscp: bool) -> int:
+        """rdtsc/rdtscp: the virtual time in ns, never the host's (returns 1: done here).
+
+        The time is that of the instruction itself -- the instructions retired
+        before it plus the idle time -- so it does not depend on where unicorn
+        cut translation blocks, which differs after a restore. rdtscp's
+        processor id (TSC_AUX) is 0: there is one CPU per component.
+        """
+        try:
+            registers = self.registers
+            rip = registers.read(x86.UC_X86_REG_RIP)
+            now = self.component.machine.scheduler.now_ns - self.counter.not_yet_run(rip)
+            registers.write(x86.UC_X86_REG_RAX, now & _LOW_32)
+            registers.write(x86.UC_X86_REG_RDX, (now >> 32) & _LOW_32)
+            if rdtscp:
+                registers.write(x86.UC_X86_REG_RCX, 0)
+        except BaseException as error:  # re-raised by run(), like a fill hook's
+            self._hook_error = error
+            self.counter.request_stop()
+        return 1
+
     def _interrupt(self, uc: Uc, number: int, _: object) -> None:
         rip = self._trap_site(number, int(uc.reg_read(x86.UC_X86_REG_RIP)))
         name = _INTERRUPT_NAMES.get(number, f"interrupt {number}")
@@ -361,11 +481,25 @@ class Cpu:
         return rip
 
 
-def _describe_error(error: UcError, uc: Uc) -> str:
-    rip = int(uc.reg_read(x86.UC_X86_REG_RIP))
-    if error.errno == ucc.UC_ERR_INSN_INVALID:
-        return f"invalid instruction at {rip:#x}"
-    return f"{error} at {rip:#x}"
+_INSN_CFUNC = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_void_p)
+_LOW_32 = 0xFFFF_FFFF
+
+
+def _hook_instruction(uc: Uc, instruction: int,
+                      callback: Callable[[int, int], int]) -> object:
+    """Hook an instruction whose callback returns 1 to replace it (cpuid, rdtsc, rdtscp).
+
+    The Python binding only knows cpuid of these; the C API takes them all.
+    """
+    function = _INSN_CFUNC(callback)
+    handle = _uc_types.uc_hook_h()
+    status = _uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INSN,
+                                ctypes.cast(function, ctypes.c_void_p), None,
+                                ctypes.c_uint64(1), ctypes.c_uint64(0), ctypes.c_int(instruction))
+    if status != ucc.UC_ERR_OK:
+        raise UcError(status)
+    return function
+
 
 
 __all__ = ["Cpu", "FillObserver", "GuestCrash", "observing_fills"]

@@ -105,6 +105,30 @@ def exact_address(uc: Uc, space: RegionMap, ram: mmap.mmap, page: int,
     return page
 
 
+_AVX_GROUPS = frozenset({cs_x86.X86_GRP_AVX, cs_x86.X86_GRP_AVX2, cs_x86.X86_GRP_AVX512,
+                         cs_x86.X86_GRP_FMA, cs_x86.X86_GRP_FMA4, cs_x86.X86_GRP_F16C,
+                         cs_x86.X86_GRP_XOP})
+NO_AVX = ("the CPU model has no AVX (no AVX, AVX2, AVX-512, FMA or F16C; CPUID says so): "
+          "build the component for plain x86-64, without -mavx or -march=native")
+
+
+def invalid_instruction(space: RegionMap, ram: mmap.mmap, rip: int) -> str:
+    """The crash report of an invalid opcode at ``rip``, saying why where it can.
+
+    An AVX-family instruction (VEX or EVEX encoded vector code) is invalid
+    because unicorn's CPU model lacks AVX, which a compiler flag usually
+    asked for; that is worth saying.
+    """
+    insn = next(_cs().disasm(_code(space, ram, rip), rip, 1), None)
+    if insn is None:
+        return f"invalid instruction at {rip:#x}"
+    text = f"invalid instruction at {rip:#x} ({insn.mnemonic} {insn.op_str})".replace(" )", ")")
+    vector = insn.mnemonic.startswith("v") and "mm" in insn.op_str
+    if vector or _AVX_GROUPS.intersection(insn.groups):
+        text += f": {NO_AVX}"
+    return text
+
+
 def describe(thread: Thread, what: str, address: int, ip: int, *, unmapped: bool) -> str:
     """The report line: ``<what> by thread NAME ip=0x...``, plus the stack on an overflow.
 

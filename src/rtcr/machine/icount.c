@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ICOUNT_ABI 1
+#define ICOUNT_ABI 2
 
 enum { REASON_NONE = 0, REASON_LIMIT = 1, REASON_MISS = 2 };
 
@@ -163,6 +163,26 @@ void icount_clear(icount_state_t *s)
 {
     memset(s->table, 0, (s->mask + 1) * sizeof(entry_t));
     s->used = 0;
+}
+
+/* Forget every block that overlaps [lo, hi): the code there changed.  The
+ * survivors are re-inserted into the cleared table (no tombstones needed). */
+int icount_forget(icount_state_t *s, uint64_t lo, uint64_t hi)
+{
+    uint64_t cap = s->mask + 1;
+    entry_t *old = s->table;
+    entry_t *fresh = calloc(cap, sizeof(entry_t));
+    if (!fresh)
+        return -1;
+    s->table = fresh;
+    s->used = 0;
+    for (uint64_t i = 0; i < cap; i++) {
+        entry_t *e = &old[i];
+        if (e->size && (e->addr >= hi || e->addr + e->size <= lo))
+            s->used += (uint64_t)insert_raw(fresh, s->mask, e->addr, e->size, e->icount);
+    }
+    free(old);
+    return 0;
 }
 
 void icount_free(icount_state_t *s)

@@ -86,7 +86,7 @@ SENTINEL_UNTIL = 0
 _REASON_NONE = 0
 _REASON_LIMIT = 1
 _REASON_MISS = 2
-_C_ABI = 1
+_C_ABI = 2
 _U64_MAX = (1 << 64) - 1
 _INITIAL_CAPACITY = 4096
 
@@ -197,6 +197,8 @@ def _load_library() -> ctypes.CDLL | None:
             lib.icount_lookup.argtypes = [sp, ctypes.c_uint64, ctypes.c_uint32]
             lib.icount_clear.restype = None
             lib.icount_clear.argtypes = [sp]
+            lib.icount_forget.restype = ctypes.c_int
+            lib.icount_forget.argtypes = [sp, ctypes.c_uint64, ctypes.c_uint64]
             lib.icount_free.restype = None
             lib.icount_free.argtypes = [sp]
         except (OSError, AttributeError, subprocess.SubprocessError) as exc:
@@ -245,7 +247,9 @@ class InstructionCounter:
     installed (a bare ``emu_start`` would count too, but could stop early on
     an unknown block).  ``read_code(address, size)`` reads guest code at a
     virtual address (default ``uc.mem_read``; pass a translating reader in
-    virtual-TLB mode when virtual != physical).
+    virtual-TLB mode when virtual != physical). ``learned(address, size)``
+    is told of every block learned (the machine notes which pages hold
+    counted code, see :meth:`forget`).
     """
 
     def __init__(
@@ -253,6 +257,7 @@ class InstructionCounter:
         uc: UcHandle,
         backend: Backend = "auto",
         read_code: Callable[[int, int], bytes | bytearray] | None = None,
+        learned: Callable[[int, int], None] | None = None,
     ) -> None:
         if backend not in ("auto", "c", "python"):
             raise ValueError(f"unknown backend {backend!r}")
@@ -260,6 +265,7 @@ class InstructionCounter:
         self._read_code: Callable[[int, int], bytes | bytearray] = (
             read_code if read_code is not None else self._vmem_read
         )
+        self._learned = learned
         self._md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
         #: (addr, size) -> instruction count (the source of truth for both backends)
         self._blocks: dict[tuple[int, int], int] = {}
@@ -401,20 +407,31 @@ class InstructionCounter:
         so the faulting block was never counted.  Idempotent: the current block
         is forgotten after a rewind.
         """
+        if fetch:
+            return
+        st = self._st
+        st.count -= self.not_yet_run(rip)
+        st.cur_size = 0
+
+    def not_yet_run(self, rip: int) -> int:
+        """Instructions of the block counted last from ``rip`` (inclusive) to its end.
+
+        They are in :attr:`instructions` already (a block is counted when it
+        is entered), but have not run: ``instructions - not_yet_run(rip)`` is
+        the exact number of instructions retired before the one at ``rip``,
+        whatever the block boundaries.
+        """
         st = self._st
         size = int(st.cur_size)
-        if fetch or size == 0:
-            return
         addr = int(st.cur_addr)
-        if not addr <= rip < addr + size:
-            return
+        if size == 0 or not addr <= rip < addr + size:
+            return 0
         key = (addr, size, rip)
         remaining = self._remaining.get(key)
         if remaining is None:
             remaining = self._remaining_from(addr, size, int(st.cur_icount), rip)
             self._remaining[key] = remaining
-        st.count -= remaining
-        st.cur_size = 0
+        return remaining
 
     def invalidate(self) -> None:
         """Forget all learned blocks (guest code changed).
@@ -427,6 +444,20 @@ class InstructionCounter:
         if self._ctable is not None:
             self._ctable.lib.icount_clear(self._ctable.ptr)
         self._st.cur_size = 0
+
+    def forget(self, start: int, end: int) -> None:
+        """Forget the blocks overlapping ``[start, end)``: the code there changed.
+
+        A block is learned once per (address, size); code rewritten in place
+        can keep both and still hold other instructions.
+        """
+        for key in [k for k in self._blocks if k[0] < end and k[0] + k[1] > start]:
+            del self._blocks[key]
+        for rkey in [k for k in self._remaining if k[0] < end and k[0] + k[1] > start]:
+            del self._remaining[rkey]
+        if (self._ctable is not None
+                and self._ctable.lib.icount_forget(self._ctable.ptr, start, end) != 0):
+            raise MemoryError("icount table")
 
     def close(self) -> None:
         """Remove the hook from ``uc``."""
@@ -461,6 +492,8 @@ class InstructionCounter:
                 )
             n = len(offsets)
         self._blocks[(addr, size)] = n
+        if self._learned is not None:
+            self._learned(addr, size)
         if (
             self._ctable is not None
             and self._ctable.lib.icount_insert(self._ctable.ptr, addr, size, n) != 0

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rtcr.core import Core
 
+from .code import CodeFrames
 from .component import Component, LogSink, print_log
 from .cpu import GuestCrash
 from .elf import ElfImage, load_elf
@@ -44,6 +45,7 @@ class Machine:
     def __init__(self, ram_size: int = 64 << 20, *, quantum: int = DEFAULT_QUANTUM,
                  log_sink: LogSink = print_log) -> None:
         self.core = Core(ram_size=ram_size)
+        self.code = CodeFrames(self.core.ram)
         self.scheduler = Scheduler(self, quantum)
         self.syscalls = SyscallTable(self)
         self.components: list[Component] = []

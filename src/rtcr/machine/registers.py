@@ -2,6 +2,16 @@
 
 unicorn's own context objects carry its internal layout; checkpoints store
 these named integers instead, so that an image outlives a unicorn upgrade.
+
+The state is everything a component can observe with user instructions:
+the general-purpose registers, rip and rflags (DF, AC and the rest), the
+data segment selectors and the FS/GS bases, the whole x87 FPU (the eight
+physical 80-bit registers, control, status word with TOP, tag word, last
+instruction and operand pointers and opcode -- what FNSTENV/FXSAVE show)
+and the SSE state (MXCSR, XMM0-15). The CPU model offers no AVX, so there
+is no YMM/ZMM upper state to keep. Each value is one integer: an x87
+register is its 80 bits (mantissa in the low 64, sign and exponent above),
+an XMM register its 128 bits.
 """
 
 from __future__ import annotations
@@ -35,15 +45,37 @@ GENERAL_PURPOSE: tuple[tuple[str, int], ...] = (
     ("r15", x86.UC_X86_REG_R15),
     ("rip", x86.UC_X86_REG_RIP),
     ("rflags", x86.UC_X86_REG_RFLAGS),
+    # Selectors before the bases: loading a selector resets its segment's base.
+    ("ds", x86.UC_X86_REG_DS),
+    ("es", x86.UC_X86_REG_ES),
+    ("fs", x86.UC_X86_REG_FS),
+    ("gs", x86.UC_X86_REG_GS),
+    ("ss", x86.UC_X86_REG_SS),
     ("fs_base", x86.UC_X86_REG_FS_BASE),
     ("gs_base", x86.UC_X86_REG_GS_BASE),
     ("mxcsr", x86.UC_X86_REG_MXCSR),
     ("fpcw", x86.UC_X86_REG_FPCW),
+    ("fpsw", x86.UC_X86_REG_FPSW),
+    ("fip", x86.UC_X86_REG_FIP),
+    ("fcs", x86.UC_X86_REG_FCS),
+    ("fdp", x86.UC_X86_REG_FDP),
+    ("fds", x86.UC_X86_REG_FDS),
+    ("fop", x86.UC_X86_REG_FOP),
 )
+X87: tuple[tuple[str, int], ...] = tuple(
+    (f"fp{i}", getattr(x86, f"UC_X86_REG_FP{i}")) for i in range(8)
+)
+"""The physical x87 registers (ST(i) is FP((TOP + i) mod 8), TOP is in fpsw)."""
+# The tag word after the registers: unicorn keeps only "empty or not" per
+# register and derives the rest of the tag from the register's value.
+TAG: tuple[tuple[str, int], ...] = (("fptag", x86.UC_X86_REG_FPTAG),)
 VECTOR: tuple[tuple[str, int], ...] = tuple(
     (f"xmm{i}", getattr(x86, f"UC_X86_REG_XMM{i}")) for i in range(16)
 )
-ALL: tuple[tuple[str, int], ...] = GENERAL_PURPOSE + VECTOR
+ALL: tuple[tuple[str, int], ...] = GENERAL_PURPOSE + X87 + TAG + VECTOR
+_X87_IDS = frozenset(const for _, const in X87)
+_MANTISSA_BITS = 64
+_MANTISSA_MASK = (1 << _MANTISSA_BITS) - 1
 
 Registers = dict[str, int]
 
@@ -51,22 +83,44 @@ Registers = dict[str, int]
 def initial_registers(rip: int, rsp: int, **others: int) -> Registers:
     """A fresh thread: everything zero except what the caller sets.
 
-    rflags bit 1 is architecturally always set; mxcsr and fpcw get their
-    reset values so that SSE and x87 code behave as on a real CPU.
+    rflags bit 1 is architecturally always set; the FPU and SSE state is
+    what FNINIT and a reset leave (control word 0x37F, every x87 register
+    empty, MXCSR 0x1F80), so a new thread inherits nothing from the thread
+    that ran on the CPU before it.
     """
     regs: Registers = {name: 0 for name, _ in ALL}
-    regs.update(rip=rip, rsp=rsp, rflags=0x202, mxcsr=0x1F80, fpcw=0x37F)
+    regs.update(rip=rip, rsp=rsp, rflags=0x202, mxcsr=0x1F80, fpcw=0x37F, fptag=0xFFFF)
     regs.update(others)
     return regs
 
 
 def read_registers(uc: Uc) -> Registers:
-    return {name: int(uc.reg_read(const)) for name, const in ALL}
+    """Every register of the state above, as one integer each."""
+    return {name: _read(uc, const) for name, const in ALL}
 
 
 def write_registers(uc: Uc, regs: Mapping[str, int]) -> None:
+    """Put a complete register state (as `read_registers` returns it) into the CPU."""
+    missing = [name for name, _ in ALL if name not in regs]
+    if missing:
+        raise ValueError(f"register state lacks {', '.join(missing)}")
     for name, const in ALL:
-        uc.reg_write(const, regs[name])
+        _write(uc, const, regs[name])
+
+
+def _read(uc: Uc, const: int) -> int:
+    value = uc.reg_read(const)
+    if const in _X87_IDS:
+        mantissa, exponent = value
+        return int(mantissa) | int(exponent) << _MANTISSA_BITS
+    return int(value)
+
+
+def _write(uc: Uc, const: int, value: int) -> None:
+    if const in _X87_IDS:
+        uc.reg_write(const, (value & _MANTISSA_MASK, value >> _MANTISSA_BITS))
+    else:
+        uc.reg_write(const, value)
 
 
 class FastRegisters:

@@ -5,6 +5,11 @@ unicorn instance; the C hook caches what the Python fill returned (the
 machine inserts only pages it refills itself) and the machine invalidates
 what the core flushes. Without a C compiler the plain Python
 fill hook is installed instead (same behaviour, every miss in Python).
+
+The same hook keeps code coherent across mappings (tlb.c, code_fill):
+`attach_code` gives it the machine's per-frame state and the callback it
+reports changes of state to; `take_code_pages` and `probe` serve the
+invalidation of a frame's translated code.
 """
 
 from __future__ import annotations
@@ -23,13 +28,20 @@ from . import native
 
 log = logging.getLogger("rtcr.machine")
 _uclib: Any = _ucmod.uclib
-_ABI = 4
+_ABI = 6
 CAPACITY = 1 << 16  # pages: 256 MiB of guest memory translated without Python
 
 # bool fill(uc, vaddr, type, entry*, user)
 FillFunction = Callable[[int, int, int, Any, Any], bool]
 _FILL_CFUNC = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int,
                                ctypes.POINTER(_ucmod.uc_tlb_entry), ctypes.c_void_p)
+# void event(kind, frame)
+_EVENT_CFUNC = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_uint64)
+CodeEvent = Callable[[int, int], None]
+FRAME_CODE = 2  # tlb.c's FRAME_* (the state a frame with translated code is in)
+EVENT_EXECUTABLE = 1  # a frame written before is executable now
+EVENT_WRITTEN = 2  # a frame with translated code is written now
+_VPN_MANY = (1 << 64) - 1
 
 
 class _Tlb(ctypes.Structure):
@@ -43,6 +55,12 @@ class _Tlb(ctypes.Structure):
         ("hits", ctypes.c_uint64),
         ("misses", ctypes.c_uint64),
         ("evicted", ctypes.c_uint64),
+        ("code_state", ctypes.c_void_p),
+        ("code_vpn", ctypes.c_void_p),
+        ("frames", ctypes.c_uint64),
+        ("code_event", ctypes.c_void_p),
+        ("probe_vpn", ctypes.c_uint64),
+        ("probe_paddr", ctypes.c_uint64),
     ]
 
 
@@ -73,6 +91,14 @@ def _load() -> ctypes.CDLL | None:
         lib.tlb_invalidate.restype = None
         lib.tlb_free.argtypes = [ptr]
         lib.tlb_free.restype = None
+        lib.tlb_code_attach.argtypes = [ptr, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
+        lib.tlb_code_attach.restype = ctypes.c_int
+        lib.tlb_code_free.argtypes = [ptr]
+        lib.tlb_code_free.restype = None
+        lib.tlb_code_take.argtypes = [ptr, ctypes.c_uint64]
+        lib.tlb_code_take.restype = ctypes.c_uint64
+        lib.tlb_code_probe.argtypes = [ptr, ctypes.c_uint64, ctypes.c_uint64]
+        lib.tlb_code_probe.restype = None
     except (OSError, AttributeError, subprocess.SubprocessError) as exc:
         log.warning("software TLB unavailable (%s); every TLB miss goes to Python", exc)
         lib = None
@@ -139,6 +165,33 @@ class SoftwareTlb:
         if self._lib is not None:
             self._state.evicted = 0
 
+    def attach_code(self, state: ctypes.Array[ctypes.c_uint8], event: CodeEvent) -> bool:
+        """Keep code coherent with the machine's per-frame `state` (False: cannot, no C hook)."""
+        if self._lib is None:
+            return False
+        self._event_c = _EVENT_CFUNC(event)
+        if self._lib.tlb_code_attach(self._ptr, ctypes.addressof(state), len(state),
+                                     ctypes.cast(self._event_c, ctypes.c_void_p)) != 0:
+            raise MemoryError("software TLB: code pages")
+        return True
+
+    def take_code_pages(self, frame: int) -> tuple[int, ...] | None:
+        """The virtual pages through which this CPU executed `frame`, forgotten.
+
+        () if it never did, None if through more than one page (the caller
+        then forgets every page's code).
+        """
+        assert self._lib is not None
+        vpn = int(self._lib.tlb_code_take(self._ptr, frame))
+        if vpn == _VPN_MANY:
+            return None
+        return () if vpn == 0 else ((vpn - 1) << 12,)
+
+    def probe(self, vaddr: int, paddr: int) -> None:
+        """Let page `vaddr` translate to `paddr`, executable, until the next probe (0: none)."""
+        assert self._lib is not None
+        self._lib.tlb_code_probe(self._ptr, vaddr, paddr)
+
     def invalidate(self, start: int, size: int) -> None:
         if self._lib is not None:
             self._lib.tlb_invalidate(self._ptr, start, size)
@@ -154,4 +207,5 @@ class SoftwareTlb:
     def __del__(self) -> None:
         lib = getattr(self, "_lib", None)
         if lib is not None and getattr(self, "_state", None) is not None and self._state.tag:
+            lib.tlb_code_free(self._ptr)
             lib.tlb_free(self._ptr)

@@ -40,6 +40,7 @@ from .format import CheckpointInfo
 from .native import digest
 from .reader import Checkpoint
 from .store import Store
+from .writer import CheckpointWriter
 
 MAGIC = b"rtcr checkpoint archive\n"
 VERSION = 1
@@ -81,9 +82,33 @@ class _Writer:
         self.frame(END, struct.pack("<Q", len(self.digests)) + digest(b"".join(self.digests)))
 
 
+def _nonzero_pages(cp: Checkpoint, key: str) -> Iterator[tuple[int, bytes]]:
+    zero = bytes(PAGE_SIZE)
+    return ((index, page) for index, page in cp.pages(key) if page != zero)
+
+
+def copy_checkpoint(source: Store, cid: int, target: Store) -> int:
+    """Checkpoint ``cid`` of ``source`` as a new full checkpoint of ``target``; its id there."""
+    cp = source.load(cid)
+    info = source.info(cid)
+    with target.begin(parent=None) as writer:
+        for key, npages in sorted(cp.objects().items()):
+            writer.declare(key, npages)
+        for key in sorted(cp.objects()):
+            for index, page in _nonzero_pages(cp, key):
+                writer.put_page(key, index, page)
+        return _commit_as(writer, cp.manifest, info)
+
+
+def _commit_as(writer: CheckpointWriter, manifest: dict[str, Any], info: CheckpointInfo) -> int:
+    """Commit a copy of a checkpoint with its source's record (its figures, not its ids)."""
+    return writer.commit(manifest, instructions=info.instructions,
+                         dirty_pages=info.dirty_pages, pause_us=info.pause_us,
+                         strategy=info.strategy)
+
+
 def _page_frames(cp: Checkpoint, key: str) -> Iterator[tuple[bytes, int]]:
     """Frames of the non-zero pages of ``key``: (payload, pages in it)."""
-    zero = bytes(PAGE_SIZE)
     cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
     indices: array[int] = array("I")
     data: list[bytes] = []
@@ -98,9 +123,7 @@ def _page_frames(cp: Checkpoint, key: str) -> Iterator[tuple[bytes, int]]:
         data.clear()
         return payload, count
 
-    for index, page in cp.pages(key):
-        if page == zero:
-            continue
+    for index, page in _nonzero_pages(cp, key):
         indices.append(index)
         data.append(page)
         if len(indices) == PAGES_PER_FRAME:
@@ -237,7 +260,5 @@ def import_archive(store: Store, path: Path) -> tuple[int, ArchiveInfo]:
                 for n, index in enumerate(indices):
                     writer.put_page(key, index, body[n * PAGE_SIZE:(n + 1) * PAGE_SIZE])
                 pages += len(indices)
-            cid = writer.commit(manifest, instructions=info.instructions,
-                                dirty_pages=info.dirty_pages, pause_us=info.pause_us,
-                                strategy=info.strategy)
+            cid = _commit_as(writer, manifest, info)
     return cid, ArchiveInfo(info.id, pages, path.stat().st_size)

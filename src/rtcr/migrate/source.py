@@ -1,0 +1,241 @@
+"""The source of a migration: a running session's checkpoints, streamed to a receiver.
+
+A migration is a chain of incremental checkpoints committed into the
+receiver's store, then a restore there. The source's checkpointer commits
+over the wire (`transfer.WireTarget`) instead of into a store:
+
+- *pre-copy* (the default): round 1 is a full checkpoint; its pause only
+  copies the pages into staging memory, and the component runs on while
+  the commit worker sends them. Round k holds the pages written since
+  round k-1 (read-only-attach tracking). When the pages dirty now would
+  take no longer than ``downtime_ms`` at the best rate measured so far, or
+  no fewer than the last round held (not converging), or ``max_rounds`` is
+  reached, the component is stopped and the last increment -- with the
+  complete state -- is sent;
+- *stop-and-copy* (the baseline): the component is stopped and one full
+  checkpoint is sent.
+
+The receiver commits the last checkpoint durably, verifies it, says
+COMMITTED, restores it and says STARTED. Only after COMMITTED does the
+source give the component up. If the connection fails or the receiver
+refuses before that, the component simply runs on here: its state never
+left this machine's memory, and tracking is reset so that nothing written
+meanwhile is missed by a later checkpoint (`Checkpointer` marks every page
+dirty when a commit fails).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rtcr.checkpoint import Outcome, Session, SessionResult
+from rtcr.checkpoint.checkpointer import Checkpointer, fault_totals
+from rtcr.checkpoint.staging import DEFAULT_BUDGET, StagingArea
+from rtcr.errors import RtcrError
+
+from .transfer import WireTarget
+from .wire import Kind, ProtocolError, connect
+
+DEFAULT_DOWNTIME_MS = 50.0
+DEFAULT_MAX_ROUNDS = 8
+
+
+class Mode(enum.Enum):
+    PRE_COPY = "pre-copy"
+    STOP_AND_COPY = "stop-and-copy"
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Where and how to migrate; ``at`` is the component's instruction count to start at."""
+
+    to: str
+    secret: bytes
+    at: int = 0
+    mode: Mode = Mode.PRE_COPY
+    downtime_ms: float = DEFAULT_DOWNTIME_MS
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    staging_budget: int = DEFAULT_BUDGET
+
+
+@dataclass(frozen=True)
+class MigrationStats:
+    """What `--summary-json` reports as ``migration``.
+
+    ``downtime_ms``: the component stopped at the source until the receiver
+    said it runs it; ``total_ms``: from connecting to that point. A failed
+    migration has ``failure`` and no downtime.
+    """
+
+    mode: Mode
+    rounds: int
+    bytes_sent: int
+    pages_sent: int
+    downtime_ms: float | None
+    total_ms: float
+    checkpoint: int | None = None  # the final checkpoint's id in the receiver's store
+    failure: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "mode": self.mode.value, "rounds": self.rounds, "bytes_sent": self.bytes_sent,
+            "pages_sent": self.pages_sent, "downtime_ms": self.downtime_ms,
+            "total_ms": round(self.total_ms, 3)}
+        if self.checkpoint is not None:
+            out["checkpoint"] = self.checkpoint
+        if self.failure is not None:
+            out["failure"] = self.failure
+        return out
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """How the run at the source ended: migrated (``stats.failure`` None) or run on here."""
+
+    run: SessionResult
+    stats: MigrationStats | None  # None: the component ended before the migration point
+
+    @property
+    def migrated(self) -> bool:
+        return self.stats is not None and self.stats.failure is None
+
+
+def dirty_pages(session: Session) -> int:
+    """Pages written since the last checkpoint, over every RAM object."""
+    return sum(record.tracked.pages_in(record.tracked.dirty)
+               for record in session.runtime.ram_records() if record.tracked.ram is not None)
+
+
+class _Rounds:
+    """The pre-copy rounds of one migration: take them, run while they go, decide the last."""
+
+    def __init__(self, session: Session, plan: MigrationPlan, target: WireTarget,
+                 limit: Callable[[], int | None], interrupted: Callable[[], bool]) -> None:
+        self.session = session
+        self.interrupted = interrupted
+        self.plan = plan
+        self.target = target
+        self.limit = limit
+        self.checkpointer = Checkpointer(session.machine, session.component, session.runtime,
+                                         target, staging=StagingArea(plan.staging_budget))
+        self.error: RtcrError | None = None
+
+    def last_round_due(self) -> bool:
+        rounds = self.target.rounds
+        if self.plan.mode is Mode.STOP_AND_COPY or len(rounds) + 1 >= self.plan.max_rounds:
+            return True
+        if not rounds:
+            return False
+        dirty = dirty_pages(self.session)
+        if len(rounds) >= 2 and dirty >= rounds[-1].info.pages:
+            return True  # not converging: the component writes as fast as rounds go out
+        rate = max(r.info.pages / r.seconds for r in rounds if r.seconds > 0)  # pages/s
+        return dirty / rate * 1000 <= self.plan.downtime_ms
+
+    def run_while_sending(self) -> SessionResult:
+        """Run the component until the round in flight is committed (or failed)."""
+        checkpointer = self.checkpointer
+        before = len(checkpointer.history)
+
+        def poll() -> None:
+            try:
+                checkpointer.background()
+            except RtcrError as exc:
+                self.error = exc
+
+        return self.session.run(
+            max_instructions=self.limit(), on_progress=poll,
+            stop_when=lambda: (self.error is not None or self.interrupted()
+                               or len(checkpointer.history) > before))
+
+    def close(self) -> None:
+        self.checkpointer.committer.close()
+        self.checkpointer.staging.close()
+
+
+def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | None = None,
+            tell: Callable[[str], None] = lambda line: None,
+            interrupted: Callable[[], bool] = lambda: False) -> MigrationResult:
+    """Run ``session`` to instruction ``plan.at``, then migrate it (see the module).
+
+    On failure ``tell`` gets one line saying why and that the component
+    keeps running here, and the run goes on to its end at the source.
+    When ``interrupted()`` says so (SIGINT), the migration is abandoned the
+    same way and the run stops between two time slices.
+    """
+    machine = session.machine
+    end = machine.instructions + max_instructions if max_instructions is not None else None
+
+    def limit() -> int | None:
+        return None if end is None else max(0, end - machine.instructions)
+
+    if machine.instructions < plan.at:
+        before = session.run(max_instructions=limit(),
+                             stop_when=lambda: interrupted() or machine.instructions >= plan.at)
+        if before.outcome is not Outcome.STOPPED or interrupted():
+            return MigrationResult(before, None)
+    started = time.perf_counter()
+    rounds: _Rounds | None = None
+    target: WireTarget | None = None
+    try:
+        channel = connect(plan.to, plan.secret)
+        target = WireTarget(channel)
+        rounds = _Rounds(session, plan, target, limit, interrupted)
+        while not rounds.last_round_due():
+            rounds.checkpointer.take()
+            during = rounds.run_while_sending()
+            if rounds.error is not None:
+                raise rounds.error
+            if interrupted():
+                raise RtcrError("interrupted")
+            if during.outcome is not Outcome.STOPPED:  # it ended here before it could move
+                reason = "the component ended at the source during pre-copy"
+                tell(f"rtcr: {reason}; it was not migrated")
+                rounds.checkpointer.committer.drain()  # the round in flight ends first
+                channel.refuse(reason)
+                channel.close()
+                return MigrationResult(during, _stats(plan, target, started, None, None,
+                                                      reason))
+        stopped = time.perf_counter()
+        target.final = True
+        rounds.checkpointer.take()
+        rounds.checkpointer.finish()  # COMMITTED: durable and verified at the receiver
+        try:
+            channel.recv(Kind.STARTED)
+        except ProtocolError as exc:
+            tell(f"rtcr: {plan.to} holds the component but did not confirm starting it: {exc}")
+        done = time.perf_counter()
+        channel.close()
+        gone = SessionResult(Outcome.STOPPED, 0, machine.instructions,
+                             f"migrated to {plan.to}", fault_totals(machine),
+                             wall_seconds=done - started)
+        return MigrationResult(gone, _stats(plan, target, started, (done - stopped) * 1000,
+                                            target.rounds[-1].info.id, None))
+    except RtcrError as exc:
+        tell(f"rtcr: migration to {plan.to} abandoned: interrupted" if interrupted() else
+             f"rtcr: migration to {plan.to} failed: {exc}; the component keeps running here")
+        if target is not None:
+            target.channel.close()
+        stats = _stats(plan, target, started, None, None, str(exc))
+        if rounds is not None:
+            rounds.close()
+            rounds = None
+        return MigrationResult(session.run(max_instructions=limit(), stop_when=interrupted),
+                               stats)
+    finally:
+        if rounds is not None:
+            rounds.close()
+
+
+def _stats(plan: MigrationPlan, target: WireTarget | None, started: float,
+           downtime_ms: float | None, checkpoint: int | None,
+           failure: str | None) -> MigrationStats:
+    return MigrationStats(
+        plan.mode, len(target.rounds) if target else 0,
+        target.channel.bytes_sent if target else 0, target.pages_sent if target else 0,
+        None if downtime_ms is None else round(downtime_ms, 3),
+        (time.perf_counter() - started) * 1000, checkpoint, failure)
+
