@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
-from rtcr.errors import StoreError
+from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
-from rtcr.store.archive import copy_checkpoint, import_archive
+from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_migration, migrate_options
 from ._options import concurrency, interval_options, tracking_options
@@ -73,7 +73,10 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
 def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
             ) -> tuple[Store, int | None]:
     """The store to continue in and the checkpoint there (None: its newest)."""
-    if path.is_file():  # an archive of `rtcr export`
+    if path.is_file():
+        if not is_archive(path):
+            raise StoreError(f"{path}: is neither an rtcr store (a directory) nor a "
+                             "checkpoint archive (rtcr export)")
         if ref is not None:
             raise click.UsageError("--checkpoint names a checkpoint of a store, not of "
                                    f"the archive {path}")
@@ -86,7 +89,10 @@ def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
         imported, _info = import_archive(target, path)
         return target, imported
     store = stack.enter_context(Store.open(path))
-    named = None if ref is None else store.resolve(ref)
+    try:
+        named = None if ref is None else store.resolve(ref)
+    except (UnknownCheckpoint, InvalidArgument) as exc:
+        raise click.BadParameter(str(exc), param_hint="--checkpoint") from exc
     if into is None:
         return store, named
     target = stack.enter_context(Store.open_or_create(into))
