@@ -190,8 +190,12 @@ class Runtime:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
 
     # -- tracking -----------------------------------------------------------
-    def allocate_ram(self, child: Component, size: int, *, oid: int | None = None) -> RamRecord:
-        """Allocate RAM for the target and put it behind tracked managed dataspaces."""
+    def allocate_ram(self, child: Component, size: int, *, oid: int | None = None,
+                     armed: bool = True) -> RamRecord:
+        """Allocate RAM for the target and put it behind tracked managed dataspaces.
+
+        ``armed=False`` leaves every part unattached (see `TrackedRam.arm_part`).
+        """
         ram = child.pd.alloc_ram(size)
         # The target must only ever hold the managed dataspace.
         for selector in child.pd.cap_space.selectors(ram):
@@ -199,7 +203,7 @@ class Runtime:
         core = child.machine.core
         count = 1 if self.strategy is Strategy.FULL else 2
         maps = tuple(core.create_region_map(ram.size) for _ in range(count))
-        tracked = TrackedRam(ram, maps, self.strategy, self.granularity)
+        tracked = TrackedRam(ram, maps, self.strategy, self.granularity, armed=armed)
         record = RamRecord(self._oid(oid), ram.size, tracked)
         self._remember(record, *(rm.dataspace() for rm in maps))
         pager = _RamPager(self, record)
