@@ -27,7 +27,7 @@ from cr_helpers import (
     rtcr,
 )
 
-from rtcr.checkpoint import EXIT_PAGE_CORRUPT, Session, SessionResult, Strategy
+from rtcr.checkpoint import EXIT_PAGE_CORRUPT, Policy, Session, SessionResult, Strategy
 from rtcr.checkpoint import Outcome as RunOutcome
 from rtcr.errors import InvalidArgument
 from rtcr.store import Store
@@ -272,3 +272,31 @@ def test_the_command_line_lazy_restore_continues_the_output(example: Example,
     assert done.returncode == ref.exit_code, done.stderr
     assert done.stdout.splitlines() == [f"[counter] {line}" for line in ref.lines[log_lines:]]
     assert '"lazy"' in summary.read_text()
+
+
+@pytest.mark.parametrize("prefetch_pages", [0, 1024])
+def test_concurrent_checkpoints_after_a_lazy_restore_restore_exactly(
+        example: Example, prefetch_pages: int, tmp_path: Path) -> None:
+    path, ref = _checkpoints(example, "sort", tmp_path)
+    with Store.open(path) as store:
+        sink = Lines()
+        session = Session.resume(store, store.ids()[0], log_sink=sink, lazy=True,
+                                 concurrent=Policy.WAIT, prefetch_pages=prefetch_pages)
+        got, result = finish(session, sink, every=every_for(ref.instructions, 6))
+        assert_continues(ref, got, session.restored_log_lines, "the lazily restored run")
+        assert result.checkpoints
+        for stats in result.checkpoints:
+            again, _r, lines = restored_run(store, stats.id)
+            assert_continues(ref, again, lines, f"restore of {stats.id}")
+
+
+def test_the_command_line_refuses_lazy_with_a_migration(example: Example,
+                                                      tmp_path: Path) -> None:
+    path, _ref = _checkpoints(example, "hello", tmp_path)
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret-for-the-test\n")
+    secret.chmod(0o600)
+    done = rtcr("restore", path, "--lazy", "--migrate-to", "127.0.0.1:9", "--secret-file",
+                secret)
+    assert done.returncode == 2
+    assert "--lazy cannot be combined with --migrate-to" in done.stderr
