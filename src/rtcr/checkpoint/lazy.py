@@ -48,6 +48,10 @@ PREFETCH_PAGES = 1024
 """Pages the prefetcher loads per time slice (4 MiB): enough to finish a 256 MiB
 image in 64 slices, little enough to keep a slice's latency."""
 
+FAULT_AROUND_PAGES = 32
+"""Pages a fault loads at most: the faulting part and the missing ones after it
+(a first access is rarely the last one near it; one decode call for all)."""
+
 _LOADED = b"\x01"
 _MISSING = b"\x00"
 
@@ -85,6 +89,13 @@ class _LazyObject:
         self.indices: array[int] | None = None  # stored page indices, ascending (on first use)
         self.pager: LazyPager | None = None
 
+    def missing_run(self, first: int, pages: int) -> int:
+        """The end of the run of missing parts from ``first``, at most ``pages`` pages long."""
+        end = self.loaded.find(_LOADED, first)
+        if end < 0:
+            end = len(self.loaded)
+        return min(end, first + max(1, pages // self.record.tracked.part_pages))
+
 
 class LazyPager(SynchronousHandler):
     """The fault handler of a lazily restored object's maps until all of it is back."""
@@ -102,7 +113,9 @@ class LazyPager(SynchronousHandler):
         part = fault.addr // tracked.part_size
         if (reason is WalkFailure.NO_REGION and not tracked.freed
                 and 0 <= part < tracked.parts and not obj.loaded[part]):
-            self.loader.pages_on_fault += self.loader.load(obj, part, part + 1, "its first access")
+            loader = self.loader
+            loader.pages_on_fault += loader.load(
+                obj, part, obj.missing_run(part, FAULT_AROUND_PAGES), "its first access")
             return Verdict.RESOLVED
         return obj.tracking.handle_fault(region_map, fault, reason, rights)
 
@@ -208,14 +221,10 @@ class LazyLoader:
             if tracked.freed:  # its frames are not its own any more: nothing to load
                 self._objects.remove(obj)
                 continue
+            if budget is not None and budget <= 0:
+                break
             first = obj.loaded.find(_MISSING)
-            end = obj.loaded.find(_LOADED, first)
-            if end < 0:
-                end = tracked.parts
-            if budget is not None:
-                if budget <= 0:
-                    break
-                end = min(end, first + max(1, -(-(budget - done) // tracked.part_pages)))
+            end = obj.missing_run(first, tracked.pages if budget is None else budget - done)
             loaded = self.load(obj, first, end, "prefetch")
             self.pages_prefetched += loaded
             done += loaded
@@ -226,4 +235,5 @@ class LazyLoader:
         self.prefetch(None)
 
 
-__all__ = ["PREFETCH_PAGES", "LazyLoadFailed", "LazyLoader", "LazyPager", "LazyStats"]
+__all__ = ["FAULT_AROUND_PAGES", "PREFETCH_PAGES", "LazyLoadFailed", "LazyLoader", "LazyPager",
+           "LazyStats"]
