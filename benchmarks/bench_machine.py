@@ -301,12 +301,14 @@ def tracking_section(tmp: Path, sizes: list[int], touch: int, repeat: int) -> No
     result = micro.tracking_fault_cost(sizes, touch, repeat, tmp)
     bare = result["bare"]
     rows = [[f"{row['object_mib']} MiB", str(row["faults"]), f"{row['fill_us_median']:.2f}",
-             f"{row['fill_us_p99']:.2f}", f"{row['over_bare_hook']:.1f}"]
+             f"{row['fill_us_p99']:.2f}", f"{row['over_bare_hook']:.1f}",
+             f"{row['by_difference_us']:.2f}", f"{row['by_difference_over_bare_hook']:.1f}"]
             for row in result["sizes"]]
     table(f"ro-attach write fault through the runtime ({touch} pages per object, "
           f"{repeat} runs); bare Python fill hook {bare['hook_us_median']:.2f} µs in-hook, "
           f"{bare['per_fault_us_median']:.2f} µs by difference",
-          ["object", "faults", "fill µs median", "p99", "× bare hook"], rows)
+          ["object", "faults", "fill µs median", "p99", "× bare hook", "by difference µs",
+           "× bare hook"], rows)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,23 @@ class Syscall(enum.IntEnum):
     SIGNAL_RECEIVER = 27  # () -> receiver cap (one per Genode entrypoint)
     SIGNAL_CONTEXT_AT = 28  # (receiver) -> ctx cap delivered at that receiver
     SIGNAL_WAIT_AT = 29  # (receiver) -> ctx cap that fired there
+    PD_CREATE = 30  # (label ptr, label len) -> pd cap; session quota paid by the caller's PD
+    PD_SELF = 31  # () -> pd cap of the caller's own PD
+    PD_REF_ACCOUNT = 32  # (pd, ref pd) -> 0
+    PD_TRANSFER = 33  # (from pd, to pd, amount, QUOTA_RAM or QUOTA_CAPS) -> 0
+    PD_RAM_ALLOC = 34  # (pd, size) -> ds cap, charged to that PD
+    PD_RAM_FREE = 35  # (pd, ds) -> 0; only the owning PD may
+    PD_RAM_SEAL = 36  # (pd, ds, flags: 0 or SEAL_REVOKE); only the owning PD may
+    PD_RAM_SIZE = 37  # (pd, ds) -> bytes of a RAM dataspace that PD owns
+    PD_QUOTA = 38  # (pd, PD_QUOTA_*) -> bytes or capabilities
+    CAP_DELEGATE = 39  # (pd, ds or ctx cap) -> its selector in that PD's space
+    SIGNAL_FREE = 40  # (ctx) -> 0: dissolve an own context, revoke it from every holder
+    PD_ADDRESS_SPACE = 41  # (pd) -> rm cap of that PD's address space
+    CHILD_START = 42  # (pd, binary ROM ds, name ptr, name len, exit ctx or -1) -> 0
+    PD_STACK_AREA = 43  # (pd) -> rm cap of a PD session's stack area
+    CHILD_EXIT_VALUE = 44  # (pd) -> exit value of the child in that PD; ENOTHREAD: it runs
+    THREAD_CREATE_NAMED = 45  # (trampoline, entry, arg, stack_size, name ptr, name len) -> tid
+    DS_WRITEABLE = 46  # (ds) -> 1 if attaching it writable is possible (RAM, managed), else 0
 
 
 class Errno(enum.IntEnum):
@@ -78,6 +95,26 @@ SEAL_REVOKE = 1  # RTCR_SEAL_REVOKE: also downgrade existing writable mappings
 
 SLEEP_MAX_US = (1 << 40) - 1  # RTCR_SLEEP_MAX_US: longer sleeps fail with EINVAL
 ROM_NAME_MAX = 256  # RTCR_ROM_NAME_MAX: bytes of a ROM name
+
+QUOTA_RAM = 0  # RTCR_QUOTA_RAM: PD_TRANSFER moves bytes of RAM quota
+QUOTA_CAPS = 1  # RTCR_QUOTA_CAPS: PD_TRANSFER moves capabilities
+
+
+class PdQuota(enum.IntEnum):
+    """What PD_QUOTA reports (``RTCR_PD_*``)."""
+
+    RAM_LIMIT = 0
+    RAM_USED = 1
+    CAPS_LIMIT = 2
+    CAPS_USED = 3
+
+
+PD_SESSION_RAM_QUOTA = 24 * 1024 * 8  # RTCR_PD_SESSION_RAM: Genode's Pd_session::RAM_QUOTA
+PD_SESSION_CAP_QUOTA = 13  # RTCR_PD_SESSION_CAPS: Genode's Pd_session::CAP_QUOTA
+PD_LABEL_MAX = 160  # RTCR_PD_LABEL_MAX: bytes of a PD session's label
+
+STACK_AREA_BASE = 0x4000_0000  # where a PD session's stack area sits in its address space
+STACK_AREA_SIZE = 0x1000_0000  # (Genode's stack area on 64-bit: 256 MiB at 1 GiB)
 
 ADDRESS_SPACE_SELECTOR = 1  # RTCR_ADDRESS_SPACE: the caller's own region map
 FIRST_DYNAMIC_SELECTOR = 2  # selectors handed out for new objects start here

@@ -99,12 +99,13 @@ def test_import_of_a_file_that_is_no_archive_is_one_line(tmp_path: Path) -> None
         f"rtcr: error: {tmp_path / 'x.rtcr'}: not an rtcr checkpoint archive"]
 
 
-def test_export_into_a_missing_directory_is_refused(archived: tuple[Path, Path, int],
-                                                    tmp_path: Path) -> None:
+def test_export_into_a_missing_directory_creates_it_and_says_so(
+        archived: tuple[Path, Path, int], tmp_path: Path) -> None:
     _, archive, _ = archived
-    done = rtcr("export", archive.parent / "source", "-o", tmp_path / "no" / "x.rtcr")
-    assert done.returncode == 2
-    assert "does not exist" in done.stderr and not (tmp_path / "no").exists()
+    done = rtcr("export", archive.parent / "source", "-o", tmp_path / "new" / "x.rtcr")
+    assert done.returncode == 0, done.stderr
+    assert f"rtcr: created directory {tmp_path / 'new'} for -o x.rtcr" in done.stderr
+    assert (tmp_path / "new" / "x.rtcr").is_file()
 
 
 def test_restore_of_an_archive_continues_like_the_original(

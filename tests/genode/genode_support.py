@@ -26,9 +26,11 @@ class Run:
 class Capture:
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.labelled: list[str] = []  # "[component] line", as `rtcr run` prints them
 
     def __call__(self, component: object, line: str) -> None:
         self.lines.append(line)
+        self.labelled.append(f"[{getattr(component, 'name', '?')}] {line}")
 
 
 def run(elf: Path, *, roms: dict[str, bytes] | None = None, store: Store | None = None,

@@ -62,3 +62,39 @@ def test_a_checkpoint_inside_the_unwinder_restores_exactly(genode_component: Bui
                      for lo, hi in ranges)]
     assert inside, "no checkpoint landed inside the unwinder"
     assert_every_checkpoint_restores(reference, store, ids)
+
+
+def test_pd_sessions_and_their_ram_restore_from_every_checkpoint(genode_component: Build,
+                                                                 tmp_path: Path) -> None:
+    elf = genode_component("pd_rounds")
+    store = Store.create(tmp_path / "store")
+    reference = run(elf, store=store, every=4999)
+    ids = [c.id for c in reference.result.checkpoints]
+    assert (reference.result.outcome, reference.result.exit_code) == (Outcome.EXITED, 0)
+    assert reference.lines[-1].startswith("round 23 ")
+    assert len(ids) >= 10
+    assert_every_checkpoint_restores(reference, store, ids)
+
+
+def test_the_image_carries_pd_sessions_with_quotas_accounts_and_selectors(
+        genode_component: Build, tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "store")
+    reference = run(genode_component("pd_rounds"), store=store, every=20011)
+    manifest = store.load(reference.result.checkpoints[-1].id).manifest
+    pds = [o for o in manifest["objects"] if o["kind"] == "pd"]
+    assert [p["name"].rsplit(" ", 1)[-1] for p in pds] == ["a", "b"]
+    assert all(p["ref"] == -1 for p in pds)  # the target's own PD
+    assert all(p["ram_quota"] > p["session_quota"][0] for p in pds)
+    oids = {p["oid"] for p in pds}
+    owned = [o for o in manifest["objects"] if o["kind"] == "ram" and o["pd"] in oids
+             and not o["freed"]]
+    assert owned
+    held = {oid for p in pds for _, oid, _ in p["selectors"]}
+    assert {o["oid"] for o in owned} <= held
+    # a PD also holds RAM charged to the other one: delegated to it
+    delegated = [(p["oid"], o["oid"]) for p in pds for o in owned if o["pd"] != p["oid"]
+                 and o["oid"] in {oid for _, oid, _ in p["selectors"]}]
+    assert delegated
+    # pd_a's address space, with what the target attached there
+    spaces = [o for o in manifest["objects"] if o["kind"] == "rm" and o.get("pd") in oids]
+    assert len(spaces) == 1 and spaces[0]["regions"]

@@ -46,6 +46,7 @@ def test_fuzz_on_a_bare_machine(tmp_path: Path, seed: int) -> None:
     assert outcome.violations == []
     assert outcome.calls >= CALLS
     assert machine_violations(machine) == []
+    assert len(machine.core.pds()) > 1  # PD sessions were opened and used too
     assert machine.components[0].exit_code == 0
     # every kind of adversarial argument was tried (and answered with an error)
     stats = next(line for line in lines if line.startswith("errors "))

@@ -43,6 +43,20 @@ def test_fault_types_and_flags_agree() -> None:
     assert d["RTCR_ROM_NAME_MAX"] == abi.ROM_NAME_MAX
 
 
+def test_pd_session_numbers_agree() -> None:
+    d = _defines()
+    assert d["RTCR_QUOTA_RAM"] == abi.QUOTA_RAM
+    assert d["RTCR_QUOTA_CAPS"] == abi.QUOTA_CAPS
+    assert {q.name: q.value for q in abi.PdQuota} == {
+        k[len("RTCR_PD_"):]: v for k, v in d.items()
+        if k.startswith("RTCR_PD_") and k.endswith(("_LIMIT", "_USED"))}
+    assert d["RTCR_PD_SESSION_RAM"] == abi.PD_SESSION_RAM_QUOTA
+    assert d["RTCR_PD_SESSION_CAPS"] == abi.PD_SESSION_CAP_QUOTA
+    assert d["RTCR_PD_LABEL_MAX"] == abi.PD_LABEL_MAX
+    assert d["RTCR_STACK_AREA_BASE"] == abi.STACK_AREA_BASE
+    assert d["RTCR_STACK_AREA_SIZE"] == abi.STACK_AREA_SIZE
+
+
 def test_sleep_limit_agrees() -> None:
     text = sdk.HEADER.read_text()
     assert "#define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)" in text

@@ -60,14 +60,44 @@ class _Copy:
     base: int  # the RAM buffer
     lease_address: int
     pending: dict[int, set[int]]  # RAM object id -> parts not yet copied
-    # object id -> (offset of its first page in the lease, its page indices, ascending)
+    # object id -> (offset of its first page in the lease, its page indices, ascending;
+    # the indices are filled in by the first to need them, see `_index`)
     slots: dict[int, tuple[int, array[int]]]
     frames: dict[int, array[int]]  # object id -> physical address per page
     part_pages: dict[int, RamRecord]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    indexed: bool = False
 
-    def save(self, oid: int, parts: list[int]) -> None:
-        """Copy ``parts`` of object ``oid`` into the lease now (caller holds the lock)."""
+    def _index(self) -> None:
+        """Sort the checkpoint's parts into page indices, once (caller holds the lock).
+
+        Not in the pause: the first save or the worker's copy does it, before
+        either takes a part out of `pending` (which then still holds them all).
+        """
+        if self.indexed:
+            return
+        for oid, parts in self.pending.items():
+            self.slots[oid][1].extend(pages_of(self.part_pages[oid].tracked, parts))
+        self.indexed = True
+
+    def save_part(self, oid: int, part: int) -> None:
+        """Copy ``part`` of object ``oid`` into the lease now, if this copy still waits for it."""
+        with self.lock:
+            self._index()
+            parts = self.pending.get(oid)
+            if parts is not None and part in parts:
+                parts.discard(part)
+                self._save(oid, [part])
+
+    def save_object(self, oid: int) -> None:
+        """Copy every part of object ``oid`` this copy still waits for into the lease now."""
+        with self.lock:
+            self._index()
+            parts = self.pending.pop(oid, set())
+            if parts:
+                self._save(oid, sorted(parts))
+
+    def _save(self, oid: int, parts: list[int]) -> None:
         record = self.part_pages[oid]
         frames = self.frames[oid]
         for part in parts:
@@ -84,6 +114,7 @@ class _Copy:
         """The worker's part: everything the target did not save first."""
         while True:
             with self.lock:
+                self._index()
                 batch: list[tuple[int, int]] = []
                 for oid, parts in self.pending.items():
                     while parts and len(batch) < _COPY_CHUNK:
@@ -131,6 +162,7 @@ class ConcurrentCheckpointer(Checkpointer):
         self.policy = policy
         self.skipped = 0
         self._copies: list[_Copy] = []
+        self._ramp = array("Q")
         self._switch_interval = sys.getswitchinterval()
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
@@ -179,18 +211,17 @@ class ConcurrentCheckpointer(Checkpointer):
             tracked = record.tracked
             assert tracked.ram is not None
             declarations.append((key, tracked.pages, fresh))
-            dirty = tracked.swap()
+            dirty = tracked.swap()  # a fresh set, this checkpoint's to keep
             parts = set(range(tracked.parts)) if first else dirty
-            indices = pages_of(tracked, parts)
-            copy.pending[oid] = set(parts)
+            count = tracked.pages_in(parts)
+            indices = array("I")  # filled in after the pause (`_Copy._index`)
+            copy.pending[oid] = parts
             copy.slots[oid] = (at, indices)
             copy.frames[oid] = self.frames(oid, tracked.ram)
             copy.part_pages[oid] = record
-            sources.append(Source(key, indices, lease.address,
-                                  array("Q", range(at, at + len(indices) * PAGE_SIZE,
-                                                   PAGE_SIZE))))
-            at += len(indices) * PAGE_SIZE
-            dirty_pages += len(indices)
+            sources.append(Source(key, indices, lease.address + at, self._slot_offsets(count)))
+            at += count * PAGE_SIZE
+            dirty_pages += count
         pause_us = int((time.perf_counter() - started) * 1e6)
         self.plan_recycling()
         job = Job(manifest, declarations, sources, {oid for oid, _, _ in live},
@@ -204,6 +235,17 @@ class ConcurrentCheckpointer(Checkpointer):
         self.committer.submit(job)
         return True
 
+    def _slot_offsets(self, count: int) -> array[int]:
+        """``0, PAGE_SIZE, 2 * PAGE_SIZE, ...``: ``count`` consecutive slots (u64).
+
+        Sliced from one array kept across checkpoints: a slice is a memory
+        copy, building the array again a Python step per page in the pause.
+        """
+        if len(self._ramp) < count:
+            self._ramp = array("Q", range(0, max(count, 2 * len(self._ramp)) * PAGE_SIZE,
+                                          PAGE_SIZE))
+        return self._ramp[:count]
+
     def pending(self, oid: int) -> set[int]:
         """Parts of RAM object ``oid`` that checkpoints in flight have yet to copy."""
         out: set[int] = set()
@@ -215,18 +257,11 @@ class ConcurrentCheckpointer(Checkpointer):
     # -- copy-on-write hooks (target's thread, inside its fault) ------------------------
     def _save_before_write(self, record: RamRecord, part: int) -> None:
         for copy in list(self._copies):
-            with copy.lock:
-                parts = copy.pending.get(record.oid)
-                if parts is not None and part in parts:
-                    parts.discard(part)
-                    copy.save(record.oid, [part])
+            copy.save_part(record.oid, part)
 
     def _save_before_free(self, record: RamRecord) -> None:
         for copy in list(self._copies):
-            with copy.lock:
-                parts = copy.pending.pop(record.oid, set())
-                if parts:
-                    copy.save(record.oid, sorted(parts))
+            copy.save_object(record.oid)
 
     # -- between time slices and at the end -------------------------------------------
     def background(self) -> list[CheckpointStats]:

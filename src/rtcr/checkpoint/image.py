@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core import RegionMap
+from rtcr.errors import Denied
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .runtime import (
+    OWN_PD_OID,
+    PdRecord,
     RamRecord,
     ReceiverRecord,
     RegionMapRecord,
@@ -24,6 +28,7 @@ from .runtime import (
 )
 
 if TYPE_CHECKING:
+    from rtcr.core import CapabilitySpace
     from rtcr.machine import Component, Machine
 
 FORMAT = 2
@@ -63,16 +68,22 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                         "label": record.label})
         elif isinstance(record, RamRecord):
             out.append({"oid": oid, "kind": "ram", "size": record.size,
-                        "sealed": record.sealed, "freed": record.tracked.freed})
+                        "sealed": record.sealed, "freed": record.tracked.freed,
+                        "pd": record.pd})
         elif isinstance(record, RegionMapRecord):
             out.append({"oid": oid, "kind": "rm", "size": record.rm.size,
                         "handler": record.handler,
-                        "destroyed": record.destroyed,
+                        "destroyed": record.destroyed, "pd": record.pd,
+                        "stack_area": record.stack_area,
                         "regions": [[r.start, r.size, r.offset, r.ds_oid, r.writeable,
                                      r.executable]
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
-            out.append({"oid": oid, "kind": "signal", "receiver": record.receiver})
+            out.append({"oid": oid, "kind": "signal", "receiver": record.receiver,
+                        "freed": record.freed})
+        elif isinstance(record, PdRecord):
+            if oid != OWN_PD_OID:  # the target's own PD is the image's "component"
+                out.append(_pd_session(record, runtime))
         elif isinstance(record, ReceiverRecord):
             out.append({"oid": oid, "kind": "receiver",
                         "pending": [runtime.record_of(ctx).oid
@@ -80,6 +91,29 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                         "waiters": [w.tid for w in record.receiver.waiters()
                                     if isinstance(w, Thread)]})
     return out
+
+
+def _selectors(caps: CapabilitySpace, runtime: Runtime) -> list[list[int]]:
+    """[selector, object id, 1 if it names a map's managed dataspace] of a capability space."""
+    out: list[list[int]] = []
+    for selector, obj in caps.items():
+        if selector == ADDRESS_SPACE_SELECTOR:
+            continue
+        record = runtime.record_of(obj)
+        out.append([selector, record.oid,
+                    1 if isinstance(record, RegionMapRecord) and obj is not record.rm else 0])
+    return out
+
+
+def _pd_session(record: PdRecord, runtime: Runtime) -> dict[str, Any]:
+    """A PD session: its limits (transfers are in them), account and capability space."""
+    pd = record.pd
+    ref = pd.reference_account
+    return {"oid": record.oid, "kind": "pd", "name": pd.name, "ram_quota": pd.ram_quota(),
+            "cap_quota": pd.cap_quota(), "session_quota": list(pd.session_quota),
+            "ref": None if ref is None else runtime.record_of(ref).oid,
+            "selectors": _selectors(pd.cap_space, runtime),
+            "next_selector": pd.cap_space.next_selector}
 
 
 def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
@@ -97,15 +131,12 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
 
 def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
     """Describe a paused machine completely, except for memory contents."""
+    if len(machine.components) > 1:
+        raise Denied(f"{component.name} started children: checkpoints of a component tree "
+                     "are not supported yet (the image holds one component)")
     scheduler = machine.scheduler
     caps = component.pd.cap_space
-    selectors: list[list[int]] = []
-    for selector, obj in caps.items():
-        if selector == 1:
-            continue
-        record = runtime.record_of(obj)
-        selectors.append([selector, record.oid,
-                          1 if isinstance(record, RegionMapRecord) and obj is not record.rm else 0])
+    selectors = _selectors(caps, runtime)
     receiver = component.pd.signal_receiver
     threads = []
     for tid, thread in sorted(component.threads.items()):

@@ -19,7 +19,16 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from rtcr.core import PAGE_SIZE, Fault, FaultType, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import (
+    PAGE_SIZE,
+    CapabilitySpace,
+    Fault,
+    FaultType,
+    ProtectionDomain,
+    RegionMap,
+    SignalContext,
+    SignalReceiver,
+)
 from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
@@ -89,13 +98,18 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                                    array("Q", range(0, len(data), PAGE_SIZE)))
             runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))
             live.add(oid)
+        elif kind == "pd":
+            runtime.restore_pd_session(component, oid, obj["name"], obj["ram_quota"],
+                                       obj["cap_quota"], tuple(obj["session_quota"]))
         elif kind == "ram":
-            record = runtime.allocate_ram(component, obj["size"], oid=oid, armed=not lazy)
+            owner = pd if obj.get("pd") is None else _pd(runtime, obj["pd"])
+            record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner,
+                                          armed=not lazy)
             ram = record.tracked.ram
             assert ram is not None
             if obj["freed"]:
                 record.tracked.release()
-                pd.free_ram(ram)
+                owner.free_ram(ram)
                 continue
             if loader is not None:
                 loader.add(record, object_key(oid))
@@ -109,14 +123,21 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "rm":
             if oid == 0:
                 continue
-            runtime.rm_create(component, obj["size"], oid=oid)
+            if obj.get("pd") is not None and obj.get("stack_area"):
+                runtime.pd_stack_area(component, _pd(runtime, obj["pd"]), oid=oid)
+            elif obj.get("pd") is not None:  # a PD session's address space, there already
+                runtime.pd_address_space(component, _pd(runtime, obj["pd"]), oid=oid)
+            else:
+                runtime.rm_create(component, obj["size"], oid=oid)
         elif kind == "receiver":
             runtime.signal_receiver(component, oid=oid)
         elif kind == "signal":
             at = obj.get("receiver")
             receiver = None if at is None else runtime.core_object(at)
             assert receiver is None or isinstance(receiver, SignalReceiver)
-            runtime.signal_context(component, receiver, oid=oid)
+            context = runtime.signal_context(component, receiver, oid=oid)
+            if obj.get("freed"):
+                runtime.signal_free(component, context)
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]
@@ -145,15 +166,13 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             assert isinstance(destroyed, RegionMap)
             runtime.rm_destroy(component, destroyed)
 
-    # Capability selectors.
-    caps = pd.cap_space
-    for selector, oid, managed in manifest["selectors"]:
-        obj_ = runtime.core_object(oid)
-        if managed:
-            assert isinstance(obj_, RegionMap)
-            obj_ = obj_.dataspace()
-        caps.insert_at(selector, obj_)
-    caps.advance_to(comp["next_selector"])
+    # Reference accounts (a PD's own account first), then every capability space.
+    sessions = [o for o in manifest["objects"] if o["kind"] == "pd"]
+    _restore_reference_accounts(runtime, sessions)
+    _install_selectors(runtime, pd.cap_space, manifest["selectors"], comp["next_selector"])
+    for obj in sessions:
+        _install_selectors(runtime, _pd(runtime, obj["oid"]).cap_space, obj["selectors"],
+                           obj["next_selector"])
 
     # Pending signals, in delivery order (each receiver has its own order).
     receivers = [o for o in manifest["objects"] if o["kind"] == "receiver"]
@@ -214,6 +233,45 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     component.log_lines = comp["log_lines"]
     component.log_tail.extend(comp.get("log_tail", ()))  # checkpoints before tails had none
     return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live, loader)
+
+
+def _pd(runtime: Runtime, oid: int) -> ProtectionDomain:
+    pd = runtime.core_object(oid)
+    if not isinstance(pd, ProtectionDomain):
+        raise ValueError(f"object {oid} is not a PD")
+    return pd
+
+
+def _restore_reference_accounts(runtime: Runtime, sessions: list[dict[str, Any]]) -> None:
+    """Set each PD session's reference account, a reference's own before it is named."""
+    done: set[int] = set()
+
+    def restore(obj: dict[str, Any], chain: tuple[int, ...]) -> None:
+        oid, ref = obj["oid"], obj["ref"]
+        if oid in done or ref is None:
+            return
+        if oid in chain:
+            raise ValueError(f"PD {oid}: its reference accounts form a cycle")
+        for other in sessions:
+            if other["oid"] == ref:
+                restore(other, (*chain, oid))
+        _pd(runtime, oid).ref_account(_pd(runtime, ref))
+        done.add(oid)
+
+    for obj in sessions:
+        restore(obj, ())
+
+
+def _install_selectors(runtime: Runtime, caps: CapabilitySpace, entries: list[list[int]],
+                       next_selector: int) -> None:
+    """Put every object back under the selector it had; selectors go on from there."""
+    for selector, oid, managed in entries:
+        obj = runtime.core_object(oid)
+        if managed:
+            assert isinstance(obj, RegionMap)
+            obj = obj.dataspace()
+        caps.insert_at(selector, obj)
+    caps.advance_to(next_selector)
 
 
 def _fault_map(runtime: Runtime, oid: int) -> RegionMap:

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 from rtcr.core import (
     Dataspace,
     Fault,
+    ProtectionDomain,
+    RamDataspace,
     Range,
     RegionMap,
     Rights,
@@ -41,8 +43,8 @@ from rtcr.core import (
     Verdict,
     WalkFailure,
 )
-from rtcr.errors import Denied
-from rtcr.machine.parent import drop_capabilities
+from rtcr.errors import Denied, InvalidDataspace
+from rtcr.machine.parent import drop_capabilities, stack_area_of
 
 from .tracking import Strategy, TrackedRam
 
@@ -77,6 +79,15 @@ class RamRecord:
     size: int
     tracked: TrackedRam
     sealed: bool = False
+    pd: int | None = None  # object id of the PD session it is charged to; None: the target's
+
+
+@dataclass
+class PdRecord:
+    """A PD session the target opened (Genode's ``Pd_connection``)."""
+
+    oid: int
+    pd: ProtectionDomain
 
 
 @dataclass
@@ -86,6 +97,8 @@ class RegionMapRecord:
     handler: int | None = None  # object id of the signal context
     regions: list[RegionRecord] = field(default_factory=list)
     destroyed: bool = False
+    pd: int | None = None  # object id of the PD session whose address space (or stack area) it is
+    stack_area: bool = False
 
 
 @dataclass
@@ -93,6 +106,7 @@ class SignalRecord:
     oid: int
     context: SignalContext
     receiver: int | None = None  # object id of its receiver; None: the PD's own
+    freed: bool = False
 
 
 @dataclass
@@ -101,9 +115,10 @@ class ReceiverRecord:
     receiver: SignalReceiver
 
 
-ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord | ReceiverRecord
+ObjectRecord = RomRecord | RamRecord | RegionMapRecord | SignalRecord | ReceiverRecord | PdRecord
 
 ADDRESS_SPACE_OID = 0
+OWN_PD_OID = -1  # the target's own PD: described by the image's component, not an object
 
 
 class _RamPager(SynchronousHandler):
@@ -164,6 +179,8 @@ class Runtime:
         space = child.pd.address_space
         # RM_DATASPACE(RTCR_ADDRESS_SPACE) hands the target this map's managed dataspace.
         self._remember(RegionMapRecord(ADDRESS_SPACE_OID, space), space, space.dataspace())
+        # Its own PD, named when the target passes it on (Env::pd_session_cap).
+        self._remember(PdRecord(OWN_PD_OID, child.pd), child.pd)
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
@@ -186,25 +203,41 @@ class Runtime:
     def ram_records(self) -> list[RamRecord]:
         return [r for r in self.objects.values() if isinstance(r, RamRecord)]
 
+    def pd_records(self) -> list[PdRecord]:
+        """The PD sessions the target opened (not its own PD)."""
+        return [r for r in self.objects.values()
+                if isinstance(r, PdRecord) and r.oid != OWN_PD_OID]
+
+    def _owner(self, child: Component, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
+                                                                           int | None]:
+        """The PD a RAM call acts on and its object id (None: the target's own PD)."""
+        if pd is None or pd is child.pd:
+            return child.pd, None
+        record = self.record_of(pd)
+        if not isinstance(record, PdRecord):
+            raise Denied(f"{pd!r} is not a PD session of this component")
+        return pd, record.oid
+
     def region_map_records(self) -> list[RegionMapRecord]:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
 
     # -- tracking -----------------------------------------------------------
     def allocate_ram(self, child: Component, size: int, *, oid: int | None = None,
-                     armed: bool = True) -> RamRecord:
-        """Allocate RAM for the target and put it behind tracked managed dataspaces.
+                     pd: ProtectionDomain | None = None, armed: bool = True) -> RamRecord:
+        """Allocate RAM on `pd` (None: the target's PD), behind tracked managed dataspaces.
 
         ``armed=False`` leaves every part unattached (see `TrackedRam.arm_part`).
         """
-        ram = child.pd.alloc_ram(size)
+        owner, pd_oid = self._owner(child, pd)
+        ram = owner.alloc_ram(size)
         # The target must only ever hold the managed dataspace.
-        for selector in child.pd.cap_space.selectors(ram):
-            child.pd.cap_space.remove(selector)
+        for selector in owner.cap_space.selectors(ram):
+            owner.cap_space.remove(selector)
         core = child.machine.core
         count = 1 if self.strategy is Strategy.FULL else 2
         maps = tuple(core.create_region_map(ram.size) for _ in range(count))
         tracked = TrackedRam(ram, maps, self.strategy, self.granularity, armed=armed)
-        record = RamRecord(self._oid(oid), ram.size, tracked)
+        record = RamRecord(self._oid(oid), ram.size, tracked, pd=pd_oid)
         self._remember(record, *(rm.dataspace() for rm in maps))
         pager = _RamPager(self, record)
         for rm in maps:
@@ -224,35 +257,101 @@ class Runtime:
         self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
         return rom
 
+    def provide_roms(self, child: Component) -> None:
+        """The ROM modules `child` may open, as objects of their own from the start.
+
+        A checkpoint then holds them as it holds the program's segments, so a
+        restored component opens a ROM it had not opened before the checkpoint
+        just as the original would have.
+        """
+        for name, data in sorted(child.roms.items()):
+            self.rom(child, name, data, label=name)
+
     def rom_session(self, child: Component, name: str) -> Dataspace:
         for record in self.objects.values():
             if isinstance(record, RomRecord) and record.label == name:
                 return record.rom
+        if name not in child.roms:
+            raise Denied(f"{child.name} has no ROM named {name!r}")
         return self.rom(child, name, child.roms[name], label=name)
 
-    def ram_alloc(self, child: Component, size: int) -> Dataspace:
-        return self.allocate_ram(child, size).tracked.managed.dataspace()
+    def ram_alloc(self, child: Component, size: int, *,
+                  pd: ProtectionDomain | None = None) -> Dataspace:
+        ds = self.allocate_ram(child, size, pd=pd).tracked.managed.dataspace()
+        if pd is not None and pd is not child.pd:
+            # The PD pays a cap for its dataspace, as core charges it for its own RAM.
+            pd.cap_space.insert(ds)
+        return ds
 
-    def ram_free(self, child: Component, ds: Dataspace) -> None:
+    def _owned_ram(self, child: Component, ds: Dataspace, pd: ProtectionDomain | None,
+                   what: str) -> tuple[RamRecord, RamDataspace, ProtectionDomain]:
+        """The record and real RAM of `ds`; `Denied` unless `pd` owns it, before any change."""
+        owner, _ = self._owner(child, pd)
         record = self._ram_record(ds)
         ram = record.tracked.ram
         if ram is None:
             raise Denied(f"RAM object {record.oid} was already freed")
+        owner.check_owner(ram, what)
+        return record, ram, owner
+
+    def ram_free(self, child: Component, ds: Dataspace, *,
+                 pd: ProtectionDomain | None = None) -> None:
+        record, ram, owner = self._owned_ram(child, ds, pd, "free")
         if self.before_free is not None:
             self.before_free(record)
         record.tracked.release()
-        child.pd.free_ram(ram)
-        for selector in child.pd.cap_space.selectors(ds):
-            child.pd.cap_space.remove(selector)
+        owner.free_ram(ram)
+        child.machine.core.revoke(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
-        record = self._ram_record(ds)
-        ram = record.tracked.ram
+    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+        ram = self._ram_record(ds).tracked.ram
         if ram is None:
-            raise Denied(f"RAM object {record.oid} was already freed")
+            raise InvalidDataspace(f"{ds!r} was already freed")
+        return ram
+
+    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+        pd = child.machine.core.create_pd_session(child.pd, name)
+        self._remember(PdRecord(self._oid(None), pd), pd)
+        return pd
+
+    def pd_address_space(self, child: Component, pd: ProtectionDomain, *,
+                         oid: int | None = None) -> RegionMap:
+        _, pd_oid = self._owner(child, pd)  # a PD of this target's
+        space = pd.address_space
+        if id(space) not in self._by_core_object:
+            self._remember(RegionMapRecord(self._oid(oid), space, pd=pd_oid), space,
+                           space.dataspace())
+        return space
+
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain, *,
+                      oid: int | None = None) -> RegionMap:
+        _, pd_oid = self._owner(child, pd)
+        area = stack_area_of(pd)
+        if id(area) not in self._by_core_object:
+            self._remember(RegionMapRecord(self._oid(oid), area, pd=pd_oid, stack_area=True),
+                           area, area.dataspace())
+        return area
+
+    def child_started(self, child: Component) -> None:
+        # The child runs in one of the target's PD sessions; its requests are served here
+        # too. (Checkpoints of such a tree are refused: the image holds one component.)
+        self.pd_address_space(child, child.pd)
+        self.pd_stack_area(child, child.pd)
+
+    def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
+                           cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:
+        """Recreate a PD session with the limits it had; nobody pays for it again."""
+        pd = child.machine.core.create_pd(name, ram_quota, cap_quota,
+                                          session_quota=session_quota)
+        self._remember(PdRecord(oid, pd), pd)
+        return pd
+
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+                 pd: ProtectionDomain | None = None) -> None:
+        record, ram, owner = self._owned_ram(child, ds, pd, "seal")
         record.sealed = True
         if revoke:
-            child.pd.seal_ram(ram, revoke=True)
+            owner.seal_ram(ram, revoke=True)
             for rm_record in self.region_map_records():
                 for region in rm_record.regions:
                     if region.ds_oid == record.oid:
@@ -320,6 +419,13 @@ class Runtime:
         self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
         return context
 
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        record = self.record_of(context)
+        assert isinstance(record, SignalRecord)
+        context.receiver.dissolve(context)
+        child.machine.core.revoke(context)
+        record.freed = True
+
     def receiver_records(self) -> list[ReceiverRecord]:
         return [r for r in self.objects.values() if isinstance(r, ReceiverRecord)]
 
@@ -335,6 +441,8 @@ class Runtime:
             return record.rm
         if isinstance(record, ReceiverRecord):
             return record.receiver
+        if isinstance(record, PdRecord):
+            return record.pd
         return record.context
 
     def dataspace_of(self, oid: int) -> Dataspace:
@@ -345,5 +453,5 @@ class Runtime:
         return obj
 
 
-__all__ = ["ADDRESS_SPACE_OID", "RamRecord", "ReceiverRecord", "RegionMapRecord",
-           "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]
+__all__ = ["ADDRESS_SPACE_OID", "OWN_PD_OID", "PdRecord", "RamRecord", "ReceiverRecord",
+           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]

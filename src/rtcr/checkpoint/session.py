@@ -135,6 +135,7 @@ class Session:
         component.roms = dict(roms or {})
         runtime.adopt_address_space(component)
         component.load(image)
+        runtime.provide_roms(component)
         return cls(machine, component, runtime,
                    _checkpointer(machine, component, runtime, store, concurrent,
                                  staging_budget=staging_budget))

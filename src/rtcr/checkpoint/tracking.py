@@ -6,7 +6,7 @@ pages. How the parts are attached is the strategy:
 
 - ``ro-attach``: parts are attached read-only. Reads never fault; the first
   write to a part faults (a write violation at the runtime's map), the part
-  is marked dirty and re-attached writable. This is the scheme the runtime
+  is marked dirty and given the write right in place (``protect``). This is the scheme the runtime
   exists for (Genode's read-only attach).
 - ``detach``: parts are not attached at all; any access faults (no region)
   and attaches the part writable, so reads count as dirty too. The
@@ -22,9 +22,10 @@ the map swapped out is re-armed later, off the pause path (`recycle`).
 Only the map holding the parts sits between the target's map and the RAM,
 so tracking costs one level of the five a walk may take, swap or not.
 
-All of it uses only the public region-map interface (attach, detach, fault
-handler), as a Genode component would: the runtime serves the target's RM
-sessions, so re-attaching the target's regions is its to do.
+All of it uses only the public region-map interface (attach, detach,
+protect -- a detach and re-attach fused, see ``RegionMap.protect`` --
+and the fault handler), as a Genode component would: the runtime serves
+the target's RM sessions, so re-attaching the target's regions is its to do.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from collections.abc import Callable
 
 from rtcr.core import (
     PAGE_SIZE,
-    Access,
     Fault,
     FaultType,
     RamDataspace,
@@ -44,8 +44,11 @@ from rtcr.core import (
     WalkFailure,
 )
 
-_ACCESS = {FaultType.READ: Access.READ, FaultType.WRITE: Access.WRITE,
-           FaultType.EXEC: Access.EXEC}
+_FORWARD = Verdict.FORWARD
+_RESOLVED = Verdict.RESOLVED
+_WRITE_FAULT = FaultType.WRITE
+_EXEC_FAULT = FaultType.EXEC
+_WRITE_VIOLATION = WalkFailure.WRITE_VIOLATION
 
 
 class Strategy(enum.Enum):
@@ -83,6 +86,9 @@ class TrackedRam:
         self._active = 0
         self._writeable: set[int] = set()  # parts attached writable in the active map
         self._stale: set[int] = set()  # parts of the inactive map still to re-arm
+        # The walk failure a tracking fault has (none under `full`: nothing is tracked).
+        self._tracking = {Strategy.RO_ATTACH: WalkFailure.WRITE_VIOLATION,
+                          Strategy.DETACH: WalkFailure.NO_REGION}.get(strategy)
         if armed:
             for rm in maps:
                 self._arm_all(rm)
@@ -125,8 +131,11 @@ class TrackedRam:
             assert self.ram is not None
             rm.attach(self.ram, size=0, offset=0, at=0, executable=True, writeable=True)
         elif self.strategy is Strategy.RO_ATTACH:
-            for part in range(self.parts):
-                self._attach_part(rm, part, writeable=False)
+            ram, size, end = self.ram, self.part_size, self.pages * PAGE_SIZE
+            assert ram is not None
+            for offset in range(0, end, size):  # (the attaches of _attach_part, inline)
+                rm.attach(ram, size=min(size, end - offset), offset=offset, at=offset,
+                          executable=True, writeable=False)
         # DETACH: nothing attached; every first access faults.
 
     def arm_part(self, part: int) -> None:
@@ -142,9 +151,10 @@ class TrackedRam:
                 self._attach_part(rm, part, writeable=False)
 
     def _rearm_part(self, rm: RegionMap, part: int) -> None:
-        rm.detach(part * self.part_size)
         if self.strategy is Strategy.RO_ATTACH:
-            self._attach_part(rm, part, writeable=False)
+            rm.protect(part * self.part_size, writeable=False, executable=True)
+        else:
+            rm.detach(part * self.part_size)
 
     # -- the fault ----------------------------------------------------------
     def handle_fault(self, rm: RegionMap, fault: Fault, reason: WalkFailure, rights: Rights,
@@ -159,30 +169,30 @@ class TrackedRam:
         Genode's core. `before_upgrade(part)` runs before a part becomes
         writable: the moment a concurrent checkpoint saves its old content.
         """
+        # This runs on every tracking fault: the enum members it compares
+        # with are module constants, and the common case is tested first.
         ram = self.ram
-        if (ram is None or self.strategy is Strategy.FULL or rm is not self.maps[self._active]
-                or not rights.permits(_ACCESS[fault.type])
-                or (fault.type is FaultType.WRITE and not ram.writeable)):
-            return Verdict.FORWARD
+        if ram is None or rm is not self.maps[self._active] or reason is not self._tracking:
+            return _FORWARD
+        kind = fault.type
+        if kind is _WRITE_FAULT:
+            if not (rights.writeable and ram.writeable):
+                return _FORWARD
+        elif kind is _EXEC_FAULT and not rights.executable:
+            return _FORWARD
         part = fault.addr // self.part_size
-        if not 0 <= part < self.parts or part in self._writeable:
-            return Verdict.FORWARD
-        if self.strategy is Strategy.RO_ATTACH:
-            if reason is not WalkFailure.WRITE_VIOLATION:
-                return Verdict.FORWARD
-            if before_upgrade is not None:
-                before_upgrade(part)
-            rm.detach(part * self.part_size)
+        if part >= self.parts or part in self._writeable:
+            return _FORWARD
+        if before_upgrade is not None:
+            before_upgrade(part)
+        if self._tracking is _WRITE_VIOLATION:
+            rm.protect(part * self.part_size, writeable=True, executable=True)
         else:
-            if reason is not WalkFailure.NO_REGION:
-                return Verdict.FORWARD
-            if before_upgrade is not None:
-                before_upgrade(part)
-        self._attach_part(rm, part, writeable=True)
+            self._attach_part(rm, part, writeable=True)
         self._writeable.add(part)
         self.dirty.add(part)
         self.faults += 1
-        return Verdict.RESOLVED
+        return _RESOLVED
 
     # -- checkpoints --------------------------------------------------------
     def pages_in(self, parts: set[int]) -> int:

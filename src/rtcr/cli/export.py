@@ -11,6 +11,7 @@ from rtcr.store import Store
 from rtcr.store.archive import export_checkpoint
 
 from ._checkpoint_arg import resolve_checkpoint
+from ._options import output_directory
 
 
 @click.command("export")
@@ -30,9 +31,7 @@ def command(directory: Path, checkpoint: str | None, output: Path) -> None:
     Example:
       rtcr export ck 7 -o counter-7.rtcr
     """
-    if not output.parent.is_dir():
-        raise click.BadParameter(f"directory {output.parent} does not exist",
-                                 param_hint="--output")
+    output_directory(output, "-o")
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
         info = export_checkpoint(store, cid, output)

@@ -11,7 +11,7 @@ import click
 
 from rtcr.genode.autopilot import NS_PER_S, Outcome, RuntimeFile, Verdict, load_runtime
 from rtcr.genode.runner import Line, PackageRun, divergence, rerun_from, run_package
-from rtcr.machine import ElfImage, load_elf
+from rtcr.machine import load_elf
 from rtcr.store import Store
 from rtcr.toolchain import compile_component, is_cxx_source
 
@@ -20,14 +20,13 @@ from ._options import COUNT
 SOURCE_SUFFIXES = (".c",)
 
 
-def _image(binary: Path, name: str, build_dir: Path) -> ElfImage:
+def _elf(binary: Path, name: str, build_dir: Path) -> Path:
     if binary.suffix in SOURCE_SUFFIXES or is_cxx_source(binary):
         def show(text: str) -> None:
             click.echo(text.rstrip("\n"), err=True)
 
-        elf = compile_component([binary], build_dir / f"{name}.elf", on_diagnostics=show)
-        return load_elf(elf)
-    return load_elf(binary)
+        return compile_component([binary], build_dir / f"{name}.elf", on_diagnostics=show)
+    return binary
 
 
 def _describe(verdict: Verdict) -> str:
@@ -97,13 +96,15 @@ def command(runtime_path: Path, binary: Path, every: int | None, store_dir: Path
         click.echo(f"[{label}] {line.text}")
 
     with tempfile.TemporaryDirectory(prefix="rtcr-test-") as tmp:
-        image = _image(binary, label, Path(tmp))
+        elf = _elf(binary, label, Path(tmp))
+        image = load_elf(elf)
         store = None
         if every is not None:
             path = store_dir or Path(tmp) / "store"
             store = Store.open(path) if (path / "store.sqlite").exists() else Store.create(path)
         run = run_package(runtime, image, store=store, every=every,
-                          max_instructions=max_instructions, on_line=None if quiet else show)
+                          max_instructions=max_instructions, on_line=None if quiet else show,
+                          elf=elf.read_bytes())
         verdict = run.verdict
         summary = _describe(verdict)
         failure = None

@@ -20,6 +20,8 @@ from rtcr.core.pager import (
     host_write,
     reflect,
     resolve,
+    resume,
+    translate,
 )
 from rtcr.core.pd import ADDRESS_SPACE_SIZE, NULL_GUARD, ProtectionDomain
 from rtcr.core.quota import Quota, format_bytes
@@ -40,6 +42,9 @@ from rtcr.core.types import (
     PAGE_MASK,
     PAGE_SHIFT,
     PAGE_SIZE,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
     Access,
     Range,
     Rights,
@@ -58,6 +63,9 @@ __all__ = [
     "PAGE_SHIFT",
     "PAGE_SIZE",
     "RESOLVED",
+    "RWX_EXEC",
+    "RWX_READ",
+    "RWX_WRITE",
     "Access",
     "AddressSpace",
     "CapabilitySpace",
@@ -96,6 +104,8 @@ __all__ = [
     "page_aligned",
     "reflect",
     "resolve",
+    "resume",
     "round_page",
+    "translate",
     "trunc_page",
 ]

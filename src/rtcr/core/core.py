@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from rtcr.abi import PD_SESSION_CAP_QUOTA, PD_SESSION_RAM_QUOTA
 from rtcr.core.dataspace import RomDataspace
 from rtcr.core.fault import FaultCounts
 from rtcr.core.pd import ProtectionDomain
@@ -31,12 +32,38 @@ class Core:
         """A fresh badge."""
         return next(self._badges)
 
-    def create_pd(self, name: str, ram_quota: int, cap_quota: int) -> ProtectionDomain:
-        """A new PD with its own address space, capability space and quotas."""
+    def create_pd(self, name: str, ram_quota: int, cap_quota: int, *,
+                  session_quota: tuple[int, int] | None = None) -> ProtectionDomain:
+        """A new PD with its own address space, capability space and quotas.
+
+        ``session_quota`` recreates a PD session with these limits (restore);
+        ``create_pd_session`` is how a component gets a new one.
+        """
         pd = ProtectionDomain(name, ram_quota, cap_quota, ram=self.ram, badges=self.next_badge,
-                              fault_counts=self.fault_counts)
+                              fault_counts=self.fault_counts, session_quota=session_quota)
         self._pds.append(pd)
         return pd
+
+    def create_pd_session(self, creator: ProtectionDomain, name: str) -> ProtectionDomain:
+        """Genode's ``Pd_connection``: a PD paid with session quota from ``creator``.
+
+        The new PD holds Genode's PD session quota (RAM and caps), spendable
+        but not transferable, and can exchange quota only after
+        ``ref_account``; its capability lands in ``creator``'s space.
+        """
+        pd = creator.open_session(name, PD_SESSION_RAM_QUOTA, PD_SESSION_CAP_QUOTA)
+        self._pds.append(pd)
+        return pd
+
+    def revoke(self, obj: object) -> None:
+        """Remove every selector naming ``obj`` from every PD's space (refunding the caps).
+
+        A freed or destroyed object must not stay reachable under a stale
+        selector anywhere, wherever its capability was handed to.
+        """
+        for pd in self._pds:
+            for selector in pd.cap_space.selectors(obj):
+                pd.cap_space.remove(selector)
 
     def pds(self) -> list[ProtectionDomain]:
         """PDs created so far."""

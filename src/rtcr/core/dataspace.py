@@ -7,6 +7,8 @@ flush each mapping derived from it.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rtcr.core.ram import PhysicalRam
@@ -35,14 +37,16 @@ class Dataspace:
         badge: int,
         size: int,
         ram: PhysicalRam,
-        frames: list[int] | None,
+        frames: Sequence[int] | None,
         sub_rm: RegionMap | None,
         writeable: bool,
     ) -> None:
         self.badge = badge
         self._size = size
         self._ram = ram
-        self.frames = frames
+        # Frame numbers as one u64 array: the pager indexes it on every fill,
+        # and an array is one cache line where a list is a pointer and an int.
+        self.frames: array[int] | None = None if frames is None else array("Q", frames)
         self.sub_rm = sub_rm
         self.writeable = writeable
         # Insertion-ordered set: the runtime attaches one RAM dataspace in
@@ -97,7 +101,7 @@ class Dataspace:
             raise InvalidArgument(f"page {page_index} outside {self!r}")
         return frames[page_index] << PAGE_SHIFT
 
-    def _frames_or_raise(self) -> list[int]:
+    def _frames_or_raise(self) -> array[int]:
         frames = self.frames
         if frames is None:
             if self.sub_rm is not None:
@@ -105,7 +109,7 @@ class Dataspace:
             raise InvalidDataspace(f"{self!r} is no longer valid")
         return frames
 
-    def _check_span(self, offset: int, n: int) -> list[int]:
+    def _check_span(self, offset: int, n: int) -> array[int]:
         frames = self._frames_or_raise()
         if offset < 0 or n < 0 or offset + n > self._size:
             raise InvalidArgument(f"[{offset:#x}, +{n:#x}) outside {self!r}")
@@ -153,7 +157,8 @@ class RamDataspace(Dataspace):
     __slots__ = ("_owner", "_sealed")
 
     def __init__(
-        self, badge: int, size: int, ram: PhysicalRam, frames: list[int], owner: ProtectionDomain
+        self, badge: int, size: int, ram: PhysicalRam, frames: Sequence[int],
+        owner: ProtectionDomain
     ) -> None:
         super().__init__(badge, size, ram, frames, None, True)
         self._owner = owner
@@ -173,7 +178,7 @@ class RamDataspace(Dataspace):
         if revoke:
             self.writeable = False
 
-    def invalidate(self) -> list[int]:
+    def invalidate(self) -> array[int]:
         """Mark freed and hand back the frames; regions stay (reserved) until detached."""
         frames = self._frames_or_raise()
         self.frames = None
@@ -187,7 +192,7 @@ class RomDataspace(Dataspace):
     __slots__ = ("name",)
 
     def __init__(
-        self, badge: int, size: int, ram: PhysicalRam, frames: list[int], name: str
+        self, badge: int, size: int, ram: PhysicalRam, frames: Sequence[int], name: str
     ) -> None:
         super().__init__(badge, size, ram, frames, None, False)
         self.name = name

@@ -3,13 +3,19 @@
 A PD pays for the RAM dataspaces it allocates (bytes from its RAM quota,
 one cap for the selector) and is the only one that may free or seal them;
 anybody holding the capability may attach them.
+
+Quota moves between PDs as in Genode's core: a PD created as a *PD
+session* is paid with session quota from its creator, which it may spend
+but never hand on; everything else it gets by ``transfer_quota`` from or to
+its *reference account*, set once with ``ref_account``. A transfer moves
+only what is available and transferable, or raises and changes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from rtcr.abi import ADDRESS_SPACE_SELECTOR
+from rtcr.abi import ADDRESS_SPACE_SELECTOR, STACK_AREA_BASE, STACK_AREA_SIZE
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.dataspace import Dataspace, RamDataspace
 from rtcr.core.fault import FaultCounts
@@ -31,19 +37,29 @@ class ProtectionDomain:
     """A PD session: the component's address space, selectors and resource accounts."""
 
     __slots__ = (
+        "_accounted",
         "_badges",
         "_caps",
         "_physical",
         "_ram",
         "_ram_dataspaces",
+        "_ref",
+        "_session_quota",
         "address_space",
         "cap_space",
         "name",
         "signal_receiver",
+        "stack_area",
     )
 
     def __init__(self, name: str, ram_quota: int, cap_quota: int, *, ram: PhysicalRam,
-                 badges: Callable[[], int], fault_counts: FaultCounts) -> None:
+                 badges: Callable[[], int], fault_counts: FaultCounts,
+                 session_quota: tuple[int, int] | None = None) -> None:
+        """A PD with the given quota limits.
+
+        ``session_quota`` (RAM bytes, caps) makes it a PD session that got
+        that much of its limits as session quota (see ``ref_account``).
+        """
         if ram_quota < 0 or cap_quota < 0:
             raise InvalidArgument("quotas must not be negative")
         self._physical = ram
@@ -51,11 +67,24 @@ class ProtectionDomain:
         self.name = name
         self._ram = Quota(ram_quota, OutOfRam, "RAM")
         self._caps = Quota(cap_quota, OutOfCaps, "capability")
+        # A PD session can transfer quota only once it has a reference account;
+        # its session quota (RAM bytes, caps) is its own to spend, never to hand on.
+        self._accounted = session_quota is None
+        self._ref: ProtectionDomain | None = None
+        self._session_quota = session_quota or (0, 0)
         self.address_space = RegionMap(
             ADDRESS_SPACE_SIZE, ram, badges, low_limit=NULL_GUARD, fault_counts=fault_counts
         )
         self.cap_space = CapabilitySpace(self._caps)
         self.cap_space.install_uncharged(ADDRESS_SPACE_SELECTOR, self.address_space)
+        # A PD session, where a child may run, has Genode's stack area: a map of
+        # its own in the address space that holds every thread stack, so a
+        # fault on a stack reaches the stack area's handler.
+        self.stack_area: RegionMap | None = None
+        if session_quota is not None:
+            self.stack_area = RegionMap(STACK_AREA_SIZE, ram, badges, fault_counts=fault_counts)
+            self.address_space.attach(self.stack_area.dataspace(), size=0, offset=0,
+                                      at=STACK_AREA_BASE, executable=True, writeable=True)
         self.signal_receiver = SignalReceiver(badges)
         self._ram_dataspaces: dict[int, RamDataspace] = {}
 
@@ -87,6 +116,88 @@ class ProtectionDomain:
     def cap_quota(self) -> int:
         """The capability quota (used + available)."""
         return self._caps.limit
+
+    # ------------------------------------------------------- quota transfer
+
+    @property
+    def reference_account(self) -> ProtectionDomain | None:
+        """The PD set by ``ref_account`` (None: not set, or a PD of core's own)."""
+        return self._ref
+
+    @property
+    def session_quota(self) -> tuple[int, int]:
+        """RAM bytes and caps it got as session quota: spendable, never transferable."""
+        return self._session_quota
+
+    def ref_account(self, ref: ProtectionDomain) -> None:
+        """Genode's ``Pd_session::ref_account``: the PD quota may move to and from.
+
+        It can be set only once; later calls (and naming the PD itself)
+        change nothing, as in Genode. ``Denied`` if ``ref`` has no account
+        itself (a PD session whose reference account is not set).
+        """
+        if self._ref is not None or ref is self:
+            return
+        if not ref._accounted:
+            raise Denied(f"{ref.name} has no reference account itself (ref_account first)")
+        self._ref = ref
+        self._accounted = True
+
+    def transfer_ram(self, to: ProtectionDomain, amount: int) -> None:
+        """Move ``amount`` bytes of RAM quota to ``to`` (see ``_check_transfer``)."""
+        self._check_transfer(to, amount, self._ram, self._session_quota[0], OutOfRam)
+        if to is not self:
+            self._ram.transfer(to._ram, amount)
+
+    def transfer_caps(self, to: ProtectionDomain, amount: int) -> None:
+        """Move ``amount`` capabilities of quota to ``to`` (see ``_check_transfer``)."""
+        self._check_transfer(to, amount, self._caps, self._session_quota[1], OutOfCaps)
+        if to is not self:
+            self._caps.transfer(to._caps, amount)
+
+    def _check_transfer(self, to: ProtectionDomain, amount: int, quota: Quota, fixed: int,
+                        exceeded: type[OutOfRam | OutOfCaps]) -> None:
+        """Genode's rule: only between a PD and its reference account, only what is free.
+
+        ``Denied`` unless one PD is the other's reference account and both
+        have accounts; ``exceeded`` if ``amount`` is more than is available
+        or transferable (the limit beyond the session quota). A transfer to
+        the PD itself is allowed and moves nothing, as in Genode.
+        """
+        if amount < 0:
+            raise InvalidArgument(f"negative quota transfer {amount}")
+        if to is self:
+            return
+        if not (self._accounted and to._accounted) or (to._ref is not self
+                                                        and self._ref is not to):
+            raise Denied(f"{self.name} may not transfer quota to {to.name}: "
+                         "neither is the other's reference account")
+        transferable = min(quota.avail, quota.limit - fixed)
+        if amount > transferable:
+            raise exceeded(f"{self.name}: {quota.what} transfer of {amount} exceeds the "
+                           f"{transferable} it may transfer")
+
+    def open_session(self, name: str, ram_quota: int, cap_quota: int) -> ProtectionDomain:
+        """A new PD session paid with ``ram_quota`` bytes and ``cap_quota`` caps of this PD.
+
+        The new PD goes into this PD's capability space (one more cap). The
+        quota's error if this PD cannot pay all of it; then nothing changed.
+        """
+        transferable_ram = self._ram.limit - self._session_quota[0]
+        transferable_caps = self._caps.limit - self._session_quota[1]
+        if ram_quota > min(self._ram.avail, transferable_ram):
+            raise OutOfRam(f"{self.name}: a PD session needs {format_bytes(ram_quota)} of "
+                           f"session quota, {format_bytes(self._ram.avail)} left")
+        if cap_quota + 1 > min(self._caps.avail, transferable_caps):
+            raise OutOfCaps(f"{self.name}: a PD session needs {cap_quota + 1} capabilities, "
+                            f"{self._caps.avail} left")
+        pd = ProtectionDomain(name, 0, 0, ram=self._physical, badges=self._badges,
+                              fault_counts=self.address_space.fault_counts,
+                              session_quota=(ram_quota, cap_quota))
+        self._ram.transfer(pd._ram, ram_quota)
+        self._caps.transfer(pd._caps, cap_quota)
+        self.cap_space.insert(pd)
+        return pd
 
     # ------------------------------------------------------------------- RAM
 
@@ -125,7 +236,12 @@ class ProtectionDomain:
         self._ram_dataspaces[ds.badge] = ds
         return ds
 
-    def _check_owner(self, ds: Dataspace, what: str) -> RamDataspace:
+    def check_owner(self, ds: Dataspace, what: str) -> RamDataspace:
+        """``ds`` as this PD's live RAM dataspace: ``Denied`` if it is not its owner.
+
+        Genode's rule for ``free_ram`` and ``seal_ram``: only the PD that
+        allocated a dataspace may free or seal it; a holder may only use it.
+        """
         if not isinstance(ds, RamDataspace) or ds.owner is not self:
             raise Denied(f"{self.name} may not {what} {ds!r}: not its owner")
         if not ds.valid:
@@ -138,7 +254,7 @@ class ProtectionDomain:
         Its regions stay reserved (accesses fault, attaching over them
         conflicts) until they are detached.
         """
-        ram_ds = self._check_owner(ds, "free")
+        ram_ds = self.check_owner(ds, "free")
         frames = ram_ds.invalidate()
         for region in ram_ds.regions:
             region.region_map.unmap_region(region.start, region.size)
@@ -158,7 +274,7 @@ class ProtectionDomain:
         ignores a dataspace the PD does not own, this raises ``Denied`` (the
         guest gets an error code) -- nothing changes either way.
         """
-        ram_ds = self._check_owner(ds, "seal")
+        ram_ds = self.check_owner(ds, "seal")
         if ram_ds.sealed and (not revoke or not ram_ds.writeable):
             return
         ram_ds.seal(revoke=revoke)

@@ -44,6 +44,20 @@ class Quota:
             )
         self.used += amount
 
+    def transfer(self, to: Quota, amount: int) -> None:
+        """Move ``amount`` of the unused limit to ``to`` (Genode's quota transfer).
+
+        What is spent stays spent: only what is available can move, else the
+        quota's error is raised and neither account changes.
+        """
+        if amount < 0:
+            raise ValueError(f"negative {self.what} transfer")
+        if amount > self.avail:
+            raise self._error(f"{self.what} quota transfer of {amount} exceeds the "
+                              f"{self.avail} left")
+        self.limit -= amount
+        to.limit += amount
+
     def refund(self, amount: int) -> None:
         """Give ``amount`` back."""
         assert 0 <= amount <= self.used, "refund of more than was charged"

@@ -9,7 +9,7 @@ no memory is ever copied to change who sees it.
 from __future__ import annotations
 
 import mmap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rtcr.core.types import PAGE_SHIFT, PAGE_SIZE, page_aligned
 from rtcr.errors import InvalidArgument, OutOfRam
@@ -72,14 +72,14 @@ class PhysicalRam:
         frames.reverse()
         return frames
 
-    def release(self, frames: list[int]) -> None:
+    def release(self, frames: Sequence[int]) -> None:
         """Zero ``frames`` and give them back to the allocator."""
         buf = self.buffer
         for frame in frames:
             off = frame << PAGE_SHIFT
             buf[off : off + PAGE_SIZE] = _ZERO_PAGE
         if self.write_listeners:
-            for first, count in _runs(frames):
+            for first, count in _runs(list(frames)):
                 self.written(first << PAGE_SHIFT, count << PAGE_SHIFT)
         self._free.extend(reversed(frames))
 

@@ -1,8 +1,9 @@
 """Region maps: address spaces built from attached dataspaces.
 
 A region map keeps its regions in a ``RegionIndex`` so that the pager
-finds the region for an address with two ``bisect`` calls and attach and
-detach cost the same in a map of ten regions or of a quarter million.
+finds the region for an address in a grid cell (a map of equal parts) or
+with two ``bisect`` calls, and attach and detach cost the same in a map of
+ten regions or of a quarter million.
 Region maps nest: a map's ``dataspace()`` can be attached in another map.
 Nesting is bounded (``MAX_NESTING`` maps on any walk, Genode's recursion
 limit) and acyclic, both checked at attach time.
@@ -22,11 +23,22 @@ from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Verdict, WalkFailure
 from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_index import RegionIndex
 from rtcr.core.signal import SignalContext
-from rtcr.core.types import PAGE_SIZE, Range, Rights, page_aligned, round_page
+from rtcr.core.types import (
+    PAGE_MASK,
+    PAGE_SIZE,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
+    Range,
+    Rights,
+    round_page,
+)
 from rtcr.errors import InvalidArgument, InvalidDataspace, NestingTooDeep, NoRegion, RegionConflict
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+_new_tuple = tuple.__new__
 
 MAX_NESTING = 5
 """Most region maps on one walk, the root included (Genode's ``Recursion_limit { 5 }``)."""
@@ -86,14 +98,13 @@ class AddressSpace(Protocol):
 class Region:
     """One attachment: ``size`` bytes of ``dataspace`` from ``offset`` at ``start``.
 
-    Read-only once made (nothing assigns to its attributes); regions compare
+    Only its rights change once made (``RegionMap.protect``); regions compare
     by identity: two attachments with the same parameters are two regions.
     ``writeable`` is the right the region grants, after sealing took it
     away from a later attach.
     """
 
-    __slots__ = ("dataspace", "end", "executable", "offset", "region_map", "size", "start",
-                 "writeable")
+    __slots__ = ("dataspace", "end", "offset", "region_map", "rwx", "size", "start")
 
     def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
                  offset: int, writeable: bool, executable: bool) -> None:
@@ -103,13 +114,23 @@ class Region:
         self.end = start + size
         self.dataspace = dataspace
         self.offset = offset
-        self.writeable = writeable
-        self.executable = executable
+        # The rights as RWX_* bits: the pager ANDs them along a walk in one operation.
+        self.rwx = RWX_READ | (RWX_WRITE if writeable else 0) | (RWX_EXEC if executable else 0)
 
     def __repr__(self) -> str:
         rights = ("w" if self.writeable else "-") + ("x" if self.executable else "-")
         return (f"<Region [{self.start:#x}, {self.end:#x}) r{rights} of {self.dataspace!r} "
                 f"+{self.offset:#x}>")
+
+    @property
+    def writeable(self) -> bool:
+        """True when the region grants writes."""
+        return bool(self.rwx & RWX_WRITE)
+
+    @property
+    def executable(self) -> bool:
+        """True when the region grants instruction fetches."""
+        return bool(self.rwx & RWX_EXEC)
 
     @property
     def range(self) -> Range:
@@ -141,6 +162,7 @@ class RegionMap:
         "badge",
         "destroyed",
         "fault_counts",
+        "generation",
         "index",
         "size",
     )
@@ -159,7 +181,7 @@ class RegionMap:
         self.size = round_page(size)
         self.badge = badges()
         self._low = low_limit
-        self.index: RegionIndex[Region] = RegionIndex()
+        self.index: RegionIndex[Region] = RegionIndex(self.size)
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
         self._tickets: list[FaultTicket] = []
@@ -167,6 +189,9 @@ class RegionMap:
         self.fault_counts = fault_counts if fault_counts is not None else FaultCounts()
         self._address_space: AddressSpace | None = None
         self.destroyed = False
+        # Counts the changes to what a walk through this map finds (attach, detach,
+        # protect, a nested map destroyed): the pager resumes a walk only if unchanged.
+        self.generation = 0
         self._dataspace = ManagedDataspace(badges(), self, ram)
 
     def __repr__(self) -> str:
@@ -237,17 +262,20 @@ class RegionMap:
             raise InvalidArgument(f"{self!r} was destroyed")
         if not isinstance(ds, Dataspace) or not ds.valid:
             raise InvalidDataspace(f"{ds!r} is not a valid dataspace")
-        if offset < 0 or not page_aligned(offset):
+        # (Alignment tested inline: a runtime arming a large object attaches
+        # hundreds of thousands of parts.)
+        if offset < 0 or offset & PAGE_MASK:
             raise InvalidArgument(f"offset {offset:#x} is not page-aligned")
-        if size < 0 or not page_aligned(size):
+        if size < 0 or size & PAGE_MASK:
             raise InvalidArgument(f"size {size:#x} is not page-aligned")
-        if at is not None and (at < 0 or not page_aligned(at)):
+        if at is not None and (at < 0 or at & PAGE_MASK):
             raise InvalidArgument(f"address {at:#x} is not page-aligned")
-        if offset >= ds.size:
+        ds_size = ds.size
+        if offset >= ds_size:
             raise RegionConflict(f"offset {offset:#x} outside {ds!r}")
         if size == 0:
-            size = ds.size - offset
-        if offset + size > ds.size:
+            size = ds_size - offset
+        if offset + size > ds_size:
             raise RegionConflict(f"[{offset:#x}, +{size:#x}) reaches past {ds!r}")
         if size > self.size - self._low:
             raise RegionConflict(f"{size:#x} bytes do not fit {self!r}")
@@ -263,25 +291,19 @@ class RegionMap:
 
         if at is None:
             at = self._find_free(size)
-        else:
-            if at < self._low or at + size > self.size:
-                raise RegionConflict(
-                    f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})"
-                )
-            below, above = self.index.neighbours(at)
-            if below is not None and below.end > at:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {below}")
-            if above is not None and above.start < at + size:
-                raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {above}")
-
+        elif at < self._low or at + size > self.size:
+            raise RegionConflict(f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})")
         region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
-        self.index.insert(region)
+        other = self.index.insert(region)
+        if other is not None:
+            raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {other}")
+        self.generation += 1
         ds.attached_to(region)
         if sub is not None:
             self._children[sub] = self._children.get(sub, 0) + 1
         if self._tickets:
             self._resolve_range(at, at + size)
-        return Range(at, size)
+        return _new_tuple(Range, (at, size))  # (the named tuple's __new__ is a Python call)
 
     def _find_free(self, size: int) -> int:
         """First free address for ``size`` bytes, as naturally aligned as possible."""
@@ -316,11 +338,39 @@ class RegionMap:
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         self.index.remove(region)
+        self.generation += 1
         ds = region.dataspace
         ds.detached_from(region)
         if ds.sub_rm is not None:
             self._forget_child(ds.sub_rm)
         self.unmap_region(region.start, region.size)
+        return region
+
+    def protect(self, at: int, *, writeable: bool, executable: bool) -> Region:
+        """Give the region containing ``at`` these rights, in place: a detach and re-attach fused.
+
+        The same dataspace, offset and place, as a detach and an attach with
+        the new rights would leave them, without the region ever missing: a
+        right taken away flushes the region (as a detach does), a right
+        added needs no flush and resolves the queued faults the region
+        covers (as an attach does). A sealed dataspace stays read-only.
+        Returns the region.
+        """
+        region = self.index.find(at)
+        if region is None:
+            raise NoRegion(f"no region at {at:#x} in {self!r}")
+        ds = region.dataspace
+        if ds.frames is None and ds.sub_rm is None:
+            raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
+        rwx = (RWX_READ | (RWX_WRITE if writeable and not ds.sealed else 0)
+               | (RWX_EXEC if executable else 0))
+        old = region.rwx
+        region.rwx = rwx
+        self.generation += 1
+        if old & ~rwx:
+            self.unmap_region(region.start, region.size)
+        if rwx & ~old and self._tickets:
+            self._resolve_range(region.start, region.end)
         return region
 
     def destroy(self) -> None:
@@ -335,6 +385,7 @@ class RegionMap:
         ds = self._dataspace
         ds.invalidate()
         for region in ds.regions:
+            region.region_map.generation += 1
             region.region_map._forget_child(self)
             region.region_map.unmap_region(region.start, region.size)
         for region in list(self.index):

@@ -21,12 +21,13 @@ class SignalWaiter(Protocol):
 class SignalContext:
     """One source of signals, bound to the receiver that delivers them."""
 
-    __slots__ = ("_count", "badge", "receiver")
+    __slots__ = ("_count", "_freed", "badge", "receiver")
 
     def __init__(self, badge: int, receiver: SignalReceiver) -> None:
         self.badge = badge
         self.receiver = receiver
         self._count = 0
+        self._freed = False
 
     def __repr__(self) -> str:
         return f"<SignalContext badge={self.badge} pending={self._count}>"
@@ -36,9 +37,15 @@ class SignalContext:
         """Submissions not yet delivered."""
         return self._count
 
+    @property
+    def freed(self) -> bool:
+        """Dissolved by its owner: submitting it does nothing any more."""
+        return self._freed
+
     def submit(self) -> None:
-        """Fire once: hand it to the oldest waiter, or keep it pending."""
-        self.receiver._submit(self)
+        """Fire once: hand it to the oldest waiter, or keep it pending (freed: nothing)."""
+        if not self._freed:
+            self.receiver._submit(self)
 
 
 class SignalReceiver:
@@ -57,6 +64,19 @@ class SignalReceiver:
         ctx = SignalContext(self._badges(), self)
         self._contexts.append(ctx)
         return ctx
+
+    def dissolve(self, ctx: SignalContext) -> None:
+        """Genode's ``free_context``: drop its undelivered submissions, ignore later ones.
+
+        Whoever still names it (a holder's selector, a region map's fault
+        handler) reaches nothing from now on; dissolving twice is a no-op.
+        """
+        if ctx._freed:
+            return
+        ctx._freed = True
+        ctx._count = 0
+        self._contexts.remove(ctx)
+        self._pending = deque(c for c in self._pending if c is not ctx)
 
     def contexts(self) -> list[SignalContext]:
         """Every context created on this receiver, oldest first."""

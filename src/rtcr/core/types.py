@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT
@@ -29,9 +30,13 @@ def page_aligned(value: int) -> bool:
     return value & PAGE_MASK == 0
 
 
-@dataclass(frozen=True, slots=True)
-class Range:
-    """A half-open range ``[start, start + size)`` in some region map's coordinates."""
+class Range(NamedTuple):
+    """A half-open range ``[start, start + size)`` in some region map's coordinates.
+
+    A named tuple: every attach returns one (a runtime arming a 1 GiB object
+    in parts attaches a quarter million), and a tuple is built in a third of
+    the time of a frozen dataclass.
+    """
 
     start: int
     size: int
@@ -56,6 +61,13 @@ class Access(enum.Enum):
     READ = 1
     WRITE = 2
     EXEC = 3
+
+
+RWX_READ = 1
+RWX_WRITE = 2
+RWX_EXEC = 4
+"""Rights as bits (Genode's ``Rwx``), as a region holds them and a translation (``pte``)
+carries them; reading attached memory is always allowed, so every region has ``RWX_READ``."""
 
 
 @dataclass(frozen=True, slots=True)

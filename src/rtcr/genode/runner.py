@@ -24,6 +24,7 @@ from rtcr.store import Store
 from .autopilot import Judge, RuntimeFile, Verdict
 
 CONFIG_ROM = "config"
+LINKER_ROM = "ld.lib.so"  # Genode's dynamic linker, as a package's content names it
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,25 @@ def _sink(judge: Judge, lines: list[Line],
     return sink
 
 
+def content_roms(runtime: RuntimeFile, elf: bytes) -> dict[str, bytes]:
+    """The package's `content` ROMs that are its binary: the binary and the linker.
+
+    rtcr's binaries are static, so the `ld.lib.so` a package lists is
+    served with the binary itself (a test that starts itself as a child
+    opens both); other content ROMs are not provided.
+    """
+    return {label: elf for label in runtime.roms if label in (runtime.binary, LINKER_ROM)}
+
+
 def run_package(runtime: RuntimeFile, image: ElfImage, *, store: Store | None = None,
                 every: int | None = None, max_instructions: int | None = None,
-                on_line: LineSink | None = None) -> PackageRun:
+                on_line: LineSink | None = None, elf: bytes | None = None) -> PackageRun:
+    """Run and judge the package; `elf` (the binary's bytes) serves its content ROMs."""
     judge = Judge(runtime)
     lines: list[Line] = []
+    roms = content_roms(runtime, elf) if elf is not None else {}
     session = Session.start(image, ram_quota=runtime.ram, cap_quota=runtime.caps,
-                            roms={CONFIG_ROM: runtime.config}, store=store,
+                            roms={**roms, CONFIG_ROM: runtime.config}, store=store,
                             log_sink=_sink(judge, lines, on_line))
     return _drive(session, judge, lines, every=every if store else None,
                   max_instructions=max_instructions)

@@ -13,6 +13,7 @@ import collections
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rtcr.abi import STACK_AREA_BASE
 from rtcr.core import host_write
 
 from .cpu import Cpu
@@ -22,7 +23,7 @@ from .registers import Registers, initial_registers
 from .thread import FaultStop, FaultWait, JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
-    from rtcr.core import ProtectionDomain
+    from rtcr.core import ProtectionDomain, SignalContext
 
     from .machine import Machine
 
@@ -61,6 +62,10 @@ class Component:
         self.log_tail: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
         # ROM modules by name (`rtcr run --rom NAME=FILE`), opened with ROM_OPEN.
         self.roms: dict[str, bytes] = {}
+        # Components it started (CHILD_START); they end when it ends.
+        self.children: list[Component] = []
+        # A child's: submitted when it exits, so its parent learns of it.
+        self.exit_signal: SignalContext | None = None
 
     def __repr__(self) -> str:
         return f"<Component {self.name}>"
@@ -91,7 +96,13 @@ class Component:
         return self.create_thread(registers, stack=stack, name="main")
 
     def allocate_stack(self, size: int, at: int | None = None) -> tuple[int, int]:
+        """A stack: in the PD's stack area if it has one (anywhere there), else at `at`."""
         ds = self.parent.ram_alloc(self, size)
+        area = self.pd.stack_area
+        if area is not None:
+            rng = self.parent.attach(self, area, ds, size=0, offset=0, at=None,
+                                     executable=False, writeable=True)
+            return STACK_AREA_BASE + rng.start, rng.size
         rng = self.parent.attach(self, self.pd.address_space, ds, size=0, offset=0, at=at,
                                  executable=False, writeable=True)
         return rng.start, rng.size
@@ -121,14 +132,16 @@ class Component:
             if isinstance(other.blocker, JoinWait) and other.blocker.tid == thread.tid:
                 other.unblock(result=0)
         if all(t.state is ThreadState.EXITED for t in self.threads.values()):
-            self.exit_code = 0
+            self._exited(0)
 
     def _free_stack(self, thread: Thread) -> None:
         """Give an exited thread's stack back, so creating and joining threads never runs dry."""
         if thread.stack is None:
             return
-        space = self.pd.address_space
-        region = space.region_at(thread.stack[0])
+        space, at = self.pd.address_space, thread.stack[0]
+        if self.pd.stack_area is not None:
+            space, at = self.pd.stack_area, at - STACK_AREA_BASE
+        region = space.region_at(at)
         if region is None:
             return
         self.parent.detach(self, space, region.start)
@@ -137,11 +150,20 @@ class Component:
 
     def exit(self, code: int) -> None:
         """End the whole component, whatever its threads are doing."""
-        if self.exit_code is None:
-            self.exit_code = code
+        self._exited(code)
         for thread in self.threads.values():
             self._retire(thread)
         self.cpu.request_stop()
+        for child in self.children:
+            child.exit(code)
+
+    def _exited(self, code: int) -> None:
+        """Take `code` as the exit value (the first one counts) and tell the parent once."""
+        if self.exit_code is not None:
+            return
+        self.exit_code = code
+        if self.exit_signal is not None:
+            self.exit_signal.submit()
 
     def crashed(self, thread: Thread, reason: str) -> None:
         self.crash = f"thread {thread.tid} ({thread.name}) crashed: {reason}{self.refusal()}"

@@ -39,6 +39,9 @@ from rtcr.core import (
     PAGE_MASK,
     PAGE_SIZE,
     RESOLVED,
+    RWX_EXEC,
+    RWX_READ,
+    RWX_WRITE,
     Access,
     FaultTicket,
     Mapping,
@@ -46,6 +49,8 @@ from rtcr.core import (
     WalkFailure,
     reflect,
     resolve,
+    resume,
+    translate,
     trunc_page,
 )
 
@@ -74,6 +79,9 @@ RDRAND and RDSEED (both are invalid instructions here) and, like every model
 in unicorn, AVX: CPUID says so, and an AVX instruction is an invalid opcode.
 """
 _UC_TLB_VIRTUAL = 1
+if (RWX_READ, RWX_WRITE, RWX_EXEC) != (UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC):
+    raise ImportError("the core's rights bits must be unicorn's protection bits: a PTE's "
+                      "rights enter the TLB as they are")
 log = logging.getLogger("rtcr.core")  # reports as Genode's core makes them
 _UPGRADE_CHECK_PAGES = 16  # larger flushes always flush unicorn's TLB
 _REMAPPED_LIMIT = 64  # flushed ranges remembered one by one for the code-page check
@@ -173,11 +181,11 @@ class Cpu:
             self.tlb.invalidate(start, size)
         self.flush_pending = True
 
-    def _flush_if_pending(self, filling: tuple[int, Mapping] | None = None) -> None:
+    def _flush_if_pending(self, filling: tuple[int, int] | None = None) -> None:
         """Flush unicorn's TLB if a flush happened, unless it only upgraded rights.
 
-        `filling` is the page the current fill is about to insert and the mapping
-        the pager just gave for it (neither resolved nor inserted twice).
+        `filling` is the page the current fill is about to insert and the PTE
+        the pager just gave for it (neither translated nor inserted twice).
         """
         if not self.flush_pending:
             return
@@ -199,7 +207,7 @@ class Cpu:
 
     def _only_upgraded(self, page: int, cached: tuple[int, int] | None,
                        refills: list[tuple[int, int, int]],
-                       filling: tuple[int, Mapping] | None) -> bool:
+                       filling: tuple[int, int] | None) -> bool:
         """Is what unicorn may hold for `page` still right, if with fewer rights?
 
         Write tracking detaches a read-only part and attaches it writable: the
@@ -209,11 +217,11 @@ class Cpu:
         if cached is None:
             return True  # the cache is complete: unicorn holds nothing for this page
         now = (filling[1] if filling is not None and filling[0] == page
-               else resolve(self.address_space, page, Access.READ))
-        if not isinstance(now, Mapping) or now.phys != cached[0]:
+               else translate(self.address_space, page, Access.READ))
+        if not isinstance(now, int) or now & ~PAGE_MASK != cached[0]:
             return False
-        perms = _permissions(now)
-        refills.append((page, now.phys, perms))
+        perms = now & PAGE_MASK
+        refills.append((page, now & ~PAGE_MASK, perms))
         return cached[1] & ~perms == 0
 
     def _learned(self, addr: int, size: int) -> None:
@@ -380,21 +388,22 @@ class Cpu:
     def _tlb_fill(self, vaddr: int, access: int, entry: object) -> bool:
         kind = _ACCESS.get(access, Access.READ)
         thread = self.current
+        result = translate(self.address_space, vaddr, kind)
         for _attempt in range(_MAX_SYNCHRONOUS_RETRIES):
-            result = resolve(self.address_space, vaddr, kind)
-            if isinstance(result, Mapping):
-                perms = _permissions(result)
-                entry.paddr = result.phys  # type: ignore[attr-defined]
-                entry.perms = perms  # type: ignore[attr-defined]
-                self._flush_if_pending(filling=(trunc_page(vaddr), result))
-                self.tlb.insert(vaddr, result.phys, perms)
-                return True
+            if isinstance(result, int):  # a PTE: frame | rights, the rights as unicorn's bits
+                entry.paddr = result & ~PAGE_MASK  # type: ignore[attr-defined]
+                entry.perms = result & PAGE_MASK  # type: ignore[attr-defined]
+                if self.flush_pending:
+                    self._flush_if_pending(filling=(trunc_page(vaddr), result))
+                return True  # the software TLB caches the entry (tlb.c)
             if thread is None:
                 return False
             self._reflected += 1
             outcome = reflect(result, thread,
                               byte_offset=lambda: self._exact_address(vaddr, kind) - vaddr)
             if outcome is RESOLVED or (isinstance(outcome, FaultTicket) and outcome.resolved):
+                resumed = resume(result)  # no second walk of the maps above, if unchanged
+                result = translate(self.address_space, vaddr, kind) if resumed is None else resumed
                 continue
             if isinstance(outcome, FaultTicket):
                 thread.block(FaultWait(outcome.region_map, outcome.fault))
@@ -491,11 +500,6 @@ def _hook_instruction(uc: Uc, instruction: int,
         raise UcError(status)
     return function
 
-
-def _permissions(mapping: Mapping) -> int:
-    """unicorn's protection bits for a pager mapping (reads are always allowed)."""
-    return int(UC_PROT_READ | (UC_PROT_WRITE if mapping.writeable else 0)
-               | (UC_PROT_EXEC if mapping.executable else 0))
 
 
 __all__ = ["Cpu", "FillObserver", "GuestCrash", "observing_fills"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtcr.core import Core
+from rtcr.core import Core, ProtectionDomain, SignalContext
 
 from .code import CodeFrames
 from .component import Component, LogSink, print_log
@@ -63,6 +63,23 @@ class Machine:
         component = Component(self, name, pd, parent or CoreParent())
         self.components.append(component)
         return component
+
+    def start_child(self, creator: Component, name: str, pd: ProtectionDomain,
+                    image: ElfImage, *, exit_signal: SignalContext | None = None) -> Component:
+        """A component in PD session `pd` of `creator`, served by `creator`'s parent.
+
+        It may open the ROMs its creator may (Genode: a route to the parent's
+        ROM service) and ends when its creator ends; when it exits,
+        `exit_signal` is submitted (its creator asks for the value).
+        """
+        child = Component(self, name, pd, creator.parent)
+        child.exit_signal = exit_signal
+        child.roms = dict(creator.roms)
+        creator.children.append(child)
+        self.components.append(child)
+        creator.parent.child_started(child)
+        child.load(image)
+        return child
 
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,
              ram_quota: int = 16 << 20, cap_quota: int = 4096,

@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from rtcr.core import Dataspace, Fault, Range, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import (
+    Dataspace,
+    Fault,
+    ProtectionDomain,
+    RamDataspace,
+    Range,
+    RegionMap,
+    SignalContext,
+    SignalReceiver,
+)
+from rtcr.errors import Denied, InvalidDataspace
 
 if TYPE_CHECKING:
     from .component import Component
@@ -21,15 +31,31 @@ class Parent(Protocol):
     def rom(self, child: Component, name: str, data: bytes) -> Dataspace: ...
 
     def rom_session(self, child: Component, name: str) -> Dataspace:
-        """The ROM module `name` of `child.roms`, one dataspace per name."""
+        """The ROM module `name` of `child.roms`, one dataspace per name; `Denied` if none."""
         ...
 
-    def ram_alloc(self, child: Component, size: int) -> Dataspace: ...
+    # The RAM calls act on `pd`, a PD session of the child (None: its own PD).
+    def ram_alloc(self, child: Component, size: int, *,
+                  pd: ProtectionDomain | None = None) -> Dataspace:
+        """RAM charged to `pd`; the capability goes to the child's space (the caller's)."""
+        ...
 
-    def ram_free(self, child: Component, ds: Dataspace) -> None: ...
+    def ram_free(self, child: Component, ds: Dataspace, *,
+                 pd: ProtectionDomain | None = None) -> None:
+        """Free `ds` if `pd` owns it (`Denied` otherwise, nothing changes)."""
+        ...
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+                 pd: ProtectionDomain | None = None) -> None:
         """Genode's seal; `revoke` also downgrades existing writable mappings."""
+        ...
+
+    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+        """The RAM dataspace behind a capability the child holds (`InvalidDataspace`)."""
+        ...
+
+    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+        """A new PD session (Genode's `Pd_connection`), paid by the child's PD."""
         ...
 
     def rm_create(self, child: Component, size: int) -> RegionMap: ...
@@ -66,13 +92,35 @@ class Parent(Protocol):
         """A context delivered at `receiver` (None: the PD's own receiver)."""
         ...
 
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        """Genode's `free_context`: dissolve it and revoke it from every holder."""
+        ...
+
+    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        """The address space of a PD session of the child (Genode's `address_space()`)."""
+        ...
+
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        """The stack area of a PD session of the child (Genode's `stack_area()`)."""
+        ...
+
+    def child_started(self, child: Component) -> None:
+        """`child` (a component started by one of this parent's) is about to be loaded."""
+        ...
+
 
 def drop_capabilities(child: Component, rm: RegionMap) -> None:
-    """Remove the child's selectors of a destroyed map and its dataspace (refunds the caps)."""
-    caps = child.pd.cap_space
-    for obj in (rm, rm.dataspace()):
-        for selector in caps.selectors(obj):
-            caps.remove(selector)
+    """Revoke a destroyed map and its dataspace from every PD that holds them (refunds)."""
+    core = child.machine.core
+    core.revoke(rm)
+    core.revoke(rm.dataspace())
+
+
+def stack_area_of(pd: ProtectionDomain) -> RegionMap:
+    """The PD's stack area; `Denied` for a PD without one (a component's own)."""
+    if pd.stack_area is None:
+        raise Denied(f"{pd.name} has no stack area (only PD sessions have one)")
+    return pd.stack_area
 
 
 class CoreParent:
@@ -85,19 +133,33 @@ class CoreParent:
         return child.machine.core.create_rom(name, data)
 
     def rom_session(self, child: Component, name: str) -> Dataspace:
+        if name not in child.roms:
+            raise Denied(f"{child.name} has no ROM named {name!r}")
         key = (id(child), name)
         if key not in self._rom_sessions:
             self._rom_sessions[key] = self.rom(child, name, child.roms[name])
         return self._rom_sessions[key]
 
-    def ram_alloc(self, child: Component, size: int) -> Dataspace:
-        return child.pd.alloc_ram(size)
+    def ram_alloc(self, child: Component, size: int, *,
+                  pd: ProtectionDomain | None = None) -> Dataspace:
+        return (pd or child.pd).alloc_ram(size)
 
-    def ram_free(self, child: Component, ds: Dataspace) -> None:
-        child.pd.free_ram(ds)
+    def ram_free(self, child: Component, ds: Dataspace, *,
+                 pd: ProtectionDomain | None = None) -> None:
+        (pd or child.pd).free_ram(ds)
+        child.machine.core.revoke(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False) -> None:
-        child.pd.seal_ram(ds, revoke=revoke)
+    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+                 pd: ProtectionDomain | None = None) -> None:
+        (pd or child.pd).seal_ram(ds, revoke=revoke)
+
+    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+        if not isinstance(ds, RamDataspace):
+            raise InvalidDataspace(f"{ds!r} is not a RAM dataspace")
+        return ds
+
+    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+        return child.machine.core.create_pd_session(child.pd, name)
 
     def rm_create(self, child: Component, size: int) -> RegionMap:
         return child.machine.core.create_region_map(size)
@@ -140,3 +202,16 @@ class CoreParent:
     def signal_context(self, child: Component,
                        receiver: SignalReceiver | None = None) -> SignalContext:
         return (receiver or child.pd.signal_receiver).create_context()
+
+    def signal_free(self, child: Component, context: SignalContext) -> None:
+        context.receiver.dissolve(context)
+        child.machine.core.revoke(context)
+
+    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        return pd.address_space
+
+    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+        return stack_area_of(pd)
+
+    def child_started(self, child: Component) -> None:
+        pass

@@ -16,22 +16,43 @@ from typing import TYPE_CHECKING, TypeVar
 from unicorn import x86_const as x86
 
 from rtcr.abi import (
+    ADDRESS_SPACE_SELECTOR,
     ATTACH_EXECUTABLE,
     ATTACH_WRITEABLE,
+    PD_LABEL_MAX,
+    QUOTA_CAPS,
+    QUOTA_RAM,
     ROM_NAME_MAX,
     SEAL_REVOKE,
     SLEEP_MAX_US,
     Errno,
+    PdQuota,
     Syscall,
 )
-from rtcr.core import Dataspace, RegionMap, SignalContext, SignalReceiver
-from rtcr.errors import Denied, InvalidArgument, NoThread, OutOfRam, RtcrError
+from rtcr.core import (
+    Dataspace,
+    ProtectionDomain,
+    RegionMap,
+    RomDataspace,
+    SignalContext,
+    SignalReceiver,
+)
+from rtcr.errors import (
+    Denied,
+    InvalidArgument,
+    InvalidCapability,
+    NoThread,
+    OutOfRam,
+    RtcrError,
+)
 
 from . import guest_memory
+from .elf import parse_elf
 from .registers import initial_registers
 from .thread import JoinWait, SignalWait, Thread, ThreadState
 
 if TYPE_CHECKING:
+    from .component import Component
     from .machine import Machine
 
 T = TypeVar("T")
@@ -84,6 +105,23 @@ class SyscallTable:
             Syscall.SIGNAL_RECEIVER: self._signal_receiver,
             Syscall.SIGNAL_CONTEXT_AT: self._signal_context_at,
             Syscall.SIGNAL_WAIT_AT: self._signal_wait_at,
+            Syscall.PD_CREATE: self._pd_create,
+            Syscall.PD_SELF: lambda t, a: self._install(t, t.component.pd),
+            Syscall.PD_REF_ACCOUNT: self._pd_ref_account,
+            Syscall.PD_TRANSFER: self._pd_transfer,
+            Syscall.PD_RAM_ALLOC: self._pd_ram_alloc,
+            Syscall.PD_RAM_FREE: self._pd_ram_free,
+            Syscall.PD_RAM_SEAL: self._pd_ram_seal,
+            Syscall.PD_RAM_SIZE: self._pd_ram_size,
+            Syscall.PD_QUOTA: self._pd_quota,
+            Syscall.CAP_DELEGATE: self._cap_delegate,
+            Syscall.SIGNAL_FREE: self._signal_free,
+            Syscall.PD_ADDRESS_SPACE: self._pd_address_space,
+            Syscall.CHILD_START: self._child_start,
+            Syscall.PD_STACK_AREA: self._pd_stack_area,
+            Syscall.CHILD_EXIT_VALUE: self._child_exit_value,
+            Syscall.THREAD_CREATE_NAMED: self._thread_create_named,
+            Syscall.DS_WRITEABLE: lambda t, a: int(self._lookup(t, a[0], Dataspace).writeable),
         }
         self.counts: dict[int, int] = {}
 
@@ -106,7 +144,12 @@ class SyscallTable:
 
     @staticmethod
     def _install(thread: Thread, obj: object) -> int:
-        caps = thread.component.pd.cap_space
+        return SyscallTable._install_in(thread.component.pd, obj)
+
+    @staticmethod
+    def _install_in(pd: ProtectionDomain, obj: object) -> int:
+        """The selector of `obj` in `pd`'s space: the one it has, else a new one (charged)."""
+        caps = pd.cap_space
         selector = caps.selector(obj)
         return selector if selector is not None else caps.insert(obj)
 
@@ -124,15 +167,7 @@ class SyscallTable:
 
     # -- RAM ------------------------------------------------------------------
     def _ram_alloc(self, thread: Thread, args: list[int]) -> int:
-        size = args[0]
-        if size >= 1 << 47:
-            raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
-        try:
-            ds = thread.component.parent.ram_alloc(thread.component, size)
-        except OutOfRam as refused:
-            thread.component.refused = str(refused)  # named if the run ends badly
-            raise
-        return self._install(thread, ds)
+        return self._alloc_on(thread, None, args[0])
 
     def _ram_free(self, thread: Thread, args: list[int]) -> int:
         ds = self._lookup(thread, args[0], Dataspace)
@@ -140,12 +175,133 @@ class SyscallTable:
         return 0
 
     def _ram_seal(self, thread: Thread, args: list[int]) -> int:
-        ds = self._lookup(thread, args[0], Dataspace)
-        flags = args[1]
+        return self._seal_on(thread, None, args[0], args[1])
+
+    def _alloc_on(self, thread: Thread, pd: ProtectionDomain | None, size: int) -> int:
+        if size >= 1 << 47:
+            raise InvalidArgument(f"RAM size {size:#x} is larger than the address space")
+        try:
+            ds = thread.component.parent.ram_alloc(thread.component, size, pd=pd)
+        except OutOfRam as refused:
+            thread.component.refused = str(refused)  # named if the run ends badly
+            raise
+        return self._install(thread, ds)
+
+    def _seal_on(self, thread: Thread, pd: ProtectionDomain | None, selector: int,
+                 flags: int) -> int:
+        ds = self._lookup(thread, selector, Dataspace)
         if flags & ~SEAL_REVOKE:
             raise InvalidArgument(f"unknown seal flags {flags:#x}")
-        thread.component.parent.ram_seal(thread.component, ds, revoke=bool(flags & SEAL_REVOKE))
+        thread.component.parent.ram_seal(thread.component, ds, revoke=bool(flags & SEAL_REVOKE),
+                                         pd=pd)
         return 0
+
+    # -- PD sessions ----------------------------------------------------------
+    def _pd_create(self, thread: Thread, args: list[int]) -> int:
+        component = thread.component
+        label = self._label(component, args[0], args[1])
+        pd = component.parent.pd_session(component, f"{component.name} -> {label or 'pd'}")
+        return self._install(thread, pd)
+
+    @staticmethod
+    def _label(component: Component, addr: int, length: int) -> str:
+        """A session label or child name the guest passes: UTF-8, at most PD_LABEL_MAX bytes."""
+        if length > PD_LABEL_MAX:
+            raise InvalidArgument(f"label of {length} bytes (at most {PD_LABEL_MAX})")
+        raw = guest_memory.read(component.pd.address_space, addr, length) if length else b""
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidArgument(f"label is not UTF-8: {error}") from error
+
+    def _pd_ref_account(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        pd.ref_account(self._lookup(thread, args[1], ProtectionDomain))
+        return 0
+
+    def _pd_transfer(self, thread: Thread, args: list[int]) -> int:
+        source = self._lookup(thread, args[0], ProtectionDomain)
+        target = self._lookup(thread, args[1], ProtectionDomain)
+        amount, kind = args[2], args[3]
+        if kind == QUOTA_RAM:
+            source.transfer_ram(target, amount)
+        elif kind == QUOTA_CAPS:
+            source.transfer_caps(target, amount)
+        else:
+            raise InvalidArgument(f"unknown quota kind {kind} (RAM {QUOTA_RAM}, caps {QUOTA_CAPS})")
+        return 0
+
+    def _pd_ram_alloc(self, thread: Thread, args: list[int]) -> int:
+        return self._alloc_on(thread, self._lookup(thread, args[0], ProtectionDomain), args[1])
+
+    def _pd_ram_free(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        ds = self._lookup(thread, args[1], Dataspace)
+        thread.component.parent.ram_free(thread.component, ds, pd=pd)
+        return 0
+
+    def _pd_ram_seal(self, thread: Thread, args: list[int]) -> int:
+        return self._seal_on(thread, self._lookup(thread, args[0], ProtectionDomain),
+                             args[1], args[2])
+
+    def _pd_ram_size(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        ds = self._lookup(thread, args[1], Dataspace)
+        return pd.check_owner(thread.component.parent.ram_of(thread.component, ds), "size").size
+
+    def _cap_delegate(self, thread: Thread, args: list[int]) -> int:
+        """Hand a dataspace or signal context to a PD: it gets a selector of its own."""
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        obj = self._lookup(thread, args[1], object)
+        if not isinstance(obj, Dataspace | SignalContext):
+            raise InvalidCapability(f"selector {args[1]} names a {type(obj).__name__}; only "
+                                    "dataspaces and signal contexts can be delegated")
+        return self._install_in(pd, obj)
+
+    def _pd_address_space(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        if pd is thread.component.pd:
+            return ADDRESS_SPACE_SELECTOR
+        return self._install(thread, thread.component.parent.pd_address_space(
+            thread.component, pd))
+
+    def _pd_stack_area(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        return self._install(thread, thread.component.parent.pd_stack_area(thread.component, pd))
+
+    def _child_start(self, thread: Thread, args: list[int]) -> int:
+        """Start a child from an ELF in a ROM, in a PD session the caller opened."""
+        creator = thread.component
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        binary = self._lookup(thread, args[1], RomDataspace)
+        name = self._label(creator, args[2], args[3])
+        if pd is creator.pd or any(c.pd is pd for c in self.machine.components):
+            raise Denied(f"PD {pd.name} already runs a component")
+        if not name:
+            raise InvalidArgument("a child needs a name")
+        exit_signal = (None if _signed(args[4]) < 0
+                       else self._lookup(thread, args[4], SignalContext))
+        image = parse_elf(binary.read(0, binary.size), name, where=f"ROM {binary.name}")
+        self.machine.start_child(creator, name, pd, image, exit_signal=exit_signal)
+        return 0
+
+    def _child_exit_value(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        child = next((c for c in thread.component.children if c.pd is pd), None)
+        if child is None:
+            raise NoThread(f"no child of {thread.component.name} runs in {pd.name}")
+        if child.exit_code is None:
+            raise NoThread(f"{child.name} has not exited")
+        return child.exit_code
+
+    def _pd_quota(self, thread: Thread, args: list[int]) -> int:
+        pd = self._lookup(thread, args[0], ProtectionDomain)
+        try:
+            which = PdQuota(args[1])
+        except ValueError as error:
+            raise InvalidArgument(f"unknown PD quota {args[1]}") from error
+        return {PdQuota.RAM_LIMIT: pd.ram_quota, PdQuota.RAM_USED: pd.used_ram,
+                PdQuota.CAPS_LIMIT: pd.cap_quota, PdQuota.CAPS_USED: pd.used_caps}[which]()
 
     # -- ROM sessions ---------------------------------------------------------
     def _rom_open(self, thread: Thread, args: list[int]) -> int:
@@ -158,8 +314,6 @@ class SyscallTable:
         except UnicodeDecodeError as error:
             raise InvalidArgument(f"ROM name is not UTF-8: {error}") from error
         component = thread.component
-        if name not in component.roms:
-            raise Denied(f"{component.name} has no ROM named {name!r}")
         return self._install(thread, component.parent.rom_session(component, name))
 
     # -- region maps --------------------------------------------------------
@@ -172,8 +326,8 @@ class SyscallTable:
 
     def _rm_destroy(self, thread: Thread, args: list[int]) -> int:
         rm = self._lookup(thread, args[0], RegionMap)
-        if rm is thread.component.pd.address_space:
-            raise Denied("a component cannot destroy its own address space")
+        if any(rm is pd.address_space for pd in self.machine.core.pds()):
+            raise Denied("an address space ends with its PD; it cannot be destroyed")
         thread.component.parent.rm_destroy(thread.component, rm)
         return 0
 
@@ -244,12 +398,21 @@ class SyscallTable:
         selector = thread.component.pd.cap_space.selector(context)
         return selector if selector is not None else 0
 
+    def _signal_free(self, thread: Thread, args: list[int]) -> int:
+        context = self._lookup(thread, args[0], SignalContext)
+        pd = thread.component.pd
+        if context.receiver is not pd.signal_receiver and pd.cap_space.selector(
+                context.receiver) is None:
+            raise Denied("only the owner of a signal context (who holds its receiver) frees it")
+        thread.component.parent.signal_free(thread.component, context)
+        return 0
+
     def _signal_submit(self, thread: Thread, args: list[int]) -> int:
         self._lookup(thread, args[0], SignalContext).submit()
         return 0
 
     # -- threads --------------------------------------------------------------
-    def _thread_create(self, thread: Thread, args: list[int]) -> int:
+    def _thread_create(self, thread: Thread, args: list[int], name: str | None = None) -> int:
         trampoline, entry, arg, stack_size = args[0], args[1], args[2], args[3]
         component = thread.component
         if sum(1 for t in component.threads.values() if t.state is not ThreadState.EXITED) \
@@ -260,8 +423,15 @@ class SyscallTable:
         stack_size = max(MIN_STACK, (stack_size + 4095) & ~4095)
         start, size = component.allocate_stack(stack_size)
         registers = initial_registers(rip=trampoline, rsp=start + size - 8, rdi=entry, rsi=arg)
-        new = component.create_thread(registers, stack=(start, size))
+        new = component.create_thread(registers, stack=(start, size), name=name)
         return new.tid
+
+    def _thread_create_named(self, thread: Thread, args: list[int]) -> int:
+        """THREAD_CREATE with a name (a Genode thread's): the name is read before anything else."""
+        name = self._label(thread.component, args[4], args[5])
+        if not name.isprintable():
+            raise InvalidArgument(f"thread name {name!r} is not printable")
+        return self._thread_create(thread, args, name or None)
 
     def _thread_exit(self, thread: Thread, args: list[int]) -> None:
         thread.component.thread_exit(thread)

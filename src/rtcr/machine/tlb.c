@@ -7,8 +7,9 @@
  * rights) -- in a direct-mapped table consulted by a C UC_HOOK_TLB_FILL
  * callback; only a miss, or an access the cached rights do not allow (a
  * write to a page cached read-only: the write fault that drives dirty
- * tracking), goes on to the Python fill hook, which asks the pager and
- * inserts the answer.
+ * tracking), goes on to the Python fill hook, which asks the pager; the
+ * hook caches the answer the Python fill returns (no second native call
+ * from Python for it).
  *
  * The machine clears the cache (or a range of it) whenever the core flushes
  * mappings of this address space, so the cache never holds a mapping the
@@ -25,7 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#define TLB_ABI 5
+#define TLB_ABI 6
 
 enum { UC_MEM_READ = 16, UC_MEM_WRITE = 17, UC_MEM_FETCH = 18 };
 enum { PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4 };
@@ -254,5 +255,6 @@ bool tlb_fill_hook(void *uc, uint64_t addr, int type, uc_tlb_entry_t *entry, tlb
     t->misses++;
     if (!t->slow(uc, addr, type, entry, t->slow_user))
         return false;
+    tlb_insert(t, addr, entry->paddr, entry->perms);  /* the pager's full rights */
     return code_fill(t, addr, type, entry);
 }

@@ -1,8 +1,9 @@
 """A software TLB: the pager's answers cached in C, in front of the Python fill hook.
 
 See tlb.c for why. `SoftwareTlb.install` registers the fill hook on a
-unicorn instance; the machine inserts what the pager resolved and
-invalidates what the core flushes. Without a C compiler the plain Python
+unicorn instance; the C hook caches what the Python fill returned (the
+machine inserts only pages it refills itself) and the machine invalidates
+what the core flushes. Without a C compiler the plain Python
 fill hook is installed instead (same behaviour, every miss in Python).
 
 The same hook keeps code coherent across mappings (tlb.c, code_fill):
@@ -27,7 +28,7 @@ from . import native
 
 log = logging.getLogger("rtcr.machine")
 _uclib: Any = _ucmod.uclib
-_ABI = 5
+_ABI = 6
 CAPACITY = 1 << 16  # pages: 256 MiB of guest memory translated without Python
 
 # bool fill(uc, vaddr, type, entry*, user)

@@ -1,11 +1,15 @@
 /*
  * A worker writes through a read-only attachment: core stops it with a
- * fault report (no handler is installed), while the main thread carries
- * on, logs and exits.
+ * fault report naming the thread (no handler is installed), while the main
+ * thread carries on, tells which dataspaces are writeable, and exits.
  */
 #include <base/component.h>
 #include <base/log.h>
 #include <base/thread.h>
+#include <dataspace/client.h>
+#include <region_map/client.h>
+#include <rm_session/connection.h>
+#include <rom_session/connection.h>
 #include <timer_session/connection.h>
 
 using namespace Genode;
@@ -41,6 +45,12 @@ struct Main
 		static Writer writer { env, read_only };
 		writer.start();
 		timer.msleep(100);
+		Rm_connection rm { env };
+		Rom_connection rom { env, "config" };
+		Region_map_client managed { rm.create(4096) };
+		log("writeable: RAM ", Dataspace_client(ds).writeable(),
+		    ", region map ", Dataspace_client(managed.dataspace()).writeable(),
+		    ", ROM ", Dataspace_client(rom.dataspace()).writeable());
 		log("--- main goes on ---");
 		env.parent().exit(0);
 	}

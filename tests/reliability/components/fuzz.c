@@ -6,7 +6,9 @@
  * read-only, sealed and code memory, huge sizes, misaligned offsets, detach
  * of never-attached addresses, double frees, sealing then writing (through
  * a sub map with a signal fault handler), nesting beyond the limit, self
- * nesting and cycles, RAM exhaustion, thread storms and signal storms.
+ * nesting and cycles, RAM exhaustion, thread storms and signal storms, PD
+ * sessions (quota transfers that must conserve the total, frees and seals by
+ * PDs that do not own the RAM).
  *
  * It never calls EXIT / THREAD_EXIT with garbage, never waits for a signal
  * it has not seen submitted, never joins a thread that might not end, and
@@ -320,10 +322,38 @@ static void check_window(void)
 /* ---- threads ------------------------------------------------------------ */
 static volatile unsigned long worker_sum;
 
+/* Workers' RAM calls in progress and done: the main thread's exact RAM
+ * accounting checks hold only if no worker's call fell between its reads. */
+static volatile long worker_ram_busy;
+static volatile unsigned long worker_ram_done;
+
+static void worker_ram_begin(void) { __atomic_add_fetch(&worker_ram_busy, 1, __ATOMIC_SEQ_CST); }
+
+static void worker_ram_end(void)
+{
+	__atomic_add_fetch(&worker_ram_done, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&worker_ram_busy, 1, __ATOMIC_SEQ_CST);
+}
+
+struct ram_quiet { long busy; unsigned long done; };
+
+static struct ram_quiet ram_quiet_now(void)
+{
+	return (struct ram_quiet){ worker_ram_busy, worker_ram_done };
+}
+
+/* No worker touched RAM since `then`, nor is one doing so now. */
+static int ram_was_quiet(struct ram_quiet then)
+{
+	return then.busy == 0 && worker_ram_busy == 0 && worker_ram_done == then.done;
+}
+
 static void worker(void *arg)
 {
 	unsigned long n = (unsigned long)arg;
+	worker_ram_begin();
 	long ds = rtcr_ram_alloc(PAGE * (1 + n % 3));
+	worker_ram_end();
 	if (ds >= 0) {
 		long at = rtcr_attach(RTCR_ADDRESS_SPACE, ds, 0, 0, RTCR_ANYWHERE, RTCR_W);
 		if (at >= 0) {
@@ -334,7 +364,9 @@ static void worker(void *arg)
 				violation("worker memory", (long)p[0], (long)n);
 			rtcr_detach(RTCR_ADDRESS_SPACE, (unsigned long)at);
 		}
+		worker_ram_begin();
 		rtcr_ram_free(ds);
+		worker_ram_end();
 	}
 	if (n % 4 == 0)
 		rtcr_sleep_us(n % 7);
@@ -352,6 +384,13 @@ static void join_all(void)
 	ntid = 0;
 }
 
+/* What THREAD_CREATE_NAMED starts: entry(arg), then the thread ends. */
+static void named_trampoline(void (*entry)(void *), void *arg)
+{
+	entry(arg);
+	rtcr_thread_exit();
+}
+
 static void op_thread(void)
 {
 	if (ntid >= NTID)
@@ -363,7 +402,15 @@ static void op_thread(void)
 	case 2: stack = 1 + below(20000); break;
 	default: stack = 0;
 	}
-	long t = rtcr_thread_create(worker, (void *)calls, stack);
+	long t;
+	if (chance(30)) {   /* named: the name is a string, garbage or a bad pointer */
+		long name = chance(50) ? (long)(void *)"fuzzer" : any_ptr();
+		t = rtcr_syscall6(RTCR_SYS_THREAD_CREATE_NAMED, (long)&named_trampoline,
+		                  (long)worker, (long)calls, (long)stack, name,
+		                  (long)(chance(60) ? below(8) : any_size()));
+	} else {
+		t = rtcr_thread_create(worker, (void *)calls, stack);
+	}
 	fold(t);
 	if (t >= 0)
 		tids[ntid++] = t;
@@ -580,6 +627,177 @@ static void exhaust_ram(void)
 		violation("RAM not refunded", rtcr_ram_avail(), before);
 }
 
+/* ---- PD sessions --------------------------------------------------------- */
+#define NPD 4
+static long pds[NPD];          /* PD sessions it works with */
+static int npd;
+#define NSTRAY 32
+static long strays[NSTRAY];    /* PD sessions a garbage PD_CREATE opened after all */
+static int nstray;
+static long self_pd;           /* its own PD's capability */
+static long limit_total[2];    /* RAM and cap limits of all its PDs: only ever moved */
+
+#define NPDDS 8
+struct pdds { long cap; int owner; unsigned long size; };
+static struct pdds pddss[NPDDS];
+static int npdds;
+
+static long any_pd(void)
+{
+	if (chance(60) && npd)
+		return pds[below(npd)];
+	return chance(50) ? self_pd : -1 - (long)below(4);
+}
+
+static long limit_sum(unsigned which)
+{
+	long sum = rtcr_pd_quota(self_pd, which);
+	for (int i = 0; i < npd; i++)
+		sum += rtcr_pd_quota(pds[i], which);
+	for (int i = 0; i < nstray; i++)
+		sum += rtcr_pd_quota(strays[i], which);
+	return sum;
+}
+
+/* Which of its PDs `pd` names: a session's index, -1 its own, -2 none. */
+static int owner_of(long pd)
+{
+	for (int i = 0; i < npd; i++)
+		if (pds[i] == pd)
+			return i;
+	return pd == self_pd ? -1 : -2;
+}
+
+/* A dataspace of a PD session, or a value that names none it owns. */
+static struct pdds *any_pdds(void)
+{
+	return npdds && chance(80) ? &pddss[below(npdds)] : NULL;
+}
+
+static void pd_ops(void)
+{
+	if (!self_pd) {
+		self_pd = rtcr_pd_self();
+		limit_total[0] = limit_sum(RTCR_PD_RAM_LIMIT);
+		limit_total[1] = limit_sum(RTCR_PD_CAPS_LIMIT);
+	}
+	switch (below(11)) {
+	case 0:
+		if (npd < NPD && chance(60)) {
+			long pd = rtcr_pd_create(chance(50) ? "" : "fuzz");
+			fold(pd < 0 ? pd : 0);
+			if (pd > 0)
+				pds[npd++] = pd;
+		} else if (nstray < NSTRAY) {
+			long pd = rtcr_syscall2(RTCR_SYS_PD_CREATE, any_ptr(), (long)any_size());
+			fold(pd < 0 ? pd : 0);
+			if (pd > 0)
+				strays[nstray++] = pd;
+		}
+		break;
+	case 1: fold(rtcr_pd_ref_account(any_pd(), any_pd())); break;
+	case 2: {
+		unsigned kind = chance(90) ? (unsigned)below(2) : 2 + (unsigned)below(100);
+		unsigned long amount = chance(70) ? below(kind ? 8 : 64 * 1024) : any_size();
+		fold(rtcr_pd_transfer(any_pd(), any_pd(), amount, kind));
+		break;
+	}
+	case 3: {
+		long pd = any_pd();
+		unsigned long size = chance(80) ? PAGE * (1 + below(4)) : any_size();
+		long ds = rtcr_pd_ram_alloc(pd, size);
+		fold(ds < 0 ? ds : 0);
+		if (ds > 0 && owner_of(pd) == -2)
+			violation("RAM allocated on something that is no PD", pd, ds);
+		if (ds > 0 && npdds < NPDDS)
+			pddss[npdds++] = (struct pdds){ ds, owner_of(pd), (size + PAGE - 1) & ~(PAGE - 1) };
+		else if (ds > 0)
+			fold(rtcr_pd_ram_free(pd, ds));
+		break;
+	}
+	case 4: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_free(pd, d ? d->cap : -1 - (long)below(8));
+		fold(r);
+		if (d && owner_of(pd) == d->owner) {
+			if (r != 0)
+				violation("the owner could not free its RAM", d->cap, r);
+			*d = pddss[--npdds];
+		} else if (r == 0) {
+			violation("a PD freed RAM it does not own", pd, d ? d->cap : 0);
+		}
+		break;
+	}
+	case 5: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_seal(pd, d ? d->cap : -1, chance(80) ? 0 : (unsigned)rnd());
+		fold(r);
+		if (r == 0 && (!d || owner_of(pd) != d->owner))
+			violation("a PD sealed RAM it does not own", pd, d ? d->cap : 0);
+		break;
+	}
+	case 6: {
+		struct pdds *d = any_pdds();
+		long pd = any_pd();
+		long r = rtcr_pd_ram_size(pd, d ? d->cap : any_cap());
+		fold(r);
+		if (d && owner_of(pd) == d->owner && r != (long)d->size)
+			violation("ram_size of its own RAM", r, (long)d->size);
+		break;
+	}
+	case 7: {
+		/* a delegated capability gets the same selector again, and costs that PD one cap */
+		long pd = any_pd();
+		long cap = chance(40) && nds ? dss[below(nds)].cap
+		         : chance(40) && nsig ? sigs[below(nsig)] : any_cap();
+		long first = rtcr_cap_delegate(pd, cap);
+		fold(first);
+		if (first > 0 && rtcr_cap_delegate(pd, cap) != first)
+			violation("a second delegation gave another selector", pd, cap);
+		break;
+	}
+	case 8: {
+		/* a freed context is revoked: the next submit names nothing */
+		long ctx = rtcr_signal_context();
+		fold(ctx < 0 ? ctx : 0);
+		if (ctx < 0)
+			break;
+		if (npd && chance(50))
+			fold(rtcr_cap_delegate(pds[below(npd)], ctx) < 0 ? -1 : 0);
+		/* (no submit first: a thread waiting at the PD's receiver would take it) */
+		fold(rtcr_signal_free(ctx));
+		if (rtcr_signal_submit(ctx) != -RTCR_ECAP)
+			violation("a freed signal context is still there", ctx, 0);
+		fold(rtcr_signal_free(chance(50) ? ctx : -1 - (long)below(8)));   /* never one of sigs[] */
+		break;
+	}
+	case 9: {
+		/* a PD's address space; children only with garbage (it holds no ROM to start) */
+		long rm = rtcr_pd_address_space(any_pd());
+		fold(rm < 0 ? rm : 0);
+		long area = rtcr_pd_stack_area(any_pd());
+		fold(area < 0 ? area : 0);
+		long r = rtcr_syscall5(RTCR_SYS_CHILD_START, any_pd(), any_cap(), any_ptr(),
+		                       (long)any_size(), any_cap());
+		fold(r);
+		if (r == 0)
+			violation("a child started from no ROM", 0, 0);
+		long value = rtcr_child_exit_value(any_pd());
+		fold(value);
+		if (value != -RTCR_ENOTHREAD && value != -RTCR_ECAP)
+			violation("an exit value of a child that never was", value, 0);
+		break;
+	}
+	default: fold(rtcr_pd_quota(any_pd(), (unsigned)below(6))); break;
+	}
+	if (limit_sum(RTCR_PD_RAM_LIMIT) != limit_total[0])
+		violation("RAM quota created or lost", limit_sum(RTCR_PD_RAM_LIMIT), limit_total[0]);
+	if (limit_sum(RTCR_PD_CAPS_LIMIT) != limit_total[1])
+		violation("cap quota created or lost", limit_sum(RTCR_PD_CAPS_LIMIT), limit_total[1]);
+}
+
 /* ---- one random call ------------------------------------------------------ */
 static void one(void)
 {
@@ -587,11 +805,15 @@ static void one(void)
 	unsigned op = (unsigned)below(100);
 	if (op < 10) {                                       /* RAM_ALLOC */
 		unsigned long size = chance(70) ? PAGE * (1 + below(8)) : any_size();
+		struct ram_quiet quiet = ram_quiet_now();
 		long before = rtcr_ram_avail();
 		r = rtcr_ram_alloc(size);
 		fold(r);
 		long spent = before - rtcr_ram_avail();
-		if (r >= 0) {
+		if (!ram_was_quiet(quiet)) {
+			if (r >= 0)
+				remember_ds(r, size);
+		} else if (r >= 0) {
 			if (spent != (long)((size + PAGE - 1) & ~(PAGE - 1)))
 				violation("alloc charge", spent, (long)size);
 			remember_ds(r, size);
@@ -601,6 +823,7 @@ static void one(void)
 	} else if (op < 16) {                                /* RAM_FREE */
 		long c = destroyable(chance(70) && nds ? dss[below(nds)].cap : any_cap());
 		struct ds *d = ram_of(c);
+		struct ram_quiet quiet = ram_quiet_now();
 		long before = rtcr_ram_avail();
 		r = rtcr_ram_free(c);
 		fold(r);
@@ -608,7 +831,7 @@ static void one(void)
 		if (r == 0) {
 			if (!d || !d->live)
 				violation("freed a ds that was not live", c, 0);
-			else if (got != (long)d->size)
+			else if (got != (long)d->size && ram_was_quiet(quiet))
 				violation("free refund", got, (long)d->size);
 			if (d)
 				d->live = 0;
@@ -709,13 +932,13 @@ static void one(void)
 			len = 0;   /* valid: an empty line */
 		fold(rtcr_syscall2(RTCR_SYS_LOG, ptr, (long)len));
 	} else if (op < 87) {                                /* unknown syscalls */
-		long first_unknown = RTCR_SYS_SIGNAL_WAIT_AT + 1;
+		long first_unknown = RTCR_SYS_DS_WRITEABLE + 1;
 		long n = chance(50) ? first_unknown + (long)below(64) : (long)rnd();
 		if (n >= 0 && n < first_unknown)
 			n = first_unknown;
 		fold(rtcr_syscall6(n, (long)rnd(), any_ptr(), (long)any_size(), any_cap(), -1, 0));
 	} else if (op < 92) {                                /* cheap queries */
-		switch (below(11)) {
+		switch (below(12)) {
 		case 0: fold(rtcr_ram_avail()); break;
 		case 1: fold(rtcr_caps_avail()); break;
 		case 2: fold(rtcr_syscall0(RTCR_SYS_YIELD)); break;
@@ -728,16 +951,18 @@ static void one(void)
 		case 7: fold(rtcr_signal_context_at(any_cap())); fold(rtcr_signal_wait_at(any_cap())); break;
 		case 8: fold(rtcr_thread_kill(chance(50) ? -1 - (long)below(100) : 1L << 40)); break;
 		case 9: fold(rtcr_ram_seal_flags(any_cap(), (unsigned)(2 + below(1000)))); break;
+		case 10: fold(rtcr_ds_writeable(chance(60) && nds ? dss[below(nds)].cap : any_cap())); break;
 		default: (void)rtcr_time_us(); fold(0); break;
 		}
 	} else {                                             /* scenarios */
-		switch (below(9)) {
+		switch (below(10)) {
 		case 0: nesting(); break;
 		case 1: seal_then_write(); break;
 		case 2: thread_storm(); break;
 		case 3: signal_storm(); break;
 		case 4: exhaust_ram(); break;
 		case 5: wild_thread(); break;
+		case 6: for (unsigned long n = 1 + below(16); n; n--) pd_ops(); break;
 		default: check_window(); fold(0); break;
 		}
 	}

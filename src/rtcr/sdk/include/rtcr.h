@@ -56,6 +56,23 @@ extern "C" {
 #define RTCR_SYS_SIGNAL_RECEIVER 27
 #define RTCR_SYS_SIGNAL_CONTEXT_AT 28
 #define RTCR_SYS_SIGNAL_WAIT_AT 29
+#define RTCR_SYS_PD_CREATE      30
+#define RTCR_SYS_PD_SELF        31
+#define RTCR_SYS_PD_REF_ACCOUNT 32
+#define RTCR_SYS_PD_TRANSFER    33
+#define RTCR_SYS_PD_RAM_ALLOC   34
+#define RTCR_SYS_PD_RAM_FREE    35
+#define RTCR_SYS_PD_RAM_SEAL    36
+#define RTCR_SYS_PD_RAM_SIZE    37
+#define RTCR_SYS_PD_QUOTA       38
+#define RTCR_SYS_CAP_DELEGATE   39
+#define RTCR_SYS_SIGNAL_FREE    40
+#define RTCR_SYS_PD_ADDRESS_SPACE 41
+#define RTCR_SYS_CHILD_START    42
+#define RTCR_SYS_PD_STACK_AREA  43
+#define RTCR_SYS_CHILD_EXIT_VALUE 44
+#define RTCR_SYS_THREAD_CREATE_NAMED 45
+#define RTCR_SYS_DS_WRITEABLE   46
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -93,6 +110,19 @@ extern "C" {
 /* ---- limits (rtcr.abi) -------------------------------------------------- */
 #define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
 #define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
+#define RTCR_PD_LABEL_MAX 160                /* bytes of a PD session's label */
+#define RTCR_STACK_AREA_BASE 0x40000000UL    /* a PD session's stack area ... */
+#define RTCR_STACK_AREA_SIZE 0x10000000UL    /* ... and its size */
+
+/* ---- PD sessions (rtcr.abi.QUOTA_*, rtcr.abi.PdQuota, PD_SESSION_*) ----- */
+#define RTCR_QUOTA_RAM  0        /* rtcr_pd_transfer: bytes of RAM quota */
+#define RTCR_QUOTA_CAPS 1        /* rtcr_pd_transfer: capabilities */
+#define RTCR_PD_RAM_LIMIT  0     /* rtcr_pd_quota: what it reports */
+#define RTCR_PD_RAM_USED   1
+#define RTCR_PD_CAPS_LIMIT 2
+#define RTCR_PD_CAPS_USED  3
+#define RTCR_PD_SESSION_RAM  196608  /* session quota a new PD takes from its creator */
+#define RTCR_PD_SESSION_CAPS 13      /* (plus one cap for the creator's selector) */
 
 struct rtcr_fault {
 	long type;            /* RTCR_FAULT_* */
@@ -169,6 +199,9 @@ long  rtcr_ram_free(long ds);
 long  rtcr_ram_seal(long ds);                      /* Genode's seal (flags 0) */
 long  rtcr_ram_seal_flags(long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
 long  rtcr_ds_size(long ds);                       /* bytes of any dataspace */
+/* 1 if the dataspace can be attached writable (RAM, a region map's), 0 if not
+ * (ROM, RAM sealed with RTCR_SEAL_REVOKE). Genode's Dataspace::writeable(). */
+long  rtcr_ds_writeable(long ds);
 long  rtcr_rm_destroy(long rm);                    /* detach all, invalidate, free */
 /* The ROM named `name` (rtcr run --rom NAME=FILE; "config" is --config) as a
  * read-only dataspace (the same one on every open), or -RTCR_EDENIED if the
@@ -194,6 +227,10 @@ long  rtcr_signal_wait_at(long receiver);          /* -> context that fired */
  * (0: the machine's default).  When entry returns, the thread exits.
  * Returns the thread id (>= 0) or -RTCR_E*. */
 long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+/* The same, naming the thread (fault reports and `rtcr show` use the name;
+ * UTF-8, at most RTCR_PD_LABEL_MAX bytes; NULL or "": thread<N>). */
+long  rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+                               const char *name);
 long  rtcr_thread_join(long tid);                  /* wait until it exited */
 void  rtcr_thread_exit(void) __attribute__((noreturn));
 long  rtcr_thread_self(void);                      /* the caller's thread id */
@@ -217,6 +254,44 @@ long  rtcr_sleep_us(unsigned long us);
 void  rtcr_yield(void);
 long  rtcr_ram_avail(void);                        /* bytes of RAM quota left */
 long  rtcr_caps_avail(void);                       /* capabilities left */
+
+/* PD sessions (Genode's Pd_connection).  A new PD is paid with session quota
+ * of the caller's PD, which it may spend but not hand on; it exchanges quota
+ * only with its reference account, set once.  RAM allocated on a PD is
+ * charged to it and only it may free or seal it (-RTCR_EDENIED otherwise,
+ * nothing changes); the dataspace capability lands in the caller's space. */
+long  rtcr_pd_create(const char *label);           /* -> pd cap ("" : no label) */
+long  rtcr_pd_self(void);                          /* -> cap of the caller's own PD */
+long  rtcr_pd_ref_account(long pd, long ref);
+long  rtcr_pd_transfer(long from, long to, unsigned long amount, unsigned kind);
+long  rtcr_pd_ram_alloc(long pd, unsigned long size); /* -> dataspace cap */
+long  rtcr_pd_ram_free(long pd, long ds);
+long  rtcr_pd_ram_seal(long pd, long ds, unsigned flags); /* 0 or RTCR_SEAL_REVOKE */
+long  rtcr_pd_ram_size(long pd, long ds);          /* -RTCR_EDENIED: not its own */
+long  rtcr_pd_quota(long pd, unsigned which);      /* RTCR_PD_RAM_LIMIT, ... */
+/* Hand a dataspace or signal context to a PD (as an RPC argument would): it
+ * gets a selector of its own there (the same one if it has it already),
+ * charged to that PD.  Freeing or revoking at the owner reaches it there. */
+long  rtcr_cap_delegate(long pd, long cap);        /* -> the selector in `pd` */
+/* Dissolve a signal context the caller owns (it holds its receiver, or it is
+ * at the PD's own): pending submissions are dropped, later ones do nothing,
+ * and every holder's selector of it is revoked (Genode's free_context). */
+long  rtcr_signal_free(long ctx);
+/* The address space of a PD session (RTCR_ADDRESS_SPACE for the caller's
+ * own PD): attach into it, install a fault handler on it. */
+long  rtcr_pd_address_space(long pd);              /* -> region map cap */
+/* The stack area of a PD session: a region map at RTCR_STACK_AREA_BASE of
+ * its address space holding every stack of a child running there, so that
+ * a fault on a stack goes to its handler (-RTCR_EDENIED for the caller's
+ * own PD, which has none). */
+long  rtcr_pd_stack_area(long pd);                 /* -> region map cap */
+/* Start a child named `name` from the ELF in ROM `binary`, in PD session `pd`
+ * (its quota is what was transferred to it).  It is served by the caller's
+ * parent, may open the caller's ROMs, and ends when the caller ends.  When
+ * it exits, signal context `exit_ctx` is submitted (-1: none), and
+ * rtcr_child_exit_value(pd) tells the value (-RTCR_ENOTHREAD before). */
+long  rtcr_child_start(long pd, long binary, const char *name, long exit_ctx);
+long  rtcr_child_exit_value(long pd);
 
 /* ---- formatted output -------------------------------------------------- */
 /*

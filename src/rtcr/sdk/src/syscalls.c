@@ -58,6 +58,82 @@ long rtcr_rom_open(const char *name)
 	return rtcr_syscall2(RTCR_SYS_ROM_OPEN, (long)name, (long)strlen(name));
 }
 
+long rtcr_pd_create(const char *label)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_CREATE, (long)label, (long)strlen(label));
+}
+
+long rtcr_pd_self(void)
+{
+	return rtcr_syscall0(RTCR_SYS_PD_SELF);
+}
+
+long rtcr_pd_ref_account(long pd, long ref)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_REF_ACCOUNT, pd, ref);
+}
+
+long rtcr_pd_transfer(long from, long to, unsigned long amount, unsigned kind)
+{
+	return rtcr_syscall4(RTCR_SYS_PD_TRANSFER, from, to, (long)amount, (long)kind);
+}
+
+long rtcr_pd_ram_alloc(long pd, unsigned long size)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_RAM_ALLOC, pd, (long)size);
+}
+
+long rtcr_pd_ram_free(long pd, long ds)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_RAM_FREE, pd, ds);
+}
+
+long rtcr_pd_ram_seal(long pd, long ds, unsigned flags)
+{
+	return rtcr_syscall3(RTCR_SYS_PD_RAM_SEAL, pd, ds, (long)flags);
+}
+
+long rtcr_pd_ram_size(long pd, long ds)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_RAM_SIZE, pd, ds);
+}
+
+long rtcr_pd_quota(long pd, unsigned which)
+{
+	return rtcr_syscall2(RTCR_SYS_PD_QUOTA, pd, (long)which);
+}
+
+long rtcr_cap_delegate(long pd, long cap)
+{
+	return rtcr_syscall2(RTCR_SYS_CAP_DELEGATE, pd, cap);
+}
+
+long rtcr_signal_free(long ctx)
+{
+	return rtcr_syscall1(RTCR_SYS_SIGNAL_FREE, ctx);
+}
+
+long rtcr_pd_address_space(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_PD_ADDRESS_SPACE, pd);
+}
+
+long rtcr_pd_stack_area(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_PD_STACK_AREA, pd);
+}
+
+long rtcr_child_start(long pd, long binary, const char *name, long exit_ctx)
+{
+	return rtcr_syscall5(RTCR_SYS_CHILD_START, pd, binary, (long)name, (long)strlen(name),
+	                     exit_ctx);
+}
+
+long rtcr_child_exit_value(long pd)
+{
+	return rtcr_syscall1(RTCR_SYS_CHILD_EXIT_VALUE, pd);
+}
+
 long rtcr_rm_create(unsigned long size)
 {
 	return rtcr_syscall1(RTCR_SYS_RM_CREATE, (long)size);
@@ -124,6 +200,19 @@ long rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_si
 {
 	return rtcr_syscall4(RTCR_SYS_THREAD_CREATE, (long)&_rtcr_thread_trampoline,
 	                     (long)entry, (long)arg, (long)stack_size);
+}
+
+long rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+                              const char *name)
+{
+	return rtcr_syscall6(RTCR_SYS_THREAD_CREATE_NAMED, (long)&_rtcr_thread_trampoline,
+	                     (long)entry, (long)arg, (long)stack_size, (long)name,
+	                     name ? (long)strlen(name) : 0);
+}
+
+long rtcr_ds_writeable(long ds)
+{
+	return rtcr_syscall1(RTCR_SYS_DS_WRITEABLE, ds);
 }
 
 long rtcr_thread_join(long tid)

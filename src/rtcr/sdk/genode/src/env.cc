@@ -12,6 +12,7 @@
 #include <region_map/client.h>
 #include <rm_session/connection.h>
 #include <rom_session/connection.h>
+#include <pd_session/connection.h>
 #include <rtcr/genode.h>
 
 using namespace Genode;
@@ -106,6 +107,11 @@ namespace {
 		Ram_allocator &ram()    override { return _ram; }
 		Entrypoint    &ep()     override { return _ep; }
 
+		Pd_session_capability pd_session_cap() override
+		{
+			return Pd_session_capability(_pd._pd());
+		}
+
 		void exec_static_constructors() override { }
 	};
 }
@@ -113,9 +119,10 @@ namespace {
 /* ---- the pre-24.08 attach ------------------------------------------------ */
 
 Local::Constrained_region_map::Local_addr
-Local::Constrained_region_map::attach(Capability<Dataspace> ds, size_t size, off_t offset,
-                                      bool use_local_addr, Local_addr local_addr,
-                                      bool executable, bool writeable)
+Local::Constrained_region_map::_legacy_attach(Capability<Dataspace> ds, size_t size,
+                                              off_t offset, bool use_local_addr,
+                                              Local_addr local_addr, bool executable,
+                                              bool writeable)
 {
 	long at = attach_to(Rtcr::ADDRESS_SPACE, ds, {
 		.size = size, .offset = (addr_t)offset, .use_at = use_local_addr,
@@ -141,40 +148,104 @@ size_t Ram_allocator::_legacy_dataspace_size(Capability<Dataspace> ds)
 
 void Parent::exit(int exit_value) { rtcr_exit(exit_value); }
 
+long Pd_account::_pd() const
+{
+	if (_sel == 0)
+		_sel = rtcr_pd_self();
+	return _sel;
+}
+
+namespace {
+
+	Pd_account::Transfer_result transfer(Pd_account const &from, Capability<Pd_account> to,
+	                                     size_t amount, unsigned kind)
+	{
+		long const result = rtcr_pd_transfer(from._pd(), to.selector(), amount, kind);
+		if (result >= 0) return Pd_account::Transfer_result::OK;
+		if (result == -Rtcr::ENORAM || result == -Rtcr::ENOCAPS)
+			return Pd_account::Transfer_result::EXCEEDED;
+		return Pd_account::Transfer_result::INVALID;
+	}
+
+	size_t quota(Pd_account const &pd, unsigned which)
+	{
+		long const n = rtcr_pd_quota(pd._pd(), which);
+		return n > 0 ? size_t(n) : 0;
+	}
+}
+
+Pd_account::Transfer_result Pd_account::transfer_quota(Capability<Pd_account> to, Cap_quota amount)
+{
+	return transfer(*this, to, amount.value, Rtcr::QUOTA_CAPS);
+}
+
+Pd_account::Transfer_result Pd_account::transfer_quota(Capability<Pd_account> to, Ram_quota amount)
+{
+	return transfer(*this, to, amount.value, Rtcr::QUOTA_RAM);
+}
+
 Pd_session::Alloc_ram_result Pd_session::alloc_ram(size_t size, Cache)
 {
-	long ds = rtcr_ram_alloc(size);
+	long ds = rtcr_pd_ram_alloc(_pd(), size);
 	if (ds < 0) return alloc_error(ds);
 	return Ram_dataspace_capability(ds);
 }
 
-void   Pd_session::free_ram(Ram_dataspace_capability ds) { rtcr_ram_free(ds.selector()); }
+/* Genode ignores a dataspace the PD does not own; so does the API (the call says EDENIED). */
+void Pd_session::free_ram(Ram_dataspace_capability ds) { rtcr_pd_ram_free(_pd(), ds.selector()); }
+
 size_t Pd_session::ram_size(Ram_dataspace_capability ds)
 {
-	long size = rtcr_ds_size(ds.selector());
+	long size = rtcr_pd_ram_size(_pd(), ds.selector());
 	return size > 0 ? size_t(size) : 0;
 }
 
-void Pd_session::seal_ram(Ram_dataspace_capability ds) { rtcr_ram_seal_flags(ds.selector(), 0); }
+void Pd_session::seal_ram(Ram_dataspace_capability ds) { rtcr_pd_ram_seal(_pd(), ds.selector(), 0); }
+
 void Pd_session::seal_ram_revoking(Ram_dataspace_capability ds)
 {
-	rtcr_ram_seal_flags(ds.selector(), 1 /* RTCR_SEAL_REVOKE */);
+	rtcr_pd_ram_seal(_pd(), ds.selector(), Rtcr::SEAL_REVOKE);
 }
 
-Capability<Region_map> Pd_session::address_space() { return Capability<Region_map>(Rtcr::ADDRESS_SPACE); }
+Capability<Region_map> Pd_session::address_space()
+{
+	return Capability<Region_map>(rtcr_pd_address_space(_pd()));
+}
 
-/* The quota itself is not visible to a component on rtcr: what is left is. */
-Ram_quota Pd_session::avail_ram() const { long n = rtcr_ram_avail(); return { n > 0 ? size_t(n) : 0 }; }
-Cap_quota Pd_session::avail_caps() const { long n = rtcr_caps_avail(); return { n > 0 ? size_t(n) : 0 }; }
-Ram_quota Pd_session::ram_quota() const { return avail_ram(); }
-Ram_quota Pd_session::used_ram() const { return { 0 }; }
-Cap_quota Pd_session::cap_quota() const { return avail_caps(); }
-Cap_quota Pd_session::used_caps() const { return { 0 }; }
+Capability<Region_map> Pd_session::stack_area()
+{
+	return Capability<Region_map>(rtcr_pd_stack_area(_pd()));
+}
+
+Pd_session::Ref_account_result Pd_session::ref_account(Capability<Pd_account> ref)
+{
+	return rtcr_pd_ref_account(_pd(), ref.selector()) < 0 ? Ref_account_result::INVALID_SESSION
+	                                                       : Ref_account_result::OK;
+}
+
+Ram_quota Pd_session::ram_quota()  const { return { quota(*this, Rtcr::PD_RAM_LIMIT) }; }
+Ram_quota Pd_session::used_ram()   const { return { quota(*this, Rtcr::PD_RAM_USED) }; }
+Cap_quota Pd_session::cap_quota()  const { return { quota(*this, Rtcr::PD_CAPS_LIMIT) }; }
+Cap_quota Pd_session::used_caps()  const { return { quota(*this, Rtcr::PD_CAPS_USED) }; }
+
+Pd_session_capability Pd_connection::_open(char const *label)
+{
+	long pd = rtcr_pd_create(label);
+	if (pd == -Rtcr::ENORAM)  throw Out_of_ram();
+	if (pd == -Rtcr::ENOCAPS) throw Out_of_caps();
+	if (pd < 0)               throw Service_denied();
+	return Pd_session_capability(pd);
+}
 
 size_t Dataspace_client::size()
 {
 	long size = rtcr_ds_size(_ds.selector());
 	return size > 0 ? size_t(size) : 0;
+}
+
+bool Dataspace_client::writeable()
+{
+	return rtcr_ds_writeable(_ds.selector()) == 1;
 }
 
 Region_map::Attach_result Region_map_client::attach(Dataspace_capability ds, Attr const &attr)

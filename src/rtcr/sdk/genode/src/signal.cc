@@ -69,6 +69,7 @@ void Entrypoint::dissolve(Signal_dispatcher_base &context)
 		if (*at == &context) {
 			*at = context._next;
 			context._next = nullptr;
+			rtcr_signal_free(context._selector);   /* Genode's free_context */
 			context._selector = 0;
 			return;
 		}

@@ -41,7 +41,7 @@ Thread::Start_result Thread::start()
 {
 	if (_tid)
 		return Start_result::DENIED;
-	long tid = rtcr_thread_create(_trampoline, this, _stack_size);
+	long tid = rtcr_thread_create_named(_trampoline, this, _stack_size, name.string());
 	if (tid < 0) {
 		error("cannot start thread ", name, " (error ", -tid, ")");
 		return Start_result::DENIED;

@@ -6,12 +6,15 @@
 
 #include <base/env.h>
 #include <base/quota_guard.h>
+#include <base/session_label.h>
 
 namespace Genode { template <typename> struct Connection; }
 
 template <typename SESSION>
 struct Genode::Connection : Noncopyable
 {
+	using Label = Session_label;
+
 	Env &_env;
 
 	Connection(Env &env) : _env(env) { }

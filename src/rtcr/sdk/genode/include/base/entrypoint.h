@@ -15,6 +15,7 @@
 #include <util/reconstructible.h>
 #include <base/log.h>
 #include <base/signal.h>
+#include <base/rpc_server.h>
 #include <base/thread.h>
 #include <rtcr/genode.h>
 
@@ -49,6 +50,7 @@ class Genode::Entrypoint : Noncopyable
 		unsigned _deferred = 0;   /* App signals held back by an Io wait */
 		Io_progress_handler *_io_progress_handler = nullptr;
 		Constructible<Ep_thread> _thread { };
+		Rpc_entrypoint _rpc_ep { *this };
 
 		Signal_context *_find(long selector);
 		void _dispatch(Signal_context &, bool defer_app);
@@ -66,6 +68,9 @@ class Genode::Entrypoint : Noncopyable
 
 		Signal_context_capability manage(Signal_dispatcher_base &);
 		void dissolve(Signal_dispatcher_base &);
+
+		/* The RPC side of the entrypoint (rtcr serves no RPC: only named). */
+		Rpc_entrypoint &rpc_ep() { return _rpc_ep; }
 
 		/* Wait for the next signal and dispatch it (App signals are deferred). */
 		void wait_and_dispatch_one_io_signal() { _wait_and_dispatch_one(true, false); }

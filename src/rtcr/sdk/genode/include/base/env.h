@@ -8,7 +8,7 @@
 #include <base/entrypoint.h>
 #include <base/local.h>
 #include <base/ram_allocator.h>
-#include <pd_session/pd_session.h>
+#include <pd_session/capability.h>
 #include <cpu_session/cpu_session.h>
 
 namespace Genode { struct Env; }
@@ -23,6 +23,9 @@ struct Genode::Env : Interface
 	virtual Pd_session    &pd()     = 0;
 	virtual Ram_allocator &ram()    = 0;
 	virtual Entrypoint    &ep()     = 0;
+
+	/* The capability of pd(), to name it as another PD's reference account. */
+	virtual Pd_session_capability pd_session_cap() = 0;
 
 	/* Static constructors already ran (the SDK's crt0 runs them); nothing to do. */
 	virtual void exec_static_constructors() = 0;

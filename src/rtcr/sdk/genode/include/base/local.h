@@ -51,20 +51,38 @@ struct Genode::Local::Constrained_region_map : Interface, Noncopyable
 	struct Invalid_dataspace : Exception { };
 
 	/* Attach (anywhere, unless use_local_addr); throws on failure, as then. */
-	Local_addr attach(Capability<Dataspace> ds, size_t size = 0, off_t offset = 0,
+	Local_addr _legacy_attach(Capability<Dataspace> ds, size_t size, off_t offset,
+	                          bool use_local_addr, Local_addr local_addr,
+	                          bool executable, bool writeable);
+
+	Local_addr attach(Capability<Dataspace> ds)
+	{
+		return _legacy_attach(ds, 0, 0, false, (addr_t)0, false, true);
+	}
+
+	/*
+	 * A template, so that `attach(ds, { })` -- an empty Attach_attr in
+	 * today's API -- cannot be taken for a size of zero.
+	 */
+	template <typename SIZE>
+	Local_addr attach(Capability<Dataspace> ds, SIZE size, off_t offset = 0,
 	                  bool use_local_addr = false, Local_addr local_addr = (addr_t)0,
-	                  bool executable = false, bool writeable = true);
+	                  bool executable = false, bool writeable = true)
+	{
+		return _legacy_attach(ds, size, offset, use_local_addr, local_addr, executable,
+		                      writeable);
+	}
 
 	Local_addr attach_at(Capability<Dataspace> ds, addr_t local_addr, size_t size = 0,
 	                     off_t offset = 0)
 	{
-		return attach(ds, size, offset, true, local_addr);
+		return _legacy_attach(ds, size, offset, true, local_addr, false, true);
 	}
 
 	Local_addr attach_executable(Capability<Dataspace> ds, addr_t local_addr,
 	                             size_t size = 0, off_t offset = 0)
 	{
-		return attach(ds, size, offset, true, local_addr, true);
+		return _legacy_attach(ds, size, offset, true, local_addr, true, true);
 	}
 
 	template <typename T>

@@ -1,7 +1,6 @@
 /*
- * Client of a dataspace: its size (any dataspace: RAM, ROM, a region
- * map's managed dataspace).  Genode's `writeable()` query is not offered:
- * the machine has no system call for it (see docs/architecture.md).
+ * Client of a dataspace (RAM, ROM, a region map's managed dataspace): its
+ * size, and whether it can be attached writable.
  */
 #ifndef _INCLUDE__DATASPACE__CLIENT_H_
 #define _INCLUDE__DATASPACE__CLIENT_H_
@@ -17,6 +16,7 @@ struct Genode::Dataspace_client : Dataspace
 	explicit Dataspace_client(Dataspace_capability ds) : _ds(ds) { }
 
 	size_t size() override;
+	bool writeable() override;
 };
 
 #endif /* _INCLUDE__DATASPACE__CLIENT_H_ */

@@ -13,6 +13,7 @@ struct Genode::Dataspace : Interface
 {
 	virtual ~Dataspace() { }
 	virtual size_t size() = 0;
+	virtual bool writeable() = 0;
 };
 
 #endif /* _INCLUDE__DATASPACE__DATASPACE_H_ */

@@ -9,13 +9,12 @@
 #include <base/connection.h>
 #include <base/signal.h>
 #include <dataspace/capability.h>
-#include <util/string.h>
+#include <base/session_label.h>
 
 namespace Genode {
 	struct Rom_session;
 	struct Rom_connection;
 	using Rom_dataspace_capability = Dataspace_capability;
-	using Session_label = String<160>;
 }
 
 struct Genode::Rom_session : Interface

@@ -17,6 +17,7 @@ extern "C" {
 	long  rtcr_ram_free(long ds);
 	long  rtcr_ram_seal_flags(long ds, unsigned flags);
 	long  rtcr_ds_size(long ds);
+	long  rtcr_ds_writeable(long ds);
 	long  rtcr_rm_create(unsigned long size);
 	long  rtcr_rm_destroy(long rm);
 	long  rtcr_rm_dataspace(long rm);
@@ -32,6 +33,8 @@ extern "C" {
 	long  rtcr_signal_context_at(long receiver);
 	long  rtcr_signal_wait_at(long receiver);
 	long  rtcr_thread_create(void (*entry)(void *), void *arg, unsigned long stack_size);
+	long  rtcr_thread_create_named(void (*entry)(void *), void *arg, unsigned long stack_size,
+	                               const char *name);
 	long  rtcr_thread_join(long tid);
 	void  rtcr_thread_exit(void) __attribute__((noreturn));
 	long  rtcr_thread_self(void);
@@ -42,6 +45,22 @@ extern "C" {
 	void  rtcr_yield(void);
 	long  rtcr_ram_avail(void);
 	long  rtcr_caps_avail(void);
+	long  rtcr_pd_create(const char *label);
+	long  rtcr_pd_self(void);
+	long  rtcr_pd_ref_account(long pd, long ref);
+	long  rtcr_pd_transfer(long from, long to, unsigned long amount, unsigned kind);
+	long  rtcr_pd_ram_alloc(long pd, unsigned long size);
+	long  rtcr_pd_ram_free(long pd, long ds);
+	long  rtcr_pd_ram_seal(long pd, long ds, unsigned flags);
+	long  rtcr_pd_ram_size(long pd, long ds);
+	long  rtcr_pd_quota(long pd, unsigned which);
+	long  rtcr_signal_free(long ctx);
+	long  rtcr_pd_address_space(long pd);
+	long  rtcr_pd_stack_area(long pd);
+	long  rtcr_child_start(long pd, long binary, const char *name, long exit_ctx);
+	long  rtcr_child_exit_value(long pd);
+	void *malloc(unsigned long size);
+	void  free(void *ptr);
 }
 
 namespace Rtcr {
@@ -52,7 +71,9 @@ namespace Rtcr {
 		EINVAL = 1, ECAP = 2, EFAULT = 3, ENORAM = 4, ENOCAPS = 5, ECONFLICT = 6,
 		EDENIED = 7, EINVALDS = 8, ENOREGION = 9, ENESTING = 10,
 		FAULT_NONE = 0, FAULT_READ = 1, FAULT_WRITE = 2, FAULT_EXEC = 3,
-		THREAD_WORD_GENODE = 2,
+		THREAD_WORD_GENODE = 2, SEAL_REVOKE = 1,
+		QUOTA_RAM = 0, QUOTA_CAPS = 1,
+		PD_RAM_LIMIT = 0, PD_RAM_USED = 1, PD_CAPS_LIMIT = 2, PD_CAPS_USED = 3,
 	};
 
 	struct Fault_record { long type; unsigned long addr; };

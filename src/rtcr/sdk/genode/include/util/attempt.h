@@ -7,6 +7,7 @@
 #define _INCLUDE__UTIL__ATTEMPT_H_
 
 #include <util/reconstructible.h>
+#include <base/output.h>
 
 namespace Genode {
 	template <typename, typename> class [[nodiscard]] Attempt;

@@ -1,0 +1,17 @@
+/*
+ * What every session type has: a label (who asks) and a service name.
+ */
+#ifndef _INCLUDE__SESSION__SESSION_H_
+#define _INCLUDE__SESSION__SESSION_H_
+
+#include <base/session_label.h>
+
+namespace Genode { struct Session; }
+
+struct Genode::Session
+{
+	using Label = Session_label;
+	using Name  = String<64>;
+};
+
+#endif /* _INCLUDE__SESSION__SESSION_H_ */
