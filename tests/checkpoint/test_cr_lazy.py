@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from cr_helpers import (
+    COMPONENT_NAMES,
     EXAMPLE_NAMES,
     Lines,
     Outcome,
@@ -26,6 +27,8 @@ from cr_helpers import (
     restored_run,
     rtcr,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rtcr.checkpoint import EXIT_PAGE_CORRUPT, Policy, Session, SessionResult, Strategy
 from rtcr.checkpoint import Outcome as RunOutcome
@@ -74,6 +77,17 @@ def test_every_example_continues_exactly_after_a_lazy_restore_of_each_checkpoint
             assert_continues(ref, got, log_lines, f"{name}: lazy restore of checkpoint {cid}")
 
 
+@pytest.mark.parametrize("prefetch_pages", [0, 1024])
+@pytest.mark.parametrize("name", COMPONENT_NAMES)
+def test_workloads_that_free_remap_page_and_jit_continue_exactly_after_a_lazy_restore(
+        workload: Example, name: str, prefetch_pages: int, tmp_path: Path) -> None:
+    path, ref = _checkpoints(workload, name, tmp_path)
+    with Store.open(path) as store:
+        for cid in store.ids():
+            got, _result, log_lines = _lazy_run(store, cid, prefetch_pages=prefetch_pages)
+            assert_continues(ref, got, log_lines, f"{name}: lazy restore of checkpoint {cid}")
+
+
 @pytest.mark.parametrize("strategy,granularity", [(Strategy.DETACH, 1), (Strategy.RO_ATTACH, 4),
                                                   (Strategy.DETACH, 4)])
 @pytest.mark.parametrize("name", ["kvstore", "threads", "self_pager"])
@@ -98,6 +112,20 @@ def test_pages_loaded_only_on_access_give_the_same_run_as_pages_prefetched(
         assert_continues(ref, on_access, log_lines, "loaded on access only")
         assert result.lazy is not None and result.lazy.pages_prefetched == 0
         assert result.lazy.pages_on_fault > 0
+
+
+@settings(max_examples=8, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefetch_pages=st.integers(0, 96), granularity=st.sampled_from([1, 3, 4]))
+def test_any_prefetch_budget_and_granularity_give_the_uninterrupted_run(
+        example: Example, tmp_path_factory: pytest.TempPathFactory, prefetch_pages: int,
+        granularity: int) -> None:
+    path, ref = _checkpoints(example, "sort", tmp_path_factory.mktemp("lazy"))
+    with Store.open(path) as store:
+        cid = store.ids()[1]
+        got, _result, log_lines = _lazy_run(store, cid, prefetch_pages=prefetch_pages,
+                                            granularity=granularity)
+        assert_continues(ref, got, log_lines, f"prefetch {prefetch_pages}, g{granularity}")
 
 
 def test_the_summary_reports_pages_on_fault_prefetched_and_time_to_first_instruction(
