@@ -10,6 +10,7 @@ verification stops the run with one line naming the checkpoint and page.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -296,10 +297,19 @@ def test_the_command_line_lazy_restore_continues_the_output(example: Example,
         cid = store.ids()[1]
         log_lines = store.load(cid).manifest["component"]["log_lines"]
     summary = tmp_path / "summary.json"
-    done = rtcr("restore", path, "--checkpoint", cid, "--lazy", "--summary-json", summary)
+    done = rtcr("restore", path, "--checkpoint", cid, "--lazy", "--prefetch-pages", 0,
+                "--summary-json", summary)
     assert done.returncode == ref.exit_code, done.stderr
     assert done.stdout.splitlines() == [f"[counter] {line}" for line in ref.lines[log_lines:]]
-    assert '"lazy"' in summary.read_text()
+    lazy = json.loads(summary.read_text())["lazy"]
+    assert lazy["pages_prefetched"] == 0 and lazy["pages_on_fault"] > 0
+
+
+def test_prefetch_pages_without_lazy_is_refused(example: Example, tmp_path: Path) -> None:
+    path, _ref = _checkpoints(example, "hello", tmp_path)
+    done = rtcr("restore", path, "--prefetch-pages", 8)
+    assert done.returncode == 2
+    assert "--prefetch-pages applies to a lazy restore" in done.stderr
 
 
 @pytest.mark.parametrize("prefetch_pages", [0, 1024])

@@ -2,7 +2,7 @@
 
 from .checkpointer import Checkpointer, CheckpointStats
 from .concurrent import ConcurrentCheckpointer, Policy
-from .lazy import LazyLoadFailed, LazyStats
+from .lazy import PREFETCH_PAGES, LazyLoadFailed, LazyStats
 from .restorer import Restored, restore
 from .runtime import Runtime
 from .session import (
@@ -20,6 +20,7 @@ from .tracking import Strategy, TrackedRam
 
 __all__ = [
     "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "EXIT_PAGE_CORRUPT", "EXIT_STORE",
+    "PREFETCH_PAGES",
     "CheckpointStats",
     "Checkpointer",
     "ConcurrentCheckpointer", "LazyLoadFailed", "LazyStats", "Outcome", "Policy",

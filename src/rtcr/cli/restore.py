@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rtcr.checkpoint import Session, Strategy
+from rtcr.checkpoint import PREFETCH_PAGES, Session, Strategy
 from rtcr.errors import StoreError
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
@@ -33,11 +33,15 @@ from ._store_options import store_options
                                           "access, the rest is prefetched between time "
                                           "slices. A page that fails verification stops the "
                                           "run with exit status 65.")
+@click.option("--prefetch-pages", type=click.IntRange(min=0), default=None, metavar="N",
+              help=f"With --lazy: pages loaded between two time slices (default "
+                   f"{PREFETCH_PAGES}; 0: only on access).")
 @tracking_options
 @store_options
 @interval_options
 @migrate_options
 def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy: bool,
+            prefetch_pages: int | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
@@ -62,6 +66,8 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
       rtcr restore cp5.rtcr --into ck2
     """
     signals = RunSignals()
+    if prefetch_pages is not None and not lazy:
+        raise click.UsageError("--prefetch-pages applies to a lazy restore: add --lazy")
     if lazy and migration is not None:
         raise click.UsageError("--lazy cannot be combined with --migrate-to: a migration "
                                "sends every page at once, so restore eagerly")
@@ -70,7 +76,9 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
                                "add --into NEW_STORE")
     with ExitStack() as stack:
         store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
-        _continue(store, checkpoint_id, signals, lazy=lazy, strategy=strategy,
+        _continue(store, checkpoint_id, signals, lazy=lazy,
+                  prefetch_pages=PREFETCH_PAGES if prefetch_pages is None else prefetch_pages,
+                  strategy=strategy,
                   granularity=granularity,
                   concurrent=concurrent, concurrent_policy=concurrent_policy,
                   compress=compress, staging_budget=staging_budget,
@@ -110,7 +118,8 @@ def _newest(store: Store) -> int:
 
 
 def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
-              lazy: bool, strategy: str | None, granularity: int | None, concurrent: bool,
+              lazy: bool, prefetch_pages: int, strategy: str | None,
+              granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
               on_store_error: str, every: int | None, every_ms: float | None,
               max_instructions: int | None, checkpoint_on_exit: bool,
@@ -127,7 +136,7 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget,
-                             lazy=lazy)
+                             lazy=lazy, prefetch_pages=prefetch_pages)
     if migration is not None:
         drive_migration(session, migration, signals, every=every, every_ms=every_ms,
                         final_checkpoint=checkpoint_on_exit,
