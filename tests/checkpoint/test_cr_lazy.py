@@ -196,6 +196,22 @@ def test_a_checkpoint_before_anything_was_prefetched_omits_the_missing_pages(
         assert_continues(ref, got, lines, "restore of the checkpoint taken at once")
 
 
+def test_a_checkpoint_storing_every_part_again_loads_the_missing_ones_first(
+        example: Example, tmp_path: Path) -> None:
+    # What the checkpointer does after a failed commit: every part dirty, stored again.
+    path, ref = _checkpoints(example, "kvstore", tmp_path)
+    with Store.open(path) as store:
+        session = Session.resume(store, store.ids()[0], log_sink=Lines(), lazy=True,
+                                 prefetch_pages=0)
+        assert session.lazy is not None and session.lazy.missing()
+        for record in session.runtime.ram_records():
+            record.tracked.dirty.update(range(record.tracked.parts))
+        stats = session.checkpoint()
+        assert not any(session.lazy.missing().values())
+        got, _r, lines = restored_run(store, stats.id)
+        assert_continues(ref, got, lines, "restore of the checkpoint storing every part")
+
+
 # -- corrupt pages -------------------------------------------------------------------
 
 

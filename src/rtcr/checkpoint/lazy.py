@@ -230,6 +230,24 @@ class LazyLoader:
             done += loaded
         return done
 
+    def load_dirty(self) -> int:
+        """Load the dirty parts still missing (before a checkpoint copies them): pages loaded.
+
+        Faults load a part before tracking can mark it dirty, so normally
+        there is none; but after a failed commit the checkpointer marks
+        every part dirty to store it all again, and a checkpoint must never
+        copy a frame whose content is not back yet.
+        """
+        done = 0
+        for obj in list(self._objects):
+            tracked = obj.record.tracked
+            if tracked.freed:
+                continue
+            for part in sorted(p for p in tracked.dirty if not obj.loaded[p]):
+                done += self.load(obj, part, part + 1, "a checkpoint")
+        self.pages_prefetched += done
+        return done
+
     def finish(self) -> None:
         """Load everything still missing (before reading all of the RAM from the host)."""
         self.prefetch(None)

@@ -174,6 +174,8 @@ class Session:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""
         if self.checkpointer is None:
             raise RuntimeError("this session has no store to checkpoint into")
+        if self.lazy is not None:
+            self.lazy.load_dirty()
         stats = self.checkpointer.checkpoint()
         if stats is None:
             raise RuntimeError("the checkpoint was skipped (concurrent policy skip)")
@@ -255,6 +257,8 @@ class Session:
                 if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
                     break
                 if checkpointer is not None:
+                    if lazy is not None:
+                        lazy.load_dirty()
                     checkpointer.take()
             except LazyLoadFailed as error:  # never run on with a page that is not the image's
                 unloadable = error
@@ -278,6 +282,8 @@ class Session:
             try:
                 if (final_checkpoint and unloadable is None
                         and result.status in (Status.PAUSED, Status.LIMIT)):
+                    if lazy is not None:
+                        lazy.load_dirty()
                     checkpointer.take()
                 report(checkpointer.close())
             except StoreError as error:
