@@ -78,7 +78,7 @@ class LazyStats:
 class _LazyObject:
     """One RAM object being restored lazily: which parts are back, where its pages are."""
 
-    __slots__ = ("indices", "key", "loaded", "missing", "pager", "record", "tracking")
+    __slots__ = ("indices", "key", "loaded", "missing", "record", "tracking")
 
     def __init__(self, record: RamRecord, key: str, tracking: SynchronousHandler) -> None:
         self.record = record
@@ -87,7 +87,6 @@ class _LazyObject:
         self.loaded = bytearray(record.tracked.parts)
         self.missing = record.tracked.parts
         self.indices: array[int] | None = None  # stored page indices, ascending (on first use)
-        self.pager: LazyPager | None = None
 
     def missing_run(self, first: int, pages: int) -> int:
         """The end of the run of missing parts from ``first``, at most ``pages`` pages long."""
@@ -137,15 +136,13 @@ class LazyLoader:
         """Restore ``record`` (constructed unarmed) lazily from ``key`` of the checkpoint."""
         tracked = record.tracked
         tracking = tracked.managed.handler
-        if not isinstance(tracking, SynchronousHandler):
-            raise TypeError(f"RAM object {record.oid} has no tracking handler to put "
-                            "lazy loading in front of")
+        assert isinstance(tracking, SynchronousHandler)  # the runtime's, on every tracked map
         obj = _LazyObject(record, key, tracking)
         if obj.missing == 0:
             return
-        obj.pager = LazyPager(self, obj)
+        pager = LazyPager(self, obj)
         for rm in tracked.maps:
-            rm.fault_handler(obj.pager)
+            rm.fault_handler(pager)
         self._objects.append(obj)
 
     @property
@@ -206,7 +203,6 @@ class LazyLoader:
         """Every part of ``obj`` is back: its maps get the tracking handler back."""
         for rm in obj.record.tracked.maps:
             rm.fault_handler(obj.tracking)
-        obj.pager = None
         self._objects.remove(obj)
 
     def prefetch(self, budget: int | None) -> int:
