@@ -109,7 +109,7 @@ def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
     try:
         named = None if ref is None else store.resolve(ref)
     except (UnknownCheckpoint, InvalidArgument) as exc:
-        raise click.BadParameter(str(exc), param_hint="--checkpoint") from exc
+        raise StoreError(f"--checkpoint {ref}: {exc}") from exc
     if into is None:
         return store, named
     target = stack.enter_context(Store.open_or_create(into))
