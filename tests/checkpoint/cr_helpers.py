@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rtcr.checkpoint import Session, SessionResult, Strategy
+from rtcr.errors import StoreError
 from rtcr.store import Store
 
 HERE = Path(__file__).resolve().parent
@@ -137,3 +138,14 @@ def rtcr(*args: str | int | os.PathLike[str], timeout: float = 120,
 def tagged(ref: Outcome, name: str) -> list[str]:
     """The reference's LOG lines as `rtcr` prints them on stdout."""
     return [f"[{name}] {line}" for line in ref.lines]
+
+
+def committed(store_dir: Path) -> list[int]:
+    """The committed checkpoints of a store another process may be writing to."""
+    if not (store_dir / "store.sqlite").exists():
+        return []
+    try:
+        with Store.open(store_dir) as store:
+            return store.ids()
+    except StoreError:
+        return []

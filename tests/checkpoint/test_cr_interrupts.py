@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cr_helpers import ROOT, RTCR, Outcome, assert_all_restore, reference, rtcr
+from cr_helpers import ROOT, RTCR, Outcome, assert_all_restore, committed, reference, rtcr
 
-from rtcr.errors import StoreError
 from rtcr.store import Store
 
 Example = Callable[[str], Path]
@@ -36,17 +35,6 @@ class Interrupted:
     stderr: str
     signals: list[signal.Signals]  # what was sent (empty: the run ended first)
     before: list[int]  # the store's checkpoints when the command started
-
-
-def committed(store_dir: Path) -> list[int]:
-    """The committed checkpoints of a store another process may be writing to."""
-    if not (store_dir / "store.sqlite").exists():
-        return []
-    try:
-        with Store.open(store_dir) as store:
-            return store.ids()
-    except StoreError:
-        return []
 
 
 def interrupt(args: list[str], store_dir: Path, rng: random.Random, signals: list[signal.Signals],

@@ -11,23 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cr_helpers import ROOT, RTCR, assert_all_restore, reference, rtcr
+from cr_helpers import ROOT, RTCR, assert_all_restore, committed, reference, rtcr
 
-from rtcr.errors import StoreError
 from rtcr.store import Store
 
 Component = Callable[[str], Path]
 SPIN = "spin"  # a few seconds of emulation: long enough to signal it while it runs
-
-
-def committed(store_dir: Path) -> list[int]:
-    if not (store_dir / "store.sqlite").exists():
-        return []
-    try:
-        with Store.open(store_dir) as store:
-            return store.ids()
-    except StoreError:
-        return []
 
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:

@@ -23,7 +23,7 @@ from rtcr.migrate.source import (
 from rtcr.migrate.wire import read_secret
 
 from ._options import COUNT, MILLIS
-from ._running import RunSignals
+from ._running import RunSignals, drive
 
 _OPTIONS = [
     click.option("--migrate-to", metavar="HOST:PORT", default=None,
@@ -126,3 +126,18 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
         _tell(f"rtcr: {run.outcome.value}: {run.diagnostic}")
     sys.stdout.flush()
     sys.exit(run.exit_code)
+
+
+def drive_or_migrate(session: Session, migration: MigrationPlan | None, signals: RunSignals, *,
+                     every: int | None, every_ms: float | None, max_instructions: int | None,
+                     summary_json: str | None, on_store_error: str,
+                     final_checkpoint: bool) -> None:
+    """Run the session of `rtcr run`/`restore` to its end, migrating it if asked to."""
+    if migration is not None:
+        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
+                        final_checkpoint=final_checkpoint,
+                        max_instructions=max_instructions, summary_json=summary_json)
+        return
+    drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
+          summary_json=summary_json, on_store_error=on_store_error,
+          final_checkpoint=final_checkpoint)

@@ -14,9 +14,9 @@ from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
-from ._migrate_options import drive_migration, migrate_options
+from ._migrate_options import drive_or_migrate, migrate_options
 from ._options import concurrency, interval_options, tracking_options
-from ._running import RunSignals, check_summary_path, drive, warn_ineffective
+from ._running import RunSignals, check_summary_path, warn_ineffective
 from ._store_options import store_options
 
 
@@ -143,10 +143,6 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget,
                              lazy=lazy, prefetch_pages=prefetch_pages)
-    if migration is not None:
-        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
-                        final_checkpoint=checkpoint_on_exit,
-                        max_instructions=max_instructions, summary_json=summary_json)
-    drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
-          summary_json=summary_json, on_store_error=on_store_error,
-          final_checkpoint=checkpoint_on_exit)
+    drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
+                     max_instructions=max_instructions, summary_json=summary_json,
+                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)

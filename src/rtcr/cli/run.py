@@ -11,9 +11,9 @@ from rtcr.machine import load_elf
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
-from ._migrate_options import drive_migration, migrate_options
+from ._migrate_options import drive_or_migrate, migrate_options
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
-from ._running import RunSignals, check_summary_path, drive, warn, warn_ineffective
+from ._running import RunSignals, check_summary_path, warn, warn_ineffective
 from ._store_options import store_options
 
 
@@ -71,10 +71,6 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
                             roms=modules, staging_budget=staging_budget)
-    if migration is not None:
-        drive_migration(session, migration, signals, every=every, every_ms=every_ms,
-                        final_checkpoint=checkpoint_on_exit,
-                        max_instructions=max_instructions, summary_json=summary_json)
-    drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
-          summary_json=summary_json, on_store_error=on_store_error,
-          final_checkpoint=checkpoint_on_exit)
+    drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
+                     max_instructions=max_instructions, summary_json=summary_json,
+                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
