@@ -20,6 +20,10 @@ Object ids, not core badges or capability selectors, name objects in
 checkpoints: they are assigned by the runtime in request order and restored
 with the rest of its state, so a chain of checkpoints can continue across a
 restore.
+
+Why one module of this size: it is the Parent interface the target calls,
+and each call both forwards to core and records the object; splitting the
+recording from the forwarding would put every call in two places.
 """
 
 from __future__ import annotations

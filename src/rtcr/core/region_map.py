@@ -11,6 +11,11 @@ limit) and acyclic, both checked at attach time.
 A region map tells the outside world about one thing only: mappings that
 died (``AddressSpace.flush``, as Genode's core calls
 ``Address_space::flush``). Faults are reflected to it by the pager.
+
+Why one module of this size: attach, detach, protect, the fault queue and
+the flush bookkeeping all change the same regions and must keep the same
+invariants (the nesting limit, reserved regions, one ticket per fault), as
+Genode's region_map_component does in one class.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ once an attach resolves its ticket. A fault nobody may resolve stops the
 thread, logged as Genode's core logs it. Threads of the PD share this CPU
 (and its TLB, as they share the address space); their register state is
 switched in and out.
+
+Why one module of this size: the fill hook, the fault path, the code
+coherence hooks and the register state are the unicorn instance's callbacks
+and share its state; they are the CPU.
 """
 
 from __future__ import annotations

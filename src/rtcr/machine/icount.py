@@ -35,6 +35,10 @@ Platform facts this relies on (unicorn 2.1.4, checked by the tests):
 If no C compiler is available the same algorithm runs as a Python block hook
 (identical results, slower); this is logged once on the ``rtcr.machine``
 logger.
+
+Why one module of this size: most of it is the platform facts above and
+their handling; the counter is one mechanism with one invariant (exact
+counts at every stop).
 """
 
 from __future__ import annotations

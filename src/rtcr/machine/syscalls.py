@@ -5,6 +5,10 @@ only, pointers are checked through the caller's own address space, and
 every core error becomes the negative error code the component sees.
 Requests that create or change core objects go through the component's
 parent (`rtcr.machine.parent`), so the checkpoint runtime can interpose.
+
+Why one module of this size: one short handler per system call of the
+guest ABI, all validating their arguments the same way; the table is the
+ABI, and it reads best in one place.
 """
 
 from __future__ import annotations
