@@ -2,6 +2,7 @@
 
 from .checkpointer import Checkpointer, CheckpointStats
 from .concurrent import ConcurrentCheckpointer, Policy
+from .lazy import PREFETCH_PAGES, LazyLoadFailed, LazyStats
 from .restorer import Restored, restore
 from .runtime import Runtime
 from .session import (
@@ -9,6 +10,7 @@ from .session import (
     EXIT_DEADLOCK,
     EXIT_IDLE,
     EXIT_LIMIT,
+    EXIT_PAGE_CORRUPT,
     EXIT_STORE,
     Outcome,
     Session,
@@ -17,8 +19,10 @@ from .session import (
 from .tracking import Strategy, TrackedRam
 
 __all__ = [
-    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "EXIT_STORE", "CheckpointStats",
+    "EXIT_CRASH", "EXIT_DEADLOCK", "EXIT_IDLE", "EXIT_LIMIT", "EXIT_PAGE_CORRUPT", "EXIT_STORE",
+    "PREFETCH_PAGES",
+    "CheckpointStats",
     "Checkpointer",
-    "ConcurrentCheckpointer", "Outcome", "Policy",
+    "ConcurrentCheckpointer", "LazyLoadFailed", "LazyStats", "Outcome", "Policy",
     "Restored", "Runtime", "Session", "SessionResult", "Strategy", "TrackedRam", "restore",
 ]

@@ -131,7 +131,7 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
 
 def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
     """Describe a paused machine completely, except for memory contents."""
-    if len(machine.components) > 1:
+    if component.children:
         raise Denied(f"{component.name} started children: checkpoints of a component tree "
                      "are not supported yet (the image holds one component)")
     scheduler = machine.scheduler

@@ -8,6 +8,9 @@ the threads with their registers and blocked states, queued exactly where
 they were (faulter queues, signal waiters, sleepers, run queue). Faulting
 threads are put back on their fault queues without notifying the handler
 again: the handler was told before the checkpoint.
+
+With ``lazy`` the RAM contents are left to a `LazyLoader` (see `lazy`):
+the target starts once everything else is back.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from rtcr.core import (
     SignalContext,
     SignalReceiver,
 )
-from rtcr.errors import CorruptCheckpoint, StoreError
+from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
 from rtcr.store import Checkpoint
 from rtcr.store.native import address
 
 from .image import FORMAT, object_key
+from .lazy import LazyLoader
 from .runtime import RamRecord, RegionMapRecord, Runtime
 from .tracking import Strategy
 
@@ -45,25 +49,30 @@ class Restored:
     checkpoint_id: int
     log_lines: int
     objects: set[int]
+    lazy: LazyLoader | None = None  # the RAM still to load (a lazy restore)
 
 
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
-            banked: bool = False) -> Restored:
+            banked: bool = False, lazy: bool = False) -> Restored:
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
         raise StoreError(f"checkpoint {checkpoint_id} has image format "
                          f"{manifest.get('format')!r}; this rtcr reads format {FORMAT}")
+    if lazy and (strategy or Strategy(manifest["runtime"]["strategy"])) is Strategy.FULL:
+        raise InvalidArgument("a lazy restore needs ro-attach or detach tracking: full "
+                              "tracking copies every page at every checkpoint, so every "
+                              "page would have to be loaded first (add --strategy ro-attach)")
     try:
         return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink,
-                        banked)
+                        banked, lazy)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
 
 def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
-             log_sink: LogSink, banked: bool) -> Restored:
+             log_sink: LogSink, banked: bool, lazy: bool) -> Restored:
     m, comp = manifest["machine"], manifest["component"]
     rt = manifest["runtime"]
     runtime = Runtime(strategy or Strategy(rt["strategy"]),
@@ -77,6 +86,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     # Objects, in creation order, with their memory: one native scatter per object,
     # every page verified against its content hash on the way.
     ram_base = address(machine.core.ram.buffer)
+    loader = LazyLoader(checkpoint, checkpoint_id, ram_base) if lazy else None
     live: set[int] = set()
     sealed: list[RamRecord] = []
     for obj in manifest["objects"]:
@@ -93,15 +103,20 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                                        obj["cap_quota"], tuple(obj["session_quota"]))
         elif kind == "ram":
             owner = pd if obj.get("pd") is None else _pd(runtime, obj["pd"])
-            record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner)
+            record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner,
+                                          armed=not lazy)
             ram = record.tracked.ram
             assert ram is not None
             if obj["freed"]:
                 record.tracked.release()
                 owner.free_ram(ram)
                 continue
-            checkpoint.scatter(object_key(oid), ram_base,
-                               array("Q", (ram.frame(i) for i in range(ram.size // PAGE_SIZE))))
+            if loader is not None:
+                loader.add(record, object_key(oid))
+            else:
+                checkpoint.scatter(object_key(oid), ram_base,
+                                   array("Q", (ram.frame(i)
+                                               for i in range(ram.size // PAGE_SIZE))))
             if obj["sealed"]:
                 sealed.append(record)
             live.add(oid)
@@ -217,7 +232,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     scheduler.idle_ns = m["idle_ns"]
     component.log_lines = comp["log_lines"]
     component.log_tail.extend(comp.get("log_tail", ()))  # checkpoints before tails had none
-    return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live)
+    return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live, loader)
 
 
 def _pd(runtime: Runtime, oid: int) -> ProtectionDomain:

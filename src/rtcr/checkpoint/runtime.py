@@ -223,8 +223,11 @@ class Runtime:
 
     # -- tracking -----------------------------------------------------------
     def allocate_ram(self, child: Component, size: int, *, oid: int | None = None,
-                     pd: ProtectionDomain | None = None) -> RamRecord:
-        """Allocate RAM on `pd` (None: the target's PD), behind tracked managed dataspaces."""
+                     pd: ProtectionDomain | None = None, armed: bool = True) -> RamRecord:
+        """Allocate RAM on `pd` (None: the target's PD), behind tracked managed dataspaces.
+
+        ``armed=False`` leaves every part unattached (see `TrackedRam.arm_part`).
+        """
         owner, pd_oid = self._owner(child, pd)
         ram = owner.alloc_ram(size)
         # The target must only ever hold the managed dataspace.
@@ -233,7 +236,7 @@ class Runtime:
         core = child.machine.core
         count = 1 if self.strategy is Strategy.FULL else 2
         maps = tuple(core.create_region_map(ram.size) for _ in range(count))
-        tracked = TrackedRam(ram, maps, self.strategy, self.granularity)
+        tracked = TrackedRam(ram, maps, self.strategy, self.granularity, armed=armed)
         record = RamRecord(self._oid(oid), ram.size, tracked, pd=pd_oid)
         self._remember(record, *(rm.dataspace() for rm in maps))
         pager = _RamPager(self, record)

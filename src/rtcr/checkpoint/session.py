@@ -20,6 +20,7 @@ from rtcr.store import Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
+from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
 from .restorer import restore
 from .runtime import Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
@@ -30,6 +31,7 @@ EXIT_LIMIT = 124  # stopped by --max-instructions (or by the caller's stop condi
 EXIT_DEADLOCK = 125  # every thread blocked for good
 EXIT_CRASH = 139  # a thread executed something unrecoverable
 EXIT_STORE = 74  # writing a checkpoint failed (disk full, I/O error): sysexits' EX_IOERR
+EXIT_PAGE_CORRUPT = 65  # a lazy restore read a page that failed verification: EX_DATAERR
 
 # Physical RAM beyond the target's quota: ROM segments and slack.
 _RAM_HEADROOM = 8 << 20
@@ -44,6 +46,7 @@ class Outcome(enum.Enum):
     STOPPED = "stopped"  # the caller's `stop_when` said so
     STORE_FAILED = "store-failed"  # a checkpoint could not be written, and the run stopped
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM (set by the command line, see cli._running)
+    PAGE_CORRUPT = "page-corrupt"  # a lazy restore could not load a page: the run stopped
 
 
 @dataclass
@@ -57,9 +60,10 @@ class SessionResult:
     wall_seconds: float = 0.0
     # The newest committed checkpoint of the chain the run continued (None: none yet).
     newest: int | None = None
+    lazy: LazyStats | None = None  # None: not a lazy restore
 
     def summary(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "outcome": self.outcome.value,
             "exit_code": self.exit_code,
             "instructions": self.instructions,
@@ -69,6 +73,9 @@ class SessionResult:
             "wall_seconds": round(self.wall_seconds, 6),
             "newest_checkpoint": self.newest,
         }
+        if self.lazy is not None:
+            out["lazy"] = self.lazy.as_json()
+        return out
 
 
 def _checkpointer(machine: Machine, component: Component, runtime: Runtime,
@@ -94,13 +101,16 @@ def _shut_down(checkpointer: Checkpointer) -> None:
 
 class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
-                 checkpointer: Checkpointer | None, *, restored_log_lines: int = 0) -> None:
+                 checkpointer: Checkpointer | None, *, restored_log_lines: int = 0,
+                 lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES) -> None:
         # LOG lines the component had printed before the checkpoint it was restored from.
         self.restored_log_lines = restored_log_lines
         self.machine = machine
         self.component = component
         self.runtime = runtime
         self.checkpointer = checkpointer
+        self.lazy = lazy  # the RAM a lazy restore has still to load
+        self.prefetch_pages = prefetch_pages  # loaded between two time slices (0: none)
 
     @classmethod
     def start(cls, elf: ElfImage | Path | str, *, ram_quota: int = 16 << 20,
@@ -134,25 +144,38 @@ class Session:
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
                strategy: Strategy | None = None, granularity: int | None = None,
                log_sink: LogSink = print_log, checkpoint: bool = True,
-               concurrent: Policy | None = None, staging_budget: int | None = None) -> Session:
-        """Restore a checkpoint (default: the newest) into a fresh machine."""
+               concurrent: Policy | None = None, staging_budget: int | None = None,
+               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES) -> Session:
+        """Restore a checkpoint (default: the newest) into a fresh machine.
+
+        `lazy` starts the target before its RAM is back: pages are loaded on
+        their first access and `prefetch_pages` more are loaded between two
+        time slices (0: only on access; see `lazy`); the store must stay
+        open until the run ends.
+        """
+        started = time.perf_counter()
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
             raise StoreError(f"{store.path} holds no checkpoint to restore")
         restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
-                           log_sink=log_sink, banked=concurrent is not None)
+                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy)
+        if restored.lazy is not None:
+            restored.lazy.started = started
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
                                       store, concurrent, parent=cid,
                                       stored_objects=restored.objects,
                                       staging_budget=staging_budget)
                         if checkpoint else None)
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
-                   restored_log_lines=restored.log_lines)
+                   restored_log_lines=restored.log_lines, lazy=restored.lazy,
+                   prefetch_pages=prefetch_pages)
 
     def checkpoint(self) -> CheckpointStats:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""
         if self.checkpointer is None:
             raise RuntimeError("this session has no store to checkpoint into")
+        if self.lazy is not None:
+            self.lazy.load_dirty()
         stats = self.checkpointer.checkpoint()
         if stats is None:
             raise RuntimeError("the checkpoint was skipped (concurrent policy skip)")
@@ -203,7 +226,9 @@ class Session:
                     or (checkpoint_now is not None and checkpoint_now()))
 
         checkpointer = self.checkpointer
+        lazy = self.lazy if self.lazy is not None and not self.lazy.done else None
         failure: StoreError | None = None
+        unloadable: LazyLoadFailed | None = None
 
         def report(done: list[CheckpointStats]) -> None:
             for stats in done:
@@ -213,8 +238,13 @@ class Session:
         def background() -> None:
             if checkpointer is not None:
                 report(checkpointer.background())
+            if lazy is not None:
+                lazy.prefetch(self.prefetch_pages)
             if on_progress is not None:
                 on_progress()
+
+        if self.lazy is not None:
+            self.lazy.started_running()
 
         while True:
             try:
@@ -223,11 +253,17 @@ class Session:
                                      should_pause=pause_due
                                      if interval or stop_when or checkpoint_now else None,
                                      between_slices=background
-                                     if checkpointer or on_progress else None)
+                                     if checkpointer or on_progress or lazy else None)
                 if result.status is not Status.PAUSED or (stop_when is not None and stop_when()):
                     break
                 if checkpointer is not None:
+                    if lazy is not None:
+                        lazy.load_dirty()
                     checkpointer.take()
+            except LazyLoadFailed as error:  # never run on with a page that is not the image's
+                unloadable = error
+                result = RunResult(Status.PAUSED, machine.instructions)
+                break
             except StoreError as error:
                 assert checkpointer is not None  # only checkpointing writes to the store
                 _shut_down(checkpointer)
@@ -244,7 +280,10 @@ class Session:
                 wall_deadline = time.monotonic() + interval
         if checkpointer is not None:  # the run ends when its last checkpoint is durable
             try:
-                if final_checkpoint and result.status in (Status.PAUSED, Status.LIMIT):
+                if (final_checkpoint and unloadable is None
+                        and result.status in (Status.PAUSED, Status.LIMIT)):
+                    if lazy is not None:
+                        lazy.load_dirty()
                     checkpointer.take()
                 report(checkpointer.close())
             except StoreError as error:
@@ -255,6 +294,9 @@ class Session:
         if failure is not None:
             outcome.outcome, outcome.exit_code = Outcome.STORE_FAILED, EXIT_STORE
             outcome.diagnostic = str(failure)
+        if unloadable is not None:
+            outcome.outcome, outcome.exit_code = Outcome.PAGE_CORRUPT, EXIT_PAGE_CORRUPT
+            outcome.diagnostic = str(unloadable)
         return outcome
 
     @property
@@ -265,6 +307,8 @@ class Session:
     def _result(self, result: RunResult, wall: float) -> SessionResult:
         outcome = self._outcome(result, wall)
         outcome.newest = self.newest
+        if self.lazy is not None:
+            outcome.lazy = self.lazy.stats()
         return outcome
 
     def _outcome(self, result: RunResult, wall: float) -> SessionResult:
@@ -294,6 +338,8 @@ class Session:
         """A hash of every live RAM object's contents, by object id (for equivalence tests)."""
         import hashlib
 
+        if self.lazy is not None:  # the host reads every frame: all of it must be back
+            self.lazy.finish()
         digest = hashlib.blake2b(digest_size=16)
         for record in self.runtime.ram_records():
             ram = record.tracked.ram

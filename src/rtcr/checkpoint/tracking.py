@@ -65,12 +65,15 @@ class TrackedRam:
     """
 
     def __init__(self, ram: RamDataspace, maps: tuple[RegionMap, ...], strategy: Strategy,
-                 granularity: int) -> None:
+                 granularity: int, *, armed: bool = True) -> None:
         if granularity < 1:
             raise ValueError("granularity must be at least one page")
         if len(maps) != (1 if strategy is Strategy.FULL else 2):
             raise ValueError(f"{strategy.value} tracking takes "
                              f"{1 if strategy is Strategy.FULL else 2} region maps")
+        if not armed and strategy is Strategy.FULL:
+            raise ValueError("full tracking attaches the whole RAM at once; it has no parts "
+                             "to arm one by one")
         self.ram: RamDataspace | None = ram
         self.maps = maps
         self.strategy = strategy
@@ -86,8 +89,9 @@ class TrackedRam:
         # The walk failure a tracking fault has (none under `full`: nothing is tracked).
         self._tracking = {Strategy.RO_ATTACH: WalkFailure.WRITE_VIOLATION,
                           Strategy.DETACH: WalkFailure.NO_REGION}.get(strategy)
-        for rm in maps:
-            self._arm_all(rm)
+        if armed:
+            for rm in maps:
+                self._arm_all(rm)
 
     @property
     def freed(self) -> bool:
@@ -133,6 +137,18 @@ class TrackedRam:
                 rm.attach(ram, size=min(size, end - offset), offset=offset, at=offset,
                           executable=True, writeable=False)
         # DETACH: nothing attached; every first access faults.
+
+    def arm_part(self, part: int) -> None:
+        """Arm one part in both maps, as construction arms them all.
+
+        For a RAM constructed with ``armed=False`` (a lazy restore): a part
+        not armed yet has no region in either map, so any access to it
+        faults with no region before tracking sees it; the lazy loader arms
+        the part once its content is back, and tracking goes on from there.
+        """
+        if self.strategy is Strategy.RO_ATTACH:
+            for rm in self.maps:
+                self._attach_part(rm, part, writeable=False)
 
     def _rearm_part(self, rm: RegionMap, part: int) -> None:
         if self.strategy is Strategy.RO_ATTACH:

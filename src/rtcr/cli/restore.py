@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from rtcr.checkpoint import Session, Strategy
-from rtcr.errors import StoreError
+from rtcr.checkpoint import PREFETCH_PAGES, Session, Strategy
+from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
-from rtcr.store.archive import copy_checkpoint, import_archive
+from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_migration, migrate_options
 from ._options import concurrency, interval_options, tracking_options
@@ -28,11 +28,20 @@ from ._store_options import store_options
               metavar="NEW_STORE", help="Copy the checkpoint into this store (created if "
                                         "missing) and continue there: new checkpoints go to "
                                         "it, the source store stays as it is.")
+@click.option("--lazy", is_flag=True, help="Start the component before its memory is back: "
+                                          "each page is loaded (and verified) on its first "
+                                          "access, the rest is prefetched between time "
+                                          "slices. A page that fails verification stops the "
+                                          "run with exit status 65.")
+@click.option("--prefetch-pages", type=click.IntRange(min=0), default=None, metavar="N",
+              help=f"With --lazy: pages loaded between two time slices (default "
+                   f"{PREFETCH_PAGES}; 0: only on access).")
 @tracking_options
 @store_options
 @interval_options
 @migrate_options
-def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
+def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy: bool,
+            prefetch_pages: int | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
@@ -57,12 +66,20 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
       rtcr restore cp5.rtcr --into ck2
     """
     signals = RunSignals()
+    if prefetch_pages is not None and not lazy:
+        raise click.UsageError("--prefetch-pages applies to a lazy restore: add --lazy")
+    if lazy and migration is not None:
+        raise click.UsageError("--lazy cannot be combined with --migrate-to: a migration "
+                               "sends every page at once, so restore eagerly")
     if store_dir.is_file() and into is None and (every or every_ms or checkpoint_on_exit):
         raise click.UsageError(f"new checkpoints of the archive {store_dir} need a store: "
                                "add --into NEW_STORE")
     with ExitStack() as stack:
         store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
-        _continue(store, checkpoint_id, signals, strategy=strategy, granularity=granularity,
+        _continue(store, checkpoint_id, signals, lazy=lazy,
+                  prefetch_pages=PREFETCH_PAGES if prefetch_pages is None else prefetch_pages,
+                  strategy=strategy,
+                  granularity=granularity,
                   concurrent=concurrent, concurrent_policy=concurrent_policy,
                   compress=compress, staging_budget=staging_budget,
                   on_store_error=on_store_error, every=every, every_ms=every_ms,
@@ -73,7 +90,10 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None,
 def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
             ) -> tuple[Store, int | None]:
     """The store to continue in and the checkpoint there (None: its newest)."""
-    if path.is_file():  # an archive of `rtcr export`
+    if path.is_file():
+        if not is_archive(path):
+            raise StoreError(f"{path}: is neither an rtcr store (a directory) nor a "
+                             "checkpoint archive (rtcr export)")
         if ref is not None:
             raise click.UsageError("--checkpoint names a checkpoint of a store, not of "
                                    f"the archive {path}")
@@ -86,7 +106,10 @@ def _source(stack: ExitStack, path: Path, ref: str | None, into: Path | None
         imported, _info = import_archive(target, path)
         return target, imported
     store = stack.enter_context(Store.open(path))
-    named = None if ref is None else store.resolve(ref)
+    try:
+        named = None if ref is None else store.resolve(ref)
+    except (UnknownCheckpoint, InvalidArgument) as exc:
+        raise click.BadParameter(str(exc), param_hint="--checkpoint") from exc
     if into is None:
         return store, named
     target = stack.enter_context(Store.open_or_create(into))
@@ -101,7 +124,8 @@ def _newest(store: Store) -> int:
 
 
 def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
-              strategy: str | None, granularity: int | None, concurrent: bool,
+              lazy: bool, prefetch_pages: int, strategy: str | None,
+              granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
               on_store_error: str, every: int | None, every_ms: float | None,
               max_instructions: int | None, checkpoint_on_exit: bool,
@@ -117,7 +141,8 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
     session = Session.resume(store, checkpoint_id,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
-                             checkpoint=not store.readonly, staging_budget=staging_budget)
+                             checkpoint=not store.readonly, staging_budget=staging_budget,
+                             lazy=lazy, prefetch_pages=prefetch_pages)
     if migration is not None:
         drive_migration(session, migration, signals, every=every, every_ms=every_ms,
                         final_checkpoint=checkpoint_on_exit,

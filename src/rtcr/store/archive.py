@@ -160,6 +160,15 @@ def export_checkpoint(store: Store, cid: int, path: Path) -> ArchiveInfo:
     return ArchiveInfo(cid, pages, writer.bytes)
 
 
+def is_archive(path: Path) -> bool:
+    """Whether ``path`` is a file that starts like an archive (it is checked whole on import)."""
+    try:
+        with path.open("rb") as src:
+            return src.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
 class _Reader:
     def __init__(self, path: Path, src: IO[bytes]) -> None:
         self.path = path

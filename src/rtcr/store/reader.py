@@ -125,6 +125,21 @@ class Checkpoint:
         self._decode(key, table, base, addrs, by_index=True)
         return len(table)
 
+    def scatter_slice(self, key: str, base: int, start: int, end: int,
+                      addrs: array[int]) -> None:
+        """Write entries ``[start, end)`` of ``table(key)`` to ``base + addrs[k]``, verified.
+
+        The k-th entry of the slice goes to ``addrs[k]`` (u64): a part of an
+        object at a time, as a lazy restore loads it, at the cost of those
+        pages only.
+        """
+        table = self.table(key)
+        if addrs.typecode != "Q" or len(addrs) != end - start or not 0 <= start <= end <= len(
+                table):
+            raise InvalidArgument(f"slice [{start}, {end}) of {key!r} ({len(table)} stored "
+                                  "pages) needs a u64 address per page")
+        self._decode(key, table.slice(start, end), base, addrs, by_index=False)
+
     def page(self, key: str, index: int) -> bytes:
         """The content of page ``index`` of ``key`` (4096 bytes), verified."""
         self._check_fresh()
