@@ -266,3 +266,48 @@ def test_concurrent_mode_needs_ro_attach(rewriter: Path, tmp_path: Path) -> None
     with pytest.raises(ValueError, match="ro-attach"):
         Session.start(rewriter, strategy=Strategy.DETACH, store=Store.create(tmp_path / "s"),
                       concurrent=Policy.WAIT)
+
+
+def test_a_write_to_a_part_the_worker_is_copying_waits_for_its_copy(
+        rewriter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker takes a batch out of `pending` before it copies it; the copy it
+    belongs to must still catch writes (and wait for the batch) until its job is done.
+
+    The interleaving is forced: the worker's one batch (all parts) stops before
+    copying until a write fault asks that copy to save a part; meanwhile the
+    main thread does its between-slices work, as a run does.
+    """
+    monkeypatch.setattr(concurrent, "_COPY_CHUNK", 1 << 30)  # one batch: pending empties
+    copying, asked = threading.Event(), threading.Event()
+    scatter_gather = concurrent._scatter_gather
+
+    def held(*args: Any) -> None:
+        copying.set()
+        asked.wait()
+        scatter_gather(*args)
+
+    save_part = concurrent._Copy.save_part
+
+    def asking(self: concurrent._Copy, oid: int, part: int) -> None:
+        asked.set()
+        save_part(self, oid, part)
+
+    monkeypatch.setattr(concurrent, "_scatter_gather", held)
+    monkeypatch.setattr(concurrent._Copy, "save_part", asking)
+    store = Store.create(tmp_path / "s")
+    session, checkpointer = concurrent_session(rewriter, store)
+    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
+    expected = {record.oid: record.tracked.ram.read(0, record.size)
+                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    checkpointer.take()
+    assert copying.wait(timeout=60), "the worker never copied"
+    checkpointer.background()  # between time slices, while the batch is being copied
+    session.machine.run(pause_at=4_000_000)  # rewrites every page
+    asked.set()  # (if no write asked: let the worker finish, with what RAM holds now)
+    cid = checkpointer.finish()[-1].id
+    checkpoint = store.load(cid)
+    for oid, content in expected.items():
+        stored = bytearray(len(content))
+        for index, page in checkpoint.pages(object_key(oid)):
+            stored[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+        assert bytes(stored) == content, f"RAM object {oid} differs from checkpoint time"

@@ -67,6 +67,7 @@ class _Copy:
     part_pages: dict[int, RamRecord]
     lock: threading.Lock = field(default_factory=threading.Lock)
     indexed: bool = False
+    settled: bool = False  # the job is done with the lease: no save is due any more
 
     def _index(self) -> None:
         """Sort the checkpoint's parts into page indices, once (caller holds the lock).
@@ -139,6 +140,7 @@ class _Copy:
         """No more saves: the lease is about to be given back."""
         with self.lock:
             self.pending.clear()
+            self.settled = True
 
 
 def _scatter_gather(base: int, src: array[int], dst_base: int, dst: array[int]) -> None:
@@ -272,7 +274,16 @@ class ConcurrentCheckpointer(Checkpointer):
         return self._collected(super().finish())
 
     def _collected(self, done: list[CheckpointStats]) -> list[CheckpointStats]:
-        self._copies = [c for c in self._copies if any(c.pending.values())]
+        """Forget the copies whose job settled; the others still take part in write faults.
+
+        Not "whose `pending` is empty": the worker takes a batch out of
+        `pending` and copies it while holding the copy's lock, so an empty
+        `pending` may still mean pages on their way to the lease. A write
+        fault must then wait for that lock (`save_part`); had the copy been
+        forgotten, the write would go ahead and the worker store the page
+        as written after the checkpoint.
+        """
+        self._copies = [c for c in self._copies if not c.settled]
         if not self.committer.in_flight:
             self._copies.clear()
             sys.setswitchinterval(self._switch_interval)
