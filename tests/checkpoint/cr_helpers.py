@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rtcr.checkpoint import Session, SessionResult, Strategy
+from rtcr.checkpoint import PREFETCH_PAGES, Session, SessionResult, Strategy
 from rtcr.errors import StoreError
 from rtcr.store import Store
 
@@ -76,6 +76,7 @@ def checkpointed_run(elf: Path, store: Store, *, every: int,
 
 def restored_run(store: Store, cid: int, *, strategy: Strategy | None = None,
                  granularity: int | None = None, checkpoint: bool = False,
+                 lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES,
                  **run: Any) -> tuple[Outcome, SessionResult, int]:
     """Restore `cid` in a fresh machine and run it to its end.
 
@@ -84,7 +85,8 @@ def restored_run(store: Store, cid: int, *, strategy: Strategy | None = None,
     """
     sink = Lines()
     session = Session.resume(store, cid, strategy=strategy, granularity=granularity,
-                             log_sink=sink, checkpoint=checkpoint)
+                             log_sink=sink, checkpoint=checkpoint, lazy=lazy,
+                             prefetch_pages=prefetch_pages)
     outcome, result = finish(session, sink, **run)
     return outcome, result, session.restored_log_lines
 

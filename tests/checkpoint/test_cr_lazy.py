@@ -39,17 +39,6 @@ from rtcr.store import Store
 Example = Callable[[str], Path]
 
 
-def _lazy_run(store: Store, cid: int, *, prefetch_pages: int = 1024,
-              strategy: Strategy | None = None, granularity: int | None = None,
-              checkpoint: bool = False, **run: object) -> tuple[Outcome, SessionResult, int]:
-    sink = Lines()
-    session = Session.resume(store, cid, strategy=strategy, granularity=granularity,
-                             log_sink=sink, checkpoint=checkpoint, lazy=True,
-                             prefetch_pages=prefetch_pages)
-    outcome, result = finish(session, sink, **run)
-    return outcome, result, session.restored_log_lines
-
-
 def _stopped_run(store: Store, cid: int, *, prefetch_pages: int) -> SessionResult:
     """A lazy restore of ``cid`` run to its end (no memory digest: it may not be loadable)."""
     session = Session.resume(store, cid, log_sink=Lines(), checkpoint=False, lazy=True,
@@ -74,7 +63,7 @@ def test_every_example_continues_exactly_after_a_lazy_restore_of_each_checkpoint
     path, ref = _checkpoints(example, name, tmp_path)
     with Store.open(path) as store:
         for cid in store.ids():
-            got, _result, log_lines = _lazy_run(store, cid)
+            got, _result, log_lines = restored_run(store, cid, lazy=True)
             assert_continues(ref, got, log_lines, f"{name}: lazy restore of checkpoint {cid}")
 
 
@@ -85,7 +74,8 @@ def test_workloads_that_free_remap_page_and_jit_continue_exactly_after_a_lazy_re
     path, ref = _checkpoints(workload, name, tmp_path)
     with Store.open(path) as store:
         for cid in store.ids():
-            got, _result, log_lines = _lazy_run(store, cid, prefetch_pages=prefetch_pages)
+            got, _result, log_lines = restored_run(store, cid, lazy=True,
+                                                   prefetch_pages=prefetch_pages)
             assert_continues(ref, got, log_lines, f"{name}: lazy restore of checkpoint {cid}")
 
 
@@ -99,7 +89,7 @@ def test_a_lazy_restore_continues_exactly_under_every_strategy_that_has_parts(
                              granularity=granularity)
     with Store.open(path) as store:
         for cid in store.ids():
-            got, _result, log_lines = _lazy_run(store, cid)
+            got, _result, log_lines = restored_run(store, cid, lazy=True)
             assert_continues(ref, got, log_lines, f"{strategy.value}/g{granularity}: {cid}")
 
 
@@ -109,7 +99,7 @@ def test_pages_loaded_only_on_access_give_the_same_run_as_pages_prefetched(
     path, ref = _checkpoints(example, name, tmp_path)
     with Store.open(path) as store:
         cid = store.ids()[len(store.ids()) // 2]
-        on_access, result, log_lines = _lazy_run(store, cid, prefetch_pages=0)
+        on_access, result, log_lines = restored_run(store, cid, lazy=True, prefetch_pages=0)
         assert_continues(ref, on_access, log_lines, "loaded on access only")
         assert result.lazy is not None and result.lazy.pages_prefetched == 0
         assert result.lazy.pages_on_fault > 0
@@ -124,8 +114,9 @@ def test_any_prefetch_budget_and_granularity_give_the_uninterrupted_run(
     path, ref = _checkpoints(example, "sort", tmp_path_factory.mktemp("lazy"))
     with Store.open(path) as store:
         cid = store.ids()[1]
-        got, _result, log_lines = _lazy_run(store, cid, prefetch_pages=prefetch_pages,
-                                            granularity=granularity)
+        got, _result, log_lines = restored_run(store, cid, lazy=True,
+                                               prefetch_pages=prefetch_pages,
+                                               granularity=granularity)
         assert_continues(ref, got, log_lines, f"prefetch {prefetch_pages}, g{granularity}")
 
 
@@ -136,7 +127,7 @@ def test_the_summary_reports_pages_on_fault_prefetched_and_time_to_first_instruc
         cid = store.ids()[0]
         stored = sum(len(store.load(cid).table(key)) for key in store.load(cid).objects()
                      if key != "obj:0")
-        _got, result, _ = _lazy_run(store, cid, prefetch_pages=1 << 20)
+        _got, result, _ = restored_run(store, cid, lazy=True, prefetch_pages=1 << 20)
     lazy = result.summary()["lazy"]
     assert isinstance(lazy, dict)
     assert set(lazy) == {"pages_on_fault", "pages_prefetched", "first_instruction_ms"}
@@ -166,16 +157,16 @@ def test_checkpoints_after_a_lazy_restore_restore_exactly(
     with Store.open(path) as store:
         first = store.ids()[0]
         before = set(store.ids())
-        got, result, log_lines = _lazy_run(store, first, prefetch_pages=prefetch_pages,
-                                           checkpoint=True,
-                                           every=every_for(ref.instructions, 6))
+        got, result, log_lines = restored_run(store, first, lazy=True,
+                                              prefetch_pages=prefetch_pages, checkpoint=True,
+                                              every=every_for(ref.instructions, 6))
         assert_continues(ref, got, log_lines, "the lazily restored run itself")
         later = [c.id for c in result.checkpoints]
         assert later and not before & set(later)
         for cid in later:
             again, _r, lines = restored_run(store, cid)
             assert_continues(ref, again, lines, f"eager restore of {cid}")
-            again, _r, lines = _lazy_run(store, cid, prefetch_pages=0)
+            again, _r, lines = restored_run(store, cid, lazy=True, prefetch_pages=0)
             assert_continues(ref, again, lines, f"lazy restore of {cid}")
 
 

@@ -116,12 +116,7 @@ def test_copy_on_write_stores_the_content_at_checkpoint_time(
     session.machine.run(pause_at=4_000_000)  # rewrites every page while copying
     cid = checkpointer.finish()[-1].id
     assert saved_before_write, "the target never wrote a page still being copied"
-    checkpoint = store.load(cid)
-    for oid, content in expected.items():
-        stored = bytearray(len(content))
-        for index, page in checkpoint.pages(object_key(oid)):
-            stored[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
-        assert bytes(stored) == content, f"RAM object {oid} differs from checkpoint time"
+    assert_stored_as(store, cid, expected)
 
 
 def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str], Path],
@@ -148,6 +143,16 @@ def test_pause_work_does_not_depend_on_dirty_pages(compile_c: Callable[[str, str
     (few_dirty, few_ops), (many_dirty, many_ops) = operations
     assert many_dirty > 8 * few_dirty
     assert few_ops == many_ops
+
+
+def assert_stored_as(store: Store, cid: int, expected: dict[int, bytes]) -> None:
+    """Checkpoint ``cid`` holds exactly ``expected`` (RAM object id -> content at the pause)."""
+    checkpoint = store.load(cid)
+    for oid, content in expected.items():
+        stored = bytearray(len(content))
+        for index, page in checkpoint.pages(object_key(oid)):
+            stored[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+        assert bytes(stored) == content, f"RAM object {oid} differs from checkpoint time"
 
 
 def _count_region_operations(session: Session, action: Callable[[], object]) -> int:
@@ -305,9 +310,4 @@ def test_a_write_to_a_part_the_worker_is_copying_waits_for_its_copy(
     session.machine.run(pause_at=4_000_000)  # rewrites every page
     asked.set()  # (if no write asked: let the worker finish, with what RAM holds now)
     cid = checkpointer.finish()[-1].id
-    checkpoint = store.load(cid)
-    for oid, content in expected.items():
-        stored = bytearray(len(content))
-        for index, page in checkpoint.pages(object_key(oid)):
-            stored[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
-        assert bytes(stored) == content, f"RAM object {oid} differs from checkpoint time"
+    assert_stored_as(store, cid, expected)
