@@ -198,6 +198,19 @@ def test_a_refusal_reaches_the_peer_with_its_reason(listener: Listener) -> None:
         channel.recv(Kind.COMMITTED)
 
 
+def test_a_refusal_that_arrives_while_sending_is_the_error_a_sender_gets(
+        listener: Listener) -> None:
+    def handler(sock: socket.socket) -> None:
+        accept(sock, "test", SECRET).refuse("the disk is full")  # and close, unread
+
+    listener.serve(handler)
+    channel = connect(listener.address, SECRET)
+    listener.join()
+    with pytest.raises(Refused, match="refused: the disk is full"):
+        for _ in range(64):  # until the closed connection makes a send fail
+            channel.send(Kind.PAGES, b"\x00" * (1 << 20))
+
+
 def test_a_short_secret_is_refused_with_how_to_make_one(tmp_path: os.PathLike[str]) -> None:
     path = os.path.join(tmp_path, "secret")
     with open(path, "w") as f:

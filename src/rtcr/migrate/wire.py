@@ -50,6 +50,8 @@ MAX_PAYLOAD = 16 << 20
 # How long a peer may keep the other waiting for a frame: the handshake, then the transfer.
 HANDSHAKE_TIMEOUT = 10.0
 TRANSFER_TIMEOUT = 120.0
+# After a send failed: how long to look for the peer's reason (it is sent before the close).
+REFUSAL_WAIT = 1.0
 # The public key of the handshake frames' MACs: a checksum, no secret.
 _HANDSHAKE_KEY = hashlib.sha256(b"rtcr migration handshake").digest()
 
@@ -164,6 +166,11 @@ class Channel:
                     if pending:
                         pending[0] = pending[0][sent:]
             except OSError as exc:
+                # A peer that refuses says why, then closes: the reason may be waiting
+                # unread while this side was still sending, and it is the error to report.
+                refusal = self._refusal_waiting()
+                if refusal is not None:
+                    raise refusal from None
                 raise ProtocolError(f"sending to {self.peer} failed: "
                                     f"{exc.strerror or exc}") from None
             self._send_seq += 1
@@ -171,6 +178,18 @@ class Channel:
 
     def send_json(self, kind: Kind, value: dict[str, Any]) -> None:
         self.send(kind, json.dumps(value, separators=(",", ":")).encode())
+
+    def _refusal_waiting(self) -> Refused | None:
+        """The peer's REFUSE if it is already here, after a failed send."""
+        with contextlib.suppress(OSError):
+            self.sock.settimeout(REFUSAL_WAIT)
+        try:
+            self.recv()
+        except Refused as refusal:
+            return refusal
+        except ProtocolError:
+            pass
+        return None
 
     def refuse(self, reason: str) -> None:
         """Tell the peer why this side stops (best effort: the peer may be gone)."""
