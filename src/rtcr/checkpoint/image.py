@@ -9,11 +9,11 @@ no wall-clock time, no unicorn-internal layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core import RegionMap
-from rtcr.errors import Denied
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .runtime import (
@@ -31,9 +31,11 @@ if TYPE_CHECKING:
     from rtcr.core import CapabilitySpace
     from rtcr.machine import Component, Machine
 
-FORMAT = 2
+FORMAT = 3
 """Image layout version: 2 added the x87 registers, tag, pointers and the data segment
-selectors to every thread (a format-1 image lacks them and is refused, not guessed)."""
+selectors to every thread (a format-1 image lacks them and is refused, not guessed);
+3 holds a component tree: the target's children, and every reference to a thread
+outside its own component's part as [component index, thread id]."""
 
 Manifest = dict[str, Any]
 
@@ -60,7 +62,7 @@ def _blocker(thread: Thread, runtime: Runtime) -> dict[str, Any] | None:
     raise AssertionError(f"unknown blocker {blocker!r}")
 
 
-def _objects(runtime: Runtime) -> list[dict[str, Any]]:
+def _objects(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for oid, record in sorted(runtime.objects.items()):
         if isinstance(record, RomRecord):
@@ -80,7 +82,7 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
             out.append({"oid": oid, "kind": "signal", "receiver": record.receiver,
-                        "freed": record.freed})
+                        "freed": record.freed, "pd": record.pd})
         elif isinstance(record, PdRecord):
             if oid != OWN_PD_OID:  # the target's own PD is the image's "component"
                 out.append(_pd_session(record, runtime))
@@ -88,8 +90,8 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
             out.append({"oid": oid, "kind": "receiver",
                         "pending": [runtime.record_of(ctx).oid
                                     for ctx in record.receiver.pending_queue()],
-                        "waiters": [w.tid for w in record.receiver.waiters()
-                                    if isinstance(w, Thread)]})
+                        "waiters": _thread_refs((w for w in record.receiver.waiters()
+                                                 if isinstance(w, Thread)), index)})
     return out
 
 
@@ -116,7 +118,7 @@ def _pd_session(record: PdRecord, runtime: Runtime) -> dict[str, Any]:
             "next_selector": pd.cap_space.next_selector}
 
 
-def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
+def _faulters(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
     """Every queued faulter, map by map, in queue order."""
     out: list[dict[str, Any]] = []
     maps: list[tuple[int, RegionMap]] = [(r.oid, r.rm) for r in runtime.region_map_records()]
@@ -124,20 +126,24 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
     for oid, rm in maps:
         for faulter, fault in rm.faulters():
             assert isinstance(faulter, Thread), "host faulters never outlive an access"
-            out.append({"map": oid, "tid": faulter.tid, "type": int(fault.type),
-                        "addr": fault.addr})
+            out.append({"map": oid, "component": index[id(faulter.component)],
+                        "tid": faulter.tid, "type": int(fault.type), "addr": fault.addr})
     return out
 
 
-def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
-    """Describe a paused machine completely, except for memory contents."""
-    if component.children:
-        raise Denied(f"{component.name} started children: checkpoints of a component tree "
-                     "are not supported yet (the image holds one component)")
-    scheduler = machine.scheduler
-    caps = component.pd.cap_space
-    selectors = _selectors(caps, runtime)
-    receiver = component.pd.signal_receiver
+def _thread_refs(threads: Iterable[Thread], index: dict[int, int]) -> list[list[int]]:
+    """[component index, thread id] of each of `threads` (tids are per component)."""
+    return [[index[id(t.component)], t.tid] for t in threads]
+
+
+def _component(component: Component) -> dict[str, Any]:
+    """What every component of the tree has: its counters and LOG state."""
+    return {"name": component.name, "next_tid": component.next_tid,
+            "cpu_instructions": component.cpu.counter.instructions,
+            "log_lines": component.log_lines, "log_tail": list(component.log_tail)}
+
+
+def _threads(component: Component, runtime: Runtime) -> list[dict[str, Any]]:
     threads = []
     for tid, thread in sorted(component.threads.items()):
         entry: dict[str, Any] = {"tid": tid, "name": thread.name, "state": thread.state.value,
@@ -147,6 +153,44 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         if thread.state is not ThreadState.EXITED:
             entry["registers"] = component.cpu.registers_of(thread)
         threads.append(entry)
+    return threads
+
+
+def _signals(component: Component, runtime: Runtime) -> dict[str, list[int]]:
+    """The pending contexts and waiting threads of the component's own signal receiver."""
+    receiver = component.pd.signal_receiver
+    return {"pending": [runtime.record_of(ctx).oid for ctx in receiver.pending_queue()],
+            "waiters": [w.tid for w in receiver.waiters() if isinstance(w, Thread)]}
+
+
+def _child(child: Component, runtime: Runtime, index: dict[int, int]) -> dict[str, Any]:
+    """A component the target (or one of its children) started: its PD is a session object."""
+    assert child.creator is not None
+    exit_signal = child.exit_signal
+    return {"component": {**_component(child), "creator": index[id(child.creator)],
+                          "pd": runtime.record_of(child.pd).oid,
+                          "exit_signal": None if exit_signal is None
+                          else runtime.record_of(exit_signal).oid,
+                          "exit_code": child.exit_code, "crash": child.crash},
+            "threads": _threads(child, runtime),
+            "signals": _signals(child, runtime)}
+
+
+def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
+    """Describe a paused machine completely, except for memory contents.
+
+    `component` is the target; every other component of the machine is one
+    it (or a child of it) started, and is described with it: one image, one
+    pause, for the whole tree.
+    """
+    scheduler = machine.scheduler
+    assert machine.components[0] is component, "the target is the machine's first component"
+    index = {id(c): number for number, c in enumerate(machine.components)}
+    caps = component.pd.cap_space
+    slice_state = scheduler.slice_state()
+    if slice_state is not None:
+        assert scheduler.carried is not None
+        slice_state["component"] = index[id(scheduler.carried[0].component)]
     return {
         "format": FORMAT,
         "machine": {
@@ -154,28 +198,23 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
             "quantum": scheduler.quantum,
             "instructions": machine.instructions,
             "idle_ns": scheduler.idle_ns,
-            "slice": scheduler.slice_state(),
+            "slice": slice_state,
         },
         "runtime": {"strategy": runtime.strategy.value, "granularity": runtime.granularity,
                     "next_oid": runtime.next_oid},
         "component": {
-            "name": component.name,
+            **_component(component),
             "ram_quota": component.pd.ram_quota(),
             "cap_quota": component.pd.cap_quota(),
             "next_selector": caps.next_selector,
-            "next_tid": component.next_tid,
-            "cpu_instructions": component.cpu.counter.instructions,
-            "log_lines": component.log_lines,
-            "log_tail": list(component.log_tail),
         },
-        "objects": _objects(runtime),
-        "selectors": selectors,
-        "signals": {
-            "pending": [runtime.record_of(ctx).oid for ctx in receiver.pending_queue()],
-            "waiters": [w.tid for w in receiver.waiters() if isinstance(w, Thread)],
-        },
-        "threads": threads,
-        "faulters": _faulters(runtime),
-        "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
-        "sleepers": [t.tid for t in scheduler.sleepers()],
+        "objects": _objects(runtime, index),
+        "selectors": _selectors(caps, runtime),
+        "signals": _signals(component, runtime),
+        "threads": _threads(component, runtime),
+        "children": [_child(child, runtime, index) for child in machine.components[1:]],
+        "faulters": _faulters(runtime, index),
+        "run_queue": _thread_refs((t for t in scheduler.run_queue
+                                   if t.state is ThreadState.RUNNABLE), index),
+        "sleepers": _thread_refs(scheduler.sleepers(), index),
     }

@@ -111,6 +111,7 @@ class SignalRecord:
     context: SignalContext
     receiver: int | None = None  # object id of its receiver; None: the PD's own
     freed: bool = False
+    pd: int | None = None  # object id of the PD whose own receiver it is at; None: the target's
 
 
 @dataclass
@@ -214,13 +215,16 @@ class Runtime:
 
     def _owner(self, child: Component, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
                                                                            int | None]:
-        """The PD a RAM call acts on and its object id (None: the target's own PD)."""
-        if pd is None or pd is child.pd:
-            return child.pd, None
+        """The PD a call acts on (None: the caller's own) and its object id (None: the target's).
+
+        A child of the target runs in one of the target's PD sessions, so its
+        own PD has an object id like any other session.
+        """
+        pd = pd or child.pd
         record = self.record_of(pd)
         if not isinstance(record, PdRecord):
             raise Denied(f"{pd!r} is not a PD session of this component")
-        return pd, record.oid
+        return pd, None if record.oid == OWN_PD_OID else record.oid
 
     def region_map_records(self) -> list[RegionMapRecord]:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
@@ -338,7 +342,7 @@ class Runtime:
 
     def child_started(self, child: Component) -> None:
         # The child runs in one of the target's PD sessions; its requests are served here
-        # too. (Checkpoints of such a tree are refused: the image holds one component.)
+        # too, so its objects are the runtime's and checkpoints hold the whole tree.
         self.pd_address_space(child, child.pd)
         self.pd_stack_area(child, child.pd)
 
@@ -414,13 +418,15 @@ class Runtime:
 
     def signal_context(self, child: Component, receiver: SignalReceiver | None = None, *,
                        oid: int | None = None) -> SignalContext:
+        _, pd_oid = self._owner(child, None)
         if receiver is None:
             context, receiver_oid = child.pd.signal_receiver.create_context(), None
         else:
             record = self.record_of(receiver)
             assert isinstance(record, ReceiverRecord)
             context, receiver_oid = receiver.create_context(), record.oid
-        self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
+        self._remember(SignalRecord(self._oid(oid), context, receiver_oid,
+                                    pd=None if receiver_oid is not None else pd_oid), context)
         return context
 
     def signal_free(self, child: Component, context: SignalContext) -> None:

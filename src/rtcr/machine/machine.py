@@ -72,13 +72,20 @@ class Machine:
         ROM service) and ends when its creator ends; when it exits,
         `exit_signal` is submitted (its creator asks for the value).
         """
+        child = self.adopt_child(creator, name, pd, exit_signal=exit_signal)
+        creator.parent.child_started(child)
+        child.load(image)
+        return child
+
+    def adopt_child(self, creator: Component, name: str, pd: ProtectionDomain, *,
+                    exit_signal: SignalContext | None = None) -> Component:
+        """A child of `creator` in `pd`, not loaded: a restore gives it its threads."""
         child = Component(self, name, pd, creator.parent)
         child.exit_signal = exit_signal
+        child.creator = creator
         child.roms = dict(creator.roms)
         creator.children.append(child)
         self.components.append(child)
-        creator.parent.child_started(child)
-        child.load(image)
         return child
 
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,
