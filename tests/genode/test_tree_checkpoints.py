@@ -20,6 +20,8 @@ from genode_support import Build, Capture
 from rtcr.checkpoint import Outcome, Session, SessionResult, Strategy
 from rtcr.checkpoint.concurrent import Policy
 from rtcr.checkpoint.image import object_key
+from rtcr.checkpoint.view import describe
+from rtcr.cli.show import render
 from rtcr.machine import FaultWait
 from rtcr.store import Store
 
@@ -179,3 +181,20 @@ def test_rtcr_test_restores_the_tree_from_every_checkpoint_and_each_passes(
     assert proc.stdout.startswith("PASS tree_pager: exit:")
     restored = int(proc.stdout.split("restored from each of ")[1].split()[0])
     assert restored >= 10
+
+
+def test_rtcr_show_prints_the_tree_and_each_childs_threads_and_maps(genode_component: Build,
+                                                                    tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "store")
+    reference = _run(genode_component("tree_pager"), store, every=29989)
+    checkpoint = next(c for c in reference.ids if _waiting_on_parent(store.load(c).manifest))
+    text = render(describe(store.load(checkpoint).manifest, store.info(checkpoint)), False)
+    lines = text.splitlines()
+    tree = lines.index("component tree:")
+    assert lines[tree + 1] == "  tree_pager (the target)"
+    assert lines[tree + 2].startswith("    paged: running, PD ")
+    main = lines[lines.index("threads of paged:") + 1]
+    assert main.startswith("  1 main: blocked, waits for a fault to be resolved;")
+    assert any(line.startswith("fault queued: thread 1 of paged ") for line in lines)
+    area = lines.index("stack area of paged:")
+    assert lines[area + 1].endswith("rw- stack of main")

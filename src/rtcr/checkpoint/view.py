@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcr.abi import STACK_AREA_BASE
 from rtcr.checkpoint.image import object_key
 from rtcr.core import FaultType
 from rtcr.core.quota import format_bytes
@@ -50,9 +51,13 @@ def _waits_for(blocker: dict[str, Any] | None) -> str | None:
 class _Objects:
     """The manifest's objects by id, and what a region holding one of them is called."""
 
-    def __init__(self, manifest: dict[str, Any]) -> None:
+    def __init__(self, manifest: dict[str, Any],
+                 threads: list[dict[str, Any]] | None = None) -> None:
+        """``threads``: the component whose stacks are named (default: the target's)."""
         self.by_oid: dict[int, dict[str, Any]] = {o["oid"]: o for o in manifest["objects"]}
-        self.stacks = {t["stack"][0]: t["name"] for t in manifest["threads"] if t["stack"]}
+        self.stacks = {t["stack"][0]: t["name"]
+                       for t in (manifest["threads"] if threads is None else threads)
+                       if t["stack"]}
 
     def holds(self, oid: int, at: int) -> str:
         obj = self.by_oid.get(oid)
@@ -121,12 +126,9 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
 MAX_DEPTH = 8
 
 
-def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
-    """The reader's view of one checkpoint."""
-    objects = _Objects(manifest)
-    machine = manifest["machine"]
+def _threads(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     threads = []
-    for t in manifest["threads"]:
+    for t in entries:
         registers = t.get("registers") or {}
         threads.append({
             "tid": t["tid"], "name": t["name"], "state": t["state"],
@@ -135,6 +137,39 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             "instructions": t["instructions"],
             "registers": dict(sorted(registers.items())),
         })
+    return threads
+
+
+def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The components the target started (and they started): who, in which PD, how far."""
+    names = [manifest["component"]["name"],
+             *(e["component"]["name"] for e in manifest.get("children", []))]
+    out = []
+    for entry in manifest.get("children", []):
+        part = entry["component"]
+        objects = _Objects(manifest, entry["threads"])
+        pd = objects.by_oid[part["pd"]]
+        maps = {bool(o.get("stack_area")): o["oid"] for o in manifest["objects"]
+                if o["kind"] == "rm" and o.get("pd") == part["pd"]}
+        out.append({
+            "name": part["name"], "creator": names[part["creator"]], "pd": part["pd"],
+            "ram_quota": pd["ram_quota"], "cap_quota": pd["cap_quota"],
+            "exit_code": part["exit_code"], "crash": part["crash"],
+            "log_lines": part["log_lines"], "log_tail": part["log_tail"],
+            "threads": _threads(entry["threads"]),
+            "address_space": [] if False not in maps
+            else objects.tree(maps[False], 0, True, True, MAX_DEPTH),
+            "stack_area": [] if True not in maps
+            else objects.tree(maps[True], STACK_AREA_BASE, True, True, MAX_DEPTH),
+        })
+    return out
+
+
+def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
+    """The reader's view of one checkpoint (the target's, then each child's part)."""
+    objects = _Objects(manifest)
+    machine = manifest["machine"]
+    threads = _threads(manifest["threads"])
     dataspaces = [{k: v for k, v in o.items() if k != "regions"}
                   for o in manifest["objects"] if o["kind"] in ("ram", "rom", "rm")]
     for o in dataspaces:
@@ -158,8 +193,10 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             "pending": list(manifest["signals"]["pending"]),
             "waiters": list(manifest["signals"]["waiters"]),
         },
-        "faults": [{"map": f["map"], "tid": f["tid"], "type": FaultType(f["type"]).name,
-                    "addr": f["addr"]} for f in manifest["faulters"]],
+        "faults": [{"map": f["map"], "component": f["component"], "tid": f["tid"],
+                    "type": FaultType(f["type"]).name, "addr": f["addr"]}
+                   for f in manifest["faulters"]],
+        "children": _children(manifest),
     }
 
 

@@ -28,15 +28,9 @@ def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
     return lines
 
 
-def render(view: View, all_registers: bool) -> str:
-    cp, comp = view["checkpoint"], view["component"]
-    parent = "none" if cp["parent"] is None else str(cp["parent"])
-    out = [f"checkpoint {cp['id']} (parent {parent}) of {comp['name']}: "
-           f"{cp['instructions']:,} instructions, virtual time "
-           f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
-           f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
-           f"{comp['log_lines']:,} LOG lines before it", "", "threads:"]
-    for t in view["threads"]:
+def _thread_lines(threads: list[dict[str, Any]], all_registers: bool) -> list[str]:
+    out = []
+    for t in threads:
         regs = t["registers"]
         summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
         waits = f", waits for {t['waits_for']}" if t["waits_for"] else ""
@@ -47,7 +41,45 @@ def render(view: View, all_registers: bool) -> str:
             names = sorted(regs)
             for i in range(0, len(names), 4):
                 out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
-    out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
+    return out
+
+
+def _tree_lines(view: View, all_registers: bool) -> list[str]:
+    """The component tree, then each child's threads and address space (none: nothing)."""
+    children = view["children"]
+    if not children:
+        return []
+    depth = {view["component"]["name"]: 0}
+    out = ["", "component tree:", f"  {view['component']['name']} (the target)"]
+    for child in children:
+        depth[child["name"]] = depth.get(child["creator"], 0) + 1
+        state = ("running" if child["exit_code"] is None
+                 else f"exited with {child['exit_code']}")
+        out.append(f"{'  ' * (depth[child['name']] + 1)}{child['name']}: {state}, "
+                   f"PD {child['pd']} (RAM {child['ram_quota']:,} bytes, caps "
+                   f"{child['cap_quota']:,}), {len(child['threads'])} thread(s), "
+                   f"{child['log_lines']:,} LOG lines")
+    for child in children:
+        out += ["", f"threads of {child['name']}:",
+                *_thread_lines(child["threads"], all_registers),
+                "", f"address space of {child['name']}:",
+                *_region_lines(child["address_space"], 1),
+                f"stack area of {child['name']}:", *_region_lines(child["stack_area"], 1)]
+    return out
+
+
+def render(view: View, all_registers: bool) -> str:
+    cp, comp = view["checkpoint"], view["component"]
+    parent = "none" if cp["parent"] is None else str(cp["parent"])
+    out = [f"checkpoint {cp['id']} (parent {parent}) of {comp['name']}: "
+           f"{cp['instructions']:,} instructions, virtual time "
+           f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
+           f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
+           f"{comp['log_lines']:,} LOG lines before it", "", "threads:",
+           *_thread_lines(view["threads"], all_registers)]
+    out += ["", "address space:", *_region_lines(view["address_space"], 1)]
+    out += _tree_lines(view, all_registers)
+    out += ["", "objects:"]
     for o in view["dataspaces"]:
         flags = [f for f in ("sealed", "freed", "destroyed") if o.get(f)]
         name = f" {o['name']}" if o.get("name") else ""
@@ -57,7 +89,9 @@ def render(view: View, all_registers: bool) -> str:
     out += ["", f"signals: {len(sig['contexts'])} context(s), pending {sig['pending'] or 'none'}, "
                 f"waiting threads {sig['waiters'] or 'none'}"]
     for f in view["faults"]:
-        out.append(f"fault queued: thread {f['tid']} {f['type']} at {f['addr']:#x} "
+        who = ("" if f["component"] == 0
+               else f" of {view['children'][f['component'] - 1]['name']}")
+        out.append(f"fault queued: thread {f['tid']}{who} {f['type']} at {f['addr']:#x} "
                    f"in map {f['map']}")
     tail = comp.get("log_tail", [])
     if tail:
