@@ -67,7 +67,7 @@ def _objects(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
     for oid, record in sorted(runtime.objects.items()):
         if isinstance(record, RomRecord):
             out.append({"oid": oid, "kind": "rom", "name": record.name, "size": record.rom.size,
-                        "label": record.label})
+                        "label": record.label, "scope": record.scope})
         elif isinstance(record, RamRecord):
             out.append({"oid": oid, "kind": "ram", "size": record.size,
                         "sealed": record.sealed, "freed": record.tracked.freed,
@@ -111,8 +111,10 @@ def _pd_session(record: PdRecord, runtime: Runtime) -> dict[str, Any]:
     """A PD session: its limits (transfers are in them), account and capability space."""
     pd = record.pd
     ref = pd.reference_account
+    # Only a session has a stack area; a scenario component's PD is none (no session quota).
     return {"oid": record.oid, "kind": "pd", "name": pd.name, "ram_quota": pd.ram_quota(),
-            "cap_quota": pd.cap_quota(), "session_quota": list(pd.session_quota),
+            "cap_quota": pd.cap_quota(),
+            "session_quota": None if pd.stack_area is None else list(pd.session_quota),
             "ref": None if ref is None else runtime.record_of(ref).oid,
             "selectors": _selectors(pd.cap_space, runtime),
             "next_selector": pd.cap_space.next_selector}
@@ -129,6 +131,21 @@ def _faulters(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
             out.append({"map": oid, "component": index[id(faulter.component)],
                         "tid": faulter.tid, "type": int(fault.type), "addr": fault.addr})
     return out
+
+
+def _services(runtime: Runtime) -> dict[str, Any] | None:
+    """A scenario's services: who provides what, the routes, and what was announced."""
+    services = runtime.services
+    if services is None:
+        return None
+    announced = []
+    for (provider, name), obj in sorted(services.announced.items()):
+        record = runtime.record_of(obj)  # a map's record: its managed dataspace was announced
+        announced.append([provider, name, record.oid,
+                          1 if isinstance(record, RegionMapRecord) else 0])
+    return {"provides": {c: list(s) for c, s in sorted(services.provides.items())},
+            "routes": [[c, s, p] for (c, s), p in sorted(services.routes.items())],
+            "announced": announced}
 
 
 def _thread_refs(threads: Iterable[Thread], index: dict[int, int]) -> list[list[int]]:
@@ -164,10 +181,11 @@ def _signals(component: Component, runtime: Runtime) -> dict[str, list[int]]:
 
 
 def _child(child: Component, runtime: Runtime, index: dict[int, int]) -> dict[str, Any]:
-    """A component the target (or one of its children) started: its PD is a session object."""
-    assert child.creator is not None
+    """A component besides the target: one a component started (creator: its index), or
+    one the runtime started as a scenario's start node (creator: None); its PD is an object."""
     exit_signal = child.exit_signal
-    return {"component": {**_component(child), "creator": index[id(child.creator)],
+    creator = None if child.creator is None else index[id(child.creator)]
+    return {"component": {**_component(child), "creator": creator,
                           "pd": runtime.record_of(child.pd).oid,
                           "exit_signal": None if exit_signal is None
                           else runtime.record_of(exit_signal).oid,
@@ -201,7 +219,7 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
             "slice": slice_state,
         },
         "runtime": {"strategy": runtime.strategy.value, "granularity": runtime.granularity,
-                    "next_oid": runtime.next_oid},
+                    "next_oid": runtime.next_oid, "services": _services(runtime)},
         "component": {
             **_component(component),
             "ram_quota": component.pd.ram_quota(),

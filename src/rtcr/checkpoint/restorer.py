@@ -23,6 +23,7 @@ from typing import Any
 from rtcr.core import (
     PAGE_SIZE,
     CapabilitySpace,
+    Dataspace,
     Fault,
     FaultType,
     ProtectionDomain,
@@ -38,7 +39,7 @@ from rtcr.store.native import address
 
 from .image import FORMAT, object_key
 from .lazy import LazyLoader
-from .runtime import RamRecord, RegionMapRecord, Runtime
+from .runtime import RamRecord, RegionMapRecord, Runtime, Services
 from .tracking import Strategy
 
 
@@ -88,14 +89,19 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     # were started: every object below is then created on behalf of its component.
     sessions = [o for o in manifest["objects"] if o["kind"] == "pd"]
     for obj in sessions:
+        quota = obj["session_quota"]
         runtime.restore_pd_session(component, obj["oid"], obj["name"], obj["ram_quota"],
-                                   obj["cap_quota"], tuple(obj["session_quota"]))
+                                   obj["cap_quota"], None if quota is None else tuple(quota))
     components = [component]
     for entry in manifest["children"]:
         part = entry["component"]
-        components.append(machine.adopt_child(components[part["creator"]], part["name"],
-                                              _pd(runtime, part["pd"])))
+        pd_of = _pd(runtime, part["pd"])
+        components.append(machine.add_component(part["name"], pd_of, runtime)
+                          if part["creator"] is None  # a scenario's start node
+                          else machine.adopt_child(components[part["creator"]], part["name"],
+                                                   pd_of))
     in_pd = {runtime.record_of(c.pd).oid: c for c in components[1:]}
+    runtime.services = _services(runtime, rt["services"])
 
     # Objects, in creation order, with their memory: one native scatter per object,
     # every page verified against its content hash on the way.
@@ -110,7 +116,8 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
             if data:
                 checkpoint.scatter(object_key(oid), address(data),
                                    array("Q", range(0, len(data), PAGE_SIZE)))
-            runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))
+            scope = component if obj["scope"] is None else in_pd[obj["scope"]]
+            runtime.rom(scope, obj["name"], bytes(data), oid=oid, label=obj["label"])
             live.add(oid)
         elif kind == "pd":
             continue
@@ -255,6 +262,19 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     scheduler.idle_ns = m["idle_ns"]
     log_lines = sum(c.log_lines for c in components)
     return Restored(machine, component, runtime, checkpoint_id, log_lines, live, loader)
+
+
+def _services(runtime: Runtime, entry: dict[str, Any] | None) -> Services | None:
+    """A scenario's services as they were; what was announced is named by object id."""
+    if entry is None:
+        return None
+    services = Services({c: tuple(s) for c, s in entry["provides"].items()},
+                        {(c, s): p for c, s, p in entry["routes"]})
+    for provider, name, oid, managed in entry["announced"]:
+        obj = runtime.dataspace_of(oid) if managed else runtime.core_object(oid)
+        assert isinstance(obj, Dataspace | SignalContext)
+        services.announced[provider, name] = obj
+    return services
 
 
 def _thread(component: Component, entry: dict[str, Any]) -> Thread:

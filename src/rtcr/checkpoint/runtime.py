@@ -47,7 +47,7 @@ from rtcr.core import (
     Verdict,
     WalkFailure,
 )
-from rtcr.errors import Denied, InvalidDataspace
+from rtcr.errors import Denied, InvalidDataspace, NotYet
 from rtcr.machine.parent import drop_capabilities, stack_area_of
 
 from .tracking import Strategy, TrackedRam
@@ -75,6 +75,7 @@ class RomRecord:
     name: str
     rom: RomDataspace
     label: str | None = None  # opened as ROM session `label` (ROM_OPEN), else an ELF segment
+    scope: int | None = None  # PD object id of the scenario component it is a module of
 
 
 @dataclass
@@ -147,8 +148,39 @@ class _RamPager(SynchronousHandler):
             self._before_upgrade if self.runtime.before_upgrade is not None else None)
 
 
+@dataclass
+class Services:
+    """A scenario's services: who may announce what, the routes, what was announced.
+
+    Components are named by their start nodes' names (unique in a scenario).
+    """
+
+    provides: dict[str, tuple[str, ...]]  # component -> services it may announce
+    routes: dict[tuple[str, str], str]  # (component, service) -> the component providing it
+    announced: dict[tuple[str, str], Dataspace | SignalContext] = field(default_factory=dict)
+
+    def announce(self, component: str, service: str, obj: Dataspace | SignalContext) -> None:
+        if service not in self.provides.get(component, ()):
+            raise Denied(f"{component} may not announce {service!r}: its start node does not "
+                         f"<provide> it")
+        self.announced[component, service] = obj
+
+    def request(self, component: str, service: str) -> Dataspace | SignalContext:
+        provider = self.routes.get((component, service))
+        if provider is None:
+            raise Denied(f"{component} has no route to a service {service!r}")
+        obj = self.announced.get((provider, service))
+        if obj is None:
+            raise NotYet(f"{provider} has not announced {service!r} yet")
+        return obj
+
+
 class Runtime:
-    """Implements the machine's `Parent` interface for one target component."""
+    """Implements the machine's `Parent` interface for the target and its tree.
+
+    In a scenario, the runtime is the parent of every start node's component
+    (the first is the target, the others are adopted, see `adopt_component`).
+    """
 
     def __init__(self, strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
                  *, banked: bool = False) -> None:
@@ -164,6 +196,7 @@ class Runtime:
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
         self.next_oid = ADDRESS_SPACE_OID + 1
+        self.services: Services | None = None  # a scenario's (None: no services)
 
     # -- bookkeeping --------------------------------------------------------
     def _oid(self, restored: int | None) -> int:
@@ -186,6 +219,14 @@ class Runtime:
         self._remember(RegionMapRecord(ADDRESS_SPACE_OID, space), space, space.dataspace())
         # Its own PD, named when the target passes it on (Env::pd_session_cap).
         self._remember(PdRecord(OWN_PD_OID, child.pd), child.pd)
+
+    def adopt_component(self, component: Component) -> None:
+        """Record a further component the runtime itself starts (a scenario's start node).
+
+        Its PD is an object like a PD session's, so everything it allocates names it.
+        """
+        self._remember(PdRecord(self._oid(None), component.pd), component.pd)
+        self.pd_address_space(component, component.pd)
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
@@ -262,8 +303,17 @@ class Runtime:
     def rom(self, child: Component, name: str, data: bytes, *, oid: int | None = None,
             label: str | None = None) -> Dataspace:
         rom = child.machine.core.create_rom(name, data)
-        self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
+        scope = None if label is None else self._rom_scope(child)
+        self._remember(RomRecord(self._oid(oid), name, rom, label, scope), rom)
         return rom
+
+    def _rom_scope(self, child: Component) -> int | None:
+        """Whose ROM modules `child` opens: those of the component the runtime started it
+        under (a child has its creator's), by PD object id (None: the target's)."""
+        top = child
+        while top.creator is not None:
+            top = top.creator
+        return self._owner(top, None)[1]
 
     def provide_roms(self, child: Component) -> None:
         """The ROM modules `child` may open, as objects of their own from the start.
@@ -276,8 +326,9 @@ class Runtime:
             self.rom(child, name, data, label=name)
 
     def rom_session(self, child: Component, name: str) -> Dataspace:
+        scope = self._rom_scope(child)
         for record in self.objects.values():
-            if isinstance(record, RomRecord) and record.label == name:
+            if isinstance(record, RomRecord) and record.label == name and record.scope == scope:
                 return record.rom
         if name not in child.roms:
             raise Denied(f"{child.name} has no ROM named {name!r}")
@@ -347,8 +398,12 @@ class Runtime:
         self.pd_stack_area(child, child.pd)
 
     def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
-                           cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:
-        """Recreate a PD session with the limits it had; nobody pays for it again."""
+                           cap_quota: int,
+                           session_quota: tuple[int, int] | None) -> ProtectionDomain:
+        """Recreate a PD session with the limits it had; nobody pays for it again.
+
+        ``session_quota`` None: the PD of a scenario's component (no session).
+        """
         pd = child.machine.core.create_pd(name, ram_quota, cap_quota,
                                           session_quota=session_quota)
         self._remember(PdRecord(oid, pd), pd)
@@ -436,6 +491,19 @@ class Runtime:
         child.machine.core.revoke(context)
         record.freed = True
 
+    def announce(self, child: Component, name: str, obj: Dataspace | SignalContext) -> None:
+        self.record_of(obj)  # handed out here
+        if self.services is None:
+            raise Denied(f"{child.name} cannot announce {name!r}: services are routed only "
+                         "in a scenario (rtcr run SCENARIO.config)")
+        self.services.announce(child.name, name, obj)
+
+    def request(self, child: Component, name: str) -> Dataspace | SignalContext:
+        if self.services is None:
+            raise Denied(f"{child.name} has no route to a service {name!r}: services are "
+                         "routed only in a scenario (rtcr run SCENARIO.config)")
+        return self.services.request(child.name, name)
+
     def receiver_records(self) -> list[ReceiverRecord]:
         return [r for r in self.objects.values() if isinstance(r, ReceiverRecord)]
 
@@ -464,4 +532,5 @@ class Runtime:
 
 
 __all__ = ["ADDRESS_SPACE_OID", "OWN_PD_OID", "PdRecord", "RamRecord", "ReceiverRecord",
-           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]
+           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "Services", "SignalRecord",
+           "Strategy"]

@@ -60,7 +60,11 @@ class Machine:
     def create_component(self, name: str, *, ram_quota: int, cap_quota: int = 4096,
                          parent: Parent | None = None) -> Component:
         pd = self.core.create_pd(name, ram_quota=ram_quota, cap_quota=cap_quota)
-        component = Component(self, name, pd, parent or CoreParent())
+        return self.add_component(name, pd, parent or CoreParent())
+
+    def add_component(self, name: str, pd: ProtectionDomain, parent: Parent) -> Component:
+        """A component of nobody's in `pd`, not loaded (a restore gives it its threads)."""
+        component = Component(self, name, pd, parent)
         self.components.append(component)
         return component
 
@@ -80,12 +84,11 @@ class Machine:
     def adopt_child(self, creator: Component, name: str, pd: ProtectionDomain, *,
                     exit_signal: SignalContext | None = None) -> Component:
         """A child of `creator` in `pd`, not loaded: a restore gives it its threads."""
-        child = Component(self, name, pd, creator.parent)
+        child = self.add_component(name, pd, creator.parent)
         child.exit_signal = exit_signal
         child.creator = creator
         child.roms = dict(creator.roms)
         creator.children.append(child)
-        self.components.append(child)
         return child
 
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,

@@ -108,6 +108,17 @@ class Parent(Protocol):
         """`child` (a component started by one of this parent's) is about to be loaded."""
         ...
 
+    def announce(self, child: Component, name: str, obj: Dataspace | SignalContext) -> None:
+        """Offer `obj` as `child`'s service `name` (Genode: the parent's ``announce``)."""
+        ...
+
+    def request(self, child: Component, name: str) -> Dataspace | SignalContext:
+        """What the provider of `name` on `child`'s route announced.
+
+        `Denied` without a route, `NotYet` before the provider announced it.
+        """
+        ...
+
 
 def drop_capabilities(child: Component, rm: RegionMap) -> None:
     """Revoke a destroyed map and its dataspace from every PD that holds them (refunds)."""
@@ -215,3 +226,11 @@ class CoreParent:
 
     def child_started(self, child: Component) -> None:
         pass
+
+    def announce(self, child: Component, name: str, obj: Dataspace | SignalContext) -> None:
+        raise Denied(f"{child.name} cannot announce {name!r}: services are routed only in a "
+                     "scenario (rtcr run SCENARIO.config)")
+
+    def request(self, child: Component, name: str) -> Dataspace | SignalContext:
+        raise Denied(f"{child.name} has no route to a service {name!r}: services are routed "
+                     "only in a scenario (rtcr run SCENARIO.config)")
