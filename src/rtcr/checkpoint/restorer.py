@@ -101,7 +101,6 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                           else machine.adopt_child(components[part["creator"]], part["name"],
                                                    pd_of))
     in_pd = {runtime.record_of(c.pd).oid: c for c in components[1:]}
-    runtime.services = _services(runtime, rt["services"])
 
     # Objects, in creation order, with their memory: one native scatter per object,
     # every page verified against its content hash on the way.
@@ -163,6 +162,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]
+    runtime.services = _services(runtime, rt["services"])
 
     # Regions and fault handlers, once every object exists.
     for obj in manifest["objects"]:

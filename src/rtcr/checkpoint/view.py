@@ -152,7 +152,9 @@ def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         maps = {bool(o.get("stack_area")): o["oid"] for o in manifest["objects"]
                 if o["kind"] == "rm" and o.get("pd") == part["pd"]}
         out.append({
-            "name": part["name"], "creator": names[part["creator"]], "pd": part["pd"],
+            # creator None: started by the runtime itself (a scenario's start node)
+            "name": part["name"], "pd": part["pd"],
+            "creator": None if part["creator"] is None else names[part["creator"]],
             "ram_quota": pd["ram_quota"], "cap_quota": pd["cap_quota"],
             "exit_code": part["exit_code"], "crash": part["crash"],
             "log_lines": part["log_lines"], "log_tail": part["log_tail"],

@@ -52,7 +52,8 @@ def _tree_lines(view: View, all_registers: bool) -> list[str]:
     depth = {view["component"]["name"]: 0}
     out = ["", "component tree:", f"  {view['component']['name']} (the target)"]
     for child in children:
-        depth[child["name"]] = depth.get(child["creator"], 0) + 1
+        # a scenario's start node (started by the runtime) is a sibling of the target
+        depth[child["name"]] = 0 if child["creator"] is None else depth[child["creator"]] + 1
         state = ("running" if child["exit_code"] is None
                  else f"exited with {child['exit_code']}")
         out.append(f"{'  ' * (depth[child['name']] + 1)}{child['name']}: {state}, "
@@ -63,8 +64,9 @@ def _tree_lines(view: View, all_registers: bool) -> list[str]:
         out += ["", f"threads of {child['name']}:",
                 *_thread_lines(child["threads"], all_registers),
                 "", f"address space of {child['name']}:",
-                *_region_lines(child["address_space"], 1),
-                f"stack area of {child['name']}:", *_region_lines(child["stack_area"], 1)]
+                *_region_lines(child["address_space"], 1)]
+        if child["stack_area"]:
+            out += [f"stack area of {child['name']}:", *_region_lines(child["stack_area"], 1)]
     return out
 
 

@@ -29,10 +29,14 @@ A config is checked as a whole before anything starts: a mistake is one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rtcr.checkpoint import Launch, Services
 from rtcr.errors import RtcrError
+from rtcr.machine.elf import parse_elf
+from rtcr.toolchain import compile_component
 
 from .autopilot import parse_size
 from .hid import HidError, Node, parse
@@ -40,6 +44,9 @@ from .hid import HidError, Node, parse
 CONFIG_ROM = "config"
 ROM_SERVICE = "ROM"
 _START_NODES = ("binary", "config", "route", "provides", "resource")
+#: Where a binary named NAME is looked for next to the config: an ELF, else a source.
+ELF_NAMES = ("{}", "{}.elf")
+SOURCE_NAMES = ("{}.cc", "{}.cpp", "{}.c")
 
 
 class ScenarioError(RtcrError):
@@ -206,3 +213,56 @@ def _routes(node: Node, where: str) -> tuple[tuple[str, ...] | None, tuple[tuple
                 raise ScenarioError(f"{where}: a second route of {name!r}")
             routes.append((name, target.attributes["name"]))
     return (None if roms is None else tuple(roms)), tuple(routes)
+
+
+def launches(scenario: Scenario, modules: dict[str, bytes], build_dir: Path, *,
+             on_diagnostics: Callable[[str], None] | None = None) -> tuple[list[Launch],
+                                                                          Services]:
+    """What to start for each start node, and the services between them.
+
+    A binary is the ROM module of its name (``--rom NAME=FILE``), else a
+    file next to the config: NAME or NAME.elf, else a source NAME.cc, .cpp
+    or .c, compiled into `build_dir`. A component may open its config, its
+    binary (to start it as a child) and the modules its ROM route names.
+    """
+    binaries: dict[str, bytes] = {}
+    out: list[Launch] = []
+    for start in scenario.starts:
+        where = f"{scenario.path}: <start name={start.name!r}>"
+        if start.binary not in binaries:
+            binaries[start.binary] = _binary(scenario, start, where, modules, build_dir,
+                                             on_diagnostics)
+        data = binaries[start.binary]
+        image = parse_elf(data, start.name, where=f"{where}: binary {start.binary!r}")
+        routed = sorted(modules) if start.roms is None else start.roms
+        missing = [label for label in routed if label not in modules]
+        if missing:
+            raise ScenarioError(f"{where}: its ROM route names {missing[0]!r}, which is no "
+                                f"ROM module (give --rom {missing[0]}=FILE)")
+        roms = {label: modules[label] for label in routed}
+        roms.update({start.binary: data, CONFIG_ROM: start.config})
+        out.append(Launch(start.name, image, start.ram, start.caps, roms))
+    services = Services({s.name: s.provides for s in scenario.starts},
+                        {(s.name, service): child for s in scenario.starts
+                         for service, child in s.routes})
+    return out, services
+
+
+def _binary(scenario: Scenario, start: Start, where: str, modules: dict[str, bytes],
+            build_dir: Path, on_diagnostics: Callable[[str], None] | None) -> bytes:
+    if start.binary in modules:
+        return modules[start.binary]
+    directory = Path(scenario.path).parent
+    for pattern in ELF_NAMES:
+        path = directory / pattern.format(start.binary)
+        if path.is_file():
+            return path.read_bytes()
+    for pattern in SOURCE_NAMES:
+        path = directory / pattern.format(start.binary)
+        if path.is_file():
+            elf = compile_component([path], build_dir / f"{start.binary}.elf",
+                                    on_diagnostics=on_diagnostics)
+            return elf.read_bytes()
+    raise ScenarioError(f"{where}: no binary {start.binary!r}: give --rom {start.binary}=FILE, "
+                        f"or put {start.binary}, {start.binary}.elf or a source "
+                        f"{start.binary}.cc or .c next to the config")

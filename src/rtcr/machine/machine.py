@@ -24,6 +24,8 @@ from .scheduler import DEFAULT_QUANTUM, Scheduler
 from .syscalls import SyscallTable
 from .thread import FaultStop, SignalWait, ThreadState
 
+DEFAULT_CAP_QUOTA = 4096  # capabilities of a component nobody gave a quota
+
 
 class Status(enum.Enum):
     FINISHED = "finished"  # every component has exited
@@ -57,7 +59,7 @@ class Machine:
         """Guest instructions executed so far, by every component."""
         return self.retired_instructions + sum(c.cpu.counter.instructions for c in self.components)
 
-    def create_component(self, name: str, *, ram_quota: int, cap_quota: int = 4096,
+    def create_component(self, name: str, *, ram_quota: int, cap_quota: int = DEFAULT_CAP_QUOTA,
                          parent: Parent | None = None) -> Component:
         pd = self.core.create_pd(name, ram_quota=ram_quota, cap_quota=cap_quota)
         return self.add_component(name, pd, parent or CoreParent())
@@ -92,7 +94,7 @@ class Machine:
         return child
 
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,
-             ram_quota: int = 16 << 20, cap_quota: int = 4096,
+             ram_quota: int = 16 << 20, cap_quota: int = DEFAULT_CAP_QUOTA,
              parent: Parent | None = None) -> Component:
         if not isinstance(image, ElfImage):
             image = load_elf(image)
