@@ -159,6 +159,10 @@ class Services:
     routes: dict[tuple[str, str], str]  # (component, service) -> the component providing it
     announced: dict[tuple[str, str], Dataspace | SignalContext] = field(default_factory=dict)
 
+    def unannounced(self) -> Services:
+        """The same routes with nothing announced: the services of a new run."""
+        return Services(dict(self.provides), dict(self.routes))
+
     def announce(self, component: str, service: str, obj: Dataspace | SignalContext) -> None:
         if service not in self.provides.get(component, ()):
             raise Denied(f"{component} may not announce {service!r}: its start node does not "

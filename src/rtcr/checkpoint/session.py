@@ -159,7 +159,7 @@ class Session:
         machine = Machine(sum(launch.ram for launch in launches) + _RAM_HEADROOM,
                           log_sink=log_sink, **({"quantum": quantum} if quantum else {}))
         runtime = Runtime(strategy, granularity, banked=concurrent is not None)
-        runtime.services = services
+        runtime.services = None if services is None else services.unannounced()
         components = []
         for number, launch in enumerate(launches):
             component = machine.create_component(launch.name, ram_quota=launch.ram,
