@@ -229,3 +229,17 @@ def test_rtcr_run_of_the_example_compiles_and_runs_every_component() -> None:
     lines = proc.stdout.splitlines()
     assert lines[0] == "[server] server: announced requests, doorbell and table"
     assert lines[-1] == "[client-b] client 1: goodbye after 23 requests served"
+
+
+def test_rtcr_inspect_shows_the_components_of_the_newest_checkpoint(kv: Kv,
+                                                                    tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "store")
+    reference = _run(kv, store, every=2999)
+    store.close()
+    proc = _rtcr("inspect", str(tmp_path / "store"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    at = lines.index(f"components in checkpoint {reference.ids[-1]}:")
+    assert lines[at + 1] == "  server (the target)"
+    assert lines[at + 2].startswith("  client-a (started by the runtime")
+    assert lines[at + 3].startswith("  client-b (started by the runtime")

@@ -167,6 +167,31 @@ def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def component_tree(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every component of the image, each right after its creator: name, depth, creator.
+
+    The target and a scenario's other start nodes (started by the runtime,
+    ``creator`` None) are at depth 0; a child is one deeper than its creator.
+    """
+    parts = [manifest["component"], *(e["component"] for e in manifest.get("children", []))]
+    creators = [None, *(p["creator"] for p in parts[1:])]
+    out: list[dict[str, Any]] = []
+
+    def visit(index: int, depth: int) -> None:
+        creator = creators[index]
+        out.append({"name": parts[index]["name"], "depth": depth,
+                    "creator": None if creator is None else parts[creator]["name"],
+                    "exit_code": parts[index].get("exit_code")})
+        for child, of in enumerate(creators):
+            if of == index and child:
+                visit(child, depth + 1)
+
+    for index, creator in enumerate(creators):
+        if creator is None:
+            visit(index, 0)
+    return out
+
+
 def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
     """The reader's view of one checkpoint (the target's, then each child's part)."""
     objects = _Objects(manifest)
@@ -199,6 +224,7 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
                     "type": FaultType(f["type"]).name, "addr": f["addr"]}
                    for f in manifest["faulters"]],
         "children": _children(manifest),
+        "tree": component_tree(manifest),
     }
 
 

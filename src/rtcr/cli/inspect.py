@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
+from rtcr.checkpoint.view import component_tree
 from rtcr.store import CheckpointInfo, Store
 
 from ._options import output_directory
@@ -42,6 +44,20 @@ def _table(infos: list[CheckpointInfo], title: str) -> None:
     console.print(table)
 
 
+def _tree(checkpoint: int, manifest: dict[str, Any]) -> None:
+    """The components the newest checkpoint holds, when it holds more than one."""
+    tree = component_tree(manifest) if isinstance(manifest.get("component"), dict) else []
+    if len(tree) < 2:
+        return
+    click.echo(f"components in checkpoint {checkpoint}:")
+    for node in tree:
+        started = ("the target" if node is tree[0]
+                   else "started by the runtime" if node["creator"] is None
+                   else f"started by {node['creator']}")
+        ended = "" if node["exit_code"] is None else f", exited with {node['exit_code']}"
+        click.echo(f"{'  ' * (node['depth'] + 1)}{node['name']} ({started}{ended})")
+
+
 @click.command("inspect")
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
@@ -67,6 +83,8 @@ def command(directory: Path, as_json: bool, plot: Path | None, last: int | None)
         else:
             shown = "" if len(infos) == total else f", the newest {len(infos)} shown"
             _table(infos, f"{directory}: {total} checkpoint(s){shown}")
+            if infos:
+                _tree(infos[-1].id, store.load(infos[-1].id).manifest)
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 

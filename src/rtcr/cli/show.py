@@ -49,14 +49,17 @@ def _tree_lines(view: View, all_registers: bool) -> list[str]:
     children = view["children"]
     if not children:
         return []
-    depth = {view["component"]["name"]: 0}
-    out = ["", "component tree:", f"  {view['component']['name']} (the target)"]
-    for child in children:
-        # a scenario's start node (started by the runtime) is a sibling of the target
-        depth[child["name"]] = 0 if child["creator"] is None else depth[child["creator"]] + 1
+    by_name = {child["name"]: child for child in children}
+    out = ["", "component tree:"]
+    for node in view["tree"]:
+        indent = "  " * (node["depth"] + 1)
+        child = by_name.get(node["name"])
+        if child is None:
+            out.append(f"{indent}{node['name']} (the target)")
+            continue
         state = ("running" if child["exit_code"] is None
                  else f"exited with {child['exit_code']}")
-        out.append(f"{'  ' * (depth[child['name']] + 1)}{child['name']}: {state}, "
+        out.append(f"{indent}{child['name']}: {state}, "
                    f"PD {child['pd']} (RAM {child['ram_quota']:,} bytes, caps "
                    f"{child['cap_quota']:,}), {len(child['threads'])} thread(s), "
                    f"{child['log_lines']:,} LOG lines")
