@@ -4,7 +4,8 @@ from .checkpointer import Checkpointer, CheckpointStats
 from .concurrent import ConcurrentCheckpointer, Policy
 from .lazy import PREFETCH_PAGES, LazyLoadFailed, LazyStats
 from .restorer import Restored, restore
-from .runtime import Runtime, Services
+from .runtime import Runtime
+from .services import Services
 from .session import (
     EXIT_CRASH,
     EXIT_DEADLOCK,

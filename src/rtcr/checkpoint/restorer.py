@@ -39,7 +39,8 @@ from rtcr.store.native import address
 
 from .image import FORMAT, object_key
 from .lazy import LazyLoader
-from .runtime import RamRecord, RegionMapRecord, Runtime, Services
+from .runtime import RamRecord, RegionMapRecord, Runtime
+from .services import Services
 from .tracking import Strategy
 
 
@@ -196,7 +197,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                            obj["next_selector"])
 
     # Every component's part: the root's at the top of the image, each child's in its entry.
-    parts = [(component, comp, manifest["threads"], manifest["signals"]),
+    parts: list[Part] = [(component, comp, manifest["threads"], manifest["signals"]),
              *((child, e["component"], e["threads"], e["signals"])
                for child, e in zip(components[1:], manifest["children"], strict=True))]
 
@@ -208,7 +209,51 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         assert isinstance(pending, SignalContext)
         pending.submit()
 
-    # Threads.
+    _restore_threads(machine, runtime, manifest, parts, receivers)
+
+    # Time, instruction counts, LOG state, and how the children ended or will report it.
+    for owner_component, part, _, _ in parts:
+        owner_component.cpu.counter.instructions = part["cpu_instructions"]
+        owner_component.log_lines = part["log_lines"]
+        owner_component.log_tail.extend(part["log_tail"])
+    for child, entry in zip(components[1:], manifest["children"], strict=True):
+        part = entry["component"]
+        child.exit_code, child.crash = part["exit_code"], part["crash"]
+        if part["exit_signal"] is not None:
+            exit_signal = runtime.core_object(part["exit_signal"])
+            assert isinstance(exit_signal, SignalContext)
+            child.exit_signal = exit_signal
+    machine.retired_instructions = m["instructions"] - sum(c.cpu.counter.instructions
+                                                           for c in components)
+    machine.scheduler.idle_ns = m["idle_ns"]
+    log_lines = sum(c.log_lines for c in components)
+    return Restored(machine, component, runtime, checkpoint_id, log_lines, live, loader)
+
+
+def _services(runtime: Runtime, entry: dict[str, Any] | None) -> Services | None:
+    """A scenario's services as they were; what was announced is named by object id."""
+    if entry is None:
+        return None
+    services = Services({c: tuple(s) for c, s in entry["provides"].items()},
+                        {(c, s): p for c, s, p in entry["routes"]})
+    for provider, name, oid, managed in entry["announced"]:
+        obj = runtime.dataspace_of(oid) if managed else runtime.core_object(oid)
+        assert isinstance(obj, Dataspace | SignalContext)
+        services.announced[provider, name] = obj
+    return services
+
+
+#: A component's part of the image: the component, its counters, threads and PD receiver.
+Part = tuple[Component, dict[str, Any], list[dict[str, Any]], dict[str, Any]]
+
+
+def _restore_threads(machine: Machine, runtime: Runtime, manifest: dict[str, Any],
+                     parts: list[Part], receivers: list[dict[str, Any]]) -> None:
+    """Every component's threads, each queued exactly where it was.
+
+    Signal waiters, sleepers, faulters (without telling the handler again:
+    it was told before the checkpoint), the run queue and the carried slice.
+    """
     scheduler = machine.scheduler
     scheduler.run_queue.clear()
     threads: dict[tuple[int, int], Thread] = {}
@@ -241,40 +286,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         rm.enqueue(thread, fault)
     for ref in manifest["run_queue"]:
         scheduler.run_queue.append(threads[_ref(ref)])
-    if m["slice"] is not None:
-        carried = m["slice"]
+    if manifest["machine"]["slice"] is not None:
+        carried = manifest["machine"]["slice"]
         scheduler.carry(threads[carried["component"], carried["tid"]], carried["left"])
-
-    # Time, instruction counts, LOG state, and how the children ended or will report it.
-    for owner_component, part, _, _ in parts:
-        owner_component.cpu.counter.instructions = part["cpu_instructions"]
-        owner_component.log_lines = part["log_lines"]
-        owner_component.log_tail.extend(part["log_tail"])
-    for child, entry in zip(components[1:], manifest["children"], strict=True):
-        part = entry["component"]
-        child.exit_code, child.crash = part["exit_code"], part["crash"]
-        if part["exit_signal"] is not None:
-            exit_signal = runtime.core_object(part["exit_signal"])
-            assert isinstance(exit_signal, SignalContext)
-            child.exit_signal = exit_signal
-    machine.retired_instructions = m["instructions"] - sum(c.cpu.counter.instructions
-                                                           for c in components)
-    scheduler.idle_ns = m["idle_ns"]
-    log_lines = sum(c.log_lines for c in components)
-    return Restored(machine, component, runtime, checkpoint_id, log_lines, live, loader)
-
-
-def _services(runtime: Runtime, entry: dict[str, Any] | None) -> Services | None:
-    """A scenario's services as they were; what was announced is named by object id."""
-    if entry is None:
-        return None
-    services = Services({c: tuple(s) for c, s in entry["provides"].items()},
-                        {(c, s): p for c, s, p in entry["routes"]})
-    for provider, name, oid, managed in entry["announced"]:
-        obj = runtime.dataspace_of(oid) if managed else runtime.core_object(oid)
-        assert isinstance(obj, Dataspace | SignalContext)
-        services.announced[provider, name] = obj
-    return services
 
 
 def _thread(component: Component, entry: dict[str, Any]) -> Thread:

@@ -16,6 +16,12 @@ for a sealed dataspace, the runtime attaches the sealed object read-only
 from then on; ``revoke`` (existing writable mappings too) is forwarded, as
 it takes the dataspace's own writability away for good.
 
+Every component of the target's tree is served here too: a child runs in
+one of the target's PD sessions and its creator's parent is its parent, so
+its objects are recorded under the same object ids and a checkpoint holds
+the whole tree. In a scenario the runtime is the parent of every start
+node's component (`adopt_component`) and routes their services.
+
 Object ids, not core badges or capability selectors, name objects in
 checkpoints: they are assigned by the runtime in request order and restored
 with the rest of its state, so a chain of checkpoints can continue across a
@@ -47,9 +53,10 @@ from rtcr.core import (
     Verdict,
     WalkFailure,
 )
-from rtcr.errors import Denied, InvalidDataspace, NotYet
+from rtcr.errors import Denied, InvalidDataspace
 from rtcr.machine.parent import drop_capabilities, stack_area_of
 
+from .services import Services
 from .tracking import Strategy, TrackedRam
 
 if TYPE_CHECKING:
@@ -146,37 +153,6 @@ class _RamPager(SynchronousHandler):
         return self.record.tracked.handle_fault(
             region_map, fault, reason, rights,
             self._before_upgrade if self.runtime.before_upgrade is not None else None)
-
-
-@dataclass
-class Services:
-    """A scenario's services: who may announce what, the routes, what was announced.
-
-    Components are named by their start nodes' names (unique in a scenario).
-    """
-
-    provides: dict[str, tuple[str, ...]]  # component -> services it may announce
-    routes: dict[tuple[str, str], str]  # (component, service) -> the component providing it
-    announced: dict[tuple[str, str], Dataspace | SignalContext] = field(default_factory=dict)
-
-    def unannounced(self) -> Services:
-        """The same routes with nothing announced: the services of a new run."""
-        return Services(dict(self.provides), dict(self.routes))
-
-    def announce(self, component: str, service: str, obj: Dataspace | SignalContext) -> None:
-        if service not in self.provides.get(component, ()):
-            raise Denied(f"{component} may not announce {service!r}: its start node does not "
-                         f"<provide> it")
-        self.announced[component, service] = obj
-
-    def request(self, component: str, service: str) -> Dataspace | SignalContext:
-        provider = self.routes.get((component, service))
-        if provider is None:
-            raise Denied(f"{component} has no route to a service {service!r}")
-        obj = self.announced.get((provider, service))
-        if obj is None:
-            raise NotYet(f"{provider} has not announced {service!r} yet")
-        return obj
 
 
 class Runtime:
@@ -536,5 +512,4 @@ class Runtime:
 
 
 __all__ = ["ADDRESS_SPACE_OID", "OWN_PD_OID", "PdRecord", "RamRecord", "ReceiverRecord",
-           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "Services", "SignalRecord",
-           "Strategy"]
+           "RegionMapRecord", "RegionRecord", "RomRecord", "Runtime", "SignalRecord", "Strategy"]

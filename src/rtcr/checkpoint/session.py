@@ -23,7 +23,8 @@ from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
 from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
 from .restorer import restore
-from .runtime import Runtime, Services
+from .runtime import Runtime
+from .services import Services
 from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy
 
