@@ -198,3 +198,17 @@ def test_rtcr_show_prints_the_tree_and_each_childs_threads_and_maps(genode_compo
     assert any(line.startswith("fault queued: thread 1 of paged ") for line in lines)
     area = lines.index("stack area of paged:")
     assert lines[area + 1].endswith("rw- stack of main")
+
+
+def test_a_lazy_restore_of_the_tree_ends_as_the_original(genode_component: Build,
+                                                         tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "store")
+    reference = _run(genode_component("tree_pager"), store, every=29989)
+    for checkpoint in reference.ids[::4]:
+        capture = Capture()
+        session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False,
+                                 lazy=True)
+        again = Tree(session, capture, session.run())
+        assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
+        assert again.result.instructions == reference.result.instructions, checkpoint
+        assert again.digest == reference.digest, checkpoint
