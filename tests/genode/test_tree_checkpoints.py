@@ -212,3 +212,23 @@ def test_a_lazy_restore_of_the_tree_ends_as_the_original(genode_component: Build
         assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
         assert again.result.instructions == reference.result.instructions, checkpoint
         assert again.digest == reference.digest, checkpoint
+
+
+def _quotas(session: Session) -> list[tuple[str, int, int, int, int]]:
+    return [(c.name, c.pd.avail_ram(), c.pd.used_ram(), c.pd.avail_caps(), c.pd.used_caps())
+            for c in session.machine.components]
+
+
+@pytest.mark.parametrize("stop_at", [200_000, 500_000, 800_000])
+def test_every_pd_of_the_restored_tree_has_the_quota_it_had(genode_component: Build,
+                                                             tmp_path: Path,
+                                                             stop_at: int) -> None:
+    elf = genode_component("tree_pager")
+    store = Store.create(tmp_path / "store")
+    session = Session.start(elf, ram_quota=8 << 20, roms={elf.stem: elf.read_bytes()},
+                            store=store, log_sink=Capture())
+    result = session.run(stop_when=lambda: session.machine.instructions >= stop_at,
+                         final_checkpoint=True)
+    restored, _ = _resume(store, result.checkpoints[-1].id)
+    assert restored.machine.instructions == session.machine.instructions
+    assert _quotas(restored) == _quotas(session)
