@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genode_support import ROOT, Capture
+from genode_support import ROOT, Build, Capture
 
 from rtcr.abi import Errno
 from rtcr.checkpoint import Launch, Outcome, Policy, Services, Session, SessionResult, Strategy
-from rtcr.checkpoint.view import describe
+from rtcr.checkpoint.view import component_tree, describe
 from rtcr.cli.show import render
 from rtcr.errors import Denied, NotYet
 from rtcr.genode.scenario import ScenarioError, launches, load_scenario
@@ -56,7 +56,8 @@ def _assert_restores_exactly(reference: Run, store: Store, checkpoint: int) -> N
     session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False)
     again = Run(session, capture, session.run())
     assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
-    assert (again.result.outcome, again.result.exit_code) == (Outcome.EXITED, 0), checkpoint
+    assert (again.result.outcome, again.result.exit_code) == (
+        reference.result.outcome, reference.result.exit_code), checkpoint
     assert again.result.instructions == reference.result.instructions, checkpoint
     assert again.digest == reference.digest, checkpoint
 
@@ -243,3 +244,28 @@ def test_rtcr_inspect_shows_the_components_of_the_newest_checkpoint(kv: Kv,
     assert lines[at + 1] == "  server (the target)"
     assert lines[at + 2].startswith("  client-a (started by the runtime")
     assert lines[at + 3].startswith("  client-b (started by the runtime")
+
+
+def test_a_start_node_paging_its_own_child_runs_beside_the_others_and_all_restore(
+        kv: Kv, genode_component: Build, tmp_path: Path) -> None:
+    modules = {"kv_server": kv[0][0].roms["kv_server"], "kv_client": kv[0][1].roms["kv_client"],
+               "tree_pager": genode_component("tree_pager").read_bytes()}
+    config = tmp_path / "mixed.config"
+    config.write_text(CONFIG.read_text().replace(
+        "<config>", '<config><start name="pager" ram="4M" caps="300">'
+                    '<binary name="tree_pager"/></start>', 1))
+    store = Store.create(tmp_path / "store")
+    reference = _run(launches(load_scenario(config), modules, tmp_path), store, every=29989)
+    assert (reference.result.outcome, reference.result.exit_code) == (Outcome.EXITED, 0), (
+        reference.result.diagnostic)
+    assert [c.name for c in reference.session.machine.components][:2] == ["pager", "server"]
+    assert "[paged] child: window 2 function returns 15" in reference.lines
+    assert "[client-b] client 1: goodbye after 23 requests served" in reference.lines
+    tree = component_tree(store.load(reference.ids[len(reference.ids) // 2]).manifest)
+    assert [(n["name"], n["depth"], n["creator"]) for n in tree] == [
+        ("pager", 0, None), ("paged", 1, "pager"), ("server", 0, None),
+        ("client-a", 0, None), ("client-b", 0, None)]
+    # the target ends first: the last checkpoints hold it ended, the others running
+    assert store.load(reference.ids[-1]).manifest["component"]["exit_code"] == 0
+    for checkpoint in reference.ids:
+        _assert_restores_exactly(reference, store, checkpoint)

@@ -154,10 +154,12 @@ def _thread_refs(threads: Iterable[Thread], index: dict[int, int]) -> list[list[
 
 
 def _component(component: Component) -> dict[str, Any]:
-    """What every component of the tree has: its counters and LOG state."""
+    """What every component has: its counters, LOG state and how it ended (a scenario's
+    target may end while the other start nodes' components run on)."""
     return {"name": component.name, "next_tid": component.next_tid,
             "cpu_instructions": component.cpu.counter.instructions,
-            "log_lines": component.log_lines, "log_tail": list(component.log_tail)}
+            "log_lines": component.log_lines, "log_tail": list(component.log_tail),
+            "exit_code": component.exit_code, "crash": component.crash}
 
 
 def _threads(component: Component, runtime: Runtime) -> list[dict[str, Any]]:
@@ -188,8 +190,7 @@ def _child(child: Component, runtime: Runtime, index: dict[int, int]) -> dict[st
     return {"component": {**_component(child), "creator": creator,
                           "pd": runtime.record_of(child.pd).oid,
                           "exit_signal": None if exit_signal is None
-                          else runtime.record_of(exit_signal).oid,
-                          "exit_code": child.exit_code, "crash": child.crash},
+                          else runtime.record_of(exit_signal).oid},
             "threads": _threads(child, runtime),
             "signals": _signals(child, runtime)}
 

@@ -216,9 +216,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         owner_component.cpu.counter.instructions = part["cpu_instructions"]
         owner_component.log_lines = part["log_lines"]
         owner_component.log_tail.extend(part["log_tail"])
+        owner_component.exit_code, owner_component.crash = part["exit_code"], part["crash"]
     for child, entry in zip(components[1:], manifest["children"], strict=True):
         part = entry["component"]
-        child.exit_code, child.crash = part["exit_code"], part["crash"]
         if part["exit_signal"] is not None:
             exit_signal = runtime.core_object(part["exit_signal"])
             assert isinstance(exit_signal, SignalContext)

@@ -181,7 +181,7 @@ def component_tree(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         creator = creators[index]
         out.append({"name": parts[index]["name"], "depth": depth,
                     "creator": None if creator is None else parts[creator]["name"],
-                    "exit_code": parts[index].get("exit_code")})
+                    "exit_code": parts[index]["exit_code"]})
         for child, of in enumerate(creators):
             if of == index and child:
                 visit(child, depth + 1)

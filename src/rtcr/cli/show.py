@@ -55,7 +55,8 @@ def _tree_lines(view: View, all_registers: bool) -> list[str]:
         indent = "  " * (node["depth"] + 1)
         child = by_name.get(node["name"])
         if child is None:
-            out.append(f"{indent}{node['name']} (the target)")
+            ended = "" if node["exit_code"] is None else f", exited with {node['exit_code']}"
+            out.append(f"{indent}{node['name']} (the target{ended})")
             continue
         state = ("running" if child["exit_code"] is None
                  else f"exited with {child['exit_code']}")
