@@ -149,8 +149,9 @@ def _services(runtime: Runtime) -> dict[str, Any] | None:
 
 
 def _thread_refs(threads: Iterable[Thread], index: dict[int, int]) -> list[list[int]]:
-    """[component index, thread id] of each of `threads` (tids are per component)."""
-    return [[index[id(t.component)], t.tid] for t in threads]
+    """[component index, thread id] of each of `threads` of the image's components (tids
+    are per component; a thread of a component under another parent is not the image's)."""
+    return [[index[id(t.component)], t.tid] for t in threads if id(t.component) in index]
 
 
 def _component(component: Component) -> dict[str, Any]:
@@ -198,18 +199,22 @@ def _child(child: Component, runtime: Runtime, index: dict[int, int]) -> dict[st
 def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
     """Describe a paused machine completely, except for memory contents.
 
-    `component` is the target; every other component of the machine is one
-    it (or a child of it) started, and is described with it: one image, one
-    pause, for the whole tree.
+    `component` is the target; every other component the runtime serves is
+    one it (or a child of it) started, or another start node of its
+    scenario, and is described with it: one image, one pause, for all of
+    them. Components of the machine under another parent are not its own.
     """
     scheduler = machine.scheduler
-    assert machine.components[0] is component, "the target is the machine's first component"
-    index = {id(c): number for number, c in enumerate(machine.components)}
+    members = [c for c in machine.components if c.parent is runtime]
+    assert members[0] is component, "the target is the runtime's first component"
+    index = {id(c): number for number, c in enumerate(members)}
     caps = component.pd.cap_space
     slice_state = scheduler.slice_state()
     if slice_state is not None:
         assert scheduler.carried is not None
-        slice_state["component"] = index[id(scheduler.carried[0].component)]
+        carried = scheduler.carried[0].component
+        slice_state = ({**slice_state, "component": index[id(carried)]}
+                       if id(carried) in index else None)
     return {
         "format": FORMAT,
         "machine": {
@@ -231,7 +236,7 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         "selectors": _selectors(caps, runtime),
         "signals": _signals(component, runtime),
         "threads": _threads(component, runtime),
-        "children": [_child(child, runtime, index) for child in machine.components[1:]],
+        "children": [_child(child, runtime, index) for child in members[1:]],
         "faulters": _faulters(runtime, index),
         "run_queue": _thread_refs((t for t in scheduler.run_queue
                                    if t.state is ThreadState.RUNNABLE), index),
