@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import enum
 
+ABI_VERSION = 1
+"""The guest ABI's version, recorded in every checkpoint (``RTCR_ABI_VERSION``).
+
+Raised when an existing call, error code or flag changes its number or its
+meaning, so that a restore refuses a checkpoint whose code expects the old
+one. Adding a call does not raise it: code compiled before never makes it.
+"""
+
 
 class Syscall(enum.IntEnum):
     EXIT = 0  # (code)

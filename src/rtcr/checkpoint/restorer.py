@@ -54,7 +54,10 @@ class Restored:
 
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
-            banked: bool = False, lazy: bool = False) -> Restored:
+            banked: bool = False, lazy: bool = False,
+            segments: dict[str, bytes] | None = None) -> Restored:
+    """Rebuild checkpoint ``checkpoint_id``; ``segments`` replace the stored content of the
+    ROMs of those names (a restore onto a rebuilt binary: its read-only segments)."""
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
         raise StoreError(f"checkpoint {checkpoint_id} has image format "
@@ -65,14 +68,15 @@ def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | 
                               "page would have to be loaded first (add --strategy ro-attach)")
     try:
         return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink,
-                        banked, lazy)
+                        banked, lazy, segments or {})
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
 
 def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
-             log_sink: LogSink, banked: bool, lazy: bool) -> Restored:
+             log_sink: LogSink, banked: bool, lazy: bool,
+             segments: dict[str, bytes]) -> Restored:
     m, comp = manifest["machine"], manifest["component"]
     rt = manifest["runtime"]
     runtime = Runtime(strategy or Strategy(rt["strategy"]),
@@ -92,8 +96,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]
         if kind == "rom":
-            data = bytearray(obj["size"])
-            if data:
+            given = segments.get(obj["name"]) if obj.get("label") is None else None
+            data = bytearray(obj["size"]) if given is None else bytearray(given)
+            if data and given is None:
                 checkpoint.scatter(object_key(oid), address(data),
                                    array("Q", range(0, len(data), PAGE_SIZE)))
             runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))

@@ -14,15 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rtcr.errors import StoreError
-from rtcr.machine import Component, ElfImage, Machine, RunResult, Status, load_elf
+from rtcr.machine import Component, ElfImage, Machine, RunResult, Status
 from rtcr.machine.component import LogSink, print_log
 from rtcr.store import Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
 from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
+from .provenance import (
+    Binary,
+    current,
+    read_binary,
+    rebuilt_segments,
+    recorded,
+)
+from .provenance import mismatch as provenance_mismatch
 from .restorer import restore
-from .runtime import Runtime
+from .runtime import RomRecord, Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy
 
@@ -102,7 +110,10 @@ def _shut_down(checkpointer: Checkpointer) -> None:
 class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
                  checkpointer: Checkpointer | None, *, restored_log_lines: int = 0,
-                 lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES) -> None:
+                 lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES,
+                 forced: str | None = None) -> None:
+        # What differed from the checkpoint's provenance when a restore was forced.
+        self.forced = forced
         # LOG lines the component had printed before the checkpoint it was restored from.
         self.restored_log_lines = restored_log_lines
         self.machine = machine
@@ -118,17 +129,23 @@ class Session:
               store: Store | None = None, log_sink: LogSink = print_log,
               quantum: int | None = None, concurrent: Policy | None = None,
               roms: dict[str, bytes] | None = None, cap_quota: int | None = None,
-              staging_budget: int | None = None) -> Session:
+              staging_budget: int | None = None, binary: Binary | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints.
 
         `roms` are the ROM modules the component may open by name (a
         checkpoint keeps the ones it opened, so a restore needs none).
         `staging_budget` bounds the memory of checkpoints in flight (bytes).
+        Checkpoints record the ELF file's identity as their provenance:
+        read from `elf` when it is a path, else `binary` (None: none).
         """
-        image = elf if isinstance(elf, ElfImage) else load_elf(elf)
+        if isinstance(elf, ElfImage):
+            image = elf
+        else:
+            binary, image = read_binary(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
                           **({"quantum": quantum} if quantum else {}))
         runtime = Runtime(strategy, granularity, banked=concurrent is not None)
+        runtime.provenance = current(binary).as_json()
         component = machine.create_component(
             image.name, ram_quota=ram_quota, parent=runtime,
             **({"cap_quota": cap_quota} if cap_quota is not None else {}))
@@ -145,30 +162,54 @@ class Session:
                strategy: Strategy | None = None, granularity: int | None = None,
                log_sink: LogSink = print_log, checkpoint: bool = True,
                concurrent: Policy | None = None, staging_budget: int | None = None,
-               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES) -> Session:
+               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES,
+               binary: Path | None = None, force: bool = False) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine.
 
         `lazy` starts the target before its RAM is back: pages are loaded on
         their first access and `prefetch_pages` more are loaded between two
         time slices (0: only on access; see `lazy`); the store must stay
         open until the run ends.
+
+        A checkpoint whose provenance does not match this rtcr and host
+        (`provenance.mismatch`) raises `provenance.IncompatibleCheckpoint`, unless
+        `force` (then `forced` says what differed). `binary` restores onto
+        a rebuilt ELF: its layout must be the checkpointed one
+        (`provenance.layout_difference`, else `IncompatibleCheckpoint`);
+        its read-only segments replace the checkpointed ones, and new
+        checkpoints store them and record it.
         """
         started = time.perf_counter()
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
             raise StoreError(f"{store.path} holds no checkpoint to restore")
-        restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
-                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy)
+        loaded = store.load(cid)
+        provenance = recorded(loaded.manifest)
+        difference = provenance_mismatch(provenance, cid, check_binary=binary is None)
+        if difference is not None and not force:
+            raise difference.refusal()
+        onto, segments = (None, {}) if binary is None else rebuilt_segments(
+            provenance, cid, binary, loaded.manifest["component"]["name"])
+        restored = restore(loaded, cid, strategy=strategy, granularity=granularity,
+                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy,
+                           segments=segments)
+        restored.runtime.provenance = current(
+            onto if binary is not None else provenance.binary if provenance else None).as_json()
+        # Replaced segments are new to the chain: the next checkpoint stores them whole.
+        stored = {oid for oid in restored.objects
+                  if not isinstance(record := restored.runtime.objects[oid], RomRecord)
+                  or record.label is not None or record.name not in segments}
         if restored.lazy is not None:
             restored.lazy.started = started
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
                                       store, concurrent, parent=cid,
-                                      stored_objects=restored.objects,
+                                      stored_objects=stored,
                                       staging_budget=staging_budget)
                         if checkpoint else None)
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
                    restored_log_lines=restored.log_lines, lazy=restored.lazy,
-                   prefetch_pages=prefetch_pages)
+                   prefetch_pages=prefetch_pages,
+                   forced=None if difference is None else difference.what)
 
     def checkpoint(self) -> CheckpointStats:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""

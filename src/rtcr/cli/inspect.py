@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from rtcr.checkpoint.provenance import describe, recorded
+from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
 
 from ._options import output_directory
@@ -42,6 +44,13 @@ def _table(infos: list[CheckpointInfo], title: str) -> None:
     console.print(table)
 
 
+def _provenance_line(store: Store, cid: int) -> str:
+    try:
+        return f"checkpoint {cid} {describe(recorded(store.load(cid).manifest))}"
+    except RtcrError as exc:  # a damaged checkpoint is still listed; verify says more
+        return f"checkpoint {cid} provenance: cannot be read ({exc})"
+
+
 @click.command("inspect")
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
@@ -67,6 +76,8 @@ def command(directory: Path, as_json: bool, plot: Path | None, last: int | None)
         else:
             shown = "" if len(infos) == total else f", the newest {len(infos)} shown"
             _table(infos, f"{directory}: {total} checkpoint(s){shown}")
+            if infos:
+                click.echo(_provenance_line(store, infos[-1].id))
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 

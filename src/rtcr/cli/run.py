@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
-from rtcr.machine import load_elf
+from rtcr.checkpoint.provenance import read_binary
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
@@ -54,7 +54,7 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     continue any of them with `rtcr restore`.
     """
     signals = RunSignals()
-    image = load_elf(elf)  # refuse a bad ELF before creating a store for it
+    binary, image = read_binary(elf)  # refuse a bad ELF before creating a store for it
     modules = roms(rom, config)
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
@@ -70,7 +70,7 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
         store.compression = compress
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
-                            roms=modules, staging_budget=staging_budget)
+                            roms=modules, staging_budget=staging_budget, binary=binary)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
                      on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)

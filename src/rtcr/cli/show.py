@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from rtcr.checkpoint.provenance import Provenance, recorded
+from rtcr.checkpoint.provenance import describe as describe_provenance_of
 from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
 from rtcr.store import Store
 
@@ -28,6 +30,16 @@ def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
     return lines
 
 
+def provenance_json(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The provenance as ``--json`` gives it (None: not recorded)."""
+    provenance = recorded(manifest)
+    return None if provenance is None else provenance.as_json()
+
+
+def describe_provenance(data: dict[str, Any] | None) -> str:
+    return describe_provenance_of(None if data is None else Provenance.from_json(data))
+
+
 def render(view: View, all_registers: bool) -> str:
     cp, comp = view["checkpoint"], view["component"]
     parent = "none" if cp["parent"] is None else str(cp["parent"])
@@ -35,7 +47,8 @@ def render(view: View, all_registers: bool) -> str:
            f"{cp['instructions']:,} instructions, virtual time "
            f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
            f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
-           f"{comp['log_lines']:,} LOG lines before it", "", "threads:"]
+           f"{comp['log_lines']:,} LOG lines before it",
+           f"  {describe_provenance(view['provenance'])}", "", "threads:"]
     for t in view["threads"]:
         regs = t["registers"]
         summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
@@ -75,8 +88,10 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
             all_registers: bool) -> None:
     """Show checkpoint ID (or TAG) of STORE (default: the newest).
 
-    Its threads (state, what each waits for, registers), the component's
-    address space as the tree of region maps it is (rights as the pager
+    Its provenance (the ELF's path, sha256 and build-id, the rtcr,
+    guest-ABI and CPU-model versions; "not recorded" for checkpoints of
+    older rtcr versions), its threads (state, what each waits for,
+    registers), the component's address space as the tree of region maps it is (rights as the pager
     ANDs them, what each region holds), its objects (size, sealed, freed),
     signals and queued faults.
 
@@ -87,7 +102,9 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
-        view = describe(store.load(cid).manifest, store.info(cid))
+        manifest = store.load(cid).manifest
+        view = describe(manifest, store.info(cid))
+    view["provenance"] = provenance_json(manifest)
     if as_json:
         click.echo(json.dumps(view, indent=2))
     else:

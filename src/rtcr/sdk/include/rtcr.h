@@ -107,6 +107,9 @@ extern "C" {
  * rights.  RTCR_SEAL_REVOKE: also downgrade every existing writable mapping. */
 #define RTCR_SEAL_REVOKE 1
 
+/* The guest ABI's version (rtcr.abi.ABI_VERSION), recorded in every checkpoint. */
+#define RTCR_ABI_VERSION 1
+
 /* ---- limits (rtcr.abi) -------------------------------------------------- */
 #define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
 #define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
