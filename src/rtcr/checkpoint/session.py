@@ -16,7 +16,7 @@ from pathlib import Path
 from rtcr.errors import StoreError
 from rtcr.machine import Component, ElfImage, Machine, RunResult, Status
 from rtcr.machine.component import LogSink, print_log
-from rtcr.store import Store
+from rtcr.store import Retained, Retention, Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
@@ -111,9 +111,10 @@ class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
                  checkpointer: Checkpointer | None, *, restored_log_lines: int = 0,
                  lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES,
-                 forced: str | None = None) -> None:
+                 forced: str | None = None, store: Store | None = None) -> None:
         # What differed from the checkpoint's provenance when a restore was forced.
         self.forced = forced
+        self.store = store  # where the checkpoints go (None: nowhere, or a migration's wire)
         # LOG lines the component had printed before the checkpoint it was restored from.
         self.restored_log_lines = restored_log_lines
         self.machine = machine
@@ -155,7 +156,7 @@ class Session:
         runtime.provide_roms(component)
         return cls(machine, component, runtime,
                    _checkpointer(machine, component, runtime, store, concurrent,
-                                 staging_budget=staging_budget))
+                                 staging_budget=staging_budget), store=store)
 
     @classmethod
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
@@ -209,7 +210,8 @@ class Session:
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
                    restored_log_lines=restored.log_lines, lazy=restored.lazy,
                    prefetch_pages=prefetch_pages,
-                   forced=None if difference is None else difference.what)
+                   forced=None if difference is None else difference.what,
+                   store=store if checkpoint else None)
 
     def checkpoint(self) -> CheckpointStats:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""
@@ -229,7 +231,9 @@ class Session:
             stop_when: Callable[[], bool] | None = None,
             on_store_error: Callable[[StoreError], bool] | None = None,
             checkpoint_now: Callable[[], bool] | None = None,
-            final_checkpoint: bool = False) -> SessionResult:
+            final_checkpoint: bool = False, retention: Retention | None = None,
+            on_retained: Callable[[Retained | StoreError], None] | None = None
+            ) -> SessionResult:
         """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
 
         `on_progress` is called between time slices (keep it cheap);
@@ -243,6 +247,14 @@ class Session:
         A wall-clock checkpoint is due only when the target ran since the
         previous one: however short `every_ms`, at least one time slice runs
         between two checkpoints, so the run always progresses.
+
+        `retention` is a rolling window over the store (`Store.retain`),
+        applied after checkpoints committed, whenever no other one is on its
+        way to the store (and not before a lazy restore has loaded
+        everything: it reads the checkpoint it restored), and at the end;
+        `on_retained` hears what each application did, or the `StoreError`
+        that stopped it (the run goes on: a store too full to gc still takes
+        checkpoints).
 
         When a checkpoint cannot be written (`StoreError`: a full disk, an I/O
         error), `on_store_error` decides: True keeps the target running
@@ -271,14 +283,32 @@ class Session:
         failure: StoreError | None = None
         unloadable: LazyLoadFailed | None = None
 
+        retained_at = len(checkpointer.history) if checkpointer is not None else 0
+
         def report(done: list[CheckpointStats]) -> None:
             for stats in done:
                 if on_checkpoint is not None:
                     on_checkpoint(stats)
 
+        def retain() -> None:
+            nonlocal retained_at
+            if (retention is None or checkpointer is None or self.store is None
+                    or len(checkpointer.history) == retained_at
+                    or checkpointer.committer.in_flight
+                    or (self.lazy is not None and not self.lazy.done)):
+                return
+            retained_at = len(checkpointer.history)
+            try:
+                retained: Retained | StoreError = self.store.retain(retention)
+            except StoreError as error:
+                retained = error
+            if on_retained is not None:
+                on_retained(retained)
+
         def background() -> None:
             if checkpointer is not None:
                 report(checkpointer.background())
+                retain()
             if lazy is not None:
                 lazy.prefetch(self.prefetch_pages)
             if on_progress is not None:
@@ -327,6 +357,7 @@ class Session:
                         lazy.load_dirty()
                     checkpointer.take()
                 report(checkpointer.close())
+                retain()
             except StoreError as error:
                 _shut_down(checkpointer)
                 if on_store_error is None or not on_store_error(error):

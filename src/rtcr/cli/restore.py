@@ -12,13 +12,13 @@ from rtcr.checkpoint import PREFETCH_PAGES, Session, Strategy
 from rtcr.checkpoint.provenance import IncompatibleCheckpoint
 from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
 from rtcr.migrate.source import MigrationPlan
-from rtcr.store import Compression, Store
+from rtcr.store import Compression, Retention, Store
 from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_or_migrate, migrate_options
 from ._options import concurrency, interval_options, tracking_options
 from ._running import RunSignals, check_summary_path, warn, warn_ineffective
-from ._store_options import store_options
+from ._store_options import retention, retention_options, store_options
 
 
 @click.command("restore")
@@ -48,6 +48,7 @@ from ._store_options import store_options
                    "or CPU model than here (with a warning saying what differs).")
 @tracking_options
 @store_options
+@retention_options
 @interval_options
 @migrate_options
 def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy: bool,
@@ -55,6 +56,7 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
+            keep: int | None, max_store_size: int | None,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool,
             summary_json: str | None,
@@ -103,6 +105,7 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
                   concurrent=concurrent, concurrent_policy=concurrent_policy,
                   compress=compress, staging_budget=staging_budget,
                   on_store_error=on_store_error, every=every, every_ms=every_ms,
+                  retention=retention(keep, max_store_size),
                   max_instructions=max_instructions, checkpoint_on_exit=checkpoint_on_exit,
                   summary_json=summary_json, migration=migration)
 
@@ -158,6 +161,7 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
               granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
               on_store_error: str, every: int | None, every_ms: float | None,
+              retention: Retention | None,
               max_instructions: int | None, checkpoint_on_exit: bool,
               summary_json: str | None, migration: MigrationPlan | None) -> None:
     store.compression = compress
@@ -181,4 +185,5 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
         warn(f"restoring despite the difference (--force): {session.forced}")
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
-                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
+                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit,
+                     retention=retention)

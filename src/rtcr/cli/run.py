@@ -14,7 +14,7 @@ from rtcr.store import Compression, Store
 from ._migrate_options import drive_or_migrate, migrate_options
 from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
 from ._running import RunSignals, check_summary_path, warn, warn_ineffective
-from ._store_options import store_options
+from ._store_options import retention, retention_options, store_options
 
 
 @click.command("run")
@@ -26,12 +26,14 @@ from ._store_options import store_options
               help="Checkpoint store directory (created if missing).")
 @tracking_options
 @store_options
+@retention_options
 @interval_options
 @rom_options
 @migrate_options
 def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
+            keep: int | None, max_store_size: int | None,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
             rom: tuple[str, ...], config: Path | None,
@@ -51,7 +53,14 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     With --store, incremental checkpoints are written to the store: every
     --every instructions or --every-ms milliseconds, on SIGUSR1 (kill -USR1
     PID takes one now) and, with --checkpoint-on-exit, where the run stops;
-    continue any of them with `rtcr restore`.
+    continue any of them with `rtcr restore`. --keep N and --max-store-size
+    SIZE make the store a rolling window, so a long run cannot fill the
+    disk (tagged checkpoints are kept).
+
+    \b
+    Example:
+      rtcr run counter.elf --store ck --every 1M --keep 3
+      rtcr run counter.elf --store ck --every-ms 100 --max-store-size 200M
     """
     signals = RunSignals()
     binary, image = read_binary(elf)  # refuse a bad ELF before creating a store for it
@@ -73,4 +82,5 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
                             roms=modules, staging_budget=staging_budget, binary=binary)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
-                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
+                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit,
+                     retention=retention(keep, max_store_size))
