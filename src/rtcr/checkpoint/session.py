@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtcr.errors import StoreError
+from rtcr.errors import InvalidArgument, StoreError
 from rtcr.machine import Component, ElfImage, Machine, RunResult, Status
 from rtcr.machine.component import LogSink, print_log
 from rtcr.store import Retained, Retention, Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
+from .inputs import Inputs
 from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
 from .provenance import (
     Binary,
@@ -130,7 +131,8 @@ class Session:
               store: Store | None = None, log_sink: LogSink = print_log,
               quantum: int | None = None, concurrent: Policy | None = None,
               roms: dict[str, bytes] | None = None, cap_quota: int | None = None,
-              staging_budget: int | None = None, binary: Binary | None = None) -> Session:
+              staging_budget: int | None = None, binary: Binary | None = None,
+              inputs: Inputs | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints.
 
         `roms` are the ROM modules the component may open by name (a
@@ -138,6 +140,8 @@ class Session:
         `staging_budget` bounds the memory of checkpoints in flight (bytes).
         Checkpoints record the ELF file's identity as their provenance:
         read from `elf` when it is a path, else `binary` (None: none).
+        `inputs` (arguments, environment, stdin) become ROM modules too
+        (see `inputs`), kept by every checkpoint.
         """
         if isinstance(elf, ElfImage):
             image = elf
@@ -150,7 +154,12 @@ class Session:
         component = machine.create_component(
             image.name, ram_quota=ram_quota, parent=runtime,
             **({"cap_quota": cap_quota} if cap_quota is not None else {}))
-        component.roms = dict(roms or {})
+        given = (inputs or Inputs()).roms(image.name)
+        clash = sorted(set(given) & set(roms or {}))
+        if clash:
+            raise InvalidArgument(f"ROM {clash[0]!r} holds the component's inputs: give "
+                                  "your ROM another name")
+        component.roms = {**(roms or {}), **given}
         runtime.adopt_address_space(component)
         component.load(image)
         runtime.provide_roms(component)

@@ -23,6 +23,8 @@ from ._store_options import retention, retention_options, store_options
 
 @click.command("restore")
 @click.argument("store_dir", metavar="DIR|FILE", type=click.Path(path_type=Path))
+# Only to refuse them with a reason: a restored component keeps the inputs it started with.
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="")
 @click.option("--checkpoint", "checkpoint_ref", default=None, metavar="ID|TAG",
               help="Checkpoint to restore, by id or tag (default: the newest).")
 @click.option("--into", "into", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -51,7 +53,8 @@ from ._store_options import retention, retention_options, store_options
 @retention_options
 @interval_options
 @migrate_options
-def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy: bool,
+def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
+            into: Path | None, lazy: bool,
             prefetch_pages: int | None, binary: Path | None, force: bool,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
@@ -88,6 +91,10 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
       rtcr restore ck --binary build/counter.elf
     """
     signals = RunSignals()
+    if args:
+        raise click.UsageError(f"a restored component keeps the arguments, environment and "
+                               f"stdin it was started with (they are part of the checkpoint); "
+                               f"{' '.join(args)!r} cannot change them")
     if prefetch_pages is not None and not lazy:
         raise click.UsageError("--prefetch-pages applies to a lazy restore: add --lazy")
     if lazy and migration is not None:
