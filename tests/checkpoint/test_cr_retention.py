@@ -138,3 +138,15 @@ def test_run_help_shows_the_rolling_window_with_an_example() -> None:
 def test_a_retention_that_would_keep_no_checkpoint_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="keeps at least its newest checkpoint"):
         Retention(keep=0)
+
+
+def test_keep_with_migrate_to_is_refused_before_a_store_is_made(
+        tmp_path: Path, example: Callable[[str], Path]) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("0123456789abcdef0123456789abcdef\n")
+    done = rtcr("run", example("counter"), "--store", tmp_path / "ck", "--keep", 3,
+                "--migrate-to", "127.0.0.1:9", "--migrate-at", 1000, "--secret-file", secret)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == ("Error: --keep/--max-store-size keep a store's "
+                                            "checkpoints; --migrate-to writes none here")
+    assert not (tmp_path / "ck").exists()

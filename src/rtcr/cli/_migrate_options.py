@@ -135,9 +135,7 @@ def drive_or_migrate(session: Session, migration: MigrationPlan | None, signals:
                      final_checkpoint: bool, retention: Retention | None = None) -> None:
     """Run the session of `rtcr run`/`restore` to its end, migrating it if asked to."""
     if migration is not None:
-        if retention is not None:
-            raise click.UsageError("--keep/--max-store-size keep a store's checkpoints; "
-                                   "--migrate-to writes none here")
+        assert retention is None, "refused with the options (_store_options.retention)"
         drive_migration(session, migration, signals, every=every, every_ms=every_ms,
                         final_checkpoint=final_checkpoint,
                         max_instructions=max_instructions, summary_json=summary_json)

@@ -184,9 +184,6 @@ def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms:
     if (every or every_ms or final_checkpoint) and session.checkpointer is None:
         raise click.UsageError("--every/--every-ms/--checkpoint-on-exit need a store to "
                                "write checkpoints to (--store DIR)")
-    if retention is not None and session.checkpointer is None:
-        raise click.UsageError("--keep/--max-store-size need a store to keep checkpoints in "
-                               "(--store DIR)")
     if session.checkpointer is not None and (every or every_ms):
         warning = interval_warning(session, every, every_ms, max_instructions)
         if warning:

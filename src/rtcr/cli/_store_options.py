@@ -60,8 +60,16 @@ def retention_options(func: Any) -> Any:
     return func
 
 
-def retention(keep: int | None, max_store_size: int | None) -> Retention | None:
-    """The rolling window the options ask for (None: keep everything)."""
+def retention(keep: int | None, max_store_size: int | None, *, store: bool,
+              migrating: bool) -> Retention | None:
+    """The rolling window the options ask for (None: keep everything), refused before
+    anything is created where it cannot apply."""
     if keep is None and max_store_size is None:
         return None
+    if not store:
+        raise click.UsageError("--keep/--max-store-size need a store to keep checkpoints in "
+                               "(--store DIR)")
+    if migrating:
+        raise click.UsageError("--keep/--max-store-size keep a store's checkpoints; "
+                               "--migrate-to writes none here")
     return Retention(keep=keep, max_bytes=max_store_size)

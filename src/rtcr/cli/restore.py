@@ -95,6 +95,7 @@ def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
         raise click.UsageError(f"a restored component keeps the arguments, environment and "
                                f"stdin it was started with (they are part of the checkpoint); "
                                f"{' '.join(args)!r} cannot change them")
+    window = retention(keep, max_store_size, store=True, migrating=migration is not None)
     if prefetch_pages is not None and not lazy:
         raise click.UsageError("--prefetch-pages applies to a lazy restore: add --lazy")
     if lazy and migration is not None:
@@ -112,7 +113,7 @@ def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
                   concurrent=concurrent, concurrent_policy=concurrent_policy,
                   compress=compress, staging_budget=staging_budget,
                   on_store_error=on_store_error, every=every, every_ms=every_ms,
-                  retention=retention(keep, max_store_size),
+                  retention=window,
                   max_instructions=max_instructions, checkpoint_on_exit=checkpoint_on_exit,
                   summary_json=summary_json, migration=migration)
 

@@ -85,6 +85,8 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
     given = inputs(args, env, stdin)
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
+    window = retention(keep, max_store_size, store=store_dir is not None,
+                       migrating=migration is not None)
     if store_dir is not None and not (every or every_ms or checkpoint_on_exit):
         warn("--store without --every, --every-ms or --checkpoint-on-exit: checkpoints "
              "only on SIGUSR1 (kill -USR1 <pid>)")
@@ -102,4 +104,4 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
                      on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit,
-                     retention=retention(keep, max_store_size))
+                     retention=window)
