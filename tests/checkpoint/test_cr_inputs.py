@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -90,6 +91,26 @@ def test_every_checkpoint_of_a_run_with_inputs_restores_to_the_same_output(
         done = rtcr("restore", store, "--checkpoint", cid)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines() == original[lines:], f"checkpoint {cid}"
+
+
+def test_show_gives_the_inputs_a_checkpoint_holds(tmp_path: Path, inputs_elf: Path) -> None:
+    (tmp_path / "in.txt").write_bytes(b"abcdefghijklmnop")
+    store = tmp_path / "ck"
+    run_lines(inputs_elf, "--store", store, "--every", 1_000_000, "--env", "MODE=slow",
+              "--stdin", tmp_path / "in.txt", "--", "first", "last one")
+    done = rtcr("show", store, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["inputs"] == {
+        "argv": ["inputs", "first", "last one"], "env": ["MODE=slow"], "stdin_bytes": 16}
+    assert "  inputs: argv inputs first 'last one'; env MODE=slow; stdin 16 bytes\n" \
+        in rtcr("show", store).stdout
+
+
+def test_show_says_when_a_component_was_given_no_inputs(tmp_path: Path,
+                                                        inputs_elf: Path) -> None:
+    store = tmp_path / "ck"
+    run_lines(inputs_elf, "--store", store, "--every", 1_000_000)
+    assert "  inputs: none (no arguments, environment or stdin)\n" in rtcr("show", store).stdout
 
 
 def test_a_restore_refuses_new_arguments(tmp_path: Path, inputs_elf: Path) -> None:

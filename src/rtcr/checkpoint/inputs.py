@@ -58,3 +58,11 @@ class Inputs:
         if self.stdin is not None:
             roms[STDIN_ROM] = stdin
         return roms
+
+
+def decode_args(rom: bytes) -> tuple[list[str], list[str], int]:
+    """An ``args`` ROM's argv (argv[0] first), its ``K=V`` strings and the stdin length."""
+    argc, envc, stdin_size = struct.unpack_from(ARGS_HEADER, rom)
+    strings = rom[struct.calcsize(ARGS_HEADER):].split(b"\0", argc + envc)[:argc + envc]
+    text = [s.decode("utf-8", "surrogateescape") for s in strings]
+    return text[:argc], text[argc:], stdin_size

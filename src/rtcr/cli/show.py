@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
+from rtcr.abi import ARGS_ROM
+from rtcr.checkpoint.image import object_key
+from rtcr.checkpoint.inputs import decode_args
 from rtcr.checkpoint.provenance import Provenance, recorded
 from rtcr.checkpoint.provenance import describe as describe_provenance_of
 from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
-from rtcr.store import Store
+from rtcr.store import PAGE_SIZE, Checkpoint, Store
 
 from ._checkpoint_arg import resolve_checkpoint
 
@@ -36,6 +40,27 @@ def provenance_json(manifest: dict[str, Any]) -> dict[str, Any] | None:
     return None if provenance is None else provenance.as_json()
 
 
+def inputs_json(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """The inputs the component was started with (None: none were given)."""
+    rom = next((o for o in checkpoint.manifest["objects"]
+                if o["kind"] == "rom" and o.get("label") == ARGS_ROM), None)
+    if rom is None:
+        return None
+    data = bytearray(rom["size"])
+    for index, page in checkpoint.pages(object_key(rom["oid"])):
+        data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+    argv, env, stdin = decode_args(bytes(data))
+    return {"argv": argv, "env": env, "stdin_bytes": stdin}
+
+
+def _inputs_line(inputs: dict[str, Any] | None) -> str:
+    if inputs is None:
+        return "inputs: none (no arguments, environment or stdin)"
+    env = " ".join(shlex.quote(e) for e in inputs["env"]) or "none"
+    return (f"inputs: argv {shlex.join(inputs['argv'])}; env {env}; "
+            f"stdin {inputs['stdin_bytes']:,} bytes")
+
+
 def describe_provenance(data: dict[str, Any] | None) -> str:
     return describe_provenance_of(None if data is None else Provenance.from_json(data))
 
@@ -48,7 +73,8 @@ def render(view: View, all_registers: bool) -> str:
            f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
            f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
            f"{comp['log_lines']:,} LOG lines before it",
-           f"  {describe_provenance(view['provenance'])}", "", "threads:"]
+           f"  {describe_provenance(view['provenance'])}",
+           f"  {_inputs_line(view['inputs'])}", "", "threads:"]
     for t in view["threads"]:
         regs = t["registers"]
         summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
@@ -90,7 +116,8 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
 
     Its provenance (the ELF's path, sha256 and build-id, the rtcr,
     guest-ABI and CPU-model versions; "not recorded" for checkpoints of
-    older rtcr versions), its threads (state, what each waits for,
+    older rtcr versions), its inputs (arguments, environment, stdin size),
+    its threads (state, what each waits for,
     registers), the component's address space as the tree of region maps it is (rights as the pager
     ANDs them, what each region holds), its objects (size, sealed, freed),
     signals and queued faults.
@@ -102,8 +129,10 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
-        manifest = store.load(cid).manifest
+        loaded = store.load(cid)
+        manifest = loaded.manifest
         view = describe(manifest, store.info(cid))
+        view["inputs"] = inputs_json(loaded)
     view["provenance"] = provenance_json(manifest)
     if as_json:
         click.echo(json.dumps(view, indent=2))
