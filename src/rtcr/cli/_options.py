@@ -141,6 +141,9 @@ def inputs(args: tuple[str, ...], env: tuple[str, ...], stdin: Path | None) -> I
     data = None
     if stdin is not None:
         try:
+            if str(stdin) == "-" and sys.stdin.isatty():
+                click.echo("rtcr: reading the component's stdin from the terminal until end "
+                           "of file (Ctrl-D)", err=True)
             data = sys.stdin.buffer.read() if str(stdin) == "-" else stdin.read_bytes()
         except OSError as exc:
             raise click.FileError(str(stdin), exc.strerror or str(exc)) from exc
