@@ -16,8 +16,6 @@ import rtcr
 ROOT = Path(rtcr.__file__).parent
 
 KNOWN_CYCLES = {
-    # A dataspace names the regions it is attached in and its owner PD.
-    frozenset({"rtcr.core.dataspace", "rtcr.core.pd", "rtcr.core.region_map"}),
     # The machine's objects name each other in type hints (TYPE_CHECKING only).
     frozenset({"rtcr.machine.component", "rtcr.machine.cpu", "rtcr.machine.fault_report",
                "rtcr.machine.machine", "rtcr.machine.parent", "rtcr.machine.scheduler",

@@ -224,7 +224,7 @@ class TrackedRam:
         self.recycle(None)
         old = self.maps[self._active]
         new = self.maps[self._active ^ 1]
-        regions = old.dataspace().regions
+        regions = old.dataspace().holders()
         if any(r.region_map.has_faults_in(r.start, r.size) for r in regions):
             for part in self._writeable:
                 self._rearm_part(old, part)
