@@ -145,8 +145,11 @@ class Session:
                strategy: Strategy | None = None, granularity: int | None = None,
                log_sink: LogSink = print_log, checkpoint: bool = True,
                concurrent: Policy | None = None, staging_budget: int | None = None,
-               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES) -> Session:
+               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES,
+               ram_quota: int | None = None) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine.
+
+        `ram_quota` replaces the component's RAM quota (see `restore`).
 
         `lazy` starts the target before its RAM is back: pages are loaded on
         their first access and `prefetch_pages` more are loaded between two
@@ -158,7 +161,8 @@ class Session:
         if cid is None:
             raise StoreError(f"{store.path} holds no checkpoint to restore")
         restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
-                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy)
+                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy,
+                           ram_quota=ram_quota)
         if restored.lazy is not None:
             restored.lazy.started = started
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,

@@ -15,7 +15,7 @@ from rtcr.store import Compression, Store
 from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_or_migrate, migrate_options
-from ._options import concurrency, interval_options, tracking_options
+from ._options import SIZE, concurrency, interval_options, tracking_options
 from ._running import RunSignals, check_summary_path, warn_ineffective
 from ._store_options import store_options
 
@@ -36,12 +36,15 @@ from ._store_options import store_options
 @click.option("--prefetch-pages", type=click.IntRange(min=0), default=None, metavar="N",
               help=f"With --lazy: pages loaded between two time slices (default "
                    f"{PREFETCH_PAGES}; 0: only on access).")
+@click.option("--ram", type=SIZE, default=None, metavar="SIZE",
+              help="Give the component this RAM quota (suffixes K, M, G) instead of the one "
+                   "it had: more room to grow; refused if less than the RAM it uses.")
 @tracking_options
 @store_options
 @interval_options
 @migrate_options
 def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy: bool,
-            prefetch_pages: int | None,
+            prefetch_pages: int | None, ram: int | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
@@ -64,6 +67,7 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
     Example:
       rtcr restore ck --checkpoint halfway --every 2M
       rtcr restore cp5.rtcr --into ck2
+      rtcr restore ck --ram 64M --every 2M
     """
     signals = RunSignals()
     if prefetch_pages is not None and not lazy:
@@ -76,7 +80,7 @@ def command(store_dir: Path, checkpoint_ref: str | None, into: Path | None, lazy
                                "add --into NEW_STORE")
     with ExitStack() as stack:
         store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
-        _continue(store, checkpoint_id, signals, lazy=lazy,
+        _continue(store, checkpoint_id, signals, lazy=lazy, ram=ram,
                   prefetch_pages=PREFETCH_PAGES if prefetch_pages is None else prefetch_pages,
                   strategy=strategy,
                   granularity=granularity,
@@ -124,7 +128,7 @@ def _newest(store: Store) -> int:
 
 
 def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
-              lazy: bool, prefetch_pages: int, strategy: str | None,
+              lazy: bool, ram: int | None, prefetch_pages: int, strategy: str | None,
               granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
               on_store_error: str, every: int | None, every_ms: float | None,
@@ -142,7 +146,7 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                              strategy=Strategy(strategy) if strategy else None,
                              granularity=granularity, concurrent=policy,
                              checkpoint=not store.readonly, staging_budget=staging_budget,
-                             lazy=lazy, prefetch_pages=prefetch_pages)
+                             lazy=lazy, prefetch_pages=prefetch_pages, ram_quota=ram)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
                      on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
