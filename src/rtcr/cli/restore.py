@@ -16,6 +16,7 @@ from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_or_migrate, migrate_options
 from ._options import SIZE, concurrency, interval_options, tracking_options
+from ._progress import progress
 from ._running import RunSignals, check_summary_path, warn_ineffective
 from ._store_options import store_options
 
@@ -142,11 +143,13 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                      strategy=strategy)
     if policy is not None:
         strategy = Strategy.RO_ATTACH.value
-    session = Session.resume(store, checkpoint_id,
-                             strategy=Strategy(strategy) if strategy else None,
-                             granularity=granularity, concurrent=policy,
-                             checkpoint=not store.readonly, staging_budget=staging_budget,
-                             lazy=lazy, prefetch_pages=prefetch_pages, ram_quota=ram)
+    which = "the newest checkpoint" if checkpoint_id is None else f"checkpoint {checkpoint_id}"
+    with progress(f"restoring {which}"):
+        session = Session.resume(store, checkpoint_id,
+                                 strategy=Strategy(strategy) if strategy else None,
+                                 granularity=granularity, concurrent=policy,
+                                 checkpoint=not store.readonly, staging_budget=staging_budget,
+                                 lazy=lazy, prefetch_pages=prefetch_pages, ram_quota=ram)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
                      on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
