@@ -119,3 +119,19 @@ def test_help_is_plain_text_with_an_example(capsys: Cap, monkeypatch: MP) -> Non
     code, out, _err = run_cli(["inspect", "--help"], capsys, monkeypatch)
     assert code == 0
     assert "rtcr inspect ck --tree" in out and "``" not in out
+
+
+def _png_height(path: Path) -> int:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[20:24], "big")  # IHDR: width, then height
+
+
+def test_the_heat_map_of_a_branched_store_draws_its_branches_as_lanes_above(
+        branched: Path, tmp_path: Path, capsys: Cap, monkeypatch: MP) -> None:
+    one, three = tmp_path / "one.png", tmp_path / "three.png"
+    assert run_cli(["inspect", str(branched), "--branch", "2", "--plot", str(one)], capsys,
+                   monkeypatch)[0] == 0
+    assert run_cli(["inspect", str(branched), "--plot", str(three)], capsys, monkeypatch)[0] == 0
+    # One lane per branch, 0.3 in (30 px) each, above the map: none for a single line.
+    assert _png_height(three) - _png_height(one) == 3 * 30
