@@ -12,6 +12,7 @@ from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
 from rtcr.store import Store
 
 from ._checkpoint_arg import resolve_checkpoint
+from ._frames import Symbols, annotate
 
 
 def _hex(value: int | None) -> str:
@@ -25,6 +26,17 @@ def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
         lines.append(f"{'  ' * depth}[{r['start']:#014x}, {r['end']:#014x}) {r['rights']} "
                      f"{r['holds']}{at}")
         lines += _region_lines(r.get("regions", []), depth + 1)
+    return lines
+
+
+def frame_lines(thread: dict[str, Any]) -> list[str]:
+    """rip and the return addresses on the stack, each named if the symbols are known."""
+    rip = thread["registers"].get("rip")
+    if rip is None:
+        return []
+    lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
+    lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
+              for f in thread["frames"]]
     return lines
 
 
@@ -43,6 +55,7 @@ def render(view: View, all_registers: bool) -> str:
         stack = ("" if t["stack"] is None
                  else f", stack [{t['stack'][0]:#x}, {t['stack'][1]:#x})")
         out.append(f"  {t['tid']} {t['name']}: {t['state']}{waits}; {summary}{stack}")
+        out += frame_lines(t)
         if all_registers:
             names = sorted(regs)
             for i in range(0, len(names), 4):
@@ -71,8 +84,11 @@ def render(view: View, all_registers: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole view as JSON.")
 @click.option("--registers", "all_registers", is_flag=True,
               help="Show every register of every thread, not only rip and rsp.")
+@click.option("--elf", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, metavar="PROGRAM.elf",
+              help="Name rip and the return addresses from this ELF's function symbols.")
 def command(directory: Path, checkpoint: str | None, as_json: bool,
-            all_registers: bool) -> None:
+            all_registers: bool, elf: Path | None) -> None:
     """Show checkpoint ID (or TAG) of STORE (default: the newest).
 
     Its threads (state, what each waits for, registers), the component's
@@ -84,10 +100,13 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
     Example:
       rtcr show ck          # the newest checkpoint
       rtcr show ck 3 --registers
+      rtcr show ck --elf counter.elf   # rip and return addresses as main+0x14
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
-        view = describe(store.load(cid).manifest, store.info(cid))
+        loaded = store.load(cid)
+        view = describe(loaded.manifest, store.info(cid))
+        annotate(view, loaded, None if elf is None else Symbols.read(elf))
     if as_json:
         click.echo(json.dumps(view, indent=2))
     else:
