@@ -6,6 +6,7 @@ import os
 import pty
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,14 @@ def test_long_commands_draw_a_bar_only_on_a_terminal(sample: Path, tmp_path: Pat
     piped = in_a_pipe(*argv)
     assert piped.returncode == 0 and title not in piped.stderr
     assert "\x1b" not in piped.stderr and "\x1b" not in piped.stdout
+
+
+def test_restore_says_on_a_terminal_what_it_restores_and_prints_the_same_output(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    store = tmp_path / "ck"
+    assert in_a_pipe("run", example("counter"), "--store", store, "--every", "4M").returncode == 0
+    piped = in_a_pipe("restore", store)
+    code, out, terminal = on_a_terminal("restore", store)
+    assert (code, out) == (piped.returncode, piped.stdout)
+    assert "restoring the newest checkpoint" in terminal
+    assert "restoring" not in piped.stderr
