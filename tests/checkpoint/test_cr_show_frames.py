@@ -101,3 +101,17 @@ def test_a_file_that_is_no_elf_is_refused_with_one_line(
     assert done.returncode == 2 and done.stdout == ""
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"rtcr: error: {junk}: not an ELF file")
+
+
+def test_a_call_chain_of_known_depth_is_listed_call_by_call(
+        component: Callable[[str], Path], tmp_path: Path) -> None:
+    elf, store = component("deep"), tmp_path / "store"
+    done = rtcr("run", elf, "--store", store, "--every", 500_000)
+    assert done.returncode == 0, done.stderr
+    main = _main(_show(store, 2, "--elf", elf))
+    assert _function(main["rip_symbol"]) == "rtcr_ram_avail"
+    # descend(0) called rtcr_ram_avail; descend(1..5) each called the next; main called
+    # descend(5); _start called main.
+    assert [_function(f["symbol"]) for f in main["frames"]] == [
+        "descend", *["descend"] * 5, "main", "_start"]
+    assert len({f["address"] for f in main["frames"][1:6]}) == 1  # the same call site

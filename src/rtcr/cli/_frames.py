@@ -25,9 +25,10 @@ from rtcr.store import Checkpoint
 #: At most this many return addresses per thread (deep recursion would fill a screen).
 MAX_FRAMES = 16
 #: Where a call instruction starts, counted back from the address it returns to:
-#: ``call rel32`` (E8, 5 bytes) and ``call r/m64`` (FF /2: 2, 3, 6 or 7 bytes).
+#: ``call rel32`` (E8, 5 bytes) and ``call r/m64`` (FF /2 and a ModRM, with a SIB byte
+#: and a displacement of 0, 1 or 4 bytes: 2, 3, 4, 6 or 7 bytes).
 _CALL_REL32 = 5
-_CALL_INDIRECT = (2, 3, 6, 7)
+_CALL_INDIRECT = (2, 3, 4, 6, 7)
 WORD = 8
 
 
