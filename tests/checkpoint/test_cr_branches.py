@@ -76,3 +76,11 @@ def test_restore_help_shows_ram_with_an_example() -> None:
     done = rtcr("restore", "--help")
     assert done.returncode == 0
     assert "--ram SIZE" in done.stdout and "rtcr restore ck --ram 64M" in done.stdout
+
+
+@pytest.mark.parametrize("size", ["lots", "0", "-4M"])
+def test_restore_ram_that_is_no_size_is_refused_with_the_option_named(hungry: Path,
+                                                                      size: str) -> None:
+    done = rtcr("restore", hungry, "--ram", size)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "--ram" in done.stderr and "Traceback" not in done.stderr

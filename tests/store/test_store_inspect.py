@@ -135,3 +135,10 @@ def test_the_heat_map_of_a_branched_store_draws_its_branches_as_lanes_above(
     assert run_cli(["inspect", str(branched), "--plot", str(three)], capsys, monkeypatch)[0] == 0
     # One lane per branch, 0.3 in (30 px) each, above the map: none for a single line.
     assert _png_height(three) - _png_height(one) == 3 * 30
+
+
+def test_a_tag_pattern_nothing_matches_lists_no_checkpoint(branched: Path, capsys: Cap,
+                                                           monkeypatch: MP) -> None:
+    code, out, _err = run_cli(["inspect", str(branched), "--tag", "nightly-*", "--json"],
+                              capsys, monkeypatch)
+    assert (code, json.loads(out)) == (0, [])
