@@ -6,9 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from store_helpers import run_cli, text_page, write
 
-from rtcr.store import Store
+from rtcr.cli.inspect import tree_lines
+from rtcr.store import CheckpointInfo, Store
+from rtcr.store.branches import branches
 
 Cap = pytest.CaptureFixture[str]
 MP = pytest.MonkeyPatch
@@ -142,3 +146,25 @@ def test_a_tag_pattern_nothing_matches_lists_no_checkpoint(branched: Path, capsy
     code, out, _err = run_cli(["inspect", str(branched), "--tag", "nightly-*", "--json"],
                               capsys, monkeypatch)
     assert (code, json.loads(out)) == (0, [])
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=40))
+def test_the_tree_has_one_line_per_branch_indented_under_the_branch_it_forks_from(
+        picks: list[int]) -> None:
+    # Checkpoint k + 1 has parent picks[k] % (k + 1): 0 starts a fresh run.
+    links = [(k + 1, (p % (k + 1)) or None) for k, p in enumerate(picks)]
+    infos = {cid: CheckpointInfo(cid, parent, 0, 0, 0, 0, 0, 0.0, 0.0, "", cid, 0.0)
+             for cid, parent in links}
+    tree = branches(links)
+    lines = tree_lines(tree, infos)
+    numbers = [int(line.split("branch ")[1].split(":")[0]) for line in lines]
+    assert sorted(numbers) == [b.number for b in tree]
+    depth = {n: len(line) - len(line.lstrip("│├└─ ")) for n, line in zip(numbers, lines,
+                                                                        strict=True)}
+    of = {cid: b.number for b in tree for cid in b.ids}
+    for b in tree:
+        if b.fork is None:
+            assert depth[b.number] == 0
+        else:
+            assert depth[b.number] == depth[of[b.fork]] + 3
+            assert numbers.index(b.number) > numbers.index(of[b.fork])
