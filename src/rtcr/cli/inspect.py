@@ -68,13 +68,11 @@ def _table(infos: list[CheckpointInfo], title: str, branch_of: dict[int, int] | 
             table.add_row(*row)
         console.print(table)
         return
-    widths = [max([len(n), *(len(r[k]) for r in rows)]) for k, n in enumerate(names)]
-
-    def cells(values: list[str]) -> str:
-        return "  ".join(v.ljust(w) if n in left else v.rjust(w)
-                         for v, w, n in zip(values, widths, names, strict=True)).rstrip()
-
-    click.echo("\n".join([title, cells(names), *(cells(r) for r in rows), CAPTION]))
+    widths = [max(map(len, column)) for column in zip(names, *rows, strict=True)]
+    line = "  ".join(f"{{:{'<' if n in left else '>'}{w}}}"
+                     for n, w in zip(names, widths, strict=True))
+    click.echo("\n".join([title, *(line.format(*r).rstrip() for r in [names, *rows]),
+                          CAPTION]))
 
 
 def _branch_label(b: Branch, infos: dict[int, CheckpointInfo], newest: Branch | None) -> str:
