@@ -96,6 +96,9 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
     ANDs them, what each region holds), its objects (size, sealed, freed),
     signals and queued faults.
 
+    Under each thread: where it is (rip) and the return addresses found on
+    its stack, innermost first, named function+offset with --elf.
+
     \b
     Example:
       rtcr show ck          # the newest checkpoint
