@@ -73,6 +73,13 @@ def test_without_the_elf_the_same_addresses_are_listed_unnamed(
     assert unnamed["rip_symbol"] is None and all(f["symbol"] is None for f in unnamed["frames"])
 
 
+def test_json_names_the_elf_the_symbols_came_from(threads_store: tuple[Path, Path, int]
+                                                  ) -> None:
+    store, elf, cid = threads_store
+    assert _show(store, cid, "--elf", elf)["symbols_from"] == str(elf)
+    assert _show(store, cid)["symbols_from"] is None
+
+
 def test_the_text_gives_rip_and_each_caller_on_a_line(
         threads_store: tuple[Path, Path, int]) -> None:
     store, elf, cid = threads_store
@@ -82,6 +89,15 @@ def test_the_text_gives_rip_and_each_caller_on_a_line(
     at = next(k for k, line in enumerate(lines) if line.startswith("  1 main:"))
     assert lines[at + 1].split()[0] == "at" and " rtcr_thread_join+0x" in lines[at + 1]
     assert lines[at + 2].split()[0] == "from" and " main+0x" in lines[at + 2]
+
+
+def test_the_text_without_the_elf_says_how_to_name_the_addresses(
+        threads_store: tuple[Path, Path, int]) -> None:
+    store, elf, cid = threads_store
+    unnamed = rtcr("show", store, cid).stdout.splitlines()
+    named = rtcr("show", store, cid, "--elf", elf).stdout.splitlines()
+    hint = "  (addresses unnamed: --elf PROGRAM.elf names them)"
+    assert hint in unnamed and hint not in named
 
 
 def test_an_elf_that_is_not_there_is_refused_with_one_line(

@@ -60,6 +60,9 @@ def render(view: View, all_registers: bool) -> str:
             names = sorted(regs)
             for i in range(0, len(names), 4):
                 out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
+    if view["symbols_from"] is None and any(t["registers"].get("rip") is not None
+                                            for t in view["threads"]):
+        out.append("  (addresses unnamed: --elf PROGRAM.elf names them)")
     out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
     for o in view["dataspaces"]:
         flags = [f for f in ("sealed", "freed", "destroyed") if o.get(f)]
@@ -110,6 +113,7 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
         loaded = store.load(cid)
         view = describe(loaded.manifest, store.info(cid))
         annotate(view, loaded, None if elf is None else Symbols.read(elf))
+        view["symbols_from"] = None if elf is None else str(elf)
     if as_json:
         click.echo(json.dumps(view, indent=2))
     else:
