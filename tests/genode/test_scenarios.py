@@ -17,8 +17,7 @@ from genode_support import ROOT, Build, Capture
 
 from rtcr.abi import Errno
 from rtcr.checkpoint import Launch, Outcome, Policy, Services, Session, SessionResult, Strategy
-from rtcr.checkpoint.view import component_tree, describe
-from rtcr.cli.show import render
+from rtcr.checkpoint.view import component_tree
 from rtcr.errors import Denied, NotYet
 from rtcr.genode.scenario import ScenarioError, launches, load_scenario
 from rtcr.store import Store
@@ -141,8 +140,10 @@ def test_rtcr_show_lists_the_start_nodes_beside_the_target(kv: Kv, tmp_path: Pat
     store = Store.create(tmp_path / "store")
     reference = _run(kv, store, every=2999)
     checkpoint = reference.ids[len(reference.ids) // 2]
-    lines = render(describe(store.load(checkpoint).manifest, store.info(checkpoint)),
-                   False).splitlines()
+    store.close()
+    proc = _rtcr("show", str(tmp_path / "store"), str(checkpoint))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
     tree = lines.index("component tree:")
     assert lines[tree + 1] == "  server (the target)"
     assert lines[tree + 2].startswith("  client-a: running, PD ")

@@ -20,8 +20,6 @@ from genode_support import Build, Capture
 from rtcr.checkpoint import Outcome, Session, SessionResult, Strategy
 from rtcr.checkpoint.concurrent import Policy
 from rtcr.checkpoint.image import object_key
-from rtcr.checkpoint.view import describe
-from rtcr.cli.show import render
 from rtcr.machine import FaultWait
 from rtcr.store import Store
 
@@ -188,8 +186,12 @@ def test_rtcr_show_prints_the_tree_and_each_childs_threads_and_maps(genode_compo
     store = Store.create(tmp_path / "store")
     reference = _run(genode_component("tree_pager"), store, every=29989)
     checkpoint = next(c for c in reference.ids if _waiting_on_parent(store.load(c).manifest))
-    text = render(describe(store.load(checkpoint).manifest, store.info(checkpoint)), False)
-    lines = text.splitlines()
+    store.close()
+    proc = subprocess.run([sys.executable, "-m", "rtcr", "show", str(tmp_path / "store"),
+                           str(checkpoint)], capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
     tree = lines.index("component tree:")
     assert lines[tree + 1] == "  tree_pager (the target)"
     assert lines[tree + 2].startswith("    paged: running, PD ")

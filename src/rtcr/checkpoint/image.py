@@ -16,6 +16,7 @@ from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core import RegionMap
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
+from .provenance import MANIFEST_KEY as PROVENANCE_KEY
 from .runtime import (
     OWN_PD_OID,
     PdRecord,
@@ -241,4 +242,5 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         "run_queue": _thread_refs((t for t in scheduler.run_queue
                                    if t.state is ThreadState.RUNNABLE), index),
         "sleepers": _thread_refs(scheduler.sleepers(), index),
+        **({} if runtime.provenance is None else {PROVENANCE_KEY: runtime.provenance}),
     }

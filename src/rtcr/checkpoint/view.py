@@ -95,6 +95,11 @@ class _Objects:
 def object_names(manifest: dict[str, Any]) -> dict[str, str]:
     """Store key -> what a person calls the memory object (``.text of c``, ``stack of main``).
 
+    A program's segments are the objects the loader makes before the main
+    thread's stack: read-only ones are ``.text`` (executable) or
+    ``.rodata``, writable ones ``.data`` (with the ``.bss``). Any other RAM
+    is named by where it is attached first (``RAM 0x10000 (4 KiB)``).
+
     Empty for a manifest that is no runtime image (a store holds any JSON).
     """
     if not isinstance(manifest.get("objects"), list) or not isinstance(
@@ -102,10 +107,19 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
         return {}
     objects = _Objects(manifest)
     attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
+    if ADDRESS_SPACE_OID in objects.by_oid:  # absolute addresses, through nested region maps
+        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_DEPTH)
+        while pending:
+            region = pending.pop(0)
+            attached.setdefault(region["oid"], (region["start"], region["rights"][2] == "x"))
+            pending[:0] = region.get("regions", [])
     for rm in manifest["objects"]:
         if rm["kind"] == "rm":
             for start, _size, _offset, ds_oid, _w, x in sorted(rm["regions"]):
                 attached.setdefault(ds_oid, (start, x))
+    # The loader makes the program's segments first, then the main thread's stack.
+    stacks = [oid for oid, (at, _x) in attached.items() if at in objects.stacks]
+    program_below = min(stacks, default=0)
     names: dict[str, str] = {}
     for oid, obj in objects.by_oid.items():
         if obj["kind"] not in ("ram", "rom"):
@@ -113,9 +127,13 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
         at, executable = attached.get(oid, (-1, False))
         if obj["kind"] == "rom":
             # The loader names a program's read-only segments "NAME:segmentN".
-            component, _, _segment = obj["name"].rpartition(":")
+            program, _, _segment = obj["name"].rpartition(":")
             section = ".text" if executable else ".rodata"
-            name = f"{section} of {component}" if component else f"ROM {obj['name']}"
+            name = f"{section} of {program}" if program else f"ROM {obj['name']}"
+        elif oid < program_below and at >= 0:
+            name = f".data of {manifest['component']['name']}"
+        elif at >= 0 and at not in objects.stacks:
+            name = f"RAM {at:#x} ({format_bytes(obj['size'])})"
         else:
             name = objects.holds(oid, at)
         names[object_key(oid)] = name
@@ -170,6 +188,8 @@ def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 def component_tree(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Every component of the image, each right after its creator: name, depth, creator.
 
+    A format-2 image (one component, no exit values) is a tree of one.
+
     The target and a scenario's other start nodes (started by the runtime,
     ``creator`` None) are at depth 0; a child is one deeper than its creator.
     """
@@ -181,7 +201,7 @@ def component_tree(manifest: dict[str, Any]) -> list[dict[str, Any]]:
         creator = creators[index]
         out.append({"name": parts[index]["name"], "depth": depth,
                     "creator": None if creator is None else parts[creator]["name"],
-                    "exit_code": parts[index]["exit_code"]})
+                    "exit_code": parts[index].get("exit_code")})  # format 2: none
         for child, of in enumerate(creators):
             if of == index and child:
                 visit(child, depth + 1)
@@ -220,7 +240,7 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             "pending": list(manifest["signals"]["pending"]),
             "waiters": list(manifest["signals"]["waiters"]),
         },
-        "faults": [{"map": f["map"], "component": f["component"], "tid": f["tid"],
+        "faults": [{"map": f["map"], "component": f.get("component", 0), "tid": f["tid"],
                     "type": FaultType(f["type"]).name, "addr": f["addr"]}
                    for f in manifest["faulters"]],
         "children": _children(manifest),
