@@ -173,8 +173,11 @@ class Session:
                log_sink: LogSink = print_log, checkpoint: bool = True,
                concurrent: Policy | None = None, staging_budget: int | None = None,
                lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES,
-               binary: Path | None = None, force: bool = False) -> Session:
+               binary: Path | None = None, force: bool = False,
+               ram_quota: int | None = None) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine.
+
+        `ram_quota` replaces the component's RAM quota (see `restore`).
 
         `lazy` starts the target before its RAM is back: pages are loaded on
         their first access and `prefetch_pages` more are loaded between two
@@ -202,7 +205,7 @@ class Session:
             provenance, cid, binary, loaded.manifest["component"]["name"])
         restored = restore(loaded, cid, strategy=strategy, granularity=granularity,
                            log_sink=log_sink, banked=concurrent is not None, lazy=lazy,
-                           segments=segments)
+                           segments=segments, ram_quota=ram_quota)
         restored.runtime.provenance = current(
             onto if binary is not None else provenance.binary if provenance else None).as_json()
         # Replaced segments are new to the chain: the next checkpoint stores them whole.

@@ -16,7 +16,8 @@ from rtcr.store import Compression, Retention, Store
 from rtcr.store.archive import copy_checkpoint, import_archive, is_archive
 
 from ._migrate_options import drive_or_migrate, migrate_options
-from ._options import concurrency, interval_options, tracking_options
+from ._options import SIZE, concurrency, interval_options, tracking_options
+from ._progress import progress
 from ._running import RunSignals, check_summary_path, warn, warn_ineffective
 from ._store_options import retention, retention_options, store_options
 
@@ -48,6 +49,9 @@ from ._store_options import retention, retention_options, store_options
 @click.option("--force", is_flag=True,
               help="Restore although the checkpoint was taken of another binary, guest ABI "
                    "or CPU model than here (with a warning saying what differs).")
+@click.option("--ram", type=SIZE, default=None, metavar="SIZE",
+              help="Give the component this RAM quota (suffixes K, M, G) instead of the one "
+                   "it had: more room to grow; refused if less than the RAM it uses.")
 @tracking_options
 @store_options
 @retention_options
@@ -55,7 +59,7 @@ from ._store_options import retention, retention_options, store_options
 @migrate_options
 def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
             into: Path | None, lazy: bool,
-            prefetch_pages: int | None, binary: Path | None, force: bool,
+            prefetch_pages: int | None, binary: Path | None, force: bool, ram: int | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
@@ -89,6 +93,7 @@ def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
       rtcr restore ck --checkpoint halfway --every 2M
       rtcr restore cp5.rtcr --into ck2
       rtcr restore ck --binary build/counter.elf
+      rtcr restore ck --ram 64M --every 2M
     """
     signals = RunSignals()
     if args:
@@ -107,6 +112,7 @@ def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
     with ExitStack() as stack:
         store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
         _continue(store, checkpoint_id, signals, lazy=lazy, binary=binary, force=force,
+                  ram=ram,
                   prefetch_pages=PREFETCH_PAGES if prefetch_pages is None else prefetch_pages,
                   strategy=strategy,
                   granularity=granularity,
@@ -164,7 +170,7 @@ def _newest(store: Store) -> int:
 
 
 def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
-              lazy: bool, binary: Path | None, force: bool,
+              lazy: bool, binary: Path | None, force: bool, ram: int | None,
               prefetch_pages: int, strategy: str | None,
               granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
@@ -180,13 +186,15 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
                      strategy=strategy)
     if policy is not None:
         strategy = Strategy.RO_ATTACH.value
+    which = "the newest checkpoint" if checkpoint_id is None else f"checkpoint {checkpoint_id}"
     try:
-        session = Session.resume(store, checkpoint_id,
-                                 strategy=Strategy(strategy) if strategy else None,
-                                 granularity=granularity, concurrent=policy,
-                                 checkpoint=not store.readonly, staging_budget=staging_budget,
-                                 lazy=lazy, prefetch_pages=prefetch_pages,
-                                 binary=binary, force=force)
+        with progress(f"restoring {which}"):
+            session = Session.resume(store, checkpoint_id,
+                                     strategy=Strategy(strategy) if strategy else None,
+                                     granularity=granularity, concurrent=policy,
+                                     checkpoint=not store.readonly, staging_budget=staging_budget,
+                                     lazy=lazy, prefetch_pages=prefetch_pages,
+                                     binary=binary, force=force, ram_quota=ram)
     except IncompatibleCheckpoint as refused:
         raise IncompatibleCheckpoint(f"{refused}{_way_out(refused)}") from None
     if session.forced is not None:
