@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,25 @@ def _function(symbol: str | None) -> str | None:
     return None if symbol is None else symbol.partition("+")[0]
 
 
+def _live(frames: list[dict[str, Any]]) -> list[str | None]:
+    return [_function(f["symbol"]) for f in frames if not f["stale"]]
+
+
 def test_rip_and_the_callers_on_the_stack_are_named_from_the_elf(
         threads_store: tuple[Path, Path, int]) -> None:
     store, elf, cid = threads_store
     main = _main(_show(store, cid, "--elf", elf))
     assert _function(main["rip_symbol"]) == "rtcr_thread_join"
-    assert [_function(f["symbol"]) for f in main["frames"]] == ["main", "_start"]
+    assert _live(main["frames"]) == ["main", "_start"]
+
+
+def test_a_return_address_left_by_a_call_that_returned_is_marked_stale(
+        threads_store: tuple[Path, Path, int]) -> None:
+    # _start calls _rtcr_init, then main: the return address of the first call stays in
+    # _start's frame, and its call leads to _rtcr_init, not to the function above it.
+    store, elf, cid = threads_store
+    stale = [f for f in _main(_show(store, cid, "--elf", elf))["frames"] if f["stale"]]
+    assert [_function(f["symbol"]) for f in stale] == ["_start"]
 
 
 def test_each_return_address_lies_inside_the_function_it_is_named_after(
@@ -65,19 +79,36 @@ def test_each_return_address_lies_inside_the_function_it_is_named_after(
         assert frame["address"] == start + int(offset, 16) and int(offset, 16) < size
 
 
-def test_without_the_elf_the_same_addresses_are_listed_unnamed(
+def test_without_elf_the_names_come_from_the_elf_the_checkpoint_records(
         threads_store: tuple[Path, Path, int]) -> None:
     store, elf, cid = threads_store
-    named, unnamed = _main(_show(store, cid, "--elf", elf)), _main(_show(store, cid))
-    assert [f["address"] for f in unnamed["frames"]] == [f["address"] for f in named["frames"]]
-    assert unnamed["rip_symbol"] is None and all(f["symbol"] is None for f in unnamed["frames"])
+    shown = _show(store, cid)
+    assert shown["symbols_from"] == str(elf.resolve())
+    assert _main(shown)["frames"] == _main(_show(store, cid, "--elf", elf))["frames"]
 
 
-def test_json_names_the_elf_the_symbols_came_from(threads_store: tuple[Path, Path, int]
-                                                  ) -> None:
-    store, elf, cid = threads_store
-    assert _show(store, cid, "--elf", elf)["symbols_from"] == str(elf)
-    assert _show(store, cid)["symbols_from"] is None
+@pytest.fixture
+def rebuilt(example: Callable[[str], Path], tmp_path: Path) -> tuple[Path, Path, int]:
+    """A threads store whose ELF changed after the run (as a rebuild changes it)."""
+    elf = tmp_path / "threads.elf"
+    shutil.copy(example("threads"), elf)
+    store = tmp_path / "store"
+    assert rtcr("run", elf, "--store", store, "--every", 20_000).returncode == 0
+    with elf.open("ab") as grown:
+        grown.write(b"rebuilt")
+    return store, elf, 2
+
+
+def test_when_the_recorded_elf_changed_the_same_addresses_are_listed_unnamed(
+        rebuilt: tuple[Path, Path, int], example: Callable[[str], Path]) -> None:
+    store, _elf, cid = rebuilt
+    unnamed = _show(store, cid)
+    named = _show(store, cid, "--elf", example("threads"))
+    assert (unnamed["symbols_from"], named["symbols_from"]) == (None, str(example("threads")))
+    assert [f["address"] for t in unnamed["threads"] for f in t["frames"]] == \
+        [f["address"] for t in named["threads"] for f in t["frames"]]
+    assert all(t["rip_symbol"] is None and all(f["symbol"] is None for f in t["frames"])
+               for t in unnamed["threads"])
 
 
 def test_the_text_gives_rip_and_each_caller_on_a_line(
@@ -89,14 +120,16 @@ def test_the_text_gives_rip_and_each_caller_on_a_line(
     at = next(k for k, line in enumerate(lines) if line.startswith("  1 main:"))
     assert lines[at + 1].split()[0] == "at" and " rtcr_thread_join+0x" in lines[at + 1]
     assert lines[at + 2].split()[0] == "from" and " main+0x" in lines[at + 2]
+    assert any(line.endswith(" (stale? its call goes elsewhere)") for line in lines)
 
 
-def test_the_text_without_the_elf_says_how_to_name_the_addresses(
-        threads_store: tuple[Path, Path, int]) -> None:
-    store, elf, cid = threads_store
+def test_the_text_says_how_to_name_addresses_it_cannot_name(
+        rebuilt: tuple[Path, Path, int], example: Callable[[str], Path]) -> None:
+    store, _elf, cid = rebuilt
     unnamed = rtcr("show", store, cid).stdout.splitlines()
-    named = rtcr("show", store, cid, "--elf", elf).stdout.splitlines()
-    hint = "  (addresses unnamed: --elf PROGRAM.elf names them)"
+    named = rtcr("show", store, cid, "--elf", example("threads")).stdout.splitlines()
+    hint = ("  (addresses unnamed: the checkpoint's ELF is not there as it was; "
+            "--elf PROGRAM.elf names them)")
     assert hint in unnamed and hint not in named
 
 
@@ -129,5 +162,6 @@ def test_a_call_chain_of_known_depth_is_listed_call_by_call(
     # descend(0) called rtcr_ram_avail; descend(1..5) each called the next; main called
     # descend(5); _start called main.
     assert [_function(f["symbol"]) for f in main["frames"]] == [
-        "descend", *["descend"] * 5, "main", "_start"]
+        "descend", *["descend"] * 5, "main", "_start", "_start"]
+    assert _live(main["frames"]) == ["descend", *["descend"] * 5, "main", "_start"]
     assert len({f["address"] for f in main["frames"][1:6]}) == 1  # the same call site

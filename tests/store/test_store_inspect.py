@@ -92,7 +92,9 @@ def test_filters_combine_and_last_applies_to_what_they_leave(branched: Path, cap
                               capsys, monkeypatch)
     assert code == 0
     assert f"{branched}: 9 checkpoint(s), the newest 2 of branch 1's line shown" in out
-    ids = [line.split()[0] for line in out.splitlines()[2:-1]]
+    lines = out.splitlines()
+    ids = [line.split()[0] for line in lines[2:lines.index(next(
+        line for line in lines if line.startswith("pages: ")))]]
     assert ids == ["5", "9"]
 
 

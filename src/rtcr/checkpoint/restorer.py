@@ -55,12 +55,16 @@ class Restored:
 
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
-            banked: bool = False, lazy: bool = False, ram_quota: int | None = None) -> Restored:
+            banked: bool = False, lazy: bool = False,
+            segments: dict[str, bytes] | None = None, ram_quota: int | None = None
+            ) -> Restored:
     """Rebuild checkpoint ``checkpoint_id`` in a fresh machine.
 
-    ``ram_quota`` gives the component a RAM quota other than the one it
-    had (the machine's RAM grows with it); it may not be less than the RAM
-    the component's live dataspaces use.
+    ``segments`` replace the stored content of the ROMs of those names (a
+    restore onto a rebuilt binary: its read-only segments). ``ram_quota``
+    gives the component a RAM quota other than the one it had (the
+    machine's RAM grows with it); it may not be less than the RAM the
+    component's live dataspaces use.
     """
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
@@ -72,7 +76,7 @@ def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | 
                               "page would have to be loaded first (add --strategy ro-attach)")
     try:
         return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink,
-                        banked, lazy, ram_quota)
+                        banked, lazy, segments or {}, ram_quota)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
@@ -90,7 +94,8 @@ def _new_quota(manifest: dict[str, Any], checkpoint_id: int, ram_quota: int) -> 
 
 def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
-             log_sink: LogSink, banked: bool, lazy: bool, ram_quota: int | None) -> Restored:
+             log_sink: LogSink, banked: bool, lazy: bool,
+             segments: dict[str, bytes], ram_quota: int | None) -> Restored:
     m, comp = manifest["machine"], manifest["component"]
     rt = manifest["runtime"]
     runtime = Runtime(strategy or Strategy(rt["strategy"]),
@@ -113,8 +118,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]
         if kind == "rom":
-            data = bytearray(obj["size"])
-            if data:
+            given = segments.get(obj["name"]) if obj.get("label") is None else None
+            data = bytearray(obj["size"]) if given is None else bytearray(given)
+            if data and given is None:
                 checkpoint.scatter(object_key(oid), address(data),
                                    array("Q", range(0, len(data), PAGE_SIZE)))
             runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))

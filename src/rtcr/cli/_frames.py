@@ -5,9 +5,11 @@ walked but scanned, as debuggers do without unwind tables: every word from
 rsp to the top of the stack that points into executable memory just after
 a call instruction (``call rel32``, or ``call`` through a register or
 memory operand) is taken for a return address. A stale one, left by a
-call that has returned, can be among them; the scan never misses a live
-one. Addresses are named ``function+offset`` from the ELF's function
-symbols.
+call that has returned, can be among them (it is marked when its call
+leads elsewhere than into the function of the frame above it); the scan
+never misses a live one. Addresses are named ``function+offset`` from the ELF's function
+symbols: of the ELF the checkpoint records (its provenance) while that
+file is still there unchanged, or of one the user names.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rtcr.checkpoint.image import object_key
+from rtcr.checkpoint.provenance import Provenance, file_sha256
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import ElfError
 from rtcr.store import Checkpoint
@@ -65,6 +68,11 @@ class Symbols:
                      for k, (start, size, _name) in enumerate(found))
         return cls(starts, ends, tuple(name for _start, _size, name in found))
 
+    def start(self, address: int) -> int | None:
+        """Where the function holding ``address`` starts (None: in none)."""
+        at = bisect_right(self.starts, address) - 1
+        return None if at < 0 or address >= self.ends[at] else self.starts[at]
+
     def name(self, address: int) -> str | None:
         """``function+0xOFFSET`` (just ``function`` at its first byte), or None."""
         at = bisect_right(self.starts, address) - 1
@@ -72,6 +80,15 @@ class Symbols:
             return None
         offset = address - self.starts[at]
         return self.names[at] + (f"+{offset:#x}" if offset else "")
+
+
+def recorded_elf(provenance: Provenance | None) -> Path | None:
+    """The ELF a checkpoint was taken of, if it is still there as it was (same SHA-256)."""
+    binary = None if provenance is None else provenance.binary
+    if binary is None:
+        return None
+    path = Path(binary.path)
+    return path if file_sha256(path) == binary.sha256 else None
 
 
 class Memory:
@@ -126,6 +143,14 @@ def _after_call(memory: Memory, address: int) -> bool:
     return any(before[7 - k] == 0xFF and (before[8 - k] >> 3) & 7 == 2 for k in _CALL_INDIRECT)
 
 
+def call_target(memory: Memory, address: int) -> int | None:
+    """Where the direct call (``call rel32``) ending at ``address`` goes (None: not direct)."""
+    code = memory.read(address - _CALL_REL32, _CALL_REL32)
+    if code is None or code[0] != 0xE8:
+        return None
+    return address + int.from_bytes(code[1:], "little", signed=True)
+
+
 def return_addresses(memory: Memory, rsp: int, stack_end: int) -> list[int]:
     """The return addresses on the stack from ``rsp`` up, innermost first."""
     stack = memory.read(rsp, max(0, stack_end - rsp)) if rsp < stack_end else None
@@ -153,4 +178,27 @@ def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | No
         thread["rip_symbol"] = name(registers.get("rip"))
         rsp, stack = registers.get("rsp"), thread["stack"]
         found = [] if rsp is None or stack is None else return_addresses(memory, rsp, stack[1])
-        thread["frames"] = [{"address": a, "symbol": name(a)} for a in found]
+        thread["frames"] = _frames(memory, symbols, registers.get("rip"), found)
+
+
+def _frames(memory: Memory, symbols: Symbols | None, rip: int | None,
+            found: list[int]) -> list[dict[str, Any]]:
+    """The return addresses, each marked ``stale`` when its call leads elsewhere.
+
+    A direct call whose target is not the start of the function the frame
+    inside it is in (rip, or the last live return address) is probably left
+    over from a call that returned; it is kept, marked, because a tail call
+    makes a live frame look the same. Without symbols nothing is marked.
+    """
+    out: list[dict[str, Any]] = []
+    inner = rip
+    for address in found:
+        target = call_target(memory, address)
+        start = None if symbols is None or inner is None else symbols.start(inner)
+        stale = target is not None and start is not None and target != start
+        out.append({"address": address,
+                    "symbol": None if symbols is None else symbols.name(address),
+                    "stale": stale})
+        if not stale:
+            inner = address
+    return out

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from rtcr.checkpoint.provenance import describe, recorded
+from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
 from rtcr.store.branches import Branch, branches, children, current, line
 
@@ -124,6 +126,13 @@ def _tags_by_id(store: Store) -> dict[int, list[str]]:
     return out
 
 
+def _provenance_line(store: Store, cid: int) -> str:
+    try:
+        return f"checkpoint {cid} {describe(recorded(store.load(cid).manifest))}"
+    except RtcrError as exc:  # a damaged checkpoint is still listed; verify says more
+        return f"checkpoint {cid} provenance: cannot be read ({exc})"
+
+
 @click.command("inspect")
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
@@ -190,6 +199,8 @@ def command(directory: Path, as_json: bool, plot: Path | None, as_tree: bool,
                                                               last)
             _table(chosen, f"{directory}: {total:,} checkpoint(s){shown}",
                    branch_of if len(tree) > 1 else None, tags_of)
+            if chosen:
+                click.echo(_provenance_line(store, chosen[-1].id))
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 

@@ -31,7 +31,7 @@ from .format import (
     Codec,
     Compression,
 )
-from .gc import GcReport, gc
+from .gc import GcReport, Retained, Retention, gc, retain
 from .native import PageTable
 from .reader import Checkpoint
 from .tags import read_tags, write_tag
@@ -328,3 +328,7 @@ class Store:
         """
         return gc(self.backend, keep, keep_also=keep_also, remove=remove, force=force,
                   dry_run=dry_run)
+
+    def retain(self, policy: Retention) -> Retained:
+        """Apply a run's rolling window (`rtcr.store.gc.Retention`) now."""
+        return retain(self.backend, policy)
