@@ -56,8 +56,8 @@ class Restored:
 def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
             banked: bool = False, lazy: bool = False,
-            segments: dict[str, bytes] | None = None, ram_quota: int | None = None
-            ) -> Restored:
+            segments: dict[str, bytes] | None = None,
+            ram_quota: int | None = None) -> Restored:
     """Rebuild checkpoint ``checkpoint_id`` in a fresh machine.
 
     ``segments`` replace the stored content of the ROMs of those names (a

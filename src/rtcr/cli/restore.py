@@ -40,9 +40,6 @@ from ._store_options import retention, retention_options, store_options
 @click.option("--prefetch-pages", type=click.IntRange(min=0), default=None, metavar="N",
               help=f"With --lazy: pages loaded between two time slices (default "
                    f"{PREFETCH_PAGES}; 0: only on access).")
-@click.option("--ram", type=SIZE, default=None, metavar="SIZE",
-              help="Give the component this RAM quota (suffixes K, M, G) instead of the one "
-                   "it had: more room to grow; refused if less than the RAM it uses.")
 @click.option("--binary", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="NEW.elf",
               help="Restore onto this rebuilt ELF: its code and constants (read-only "
@@ -52,6 +49,9 @@ from ._store_options import retention, retention_options, store_options
 @click.option("--force", is_flag=True,
               help="Restore although the checkpoint was taken of another binary, guest ABI "
                    "or CPU model than here (with a warning saying what differs).")
+@click.option("--ram", type=SIZE, default=None, metavar="SIZE",
+              help="Give the component this RAM quota (suffixes K, M, G) instead of the one "
+                   "it had: more room to grow; refused if less than the RAM it uses.")
 @tracking_options
 @store_options
 @retention_options
@@ -59,7 +59,7 @@ from ._store_options import retention, retention_options, store_options
 @migrate_options
 def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
             into: Path | None, lazy: bool,
-            prefetch_pages: int | None, ram: int | None, binary: Path | None, force: bool,
+            prefetch_pages: int | None, binary: Path | None, force: bool, ram: int | None,
             strategy: str | None,
             granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
@@ -111,8 +111,8 @@ def command(store_dir: Path, args: tuple[str, ...], checkpoint_ref: str | None,
                                "add --into NEW_STORE")
     with ExitStack() as stack:
         store, checkpoint_id = _source(stack, store_dir, checkpoint_ref, into)
-        _continue(store, checkpoint_id, signals, lazy=lazy, ram=ram, binary=binary,
-                  force=force,
+        _continue(store, checkpoint_id, signals, lazy=lazy, binary=binary, force=force,
+                  ram=ram,
                   prefetch_pages=PREFETCH_PAGES if prefetch_pages is None else prefetch_pages,
                   strategy=strategy,
                   granularity=granularity,
@@ -170,7 +170,7 @@ def _newest(store: Store) -> int:
 
 
 def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
-              lazy: bool, ram: int | None, binary: Path | None, force: bool,
+              lazy: bool, binary: Path | None, force: bool, ram: int | None,
               prefetch_pages: int, strategy: str | None,
               granularity: int | None, concurrent: bool,
               concurrent_policy: str, compress: Compression, staging_budget: int,
@@ -192,10 +192,9 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
             session = Session.resume(store, checkpoint_id,
                                      strategy=Strategy(strategy) if strategy else None,
                                      granularity=granularity, concurrent=policy,
-                                     checkpoint=not store.readonly,
-                                     staging_budget=staging_budget, lazy=lazy,
-                                     prefetch_pages=prefetch_pages, binary=binary,
-                                     force=force, ram_quota=ram)
+                                     checkpoint=not store.readonly, staging_budget=staging_budget,
+                                     lazy=lazy, prefetch_pages=prefetch_pages,
+                                     binary=binary, force=force, ram_quota=ram)
     except IncompatibleCheckpoint as refused:
         raise IncompatibleCheckpoint(f"{refused}{_way_out(refused)}") from None
     if session.forced is not None:
