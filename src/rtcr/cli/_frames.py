@@ -5,11 +5,13 @@ walked but scanned, as debuggers do without unwind tables: every word from
 rsp to the top of the stack that points into executable memory just after
 a call instruction (``call rel32``, or ``call`` through a register or
 memory operand) is taken for a return address. A stale one, left by a
-call that has returned, can be among them (it is marked when its call
-leads elsewhere than into the function of the frame above it); the scan
-never misses a live one. Addresses are named ``function+offset`` from the ELF's function
-symbols: of the ELF the checkpoint records (its provenance) while that
-file is still there unchanged, or of one the user names.
+call that has returned, can be among them; the scan never misses a live
+one. Addresses are named ``function+offset`` from the ELF's function
+symbols. With them the scan also knows where to stop: nothing calls the
+entry function (``_start``), so the first return into it is the
+outermost frame and whatever lies above it is stale (crt0's set-up); and
+a return address whose direct call leads elsewhere than into the function
+of the frame above it is marked stale.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from rtcr.checkpoint.image import object_key
-from rtcr.checkpoint.provenance import Provenance, file_sha256
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import ElfError
 from rtcr.store import Checkpoint
@@ -37,11 +38,12 @@ WORD = 8
 
 @dataclass(frozen=True)
 class Symbols:
-    """A program's functions, ascending by address: starts, ends and names."""
+    """A program's functions, ascending by address: starts, ends and names; its entry."""
 
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     names: tuple[str, ...]
+    entry: int
 
     @classmethod
     def read(cls, path: Path) -> Symbols:
@@ -52,7 +54,9 @@ class Symbols:
 
         try:
             with path.open("rb") as stream:
-                table = ELFFile(stream).get_section_by_name(".symtab")
+                elf = ELFFile(stream)
+                entry = elf.header["e_entry"]
+                table = elf.get_section_by_name(".symtab")
                 found = sorted((s["st_value"], s["st_size"], s.name)
                                for s in (table.iter_symbols()
                                          if isinstance(table, SymbolTableSection) else ())
@@ -66,29 +70,29 @@ class Symbols:
         ends = tuple(start + size if size else (starts[k + 1] if k + 1 < len(starts)
                                                 else start + 1)
                      for k, (start, size, _name) in enumerate(found))
-        return cls(starts, ends, tuple(name for _start, _size, name in found))
+        return cls(starts, ends, tuple(name for _start, _size, name in found), entry)
 
-    def start(self, address: int) -> int | None:
-        """Where the function holding ``address`` starts (None: in none)."""
+    def _function(self, address: int) -> int | None:
         at = bisect_right(self.starts, address) - 1
-        return None if at < 0 or address >= self.ends[at] else self.starts[at]
+        return None if at < 0 or address >= self.ends[at] else at
 
     def name(self, address: int) -> str | None:
         """``function+0xOFFSET`` (just ``function`` at its first byte), or None."""
-        at = bisect_right(self.starts, address) - 1
-        if at < 0 or address >= self.ends[at]:
+        at = self._function(address)
+        if at is None:
             return None
         offset = address - self.starts[at]
         return self.names[at] + (f"+{offset:#x}" if offset else "")
 
+    def start(self, address: int) -> int | None:
+        """Where the function holding ``address`` starts (None: in none)."""
+        at = self._function(address)
+        return None if at is None else self.starts[at]
 
-def recorded_elf(provenance: Provenance | None) -> Path | None:
-    """The ELF a checkpoint was taken of, if it is still there as it was (same SHA-256)."""
-    binary = None if provenance is None else provenance.binary
-    if binary is None:
-        return None
-    path = Path(binary.path)
-    return path if file_sha256(path) == binary.sha256 else None
+    def outermost(self, address: int) -> bool:
+        """Whether ``address`` lies in the entry function, which nothing calls."""
+        at = self._function(address)
+        return at is not None and at == self._function(self.entry)
 
 
 class Memory:
@@ -178,6 +182,9 @@ def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | No
         thread["rip_symbol"] = name(registers.get("rip"))
         rsp, stack = registers.get("rsp"), thread["stack"]
         found = [] if rsp is None or stack is None else return_addresses(memory, rsp, stack[1])
+        if symbols is not None:
+            last = next((k for k, a in enumerate(found) if symbols.outermost(a)), len(found))
+            found = found[:last + 1]
         thread["frames"] = _frames(memory, symbols, registers.get("rip"), found)
 
 
@@ -186,9 +193,9 @@ def _frames(memory: Memory, symbols: Symbols | None, rip: int | None,
     """The return addresses, each marked ``stale`` when its call leads elsewhere.
 
     A direct call whose target is not the start of the function the frame
-    inside it is in (rip, or the last live return address) is probably left
-    over from a call that returned; it is kept, marked, because a tail call
-    makes a live frame look the same. Without symbols nothing is marked.
+    above it is in (rip's, or the last live return address's) is probably
+    left over from a call that returned; it is kept, marked, because a tail
+    call makes a live frame look the same. Without symbols nothing is marked.
     """
     out: list[dict[str, Any]] = []
     inner = rip

@@ -12,13 +12,13 @@ import click
 from rtcr.abi import ARGS_ROM
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.inputs import decode_args
-from rtcr.checkpoint.provenance import Provenance, recorded
+from rtcr.checkpoint.provenance import Provenance, file_sha256, recorded
 from rtcr.checkpoint.provenance import describe as describe_provenance_of
 from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
 from rtcr.store import PAGE_SIZE, Checkpoint, Store
 
 from ._checkpoint_arg import resolve_checkpoint
-from ._frames import Symbols, annotate, recorded_elf
+from ._frames import Symbols, annotate
 
 
 def _hex(value: int | None) -> str:
@@ -32,18 +32,6 @@ def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
         lines.append(f"{'  ' * depth}[{r['start']:#014x}, {r['end']:#014x}) {r['rights']} "
                      f"{r['holds']}{at}")
         lines += _region_lines(r.get("regions", []), depth + 1)
-    return lines
-
-
-def frame_lines(thread: dict[str, Any]) -> list[str]:
-    """rip and the return addresses on the stack, each named if the symbols are known."""
-    rip = thread["registers"].get("rip")
-    if rip is None:
-        return []
-    lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
-    lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
-              + ("  (stale? its call goes elsewhere)" if f["stale"] else "")
-              for f in thread["frames"]]
     return lines
 
 
@@ -78,6 +66,26 @@ def describe_provenance(data: dict[str, Any] | None) -> str:
     return describe_provenance_of(None if data is None else Provenance.from_json(data))
 
 
+def frame_lines(thread: dict[str, Any]) -> list[str]:
+    """rip and the return addresses on the stack, each named if the symbols are known."""
+    rip = thread["registers"].get("rip")
+    if rip is None:
+        return []
+    lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
+    lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
+              + ("  (stale? its call goes elsewhere)" if f["stale"] else "")
+              for f in thread["frames"]]
+    return lines
+
+
+def _recorded_elf(provenance: Provenance | None) -> Path | None:
+    """The ELF the checkpoint was taken of, if it is still where it was, unchanged."""
+    binary = None if provenance is None else provenance.binary
+    if binary is None or file_sha256(Path(binary.path)) != binary.sha256:
+        return None
+    return Path(binary.path)
+
+
 def render(view: View, all_registers: bool) -> str:
     cp, comp = view["checkpoint"], view["component"]
     parent = "none" if cp["parent"] is None else str(cp["parent"])
@@ -102,7 +110,7 @@ def render(view: View, all_registers: bool) -> str:
                 out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
     if view["symbols_from"] is None and any(t["registers"].get("rip") is not None
                                             for t in view["threads"]):
-        out.append("  (addresses unnamed: the checkpoint's ELF is not there as it was; "
+        out.append("  (addresses unnamed: the checkpointed ELF is gone or was rebuilt; "
                    "--elf PROGRAM.elf names them)")
     out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
     for o in view["dataspaces"]:
@@ -146,13 +154,14 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
 
     Under each thread: where it is (rip) and the return addresses found on
     its stack, innermost first, named function+offset from the symbols of
-    the checkpoint's ELF (or of --elf PROGRAM.elf).
+    the ELF the checkpoint was taken of (if it is still there, unchanged)
+    or of --elf.
 
     \b
     Example:
       rtcr show ck          # the newest checkpoint
       rtcr show ck 3 --registers
-      rtcr show ck --elf build/counter.elf   # names from a copy of the binary
+      rtcr show ck --elf old/counter.elf   # name addresses from a kept copy
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
@@ -160,7 +169,7 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
         manifest = loaded.manifest
         view = describe(manifest, store.info(cid))
         view["inputs"] = inputs_json(loaded)
-        symbols_from = elf if elf is not None else recorded_elf(recorded(manifest))
+        symbols_from = elf if elf is not None else _recorded_elf(recorded(manifest))
         annotate(view, loaded, None if symbols_from is None else Symbols.read(symbols_from))
         view["symbols_from"] = None if symbols_from is None else str(symbols_from)
     view["provenance"] = provenance_json(manifest)
