@@ -109,7 +109,8 @@ class Region:
     away from a later attach.
     """
 
-    __slots__ = ("dataspace", "end", "nested", "offset", "region_map", "rwx", "size", "start")
+    __slots__ = ("dataspace", "delta", "end", "nested", "offset", "region_map", "rwx", "size",
+                 "start")
 
     def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
                  offset: int, writeable: bool, executable: bool,
@@ -120,6 +121,9 @@ class Region:
         self.end = start + size
         self.dataspace = dataspace
         self.offset = offset
+        # offset - start: an address in the region plus this is its dataspace offset (the
+        # pager adds it on every level; 0 -- one shared object -- for the runtime's parts).
+        self.delta = offset - start
         # The map a walk descends into here (a managed dataspace's, until it is
         # destroyed; None for memory): read by the pager on every level.
         self.nested = nested
