@@ -315,7 +315,7 @@ class RegionMap:
         """
         if self.destroyed:
             raise InvalidArgument(f"{self!r} was destroyed")
-        if not isinstance(ds, Dataspace) or not ds.valid:
+        if not isinstance(ds, Dataspace) or (ds.frames is None and not ds.valid):
             raise InvalidDataspace(f"{ds!r} is not a valid dataspace")
         # (Alignment tested inline: a runtime arming a large object attaches
         # hundreds of thousands of parts.)
@@ -414,7 +414,7 @@ class RegionMap:
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         ds = region.dataspace
-        if not ds.valid:
+        if ds.frames is None and not ds.valid:  # (a RAM's frames: no property call)
             raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
         rwx = (RWX_READ | (RWX_WRITE if writeable and not ds.sealed else 0)
                | (RWX_EXEC if executable else 0))
