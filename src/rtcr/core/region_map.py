@@ -211,13 +211,13 @@ class RegionMap:
         "_address_space",
         "_children",
         "_dataspace",
-        "_handler",
         "_low",
         "_tickets",
         "badge",
         "destroyed",
         "fault_counts",
         "generation",
+        "handler",
         "index",
         "size",
     )
@@ -240,7 +240,9 @@ class RegionMap:
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
         self._tickets: list[FaultTicket] = []
-        self._handler: FaultHandler = None
+        # Who hears of faults here (set by fault_handler; the pager reads it on every
+        # reflection, the checkpointer records it): a plain attribute, like `generation`.
+        self.handler: FaultHandler = None
         self.fault_counts = fault_counts if fault_counts is not None else FaultCounts()
         self._address_space: AddressSpace | None = None
         self.destroyed = False
@@ -468,12 +470,7 @@ class RegionMap:
 
     def fault_handler(self, handler: FaultHandler) -> None:
         """Install who hears of faults: a ``SignalContext``, a ``SynchronousHandler``, or None."""
-        self._handler = handler
-
-    @property
-    def handler(self) -> FaultHandler:
-        """The installed fault handler (the checkpointer records it)."""
-        return self._handler
+        self.handler = handler
 
     def fault(self) -> Fault:
         """The fault of the oldest queued ticket, or ``Fault(NONE, 0)``."""
