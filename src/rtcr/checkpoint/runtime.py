@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from rtcr.core import (
     Dataspace,
@@ -159,6 +160,9 @@ class Runtime:
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
         self.next_oid = ADDRESS_SPACE_OID + 1
+        # What every checkpoint records as its provenance (`provenance.Provenance.as_json`);
+        # the session sets it, None records none.
+        self.provenance: dict[str, Any] | None = None
 
     # -- bookkeeping --------------------------------------------------------
     def _oid(self, restored: int | None) -> int:

@@ -109,9 +109,8 @@ class Component:
                 if segment.data:
                     host_write(space, segment.vaddr + segment.data_offset, segment.data)
             else:
-                content = bytearray(segment.size)
-                content[segment.data_offset:segment.data_offset + len(segment.data)] = segment.data
-                rom = self.parent.rom(self, f"{image.name}:segment{number}", bytes(content))
+                rom = self.parent.rom(self, segment.rom_name(image.name, number),
+                                      segment.content())
                 self.parent.attach(self, space, rom, size=0, offset=0, at=segment.vaddr,
                                    executable=segment.executable, writeable=False)
         stack = self.allocate_stack(stack_size, at=MAIN_STACK_TOP - stack_size)

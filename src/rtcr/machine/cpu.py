@@ -80,7 +80,8 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _uclib: Any = _ucmod.uclib
-CPU_MODEL = x86.UC_CPU_X86_SANDYBRIDGE
+CPU_MODEL_NAME = "sandybridge"  # as checkpoints record it (their provenance)
+CPU_MODEL = getattr(x86, f"UC_CPU_X86_{CPU_MODEL_NAME.upper()}")
 """The CPU every component sees: Sandy Bridge as unicorn emulates it.
 
 unicorn's default (Haswell) offers RDRAND, which hands the guest the host's
