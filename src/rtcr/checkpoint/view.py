@@ -103,7 +103,7 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
     objects = _Objects(manifest)
     attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
     if ADDRESS_SPACE_OID in objects.by_oid:  # absolute addresses, through nested region maps
-        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_DEPTH)
+        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_NESTING)
         while pending:
             region = pending.pop(0)
             attached.setdefault(region["oid"], (region["start"], region["rights"][2] == "x"))
