@@ -10,7 +10,9 @@ threads are put back on their fault queues without notifying the handler
 again: the handler was told before the checkpoint.
 
 With ``lazy`` the RAM contents are left to a `LazyLoader` (see `lazy`):
-the target starts once everything else is back.
+the target starts once everything else is back. The image is a
+`PageSource`: a checkpoint of a store (`StoredPages`), or one arriving
+over a post-copy migration's connection.
 """
 
 from __future__ import annotations
@@ -32,11 +34,10 @@ from rtcr.core import (
 from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
-from rtcr.store import Checkpoint
 from rtcr.store.native import address
 
 from .image import FORMAT, object_key
-from .lazy import LazyLoader
+from .lazy import LazyLoader, PageSource
 from .runtime import RamRecord, RegionMapRecord, Runtime
 from .tracking import Strategy
 
@@ -52,7 +53,7 @@ class Restored:
     lazy: LazyLoader | None = None  # the RAM still to load (a lazy restore)
 
 
-def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
+def restore(checkpoint: PageSource, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
             banked: bool = False, lazy: bool = False) -> Restored:
     manifest = checkpoint.manifest
@@ -70,7 +71,7 @@ def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | 
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
 
-def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
+def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
              log_sink: LogSink, banked: bool, lazy: bool) -> Restored:
     m, comp = manifest["machine"], manifest["component"]

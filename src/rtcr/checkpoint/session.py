@@ -20,7 +20,7 @@ from rtcr.store import Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
-from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
+from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats, PageSource, StoredPages
 from .restorer import restore
 from .runtime import Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
@@ -157,8 +157,9 @@ class Session:
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
             raise StoreError(f"{store.path} holds no checkpoint to restore")
-        restored = restore(store.load(cid), cid, strategy=strategy, granularity=granularity,
-                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy)
+        restored = restore(StoredPages(store.load(cid)), cid, strategy=strategy,
+                           granularity=granularity, log_sink=log_sink,
+                           banked=concurrent is not None, lazy=lazy)
         if restored.lazy is not None:
             restored.lazy.started = started
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
@@ -167,6 +168,23 @@ class Session:
                                       staging_budget=staging_budget)
                         if checkpoint else None)
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
+                   restored_log_lines=restored.log_lines, lazy=restored.lazy,
+                   prefetch_pages=prefetch_pages)
+
+    @classmethod
+    def pull(cls, image: PageSource, checkpoint_id: int, *, log_sink: LogSink = print_log,
+             prefetch_pages: int = PREFETCH_PAGES) -> Session:
+        """Restore an image that is not in a store lazily, taking no checkpoints.
+
+        This is the receiving end of a post-copy migration: ``image``'s pages
+        arrive over the connection while the target runs (`rtcr.migrate`).
+        """
+        started = time.perf_counter()
+        restored = restore(image, checkpoint_id, strategy=Strategy.RO_ATTACH,
+                           log_sink=log_sink, lazy=True)
+        assert restored.lazy is not None
+        restored.lazy.started = started
+        return cls(restored.machine, restored.component, restored.runtime, None,
                    restored_log_lines=restored.log_lines, lazy=restored.lazy,
                    prefetch_pages=prefetch_pages)
 

@@ -34,7 +34,9 @@ _OPTIONS = [
     click.option("--migrate-mode", type=click.Choice([m.value for m in Mode]),
                  default=Mode.PRE_COPY.value, show_default=True,
                  help="pre-copy: send memory while the component runs, then what it wrote "
-                      "meanwhile, in rounds; stop-and-copy: stop it and send everything."),
+                      "meanwhile, in rounds; stop-and-copy: stop it and send everything; "
+                      "post-copy: stop it, send its state, let it run at the receiver at "
+                      "once and send its memory after it (pages it needs first)."),
     click.option("--downtime-ms", type=MILLIS, default=DEFAULT_DOWNTIME_MS, show_default=True,
                  help="Pre-copy stops the component once what is left to send would take no "
                       "longer than this at the measured rate."),
@@ -116,6 +118,9 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
               f"downtime {stats.downtime_ms:.1f} ms")
         sys.stdout.flush()
         sys.exit(0)
+    if stats is not None and stats.handed_over:  # said already, by `migrate`
+        sys.stdout.flush()
+        sys.exit(run.exit_code)
     if interrupted is not None:
         _tell(f"rtcr: stopped by {interrupted.name} at instruction {run.instructions}")
         sys.stdout.flush()
