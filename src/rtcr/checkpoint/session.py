@@ -300,9 +300,13 @@ class Session:
             try:
                 if (final_checkpoint and unloadable is None
                         and result.status in (Status.PAUSED, Status.LIMIT)):
-                    if lazy is not None:
-                        lazy.load_dirty()
-                    checkpointer.take()
+                    try:
+                        if lazy is not None:
+                            lazy.load_dirty()
+                    except LazyLoadFailed as error:  # as in the loop: no checkpoint of it
+                        unloadable = error
+                    else:
+                        checkpointer.take()
                 report(checkpointer.close())
             except StoreError as error:
                 _shut_down(checkpointer)
