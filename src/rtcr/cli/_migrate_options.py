@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from rtcr.checkpoint import Outcome, Session
+from rtcr.checkpoint.staging import DEFAULT_BUDGET
 from rtcr.migrate.source import (
     DEFAULT_DOWNTIME_MS,
     DEFAULT_MAX_ROUNDS,
@@ -52,12 +53,14 @@ _NAMES = ("migrate_to", "migrate_at", "migrate_mode", "downtime_ms", "max_rounds
 
 def migrate_options(func: Any) -> Any:
     """Add the migration options; the command receives them as one ``migration`` argument
-    (a `MigrationPlan`, or None without --migrate-to)."""
+    (a `MigrationPlan`, or None without --migrate-to). The command's --staging-budget
+    (store options), when it has one, bounds the pre-copy rounds in flight too."""
 
     @functools.wraps(func)
     def command(*args: Any, **kwargs: Any) -> Any:
         given = {name: kwargs.pop(name) for name in _NAMES}
-        kwargs["migration"] = _plan(**given)
+        kwargs["migration"] = _plan(**given,
+                                    staging_budget=kwargs.get("staging_budget", DEFAULT_BUDGET))
         return func(*args, **kwargs)
 
     for option in reversed(_OPTIONS):
@@ -66,7 +69,8 @@ def migrate_options(func: Any) -> Any:
 
 
 def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
-          downtime_ms: float, max_rounds: int, secret_file: Path | None) -> MigrationPlan | None:
+          downtime_ms: float, max_rounds: int, secret_file: Path | None,
+          staging_budget: int) -> MigrationPlan | None:
     if migrate_to is None:
         if migrate_at is not None or secret_file is not None:
             raise click.UsageError("--migrate-at and --secret-file go with --migrate-to")
@@ -75,7 +79,7 @@ def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
         raise click.UsageError("--migrate-to needs --secret-file (the secret shared with the "
                                "receiver)")
     return MigrationPlan(migrate_to, read_secret(secret_file), migrate_at or 0,
-                         Mode(migrate_mode), downtime_ms, max_rounds)
+                         Mode(migrate_mode), downtime_ms, max_rounds, staging_budget)
 
 
 def _tell(line: str) -> None:
