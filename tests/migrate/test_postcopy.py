@@ -31,6 +31,7 @@ from net_helpers import Relay
 from rtcr.checkpoint.session import EXIT_PAGE_CORRUPT
 from rtcr.migrate.source import EXIT_HANDED_OVER
 from rtcr.migrate.wire import HEADER, MAC_SIZE, NONCE_SIZE
+from rtcr.toolchain import compile_component
 
 POST_COPY = ("--migrate-mode", "post-copy")
 HANDSHAKE_UPSTREAM = 2 * (HEADER.size + NONCE_SIZE + MAC_SIZE)
@@ -40,6 +41,18 @@ INTO_THE_PUSH = 1 << 20
 # (example, where to migrate: a fraction of its uninterrupted instruction count)
 POINTS = [("counter", 1 / 3), ("counter", 2 / 3), ("kvstore", 0.0), ("kvstore", 1 / 2),
           ("life", 1 / 3), ("sort", 2 / 3), ("threads", 0.4), ("hello", 0.0)]
+
+
+# The checkpoint tests' components that stress a lazy restore: RAM freed and allocated
+# again, remapped regions, a pager of its own, generated code, threads sharing RAM.
+COMPONENTS = ("ram_churn", "remap", "pager", "jit", "shared_threads", "sig_sleep")
+COMPONENT_DIR = Path(__file__).resolve().parent.parent / "checkpoint" / "components"
+
+
+@pytest.fixture(scope="module")
+def component(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    out = tmp_path_factory.mktemp("components")
+    return lambda name: compile_component([COMPONENT_DIR / f"{name}.c"], out / f"{name}.elf")
 
 
 @pytest.fixture
@@ -73,6 +86,25 @@ def test_post_copy_continues_an_example_exactly_where_it_stopped(
     elf = example(name)
     ref = reference(elf)
     source, there = post_copied(elf, receiver, tmp_path, int(ref.instructions * fraction))
+    assert_continued(ref, source, there)
+
+
+@pytest.mark.parametrize("name", ["seal", "self_pager", "signals", "ro_fault", "abi_garbage"])
+def test_post_copy_continues_the_other_examples_exactly_halfway(
+        example: Callable[[str], Path], receiver: Receiver, tmp_path: Path, name: str) -> None:
+    elf = example(name)
+    ref = reference(elf)
+    source, there = post_copied(elf, receiver, tmp_path, ref.instructions // 2)
+    assert_continued(ref, source, there)
+
+
+@pytest.mark.parametrize("name", COMPONENTS)
+def test_post_copy_continues_a_component_that_stresses_lazy_restore_exactly(
+        component: Callable[[str], Path], receiver: Receiver, tmp_path: Path,
+        name: str) -> None:
+    elf = component(name)
+    ref = reference(elf)
+    source, there = post_copied(elf, receiver, tmp_path, ref.instructions // 2)
     assert_continued(ref, source, there)
 
 
