@@ -12,6 +12,14 @@ from __future__ import annotations
 
 import enum
 
+ABI_VERSION = 1
+"""The guest ABI's version, recorded in every checkpoint (``RTCR_ABI_VERSION``).
+
+Raised when an existing call, error code or flag changes its number or its
+meaning, so that a restore refuses a checkpoint whose code expects the old
+one. Adding a call does not raise it: code compiled before never makes it.
+"""
+
 
 class Syscall(enum.IntEnum):
     EXIT = 0  # (code)
@@ -115,6 +123,14 @@ PD_LABEL_MAX = 160  # RTCR_PD_LABEL_MAX: bytes of a PD session's label
 
 STACK_AREA_BASE = 0x4000_0000  # where a PD session's stack area sits in its address space
 STACK_AREA_SIZE = 0x1000_0000  # (Genode's stack area on 64-bit: 256 MiB at 1 GiB)
+
+# The component's inputs (`rtcr run X.elf --env K=V --stdin FILE -- ARGS...`) are ROMs,
+# provided when any input is given. ARGS_ROM: three u64 (argc, envc, bytes of stdin), then
+# argc strings (argv[0]: the component's name) and envc "K=V" strings, each NUL-terminated;
+# crt0 hands them to main(argc, argv, envp). STDIN_ROM: the stdin bytes, zero-padded.
+ARGS_ROM = "args"  # RTCR_ARGS_ROM
+STDIN_ROM = "stdin"  # RTCR_STDIN_ROM
+ARGS_HEADER = "<QQQ"  # struct format of the ARGS_ROM header
 
 ADDRESS_SPACE_SELECTOR = 1  # RTCR_ADDRESS_SPACE: the caller's own region map
 FIRST_DYNAMIC_SELECTOR = 2  # selectors handed out for new objects start here

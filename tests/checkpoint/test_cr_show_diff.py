@@ -173,7 +173,19 @@ def test_objects_are_named_for_what_they_hold(ro_fault_store: Path) -> None:
                      for start, _s, _o, ds, _w, _x in rm["regions"] if start == main["stack"][0])
     assert names[f"obj:{stack_oid}"] == "stack of main"
     assert sorted(n for n in names.values() if n.endswith(" of ro_fault")) == [
-        ".rodata of ro_fault", ".text of ro_fault"]
+        ".data of ro_fault", ".rodata of ro_fault", ".text of ro_fault"]
+
+
+def test_other_ram_is_named_by_where_it_is_attached_and_its_size(
+        example: Callable[[str], Path], tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    assert rtcr("run", example("counter"), "--store", store, "--every", 2_000_000).returncode == 0
+    with Store.open(store) as opened:
+        names = object_names(opened.load(1).manifest)
+    # counter.c attaches its page of counters anywhere: at the first free address, 0x10000.
+    assert sorted(names.values()) == [".data of counter", ".rodata of counter",
+                                      ".text of counter", "RAM 0x10000 (4 KiB)",
+                                      "stack of main"]
 
 
 def test_show_gives_the_log_lines_printed_last_before_the_checkpoint(

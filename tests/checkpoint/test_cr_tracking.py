@@ -308,6 +308,32 @@ def test_swap_moves_the_targets_regions_onto_the_armed_map() -> None:
     assert tracked.recycle(None) == 1
 
 
+def test_a_new_objects_second_map_is_armed_by_recycling_not_at_allocation() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    _, record = t.ram(3)
+    tracked = record.tracked
+    assert (len(tracked.maps[0].regions()), len(tracked.maps[1].regions())) == (3, 0)
+    assert tracked.stale_parts == 3
+    assert tracked.recycle(2) == 2
+    assert [(r.start, r.writeable) for r in tracked.maps[1].regions()] == [
+        (0, False), (PAGE_SIZE, False)]
+    assert tracked.stale_parts == 1
+
+
+def test_a_swap_arms_what_recycling_has_not_yet() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    ds, record = t.ram(3)
+    at = t.attach(t.space, ds)
+    tracked = record.tracked
+    assert tracked.recycle(1) == 1
+    assert tracked.swap() == set()
+    assert tracked.active is tracked.maps[1]
+    assert [(r.start, r.writeable) for r in tracked.maps[1].regions()] == [
+        (0, False), (PAGE_SIZE, False), (2 * PAGE_SIZE, False)]
+    assert t.write_fault(at + 2 * PAGE_SIZE) is RESOLVED
+    assert tracked.dirty == {2}
+
+
 def test_swap_re_arms_in_place_when_a_fault_waits_in_the_targets_region() -> None:
     t = _target(Strategy.RO_ATTACH)
     ds, record = t.ram(2)

@@ -1,9 +1,10 @@
 """The import graph of src/rtcr: no cycles between modules, TYPE_CHECKING imports included.
 
 Every import is read from the source (``ast``), so an import that only the
-type checker follows counts as much as one that runs. A few cycles are
-still there; they are listed by name below, so that a new one fails this
-test and removing one does too (and shortens the list).
+type checker follows counts as much as one that runs. A lower module that
+must name a higher one defines the narrow type it needs (a ``Protocol``)
+and the higher one implements it, as Genode's core does with
+``Region_map_detach``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,6 @@ from pathlib import Path
 import rtcr
 
 ROOT = Path(rtcr.__file__).parent
-
-KNOWN_CYCLES = {
-    # A dataspace names the regions it is attached in and its owner PD.
-    frozenset({"rtcr.core.dataspace", "rtcr.core.pd", "rtcr.core.region_map"}),
-    # The machine's objects name each other in type hints (TYPE_CHECKING only).
-    frozenset({"rtcr.machine.component", "rtcr.machine.cpu", "rtcr.machine.fault_report",
-               "rtcr.machine.machine", "rtcr.machine.parent", "rtcr.machine.scheduler",
-               "rtcr.machine.syscalls", "rtcr.machine.thread"}),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -91,8 +83,8 @@ def import_cycles() -> set[frozenset[str]]:
     return cycles
 
 
-def test_no_import_cycles_but_the_listed_ones() -> None:
-    assert import_cycles() == KNOWN_CYCLES
+def test_no_import_cycles() -> None:
+    assert import_cycles() == set()
 
 
 def test_the_pager_imports_region_maps_and_not_the_other_way() -> None:

@@ -41,6 +41,7 @@ def test_fault_types_and_flags_agree() -> None:
     assert d["RTCR_ADDRESS_SPACE"] == abi.ADDRESS_SPACE_SELECTOR
     assert d["RTCR_SEAL_REVOKE"] == abi.SEAL_REVOKE
     assert d["RTCR_ROM_NAME_MAX"] == abi.ROM_NAME_MAX
+    assert d["RTCR_ABI_VERSION"] == abi.ABI_VERSION
 
 
 def test_pd_session_numbers_agree() -> None:

@@ -168,12 +168,13 @@ def test_main_with_argc_argv(tmp_path: Path) -> None:
     src = tmp_path / "args.c"
     src.write_text(
         "#include <rtcr.h>\n"
-        "int main(int argc, char **argv) {\n"
-        '  rtcr_printf("argc %d argv %p\\n", argc, (void *)argv);\n'
+        "int main(int argc, char **argv, char **envp) {\n"
+        '  rtcr_printf("argc %d argv[0] %p envp[0] %p\\n", argc, (void *)argv[0],\n'
+        "              (void *)envp[0]);\n"
         "  return 7;\n}\n"
     )
     result = run(compile_component([src], tmp_path / "args.elf"))
-    assert result.lines == ["argc 0 argv 0x0"]
+    assert result.lines == ["argc 0 argv[0] 0x0 envp[0] 0x0"]
     assert result.exit_code == 7
 
 

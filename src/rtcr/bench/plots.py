@@ -24,18 +24,29 @@ def _figure(width: float = 9, height: float = 4.5) -> tuple[Any, Any]:
 
 def _grouped_bars(ax: Any, workloads: list[str], series: dict[str, list[float | None]],
                   log: bool) -> None:
+    """One group of bars per workload; a value of 0 (no bar on a log scale) is written "0"."""
     n = max(1, len(series))
     width = 0.8 / n
     for i, (label, values) in enumerate(series.items()):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(workloads))]
         ys = [v if v is not None and v > 0 else 0 for v in values]
-        ax.bar(xs, ys, width, label=label)
+        bars = ax.bar(xs, ys, width, label=label)
+        for x, v in zip(xs, values, strict=True):
+            if v is not None and v <= 0:
+                ax.annotate("0", (x, 0), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                            textcoords="offset points", ha="center", fontsize=7,
+                            color=bars.patches[0].get_facecolor())
     ax.set_xticks(range(len(workloads)))
     ax.set_xticklabels(workloads, rotation=20, ha="right", fontsize=8)
     if log:
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.grid(axis="y", alpha=0.3)
+
+
+def _legend(ax: Any) -> None:
+    """The legend right of the plot, where it covers no bar and no point."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
 def _default_configs(s: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -91,7 +102,7 @@ def write_plots(results: dict[str, Any], out: Path) -> list[Path]:
     ax.set_xscale("symlog", linthresh=10)
     ax.set_yscale("log")
     ax.set_title("Checkpoint pause vs dirty pages (every configuration)")
-    ax.legend(fontsize=8)
+    _legend(ax)
     ax.grid(alpha=0.3)
     written.append(_save(fig, out / PLOTS["pause"]))
 

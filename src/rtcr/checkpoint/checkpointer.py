@@ -107,7 +107,7 @@ class Checkpointer:
         self._faults_at_last = fault_totals(machine)
         self._frames: dict[int, array[int]] = {}
         self._ram_base = address(machine.core.ram.buffer)
-        self._recycle_budget = _RECYCLE_MIN
+        self.plan_recycling()  # a new or restored object's second map is armed so, too
         self.history: list[CheckpointStats] = []
 
     @property

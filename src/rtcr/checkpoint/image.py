@@ -16,6 +16,7 @@ from rtcr.core import RegionMap
 from rtcr.errors import Denied
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
+from .provenance import MANIFEST_KEY as PROVENANCE_KEY
 from .runtime import (
     OWN_PD_OID,
     PdRecord,
@@ -178,4 +179,5 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         "faulters": _faulters(runtime),
         "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
         "sleepers": [t.tid for t in scheduler.sleepers()],
+        **({} if runtime.provenance is None else {PROVENANCE_KEY: runtime.provenance}),
     }

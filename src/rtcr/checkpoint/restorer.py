@@ -31,6 +31,7 @@ from rtcr.core import (
     SignalContext,
     SignalReceiver,
 )
+from rtcr.core.quota import format_bytes
 from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
@@ -55,7 +56,17 @@ class Restored:
 
 def restore(checkpoint: PageSource, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
-            banked: bool = False, lazy: bool = False) -> Restored:
+            banked: bool = False, lazy: bool = False,
+            segments: dict[str, bytes] | None = None,
+            ram_quota: int | None = None) -> Restored:
+    """Rebuild checkpoint ``checkpoint_id`` in a fresh machine.
+
+    ``segments`` replace the stored content of the ROMs of those names (a
+    restore onto a rebuilt binary: its read-only segments). ``ram_quota``
+    gives the component a RAM quota other than the one it had (the
+    machine's RAM grows with it); it may not be less than the RAM the
+    component's live dataspaces use.
+    """
     manifest = checkpoint.manifest
     if manifest.get("format") != FORMAT:
         raise StoreError(f"checkpoint {checkpoint_id} has image format "
@@ -66,20 +77,35 @@ def restore(checkpoint: PageSource, checkpoint_id: int, *, strategy: Strategy | 
                               "page would have to be loaded first (add --strategy ro-attach)")
     try:
         return _restore(checkpoint, checkpoint_id, manifest, strategy, granularity, log_sink,
-                        banked, lazy)
+                        banked, lazy, segments or {}, ram_quota)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CorruptCheckpoint(checkpoint_id, f"inconsistent image: {error!r}") from error
 
 
+def _new_quota(manifest: dict[str, Any], checkpoint_id: int, ram_quota: int) -> int:
+    """``ram_quota``, if the component's live RAM (its own, not its PD sessions') fits in it."""
+    used = sum(-(-o["size"] // PAGE_SIZE) * PAGE_SIZE for o in manifest["objects"]
+               if o["kind"] == "ram" and o.get("pd") is None and not o["freed"])
+    if ram_quota < used:
+        raise InvalidArgument(f"a RAM quota of {format_bytes(ram_quota)} is less than the "
+                              f"{format_bytes(used)} the component uses at checkpoint "
+                              f"{checkpoint_id}: give at least {format_bytes(used)}")
+    return ram_quota
+
+
 def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
-             log_sink: LogSink, banked: bool, lazy: bool) -> Restored:
+             log_sink: LogSink, banked: bool, lazy: bool,
+             segments: dict[str, bytes], ram_quota: int | None) -> Restored:
     m, comp = manifest["machine"], manifest["component"]
     rt = manifest["runtime"]
     runtime = Runtime(strategy or Strategy(rt["strategy"]),
                       granularity or int(rt["granularity"]), banked=banked)
-    machine = Machine(m["ram_size"], quantum=m["quantum"], log_sink=log_sink)
-    component = machine.create_component(comp["name"], ram_quota=comp["ram_quota"],
+    quota = comp["ram_quota"] if ram_quota is None else _new_quota(manifest, checkpoint_id,
+                                                                   ram_quota)
+    machine = Machine(m["ram_size"] + max(0, quota - comp["ram_quota"]), quantum=m["quantum"],
+                      log_sink=log_sink)
+    component = machine.create_component(comp["name"], ram_quota=quota,
                                          cap_quota=comp["cap_quota"], parent=runtime)
     runtime.adopt_address_space(component)
     pd = component.pd
@@ -93,8 +119,9 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
     for obj in manifest["objects"]:
         oid, kind = obj["oid"], obj["kind"]
         if kind == "rom":
-            data = bytearray(obj["size"])
-            if data:
+            given = segments.get(obj["name"]) if obj.get("label") is None else None
+            data = bytearray(obj["size"]) if given is None else bytearray(given)
+            if data and given is None:
                 checkpoint.scatter(object_key(oid), address(data),
                                    array("Q", range(0, len(data), PAGE_SIZE)))
             runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))

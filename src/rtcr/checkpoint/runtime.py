@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rtcr.core import (
     Dataspace,
@@ -48,12 +48,9 @@ from rtcr.core import (
     WalkFailure,
 )
 from rtcr.errors import Denied, InvalidDataspace
-from rtcr.machine.parent import drop_capabilities, stack_area_of
+from rtcr.machine.parent import Child, drop_capabilities, stack_area_of
 
 from .tracking import Strategy, TrackedRam
-
-if TYPE_CHECKING:
-    from rtcr.machine import Component
 
 
 @dataclass
@@ -163,6 +160,9 @@ class Runtime:
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
         self.next_oid = ADDRESS_SPACE_OID + 1
+        # What every checkpoint records as its provenance (`provenance.Provenance.as_json`);
+        # the session sets it, None records none.
+        self.provenance: dict[str, Any] | None = None
 
     # -- bookkeeping --------------------------------------------------------
     def _oid(self, restored: int | None) -> int:
@@ -178,7 +178,7 @@ class Runtime:
         for core_object in core_objects:
             self._by_core_object[id(core_object)] = record
 
-    def adopt_address_space(self, child: Component) -> None:
+    def adopt_address_space(self, child: Child) -> None:
         """Record the target's own region map (selector 1) before anything is attached."""
         space = child.pd.address_space
         # RM_DATASPACE(RTCR_ADDRESS_SPACE) hands the target this map's managed dataspace.
@@ -212,7 +212,7 @@ class Runtime:
         return [r for r in self.objects.values()
                 if isinstance(r, PdRecord) and r.oid != OWN_PD_OID]
 
-    def _owner(self, child: Component, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
+    def _owner(self, child: Child, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
                                                                            int | None]:
         """The PD a RAM call acts on and its object id (None: the target's own PD)."""
         if pd is None or pd is child.pd:
@@ -226,7 +226,7 @@ class Runtime:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
 
     # -- tracking -----------------------------------------------------------
-    def allocate_ram(self, child: Component, size: int, *, oid: int | None = None,
+    def allocate_ram(self, child: Child, size: int, *, oid: int | None = None,
                      pd: ProtectionDomain | None = None, armed: bool = True) -> RamRecord:
         """Allocate RAM on `pd` (None: the target's PD), behind tracked managed dataspaces.
 
@@ -255,13 +255,13 @@ class Runtime:
 
     # -- the Parent interface ------------------------------------------------
     # A restore passes `oid` to recreate an object under the id it had.
-    def rom(self, child: Component, name: str, data: bytes, *, oid: int | None = None,
+    def rom(self, child: Child, name: str, data: bytes, *, oid: int | None = None,
             label: str | None = None) -> Dataspace:
         rom = child.machine.core.create_rom(name, data)
         self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
         return rom
 
-    def provide_roms(self, child: Component) -> None:
+    def provide_roms(self, child: Child) -> None:
         """The ROM modules `child` may open, as objects of their own from the start.
 
         A checkpoint then holds them as it holds the program's segments, so a
@@ -271,7 +271,7 @@ class Runtime:
         for name, data in sorted(child.roms.items()):
             self.rom(child, name, data, label=name)
 
-    def rom_session(self, child: Component, name: str) -> Dataspace:
+    def rom_session(self, child: Child, name: str) -> Dataspace:
         for record in self.objects.values():
             if isinstance(record, RomRecord) and record.label == name:
                 return record.rom
@@ -279,7 +279,7 @@ class Runtime:
             raise Denied(f"{child.name} has no ROM named {name!r}")
         return self.rom(child, name, child.roms[name], label=name)
 
-    def ram_alloc(self, child: Component, size: int, *,
+    def ram_alloc(self, child: Child, size: int, *,
                   pd: ProtectionDomain | None = None) -> Dataspace:
         ds = self.allocate_ram(child, size, pd=pd).tracked.managed.dataspace()
         if pd is not None and pd is not child.pd:
@@ -287,7 +287,7 @@ class Runtime:
             pd.cap_space.insert(ds)
         return ds
 
-    def _owned_ram(self, child: Component, ds: Dataspace, pd: ProtectionDomain | None,
+    def _owned_ram(self, child: Child, ds: Dataspace, pd: ProtectionDomain | None,
                    what: str) -> tuple[RamRecord, RamDataspace, ProtectionDomain]:
         """The record and real RAM of `ds`; `Denied` unless `pd` owns it, before any change."""
         owner, _ = self._owner(child, pd)
@@ -298,7 +298,7 @@ class Runtime:
         owner.check_owner(ram, what)
         return record, ram, owner
 
-    def ram_free(self, child: Component, ds: Dataspace, *,
+    def ram_free(self, child: Child, ds: Dataspace, *,
                  pd: ProtectionDomain | None = None) -> None:
         record, ram, owner = self._owned_ram(child, ds, pd, "free")
         if self.before_free is not None:
@@ -307,18 +307,18 @@ class Runtime:
         owner.free_ram(ram)
         child.machine.core.revoke(ds)
 
-    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+    def ram_of(self, child: Child, ds: Dataspace) -> RamDataspace:
         ram = self._ram_record(ds).tracked.ram
         if ram is None:
             raise InvalidDataspace(f"{ds!r} was already freed")
         return ram
 
-    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+    def pd_session(self, child: Child, name: str) -> ProtectionDomain:
         pd = child.machine.core.create_pd_session(child.pd, name)
         self._remember(PdRecord(self._oid(None), pd), pd)
         return pd
 
-    def pd_address_space(self, child: Component, pd: ProtectionDomain, *,
+    def pd_address_space(self, child: Child, pd: ProtectionDomain, *,
                          oid: int | None = None) -> RegionMap:
         _, pd_oid = self._owner(child, pd)  # a PD of this target's
         space = pd.address_space
@@ -327,7 +327,7 @@ class Runtime:
                            space.dataspace())
         return space
 
-    def pd_stack_area(self, child: Component, pd: ProtectionDomain, *,
+    def pd_stack_area(self, child: Child, pd: ProtectionDomain, *,
                       oid: int | None = None) -> RegionMap:
         _, pd_oid = self._owner(child, pd)
         area = stack_area_of(pd)
@@ -336,13 +336,13 @@ class Runtime:
                            area, area.dataspace())
         return area
 
-    def child_started(self, child: Component) -> None:
+    def child_started(self, child: Child) -> None:
         # The child runs in one of the target's PD sessions; its requests are served here
         # too. (Checkpoints of such a tree are refused: the image holds one component.)
         self.pd_address_space(child, child.pd)
         self.pd_stack_area(child, child.pd)
 
-    def restore_pd_session(self, child: Component, oid: int, name: str, ram_quota: int,
+    def restore_pd_session(self, child: Child, oid: int, name: str, ram_quota: int,
                            cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:
         """Recreate a PD session with the limits it had; nobody pays for it again."""
         pd = child.machine.core.create_pd(name, ram_quota, cap_quota,
@@ -350,7 +350,7 @@ class Runtime:
         self._remember(PdRecord(oid, pd), pd)
         return pd
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+    def ram_seal(self, child: Child, ds: Dataspace, *, revoke: bool = False,
                  pd: ProtectionDomain | None = None) -> None:
         record, ram, owner = self._owned_ram(child, ds, pd, "seal")
         record.sealed = True
@@ -361,12 +361,12 @@ class Runtime:
                     if region.ds_oid == record.oid:
                         region.writeable = False
 
-    def rm_create(self, child: Component, size: int, *, oid: int | None = None) -> RegionMap:
+    def rm_create(self, child: Child, size: int, *, oid: int | None = None) -> RegionMap:
         rm = child.machine.core.create_region_map(size)
         self._remember(RegionMapRecord(self._oid(oid), rm), rm, rm.dataspace())
         return rm
 
-    def rm_destroy(self, child: Component, rm: RegionMap) -> None:
+    def rm_destroy(self, child: Child, rm: RegionMap) -> None:
         record = self._region_map_record(rm)
         if record.oid == ADDRESS_SPACE_OID:
             raise Denied("a component cannot destroy its own address space")
@@ -375,11 +375,11 @@ class Runtime:
         record.destroyed = True
         record.regions.clear()
 
-    def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
+    def rm_dataspace(self, child: Child, rm: RegionMap) -> Dataspace:
         self._region_map_record(rm)
         return rm.dataspace()
 
-    def attach(self, child: Component, rm: RegionMap, ds: Dataspace, *, size: int, offset: int,
+    def attach(self, child: Child, rm: RegionMap, ds: Dataspace, *, size: int, offset: int,
                at: int | None, executable: bool, writeable: bool) -> Range:
         rm_record = self._region_map_record(rm)
         ds_record = self.record_of(ds)
@@ -392,27 +392,27 @@ class Runtime:
                                               ds_record.oid, writeable, executable))
         return rng
 
-    def detach(self, child: Component, rm: RegionMap, at: int) -> None:
+    def detach(self, child: Child, rm: RegionMap, at: int) -> None:
         rm_record = self._region_map_record(rm)
         region = rm.detach(at)
         rm_record.regions = [r for r in rm_record.regions if r.start != region.start]
 
-    def fault_handler(self, child: Component, rm: RegionMap,
+    def fault_handler(self, child: Child, rm: RegionMap,
                       context: SignalContext | None) -> None:
         record = self._region_map_record(rm)
         rm.fault_handler(context)
         record.handler = None if context is None else self.record_of(context).oid
 
-    def fault(self, child: Component, rm: RegionMap) -> Fault:
+    def fault(self, child: Child, rm: RegionMap) -> Fault:
         self._region_map_record(rm)
         return rm.fault()
 
-    def signal_receiver(self, child: Component, *, oid: int | None = None) -> SignalReceiver:
+    def signal_receiver(self, child: Child, *, oid: int | None = None) -> SignalReceiver:
         receiver = SignalReceiver(child.machine.core.next_badge)
         self._remember(ReceiverRecord(self._oid(oid), receiver), receiver)
         return receiver
 
-    def signal_context(self, child: Component, receiver: SignalReceiver | None = None, *,
+    def signal_context(self, child: Child, receiver: SignalReceiver | None = None, *,
                        oid: int | None = None) -> SignalContext:
         if receiver is None:
             context, receiver_oid = child.pd.signal_receiver.create_context(), None
@@ -423,7 +423,7 @@ class Runtime:
         self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
         return context
 
-    def signal_free(self, child: Component, context: SignalContext) -> None:
+    def signal_free(self, child: Child, context: SignalContext) -> None:
         record = self.record_of(context)
         assert isinstance(record, SignalRecord)
         context.receiver.dissolve(context)

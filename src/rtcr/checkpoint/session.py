@@ -13,16 +13,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rtcr.errors import StoreError
-from rtcr.machine import Component, ElfImage, Machine, RunResult, Status, load_elf
+from rtcr.errors import InvalidArgument, StoreError
+from rtcr.machine import Component, ElfImage, Machine, RunResult, Status
 from rtcr.machine.component import LogSink, print_log
-from rtcr.store import Store
+from rtcr.store import Retained, Retention, Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
+from .inputs import Inputs
 from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats, PageSource, StoredPages
+from .provenance import (
+    Binary,
+    current,
+    read_binary,
+    rebuilt_segments,
+    recorded,
+)
+from .provenance import mismatch as provenance_mismatch
 from .restorer import restore
-from .runtime import Runtime
+from .runtime import RomRecord, Runtime
 from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy
 
@@ -102,7 +111,11 @@ def _shut_down(checkpointer: Checkpointer) -> None:
 class Session:
     def __init__(self, machine: Machine, component: Component, runtime: Runtime,
                  checkpointer: Checkpointer | None, *, restored_log_lines: int = 0,
-                 lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES) -> None:
+                 lazy: LazyLoader | None = None, prefetch_pages: int = PREFETCH_PAGES,
+                 forced: str | None = None, store: Store | None = None) -> None:
+        # What differed from the checkpoint's provenance when a restore was forced.
+        self.forced = forced
+        self.store = store  # where the checkpoints go (None: nowhere, or a migration's wire)
         # LOG lines the component had printed before the checkpoint it was restored from.
         self.restored_log_lines = restored_log_lines
         self.machine = machine
@@ -118,58 +131,99 @@ class Session:
               store: Store | None = None, log_sink: LogSink = print_log,
               quantum: int | None = None, concurrent: Policy | None = None,
               roms: dict[str, bytes] | None = None, cap_quota: int | None = None,
-              staging_budget: int | None = None) -> Session:
+              staging_budget: int | None = None, binary: Binary | None = None,
+              inputs: Inputs | None = None) -> Session:
         """Load an ELF under the runtime; `concurrent` selects copy-on-write checkpoints.
 
         `roms` are the ROM modules the component may open by name (a
         checkpoint keeps the ones it opened, so a restore needs none).
         `staging_budget` bounds the memory of checkpoints in flight (bytes).
+        Checkpoints record the ELF file's identity as their provenance:
+        read from `elf` when it is a path, else `binary` (None: none).
+        `inputs` (arguments, environment, stdin) become ROM modules too
+        (see `inputs`), kept by every checkpoint.
         """
-        image = elf if isinstance(elf, ElfImage) else load_elf(elf)
+        if isinstance(elf, ElfImage):
+            image = elf
+        else:
+            binary, image = read_binary(elf)
         machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
                           **({"quantum": quantum} if quantum else {}))
         runtime = Runtime(strategy, granularity, banked=concurrent is not None)
+        runtime.provenance = current(binary).as_json()
         component = machine.create_component(
             image.name, ram_quota=ram_quota, parent=runtime,
             **({"cap_quota": cap_quota} if cap_quota is not None else {}))
-        component.roms = dict(roms or {})
+        given = (inputs or Inputs()).roms(image.name)
+        clash = sorted(set(given) & set(roms or {}))
+        if clash:
+            raise InvalidArgument(f"ROM {clash[0]!r} holds the component's inputs: give "
+                                  "your ROM another name")
+        component.roms = {**(roms or {}), **given}
         runtime.adopt_address_space(component)
         component.load(image)
         runtime.provide_roms(component)
         return cls(machine, component, runtime,
                    _checkpointer(machine, component, runtime, store, concurrent,
-                                 staging_budget=staging_budget))
+                                 staging_budget=staging_budget), store=store)
 
     @classmethod
     def resume(cls, store: Store, checkpoint_id: int | None = None, *,
                strategy: Strategy | None = None, granularity: int | None = None,
                log_sink: LogSink = print_log, checkpoint: bool = True,
                concurrent: Policy | None = None, staging_budget: int | None = None,
-               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES) -> Session:
+               lazy: bool = False, prefetch_pages: int = PREFETCH_PAGES,
+               binary: Path | None = None, force: bool = False,
+               ram_quota: int | None = None) -> Session:
         """Restore a checkpoint (default: the newest) into a fresh machine.
+
+        `ram_quota` replaces the component's RAM quota (see `restore`).
 
         `lazy` starts the target before its RAM is back: pages are loaded on
         their first access and `prefetch_pages` more are loaded between two
         time slices (0: only on access; see `lazy`); the store must stay
         open until the run ends.
+
+        A checkpoint whose provenance does not match this rtcr and host
+        (`provenance.mismatch`) raises `provenance.IncompatibleCheckpoint`, unless
+        `force` (then `forced` says what differed). `binary` restores onto
+        a rebuilt ELF: its layout must be the checkpointed one
+        (`provenance.layout_difference`, else `IncompatibleCheckpoint`);
+        its read-only segments replace the checkpointed ones, and new
+        checkpoints store them and record it.
         """
         started = time.perf_counter()
         cid = checkpoint_id if checkpoint_id is not None else store.newest()
         if cid is None:
             raise StoreError(f"{store.path} holds no checkpoint to restore")
-        restored = restore(StoredPages(store.load(cid)), cid, strategy=strategy,
-                           granularity=granularity, log_sink=log_sink,
-                           banked=concurrent is not None, lazy=lazy)
+        loaded = store.load(cid)
+        provenance = recorded(loaded.manifest)
+        difference = provenance_mismatch(provenance, cid, check_binary=binary is None)
+        if difference is not None and not force:
+            raise difference.refusal()
+        onto, segments = (None, {}) if binary is None else rebuilt_segments(
+            provenance, cid, binary, loaded.manifest["component"]["name"])
+        restored = restore(StoredPages(loaded), cid, strategy=strategy, granularity=granularity,
+                           log_sink=log_sink, banked=concurrent is not None, lazy=lazy,
+                           segments=segments, ram_quota=ram_quota)
+        restored.runtime.provenance = current(
+            onto if binary is not None else provenance.binary if provenance else None).as_json()
+        # Replaced segments are new to the chain: the next checkpoint stores them whole.
+        stored = {oid for oid in restored.objects
+                  if not isinstance(record := restored.runtime.objects[oid], RomRecord)
+                  or record.label is not None or record.name not in segments}
         if restored.lazy is not None:
             restored.lazy.started = started
         checkpointer = (_checkpointer(restored.machine, restored.component, restored.runtime,
                                       store, concurrent, parent=cid,
-                                      stored_objects=restored.objects,
+                                      stored_objects=stored,
                                       staging_budget=staging_budget)
                         if checkpoint else None)
         return cls(restored.machine, restored.component, restored.runtime, checkpointer,
                    restored_log_lines=restored.log_lines, lazy=restored.lazy,
-                   prefetch_pages=prefetch_pages)
+                   prefetch_pages=prefetch_pages,
+                   forced=None if difference is None else difference.what,
+                   store=store if checkpoint else None)
 
     @classmethod
     def pull(cls, image: PageSource, checkpoint_id: int, *, log_sink: LogSink = print_log,
@@ -178,8 +232,12 @@ class Session:
 
         This is the receiving end of a post-copy migration: ``image``'s pages
         arrive over the connection while the target runs (`rtcr.migrate`).
+        Its provenance is checked as `resume` checks it (never forced).
         """
         started = time.perf_counter()
+        difference = provenance_mismatch(recorded(image.manifest), checkpoint_id)
+        if difference is not None:
+            raise difference.refusal()
         restored = restore(image, checkpoint_id, strategy=Strategy.RO_ATTACH,
                            log_sink=log_sink, lazy=True)
         assert restored.lazy is not None
@@ -206,7 +264,9 @@ class Session:
             stop_when: Callable[[], bool] | None = None,
             on_store_error: Callable[[StoreError], bool] | None = None,
             checkpoint_now: Callable[[], bool] | None = None,
-            final_checkpoint: bool = False) -> SessionResult:
+            final_checkpoint: bool = False, retention: Retention | None = None,
+            on_retained: Callable[[Retained | StoreError], None] | None = None
+            ) -> SessionResult:
         """Run to the end, checkpointing every `every` instructions or `every_ms` ms.
 
         `on_progress` is called between time slices (keep it cheap);
@@ -220,6 +280,14 @@ class Session:
         A wall-clock checkpoint is due only when the target ran since the
         previous one: however short `every_ms`, at least one time slice runs
         between two checkpoints, so the run always progresses.
+
+        `retention` is a rolling window over the store (`Store.retain`),
+        applied after checkpoints committed, whenever no other one is on its
+        way to the store (and not before a lazy restore has loaded
+        everything: it reads the checkpoint it restored), and at the end;
+        `on_retained` hears what each application did, or the `StoreError`
+        that stopped it (the run goes on: a store too full to gc still takes
+        checkpoints).
 
         When a checkpoint cannot be written (`StoreError`: a full disk, an I/O
         error), `on_store_error` decides: True keeps the target running
@@ -248,14 +316,32 @@ class Session:
         failure: StoreError | None = None
         unloadable: LazyLoadFailed | None = None
 
+        retained_at = len(checkpointer.history) if checkpointer is not None else 0
+
         def report(done: list[CheckpointStats]) -> None:
             for stats in done:
                 if on_checkpoint is not None:
                     on_checkpoint(stats)
 
+        def retain() -> None:
+            nonlocal retained_at
+            if (retention is None or checkpointer is None or self.store is None
+                    or len(checkpointer.history) == retained_at
+                    or checkpointer.committer.in_flight
+                    or (self.lazy is not None and not self.lazy.done)):
+                return
+            retained_at = len(checkpointer.history)
+            try:
+                retained: Retained | StoreError = self.store.retain(retention)
+            except StoreError as error:
+                retained = error
+            if on_retained is not None:
+                on_retained(retained)
+
         def background() -> None:
             if checkpointer is not None:
                 report(checkpointer.background())
+                retain()
             if lazy is not None:
                 lazy.prefetch(self.prefetch_pages)
             if on_progress is not None:
@@ -308,6 +394,7 @@ class Session:
                     else:
                         checkpointer.take()
                 report(checkpointer.close())
+                retain()
             except StoreError as error:
                 _shut_down(checkpointer)
                 if on_store_error is None or not on_store_error(error):

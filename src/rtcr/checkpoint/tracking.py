@@ -22,6 +22,12 @@ the map swapped out is re-armed later, off the pause path (`recycle`).
 Only the map holding the parts sits between the target's map and the RAM,
 so tracking costs one level of the five a walk may take, swap or not.
 
+Arming in O(1), too. A new (or restored) object's second map is needed
+only at its first swap, so it is not armed when the object is made: its
+parts are attached by `recycle`, between time slices, as a swapped-out
+map is re-armed, and whatever is left by the first swap is armed there.
+Allocating or restoring an object attaches the parts of one map, not two.
+
 All of it uses only the public region-map interface (attach, detach,
 protect -- a detach and re-attach fused, see ``RegionMap.protect`` --
 and the fault handler), as a Genode component would: the runtime serves
@@ -86,12 +92,16 @@ class TrackedRam:
         self._active = 0
         self._writeable: set[int] = set()  # parts attached writable in the active map
         self._stale: set[int] = set()  # parts of the inactive map still to re-arm
+        # Parts [_unattached, parts) of the inactive map were never attached (see
+        # "Arming in O(1)"): only maps[1], before the first swap, under ro-attach.
+        self._unattached = self.parts
         # The walk failure a tracking fault has (none under `full`: nothing is tracked).
         self._tracking = {Strategy.RO_ATTACH: WalkFailure.WRITE_VIOLATION,
                           Strategy.DETACH: WalkFailure.NO_REGION}.get(strategy)
         if armed:
-            for rm in maps:
-                self._arm_all(rm)
+            self._arm_all(maps[0])
+            if strategy is Strategy.RO_ATTACH:
+                self._unattached = 0
 
     @property
     def freed(self) -> bool:
@@ -131,12 +141,16 @@ class TrackedRam:
             assert self.ram is not None
             rm.attach(self.ram, size=0, offset=0, at=0, executable=True, writeable=True)
         elif self.strategy is Strategy.RO_ATTACH:
-            ram, size, end = self.ram, self.part_size, self.pages * PAGE_SIZE
-            assert ram is not None
-            for offset in range(0, end, size):  # (the attaches of _attach_part, inline)
-                rm.attach(ram, size=min(size, end - offset), offset=offset, at=offset,
-                          executable=True, writeable=False)
+            self._attach_read_only(rm, 0, self.parts)
         # DETACH: nothing attached; every first access faults.
+
+    def _attach_read_only(self, rm: RegionMap, first: int, end: int) -> None:
+        """Attach parts [first, end) read-only (the attaches of _attach_part, inline)."""
+        ram, size, limit = self.ram, self.part_size, self.pages * PAGE_SIZE
+        assert ram is not None
+        for offset in range(first * size, min(end * size, limit), size):
+            rm.attach(ram, size=min(size, limit - offset), offset=offset, at=offset,
+                      executable=True, writeable=False)
 
     def arm_part(self, part: int) -> None:
         """Arm one part in both maps, as construction arms them all.
@@ -224,7 +238,7 @@ class TrackedRam:
         self.recycle(None)
         old = self.maps[self._active]
         new = self.maps[self._active ^ 1]
-        regions = old.dataspace().regions
+        regions = old.dataspace().holders()
         if any(r.region_map.has_faults_in(r.start, r.size) for r in regions):
             for part in self._writeable:
                 self._rearm_part(old, part)
@@ -242,15 +256,21 @@ class TrackedRam:
 
     @property
     def stale_parts(self) -> int:
-        """Parts of the inactive map still waiting to be re-armed."""
-        return len(self._stale)
+        """Parts of the inactive map still waiting to be re-armed (or armed at all)."""
+        return len(self._stale) + self.parts - self._unattached
 
     def recycle(self, budget: int | None) -> int:
-        """Re-arm up to `budget` parts of the inactive map; the work done."""
+        """Re-arm (or arm) up to `budget` parts of the inactive map; the work done."""
         if self.ram is None or self.strategy is Strategy.FULL:
             return 0
         inactive = self.maps[self._active ^ 1]
         done = 0
+        if self._unattached < self.parts:
+            first = self._unattached
+            end = self.parts if budget is None else min(self.parts, first + budget)
+            self._attach_read_only(inactive, first, end)
+            self._unattached = end
+            done = end - first
         while self._stale and (budget is None or done < budget):
             self._rearm_part(inactive, self._stale.pop())
             done += 1
@@ -267,5 +287,6 @@ class TrackedRam:
                 rm.detach(region.start)
         self._writeable.clear()
         self._stale.clear()
+        self._unattached = self.parts
         self.dirty.clear()
         self.ram = None

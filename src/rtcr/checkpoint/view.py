@@ -90,6 +90,11 @@ class _Objects:
 def object_names(manifest: dict[str, Any]) -> dict[str, str]:
     """Store key -> what a person calls the memory object (``.text of c``, ``stack of main``).
 
+    A program's segments are the objects the loader makes before the main
+    thread's stack: read-only ones are ``.text`` (executable) or
+    ``.rodata``, writable ones ``.data`` (with the ``.bss``). Any other RAM
+    is named by where it is attached first (``RAM 0x10000 (4 KiB)``).
+
     Empty for a manifest that is no runtime image (a store holds any JSON).
     """
     if not isinstance(manifest.get("objects"), list) or not isinstance(
@@ -97,10 +102,19 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
         return {}
     objects = _Objects(manifest)
     attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
+    if ADDRESS_SPACE_OID in objects.by_oid:  # absolute addresses, through nested region maps
+        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_DEPTH)
+        while pending:
+            region = pending.pop(0)
+            attached.setdefault(region["oid"], (region["start"], region["rights"][2] == "x"))
+            pending[:0] = region.get("regions", [])
     for rm in manifest["objects"]:
         if rm["kind"] == "rm":
             for start, _size, _offset, ds_oid, _w, x in sorted(rm["regions"]):
                 attached.setdefault(ds_oid, (start, x))
+    # The loader makes the program's segments first, then the main thread's stack.
+    stacks = [oid for oid, (at, _x) in attached.items() if at in objects.stacks]
+    program_below = min(stacks, default=0)
     names: dict[str, str] = {}
     for oid, obj in objects.by_oid.items():
         if obj["kind"] not in ("ram", "rom"):
@@ -108,9 +122,13 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
         at, executable = attached.get(oid, (-1, False))
         if obj["kind"] == "rom":
             # The loader names a program's read-only segments "NAME:segmentN".
-            component, _, _segment = obj["name"].rpartition(":")
+            program, _, _segment = obj["name"].rpartition(":")
             section = ".text" if executable else ".rodata"
-            name = f"{section} of {component}" if component else f"ROM {obj['name']}"
+            name = f"{section} of {program}" if program else f"ROM {obj['name']}"
+        elif oid < program_below and at >= 0:
+            name = f".data of {manifest['component']['name']}"
+        elif at >= 0 and at not in objects.stacks:
+            name = f"RAM {at:#x} ({format_bytes(obj['size'])})"
         else:
             name = objects.holds(oid, at)
         names[object_key(oid)] = name

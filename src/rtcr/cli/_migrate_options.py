@@ -22,6 +22,7 @@ from rtcr.migrate.source import (
     migrate,
 )
 from rtcr.migrate.wire import read_secret
+from rtcr.store import Retention
 
 from ._options import COUNT, MILLIS
 from ._running import RunSignals, drive
@@ -140,13 +141,14 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
 def drive_or_migrate(session: Session, migration: MigrationPlan | None, signals: RunSignals, *,
                      every: int | None, every_ms: float | None, max_instructions: int | None,
                      summary_json: str | None, on_store_error: str,
-                     final_checkpoint: bool) -> None:
+                     final_checkpoint: bool, retention: Retention | None = None) -> None:
     """Run the session of `rtcr run`/`restore` to its end, migrating it if asked to."""
     if migration is not None:
+        assert retention is None, "refused with the options (_store_options.retention)"
         drive_migration(session, migration, signals, every=every, every_ms=every_ms,
                         final_checkpoint=final_checkpoint,
                         max_instructions=max_instructions, summary_json=summary_json)
         return
     drive(session, signals, every=every, every_ms=every_ms, max_instructions=max_instructions,
           summary_json=summary_json, on_store_error=on_store_error,
-          final_checkpoint=final_checkpoint)
+          final_checkpoint=final_checkpoint, retention=retention)

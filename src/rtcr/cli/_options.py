@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from rtcr.checkpoint import Policy, Strategy
+from rtcr.checkpoint.inputs import Inputs
 
 _SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 _COUNT_SUFFIXES = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
@@ -113,6 +115,39 @@ def roms(specs: tuple[str, ...], config: Path | None) -> dict[str, bytes]:
         except OSError as exc:
             raise click.FileError(str(file), exc.strerror or str(exc)) from exc
     return modules
+
+
+def input_options(func: Any) -> Any:
+    func = click.option("--stdin", "stdin", type=click.Path(dir_okay=False, allow_dash=True,
+                                                            path_type=Path),
+                        default=None, metavar="FILE|-",
+                        help="The component's stdin: FILE, or - for rtcr's own stdin, read "
+                             "whole before the component starts (rtcr_stdin_read reads it "
+                             "as a stream, rtcr_rom_open(\"stdin\") as a ROM).")(func)
+    func = click.option("--env", multiple=True, metavar="K=V",
+                        help="An environment variable of the component (envp, environ, "
+                             "getenv); repeatable.")(func)
+    return func
+
+
+def inputs(args: tuple[str, ...], env: tuple[str, ...], stdin: Path | None) -> Inputs:
+    """The component's inputs of `-- ARGS`, --env K=V and --stdin FILE|- (read now)."""
+    pairs: list[tuple[str, str]] = []
+    for spec in env:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{spec!r} is not K=V", param_hint="--env")
+        pairs.append((key, value))
+    data = None
+    if stdin is not None:
+        try:
+            if str(stdin) == "-" and sys.stdin.isatty():
+                click.echo("rtcr: reading the component's stdin from the terminal until end "
+                           "of file (Ctrl-D)", err=True)
+            data = sys.stdin.buffer.read() if str(stdin) == "-" else stdin.read_bytes()
+        except OSError as exc:
+            raise click.FileError(str(stdin), exc.strerror or str(exc)) from exc
+    return Inputs(tuple(args), tuple(pairs), data)
 
 
 def interval_options(func: Any) -> Any:

@@ -25,9 +25,12 @@ from rich.live import Live
 from rich.spinner import Spinner
 
 from rtcr.checkpoint import CheckpointStats, Outcome, Session, SessionResult, Strategy
+from rtcr.core.quota import format_bytes
 from rtcr.errors import StoreError
+from rtcr.store import Retained, Retention
 
 from ._intervals import interval_warning
+from ._ranges import id_ranges
 
 # What `--on-store-error` offers: end the run (exit 74), or run on without checkpoints.
 STORE_ERROR_POLICIES = ("stop", "continue")
@@ -139,9 +142,44 @@ def check_summary_path(summary_json: str | None) -> None:
     raise click.BadParameter(f"{summary_json}: {why}", param_hint="--summary-json")
 
 
+class RetentionReport:
+    """What the rolling window (--keep, --max-store-size) did during a run, for its end."""
+
+    def __init__(self, retention: Retention) -> None:
+        self.retention = retention
+        self.removed: list[int] = []
+        self.size: int | None = None
+        self._oversized: set[int] = set()
+        self._failed = False
+
+    def __call__(self, retained: Retained | StoreError) -> None:
+        if isinstance(retained, StoreError):
+            if not self._failed:  # once: the next commits will likely fail the same way
+                warn(f"could not remove old checkpoints: {retained}; the run goes on and "
+                     "keeps them")
+            self._failed = True
+            return
+        self.removed += retained.removed
+        self.size = retained.size
+        bound = self.retention.max_bytes
+        if retained.oversized is not None and bound is not None \
+                and retained.oversized not in self._oversized:
+            self._oversized.add(retained.oversized)
+            warn(f"the store takes {format_bytes(retained.size)} with only checkpoint "
+                 f"{retained.oversized} (and the tagged ones) left, more than --max-store-size "
+                 f"{format_bytes(bound)}: the newest checkpoint is always kept")
+
+    def line(self) -> str | None:
+        if not self.removed:
+            return None
+        size = "" if self.size is None else f" ({format_bytes(self.size)} on disk)"
+        return f"rtcr: removed checkpoints {id_ranges(self.removed)} while running{size}"
+
+
 def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms: float | None,
           max_instructions: int | None, summary_json: str | None,
-          on_store_error: str = "stop", final_checkpoint: bool = False) -> None:
+          on_store_error: str = "stop", final_checkpoint: bool = False,
+          retention: Retention | None = None) -> None:
     """Run the session to its end, show progress on a terminal, exit with its status."""
     if (every or every_ms or final_checkpoint) and session.checkpointer is None:
         raise click.UsageError("--every/--every-ms/--checkpoint-on-exit need a store to "
@@ -159,8 +197,9 @@ def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms:
         return True
 
     signals.session = session
+    retained = RetentionReport(retention) if retention is not None else None
     result = _run(session, every, every_ms, max_instructions, signals, store_failed,
-                  final_checkpoint)
+                  final_checkpoint, retention, retained)
     signals.settle()
     received = signals.received
     if received is not None and result.outcome is Outcome.STOPPED:
@@ -168,18 +207,21 @@ def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms:
                          diagnostic=f"{received.name} after {result.instructions:,} "
                                     "instructions")
     _finish(result, summary_json, every, every_ms,
-            checkpointing=session.checkpointer is not None)
+            checkpointing=session.checkpointer is not None,
+            retained=None if retained is None else retained.line())
 
 
 def _run(session: Session, every: int | None, every_ms: float | None,
          max_instructions: int | None, signals: RunSignals,
-         store_failed: Callable[[StoreError], bool], final_checkpoint: bool) -> SessionResult:
+         store_failed: Callable[[StoreError], bool], final_checkpoint: bool,
+         retention: Retention | None, retained: RetentionReport | None) -> SessionResult:
     console = Console(stderr=True)
     run = partial(session.run, every=every, every_ms=every_ms,
                   max_instructions=max_instructions, stop_when=signals.requested,
                   checkpoint_now=signals.demanded if session.checkpointer else None,
                   on_store_error=store_failed,
-                  final_checkpoint=final_checkpoint)
+                  final_checkpoint=final_checkpoint, retention=retention,
+                  on_retained=retained)
     if not console.is_terminal:  # piped or redirected: stay quiet
         return run()
     name = session.component.name
@@ -214,7 +256,7 @@ def _run(session: Session, every: int | None, every_ms: float | None,
 
 
 def _finish(result: SessionResult, summary_json: str | None, every: int | None,
-            every_ms: float | None, *, checkpointing: bool) -> None:
+            every_ms: float | None, *, checkpointing: bool, retained: str | None) -> None:
     if summary_json:
         try:
             Path(summary_json).write_text(json.dumps(result.summary(), indent=2) + "\n")
@@ -237,5 +279,7 @@ def _finish(result: SessionResult, summary_json: str | None, every: int | None,
             warn(f"the run ended after {result.instructions:,} instructions, before its first "
                  f"checkpoint ({f'--every {every:,}' if every else f'--every-ms {every_ms:g}'} "
                  "is longer than the run)")
+    if retained is not None:
+        click.echo(retained, err=True)
     sys.stdout.flush()
     sys.exit(result.exit_code)

@@ -8,7 +8,7 @@ import click
 
 from rtcr.checkpoint.staging import DEFAULT_BUDGET
 from rtcr.errors import InvalidArgument
-from rtcr.store import Compression
+from rtcr.store import Compression, Retention
 
 from ._options import SIZE
 from ._running import STORE_ERROR_POLICIES
@@ -44,3 +44,32 @@ def store_options(func: Any) -> Any:
                         show_default=True,
                         help="Compression of new pages: none, lz4 or zstd:LEVEL (-7..19).")(func)
     return func
+
+
+def retention_options(func: Any) -> Any:
+    func = click.option("--max-store-size", type=SIZE, default=None, metavar="SIZE",
+                        help="With --store: keep only as many of the newest checkpoints as "
+                             "fit in SIZE (e.g. 200M, 1G) of disk, checked after every "
+                             "commit; the newest and the tagged ones are always kept (a "
+                             "checkpoint larger than SIZE alone is kept, with a warning).")(func)
+    func = click.option("--keep", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="With --store: keep only the newest N checkpoints while the run "
+                             "goes on (a rolling window: older ones are removed after each "
+                             "commit, as `rtcr gc --keep N --keep-tagged` would). Tagged "
+                             "checkpoints are kept besides; every kept one restores.")(func)
+    return func
+
+
+def retention(keep: int | None, max_store_size: int | None, *, store: bool,
+              migrating: bool) -> Retention | None:
+    """The rolling window the options ask for (None: keep everything), refused before
+    anything is created where it cannot apply."""
+    if keep is None and max_store_size is None:
+        return None
+    if not store:
+        raise click.UsageError("--keep/--max-store-size need a store to keep checkpoints in "
+                               "(--store DIR)")
+    if migrating:
+        raise click.UsageError("--keep/--max-store-size keep a store's checkpoints; "
+                               "--migrate-to writes none here")
+    return Retention(keep=keep, max_bytes=max_store_size)

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from rtcr.bench import MODES, WORKLOADS, BenchOptions, run_bench
 from rtcr.bench.matrix import count_tasks
+
+from ._progress import progress
 
 
 def _names(known: list[str], what: str) -> click.ParamType:  # type: ignore[type-arg]
@@ -117,30 +118,16 @@ def command(quick: bool, workloads: list[str] | None, strategies: list[str] | No
                            repeat=repeat, micro=not no_micro, memory=not no_memory,
                            memory_quota=quota, migration=not no_migration,
                            migration_sizes=migration_sizes)
-    console = Console(stderr=True)
-    if console.is_terminal:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("rtcr bench", total=count_tasks(options.resolved()))
-            started = [False]
+    with progress("rtcr bench", count_tasks(options.resolved())) as advance:
+        started = [False]
 
-            def tick(what: str) -> None:
-                if started[0]:
-                    bar.advance(task)
-                started[0] = True
-                bar.update(task, description=what)
+        def tick(what: str) -> None:
+            # Called as a task starts: the one before it is done.
+            advance(1 if started[0] else 0, what)
+            started[0] = True
 
-            results = run_bench(options, tick)
-            bar.advance(task)
-    else:
-        results = run_bench(options)
+        results = run_bench(options, tick)
+        advance(1)
     checks = results["summary"]["checks"]
     click.echo(f"rtcr bench: {checks['configs']} configurations in "
                f"{results['wall_seconds']:.0f} s; report {out / 'report.md'}", err=True)

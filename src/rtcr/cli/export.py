@@ -12,6 +12,7 @@ from rtcr.store.archive import export_checkpoint
 
 from ._checkpoint_arg import resolve_checkpoint
 from ._options import output_directory
+from ._progress import progress
 
 
 @click.command("export")
@@ -34,6 +35,9 @@ def command(directory: Path, checkpoint: str | None, output: Path) -> None:
     output_directory(output, "-o")
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
-        info = export_checkpoint(store, cid, output)
+        pages = sum(npages for npages, _stored in store.page_map(cid).values())
+        with progress(f"exporting checkpoint {cid} (pages)", pages) as advance:
+            info = export_checkpoint(store, cid, output,
+                                     on_object=lambda _key, npages: advance(npages))
     click.echo(f"rtcr: wrote checkpoint {cid} to {output} ({info.pages:,} pages, "
                f"{format_bytes(info.file_bytes)})", err=True)

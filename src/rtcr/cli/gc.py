@@ -8,6 +8,7 @@ import click
 
 from rtcr.store import GcReport, Store
 
+from ._progress import progress
 from ._ranges import id_ranges
 
 
@@ -36,7 +37,8 @@ def command(directory: Path, keep: int, force: bool, dry_run: bool, keep_tagged:
     """
     with Store.open(directory) as store:
         also = store.tags().values() if keep_tagged else ()
-        report = store.gc(keep, keep_also=set(also), force=force, dry_run=dry_run)
+        with progress(f"{'checking' if dry_run else 'collecting'} (verifying what is kept)"):
+            report = store.gc(keep, keep_also=set(also), force=force, dry_run=dry_run)
         kept = [i.id for i in store.checkpoints()]
     print_report(report, kept, dry_run)
 

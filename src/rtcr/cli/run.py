@@ -7,35 +7,48 @@ from pathlib import Path
 import click
 
 from rtcr.checkpoint import Session, Strategy
-from rtcr.machine import load_elf
+from rtcr.checkpoint.provenance import read_binary
 from rtcr.migrate.source import MigrationPlan
 from rtcr.store import Compression, Store
 
 from ._migrate_options import drive_or_migrate, migrate_options
-from ._options import SIZE, concurrency, interval_options, rom_options, roms, tracking_options
+from ._options import (
+    SIZE,
+    concurrency,
+    input_options,
+    inputs,
+    interval_options,
+    rom_options,
+    roms,
+    tracking_options,
+)
 from ._running import RunSignals, check_summary_path, warn, warn_ineffective
-from ._store_options import store_options
+from ._store_options import retention, retention_options, store_options
 
 
 @click.command("run")
 # No exists=True: the ELF loader reports a missing file (or a directory) as one line.
 @click.argument("elf", type=click.Path(path_type=Path))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[-- ARGS...]")
 @click.option("--ram", type=SIZE, default="16M", show_default=True,
               help="RAM quota of the component.")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Checkpoint store directory (created if missing).")
 @tracking_options
 @store_options
+@retention_options
 @interval_options
 @rom_options
+@input_options
 @migrate_options
-def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
-            granularity: int | None, concurrent: bool, concurrent_policy: str,
+def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
+            strategy: str | None, granularity: int | None, concurrent: bool, concurrent_policy: str,
             compress: Compression, staging_budget: int, on_store_error: str,
+            keep: int | None, max_store_size: int | None,
             every: int | None, every_ms: float | None,
             max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
-            rom: tuple[str, ...], config: Path | None,
-            migration: MigrationPlan | None) -> None:
+            rom: tuple[str, ...], config: Path | None, env: tuple[str, ...],
+            stdin: Path | None, migration: MigrationPlan | None) -> None:
     """Run the component ELF on the emulated machine.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
@@ -51,13 +64,29 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
     With --store, incremental checkpoints are written to the store: every
     --every instructions or --every-ms milliseconds, on SIGUSR1 (kill -USR1
     PID takes one now) and, with --checkpoint-on-exit, where the run stops;
-    continue any of them with `rtcr restore`.
+    continue any of them with `rtcr restore`. --keep N and --max-store-size
+    SIZE make the store a rolling window, so a long run cannot fill the
+    disk (tagged checkpoints are kept).
+
+    ARGS after -- are the component's arguments: main(argc, argv, envp) gets
+    its name as argv[0], then ARGS; --env K=V adds to envp and --stdin FILE|-
+    gives it a stdin. These inputs are part of every checkpoint: a restored
+    run sees the same ones and cannot be given others.
+
+    \b
+    Example:
+      rtcr run counter.elf --store ck --every 1M --keep 3
+      rtcr run counter.elf --store ck --every-ms 100 --max-store-size 200M
+      rtcr run echo.elf --env MODE=fast --stdin words.txt -- -n 3 input
     """
     signals = RunSignals()
-    image = load_elf(elf)  # refuse a bad ELF before creating a store for it
+    binary, image = read_binary(elf)  # refuse a bad ELF before creating a store for it
     modules = roms(rom, config)
+    given = inputs(args, env, stdin)
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
+    window = retention(keep, max_store_size, store=store_dir is not None,
+                       migrating=migration is not None)
     if store_dir is not None and not (every or every_ms or checkpoint_on_exit):
         warn("--store without --every, --every-ms or --checkpoint-on-exit: checkpoints "
              "only on SIGUSR1 (kill -USR1 <pid>)")
@@ -70,7 +99,9 @@ def command(elf: Path, ram: int, store_dir: Path | None, strategy: str | None,
         store.compression = compress
     session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
                             granularity=granularity or 1, store=store, concurrent=policy,
-                            roms=modules, staging_budget=staging_budget)
+                            roms=modules, staging_budget=staging_budget, binary=binary,
+                            inputs=given)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
-                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit)
+                     on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit,
+                     retention=window)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
 import click
 
+from rtcr.abi import ARGS_ROM
+from rtcr.checkpoint.image import object_key
+from rtcr.checkpoint.inputs import decode_args
+from rtcr.checkpoint.provenance import Provenance, recorded
+from rtcr.checkpoint.provenance import describe as describe_provenance_of
 from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
-from rtcr.store import Store
+from rtcr.store import PAGE_SIZE, Checkpoint, Store
 
 from ._checkpoint_arg import resolve_checkpoint
+from ._frames import Symbols, annotate
 
 
 def _hex(value: int | None) -> str:
@@ -28,6 +35,48 @@ def _region_lines(regions: list[dict[str, Any]], depth: int) -> list[str]:
     return lines
 
 
+def provenance_json(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """The provenance as ``--json`` gives it (None: not recorded)."""
+    provenance = recorded(manifest)
+    return None if provenance is None else provenance.as_json()
+
+
+def inputs_json(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    """The inputs the component was started with (None: none were given)."""
+    rom = next((o for o in checkpoint.manifest["objects"]
+                if o["kind"] == "rom" and o.get("label") == ARGS_ROM), None)
+    if rom is None:
+        return None
+    data = bytearray(rom["size"])
+    for index, page in checkpoint.pages(object_key(rom["oid"])):
+        data[index * PAGE_SIZE:(index + 1) * PAGE_SIZE] = page
+    argv, env, stdin = decode_args(bytes(data))
+    return {"argv": argv, "env": env, "stdin_bytes": stdin}
+
+
+def _inputs_line(inputs: dict[str, Any] | None) -> str:
+    if inputs is None:
+        return "inputs: none (no arguments, environment or stdin)"
+    env = " ".join(shlex.quote(e) for e in inputs["env"]) or "none"
+    return (f"inputs: argv {shlex.join(inputs['argv'])}; env {env}; "
+            f"stdin {inputs['stdin_bytes']:,} bytes")
+
+
+def describe_provenance(data: dict[str, Any] | None) -> str:
+    return describe_provenance_of(None if data is None else Provenance.from_json(data))
+
+
+def frame_lines(thread: dict[str, Any]) -> list[str]:
+    """rip and the return addresses on the stack, each named if the symbols are known."""
+    rip = thread["registers"].get("rip")
+    if rip is None:
+        return []
+    lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
+    lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
+              for f in thread["frames"]]
+    return lines
+
+
 def render(view: View, all_registers: bool) -> str:
     cp, comp = view["checkpoint"], view["component"]
     parent = "none" if cp["parent"] is None else str(cp["parent"])
@@ -35,7 +84,9 @@ def render(view: View, all_registers: bool) -> str:
            f"{cp['instructions']:,} instructions, virtual time "
            f"{cp['virtual_time_ns'] / 1e9:.6f} s, {cp['strategy']} tracking",
            f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
-           f"{comp['log_lines']:,} LOG lines before it", "", "threads:"]
+           f"{comp['log_lines']:,} LOG lines before it",
+           f"  {describe_provenance(view['provenance'])}",
+           f"  {_inputs_line(view['inputs'])}", "", "threads:"]
     for t in view["threads"]:
         regs = t["registers"]
         summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
@@ -43,10 +94,14 @@ def render(view: View, all_registers: bool) -> str:
         stack = ("" if t["stack"] is None
                  else f", stack [{t['stack'][0]:#x}, {t['stack'][1]:#x})")
         out.append(f"  {t['tid']} {t['name']}: {t['state']}{waits}; {summary}{stack}")
+        out += frame_lines(t)
         if all_registers:
             names = sorted(regs)
             for i in range(0, len(names), 4):
                 out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
+    if view["symbols_from"] is None and any(t["registers"].get("rip") is not None
+                                            for t in view["threads"]):
+        out.append("  (addresses unnamed: --elf PROGRAM.elf names them)")
     out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
     for o in view["dataspaces"]:
         flags = [f for f in ("sealed", "freed", "destroyed") if o.get(f)]
@@ -71,23 +126,39 @@ def render(view: View, all_registers: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole view as JSON.")
 @click.option("--registers", "all_registers", is_flag=True,
               help="Show every register of every thread, not only rip and rsp.")
+@click.option("--elf", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, metavar="PROGRAM.elf",
+              help="Name rip and the return addresses from this ELF's function symbols.")
 def command(directory: Path, checkpoint: str | None, as_json: bool,
-            all_registers: bool) -> None:
+            all_registers: bool, elf: Path | None) -> None:
     """Show checkpoint ID (or TAG) of STORE (default: the newest).
 
-    Its threads (state, what each waits for, registers), the component's
-    address space as the tree of region maps it is (rights as the pager
+    Its provenance (the ELF's path, sha256 and build-id, the rtcr,
+    guest-ABI and CPU-model versions; "not recorded" for checkpoints of
+    older rtcr versions), its inputs (arguments, environment, stdin size),
+    its threads (state, what each waits for,
+    registers), the component's address space as the tree of region maps it is (rights as the pager
     ANDs them, what each region holds), its objects (size, sealed, freed),
     signals and queued faults.
+
+    Under each thread: where it is (rip) and the return addresses found on
+    its stack, innermost first, named function+offset with --elf.
 
     \b
     Example:
       rtcr show ck          # the newest checkpoint
       rtcr show ck 3 --registers
+      rtcr show ck --elf counter.elf   # rip and return addresses as main+0x14
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
-        view = describe(store.load(cid).manifest, store.info(cid))
+        loaded = store.load(cid)
+        manifest = loaded.manifest
+        view = describe(manifest, store.info(cid))
+        view["inputs"] = inputs_json(loaded)
+        annotate(view, loaded, None if elf is None else Symbols.read(elf))
+        view["symbols_from"] = None if elf is None else str(elf)
+    view["provenance"] = provenance_json(manifest)
     if as_json:
         click.echo(json.dumps(view, indent=2))
     else:

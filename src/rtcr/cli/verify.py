@@ -10,6 +10,8 @@ import click
 
 from rtcr.store import Store
 
+from ._progress import progress
+
 
 @click.command("verify")
 @click.argument("directory", metavar="DIR", type=click.Path(path_type=Path))
@@ -24,7 +26,10 @@ def command(directory: Path, checkpoint_id: int | None, as_json: bool) -> None:
     with status 1 if anything is corrupt.
     """
     with Store.open(directory) as store:
-        report = store.verify(checkpoint_id)
+        total = 1 if checkpoint_id is not None else len(store.ids())
+        with progress("verifying checkpoints", total) as advance:
+            report = store.verify(checkpoint_id, on_checked=lambda cid: advance(
+                what=f"verifying checkpoint {cid}"))
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "checked": report.checked,
                                "corrupt": {str(k): v for k, v in sorted(report.corrupt.items())},

@@ -7,7 +7,7 @@ core calls back into the machine only to flush (``AddressSpace.flush``).
 
 from rtcr.core.capability import CapabilitySpace
 from rtcr.core.core import Core
-from rtcr.core.dataspace import Dataspace, ManagedDataspace, RamDataspace, RomDataspace
+from rtcr.core.dataspace import Dataspace, RamDataspace, RomDataspace
 from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, FaultType, Verdict, WalkFailure
 from rtcr.core.pager import (
     RESOLVED,
@@ -32,6 +32,7 @@ from rtcr.core.region_map import (
     Faulter,
     FaultHandler,
     FaultTicket,
+    ManagedDataspace,
     Region,
     RegionMap,
     SynchronousHandler,

@@ -1,36 +1,79 @@
-"""Dataspaces: RAM, ROM and managed (a region map used as memory).
+"""Dataspaces: RAM and ROM (the managed one, a region map used as memory, is in ``region_map``).
 
 Like Genode's ``Dataspace_component``, a dataspace knows every region it is
 attached to (``regions``), so that freeing, sealing or destroying it can
 flush each mapping derived from it.
+
+This module is below the region maps and the PDs and imports neither: what
+it knows of them is two narrow types it defines and they implement, as
+Genode's dataspace knows its regions' maps only as ``Region_map_detach``
+and its owner only as ``Dataspace_owner``. An ``Attachment`` (a region, as
+the dataspace sees it) flushes through its map's ``FlushingMap`` side; a
+``DataspaceOwner`` is compared by identity.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import ClassVar, Protocol
 
 from rtcr.core.ram import PhysicalRam
 from rtcr.core.types import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from rtcr.errors import Denied, InvalidArgument, InvalidDataspace
 
-if TYPE_CHECKING:
-    from rtcr.core.pd import ProtectionDomain
-    from rtcr.core.region_map import Region, RegionMap
+
+class DataspaceOwner:
+    """Who may free and seal a RAM dataspace (Genode's ``Dataspace_owner``): a PD.
+
+    It has no members: a dataspace only compares its owner by identity.
+    """
+
+    __slots__ = ()
+
+
+class FlushingMap(Protocol):
+    """What a dataspace needs of a map it is attached in: flushing a range of it.
+
+    The part of Genode's ``Region_map_detach`` a dataspace calls, when it is
+    freed or sealed and every mapping derived from it must go.
+    """
+
+    def unmap_region(self, start: int, size: int) -> None: ...
+
+
+class Attachment(Protocol):
+    """A region as its dataspace sees it: where it is, in which map, with which rights."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def writeable(self) -> bool: ...
+
+    @property
+    def region_map(self) -> FlushingMap: ...
 
 
 class Dataspace:
     """Base of all dataspaces.
 
-    ``frames`` (None once freed, and for managed dataspaces), ``sub_rm``
-    (the region map behind a managed dataspace, None once it was destroyed)
-    and ``writeable`` (the dataspace's own writability: False for ROM and
-    for RAM sealed with ``revoke``) are plain attributes because the pager
-    reads them on every translation; only core changes them.
+    ``frames`` (None once freed, and for managed dataspaces) and
+    ``writeable`` (the dataspace's own writability: False for ROM and for
+    RAM sealed with ``revoke``) are plain attributes because the pager
+    reads them on every translation; only core changes them. ``managed``
+    is True for a region map's dataspace, which has no frames of its own.
     """
 
-    __slots__ = ("_ram", "_regions", "_size", "badge", "frames", "sub_rm", "writeable")
+    __slots__ = ("_ram", "_regions", "_size", "badge", "frames", "writeable")
+
+    managed: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -38,7 +81,6 @@ class Dataspace:
         size: int,
         ram: PhysicalRam,
         frames: Sequence[int] | None,
-        sub_rm: RegionMap | None,
         writeable: bool,
     ) -> None:
         self.badge = badge
@@ -47,11 +89,10 @@ class Dataspace:
         # Frame numbers as one u64 array: the pager indexes it on every fill,
         # and an array is one cache line where a list is a pointer and an int.
         self.frames: array[int] | None = None if frames is None else array("Q", frames)
-        self.sub_rm = sub_rm
         self.writeable = writeable
         # Insertion-ordered set: the runtime attaches one RAM dataspace in
         # thousands of parts, and a detach must not scan them all.
-        self._regions: dict[Region, None] = {}
+        self._regions: dict[Attachment, None] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} badge={self.badge} size={self._size:#x}>"
@@ -69,10 +110,10 @@ class Dataspace:
     @property
     def valid(self) -> bool:
         """False once the dataspace was freed (RAM) or its region map destroyed (managed)."""
-        return self.frames is not None or self.sub_rm is not None
+        return self.frames is not None
 
     @property
-    def owner(self) -> ProtectionDomain | None:
+    def owner(self) -> DataspaceOwner | None:
         """The PD whose quota pays for the dataspace (None for ROM and managed)."""
         return None
 
@@ -82,15 +123,15 @@ class Dataspace:
         return False
 
     @property
-    def regions(self) -> list[Region]:
+    def regions(self) -> list[Attachment]:
         """Every region this dataspace is attached to (a copy)."""
         return list(self._regions)
 
-    def attached_to(self, region: Region) -> None:
+    def attached_to(self, region: Attachment) -> None:
         """Remember a new region of this dataspace (called by ``RegionMap.attach``)."""
         self._regions[region] = None
 
-    def detached_from(self, region: Region) -> None:
+    def detached_from(self, region: Attachment) -> None:
         """Forget a region of this dataspace (called by ``RegionMap.detach``)."""
         del self._regions[region]
 
@@ -104,7 +145,7 @@ class Dataspace:
     def _frames_or_raise(self) -> array[int]:
         frames = self.frames
         if frames is None:
-            if self.sub_rm is not None:
+            if self.managed and self.valid:
                 raise InvalidArgument(f"{self!r} is managed: it has no frames of its own")
             raise InvalidDataspace(f"{self!r} is no longer valid")
         return frames
@@ -158,14 +199,14 @@ class RamDataspace(Dataspace):
 
     def __init__(
         self, badge: int, size: int, ram: PhysicalRam, frames: Sequence[int],
-        owner: ProtectionDomain
+        owner: DataspaceOwner
     ) -> None:
-        super().__init__(badge, size, ram, frames, None, True)
+        super().__init__(badge, size, ram, frames, True)
         self._owner = owner
         self._sealed = False
 
     @property
-    def owner(self) -> ProtectionDomain | None:
+    def owner(self) -> DataspaceOwner | None:
         return self._owner
 
     @property
@@ -194,32 +235,9 @@ class RomDataspace(Dataspace):
     def __init__(
         self, badge: int, size: int, ram: PhysicalRam, frames: Sequence[int], name: str
     ) -> None:
-        super().__init__(badge, size, ram, frames, None, False)
+        super().__init__(badge, size, ram, frames, False)
         self.name = name
 
     def __repr__(self) -> str:
         return f"<RomDataspace {self.name!r} badge={self.badge} size={self._size:#x}>"
 
-
-class ManagedDataspace(Dataspace):
-    """A region map viewed as a dataspace: attaching it nests the map.
-
-    It has no frames of its own; read or write it through the pager
-    (``rtcr.core.pager.host_read``/``host_write`` on ``region_map``), where
-    rights and faults apply exactly as they would for a thread.
-    """
-
-    __slots__ = ("_region_map",)
-
-    def __init__(self, badge: int, region_map: RegionMap, ram: PhysicalRam) -> None:
-        super().__init__(badge, region_map.size, ram, None, region_map, True)
-        self._region_map = region_map
-
-    @property
-    def region_map(self) -> RegionMap:
-        """The region map behind this dataspace (also after it was destroyed)."""
-        return self._region_map
-
-    def invalidate(self) -> None:
-        """The region map was destroyed: regions holding this dataspace become reserved."""
-        self.sub_rm = None

@@ -167,8 +167,7 @@ def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
             region = index.chunks[i][j]
             if addr >= region.end:
                 return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
-        ds = region.dataspace
-        sub = ds.sub_rm
+        sub = region.nested
         if sub is not None:
             # Plain tuples: a successful walk builds no value object.
             if path is None:
@@ -179,6 +178,7 @@ def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
             addr += region.offset - region.start
             cur = sub
             continue
+        ds = region.dataspace
         frames = ds.frames
         if frames is None:  # freed or destroyed: the region stays reserved and faults
             return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)

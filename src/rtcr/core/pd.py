@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR, STACK_AREA_BASE, STACK_AREA_SIZE
 from rtcr.core.capability import CapabilitySpace
-from rtcr.core.dataspace import Dataspace, RamDataspace
+from rtcr.core.dataspace import Dataspace, DataspaceOwner, RamDataspace
 from rtcr.core.fault import FaultCounts
 from rtcr.core.quota import Quota, format_bytes
 from rtcr.core.ram import PhysicalRam
@@ -33,7 +33,7 @@ NULL_GUARD = 0x10000
 """The lowest 64 KiB of an address space are never attached, so NULL pointers fault."""
 
 
-class ProtectionDomain:
+class ProtectionDomain(DataspaceOwner):
     """A PD session: the component's address space, selectors and resource accounts."""
 
     __slots__ = (

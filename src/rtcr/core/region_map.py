@@ -23,7 +23,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Protocol
 
-from rtcr.core.dataspace import Dataspace, ManagedDataspace
+from rtcr.core.dataspace import Dataspace
 from rtcr.core.fault import NO_FAULT, Fault, FaultCounts, Verdict, WalkFailure
 from rtcr.core.ram import PhysicalRam
 from rtcr.core.region_index import RegionIndex
@@ -109,16 +109,20 @@ class Region:
     away from a later attach.
     """
 
-    __slots__ = ("dataspace", "end", "offset", "region_map", "rwx", "size", "start")
+    __slots__ = ("dataspace", "end", "nested", "offset", "region_map", "rwx", "size", "start")
 
     def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
-                 offset: int, writeable: bool, executable: bool) -> None:
+                 offset: int, writeable: bool, executable: bool,
+                 nested: RegionMap | None) -> None:
         self.region_map = region_map
         self.start = start
         self.size = size
         self.end = start + size
         self.dataspace = dataspace
         self.offset = offset
+        # The map a walk descends into here (a managed dataspace's, until it is
+        # destroyed; None for memory): read by the pager on every level.
+        self.nested = nested
         # The rights as RWX_* bits: the pager ANDs them along a walk in one operation.
         self.rwx = RWX_READ | (RWX_WRITE if writeable else 0) | (RWX_EXEC if executable else 0)
 
@@ -151,6 +155,48 @@ class Region:
     def reserved(self) -> bool:
         """True once its dataspace was freed or destroyed: accesses fault, attaches conflict."""
         return not self.dataspace.valid
+
+
+class ManagedDataspace(Dataspace):
+    """A region map viewed as a dataspace: attaching it nests the map.
+
+    It has no frames of its own; read or write it through the pager
+    (``rtcr.core.pager.host_read``/``host_write`` on ``region_map``), where
+    rights and faults apply exactly as they would for a thread. It lives
+    here, with its map, as Genode's ``Rm_dataspace_component`` does.
+    """
+
+    __slots__ = ("_region_map", "sub_rm")
+
+    managed = True
+
+    def __init__(self, badge: int, region_map: RegionMap, ram: PhysicalRam) -> None:
+        super().__init__(badge, region_map.size, ram, None, True)
+        self._region_map = region_map
+        # The map behind it, None once destroyed (then its regions are reserved).
+        self.sub_rm: RegionMap | None = region_map
+
+    @property
+    def valid(self) -> bool:
+        return self.sub_rm is not None
+
+    @property
+    def region_map(self) -> RegionMap:
+        """The region map behind this dataspace (also after it was destroyed)."""
+        return self._region_map
+
+    def holders(self) -> list[Region]:
+        """The regions this map is nested in, as ``Region`` objects.
+
+        Every region of a managed dataspace is a ``Region`` (only
+        ``RegionMap.attach`` makes regions); the test says so to the type
+        checker, which sees the dataspace's side only as ``Attachment``.
+        """
+        return [r for r in self.regions if isinstance(r, Region)]
+
+    def invalidate(self) -> None:
+        """The region map was destroyed: regions holding this dataspace become reserved."""
+        self.sub_rm = None
 
 
 class RegionMap:
@@ -229,7 +275,7 @@ class RegionMap:
 
     def _depth(self) -> int:
         """Maps on the longest path from any root down to this one (included)."""
-        return 1 + max((r.region_map._depth() for r in self._dataspace.regions), default=0)
+        return 1 + max((r.region_map._depth() for r in self._dataspace.holders()), default=0)
 
     def _reaches(self, other: RegionMap) -> bool:
         """True if ``other`` is this map or nested (at any depth) inside it."""
@@ -285,7 +331,7 @@ class RegionMap:
         if size > self.size - self._low:
             raise RegionConflict(f"{size:#x} bytes do not fit {self!r}")
 
-        sub = ds.sub_rm
+        sub = ds.sub_rm if isinstance(ds, ManagedDataspace) else None
         if sub is not None:
             if sub._reaches(self):
                 raise NestingTooDeep(f"attaching {sub!r} into {self!r} would form a cycle")
@@ -298,7 +344,7 @@ class RegionMap:
             at = self._find_free(size)
         elif at < self._low or at + size > self.size:
             raise RegionConflict(f"[{at:#x}, +{size:#x}) outside [{self._low:#x}, {self.size:#x})")
-        region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable)
+        region = Region(self, at, size, ds, offset, writeable and not ds.sealed, executable, sub)
         other = self.index.insert(region)
         if other is not None:
             raise RegionConflict(f"[{at:#x}, +{size:#x}) overlaps {other}")
@@ -344,10 +390,9 @@ class RegionMap:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         self.index.remove(region)
         self.generation += 1
-        ds = region.dataspace
-        ds.detached_from(region)
-        if ds.sub_rm is not None:
-            self._forget_child(ds.sub_rm)
+        region.dataspace.detached_from(region)
+        if region.nested is not None:
+            self._forget_child(region.nested)
         self.unmap_region(region.start, region.size)
         return region
 
@@ -365,7 +410,7 @@ class RegionMap:
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         ds = region.dataspace
-        if ds.frames is None and ds.sub_rm is None:
+        if not ds.valid:
             raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
         rwx = (RWX_READ | (RWX_WRITE if writeable and not ds.sealed else 0)
                | (RWX_EXEC if executable else 0))
@@ -389,7 +434,8 @@ class RegionMap:
             return
         ds = self._dataspace
         ds.invalidate()
-        for region in ds.regions:
+        for region in ds.holders():
+            region.nested = None
             region.region_map.generation += 1
             region.region_map._forget_child(self)
             region.region_map.unmap_region(region.start, region.size)

@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rtcr.abi import STACK_AREA_BASE
-from rtcr.core import host_write
+from rtcr.core import Core, ProtectionDomain, SignalContext, host_write
 
+from .code import CodeFrames
 from .cpu import Cpu
 from .elf import ElfImage
 from .parent import Parent
 from .registers import Registers, initial_registers
+from .scheduler import Scheduler
 from .thread import FaultStop, FaultWait, JoinWait, SignalWait, Thread, ThreadState
-
-if TYPE_CHECKING:
-    from rtcr.core import ProtectionDomain, SignalContext
-
-    from .machine import Machine
 
 MAIN_STACK_SIZE = 256 * 1024
 MAIN_STACK_TOP = 0x7FFF_F000_0000
@@ -42,13 +39,39 @@ def print_log(component: Component, line: str) -> None:
 LOG_TAIL_LINES = 20
 
 
+class SystemCalls(Protocol):
+    """Who serves a component's system calls (``SyscallTable``, above components)."""
+
+    def dispatch(self, component: Component, thread: Thread) -> int | None: ...
+
+
+class Host(Protocol):
+    """What a component needs of the machine it runs on (``Machine``, above components)."""
+
+    @property
+    def core(self) -> Core: ...
+
+    @property
+    def code(self) -> CodeFrames: ...
+
+    @property
+    def scheduler(self) -> Scheduler: ...
+
+    @property
+    def log_sink(self) -> LogSink: ...
+
+    @property
+    def syscalls(self) -> SystemCalls: ...
+
+
 class Component:
-    def __init__(self, machine: Machine, name: str, pd: ProtectionDomain, parent: Parent) -> None:
+    def __init__(self, machine: Host, name: str, pd: ProtectionDomain, parent: Parent) -> None:
         self.machine = machine
         self.name = name
         self.pd = pd
         self.parent = parent
-        self.cpu = Cpu(self)
+        self.cpu = Cpu(name, pd, machine.core.ram, machine.code, machine.scheduler,
+                       lambda thread: machine.syscalls.dispatch(self, thread))
         self.threads: dict[int, Thread] = {}
         self.next_tid = 1
         self.exit_code: int | None = None
@@ -86,9 +109,8 @@ class Component:
                 if segment.data:
                     host_write(space, segment.vaddr + segment.data_offset, segment.data)
             else:
-                content = bytearray(segment.size)
-                content[segment.data_offset:segment.data_offset + len(segment.data)] = segment.data
-                rom = self.parent.rom(self, f"{image.name}:segment{number}", bytes(content))
+                rom = self.parent.rom(self, segment.rom_name(image.name, number),
+                                      segment.content())
                 self.parent.attach(self, space, rom, size=0, offset=0, at=segment.vaddr,
                                    executable=segment.executable, writeable=False)
         stack = self.allocate_stack(stack_size, at=MAIN_STACK_TOP - stack_size)

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from unicorn import (
     UC_ARCH_X86,
@@ -49,6 +49,8 @@ from rtcr.core import (
     Access,
     FaultTicket,
     Mapping,
+    PhysicalRam,
+    ProtectionDomain,
     Unhandled,
     WalkFailure,
     reflect,
@@ -59,14 +61,18 @@ from rtcr.core import (
 )
 
 from . import fault_report
+from .code import CodeFrames
 from .icount import InstructionCounter, StopReason
-from .registers import FastRegisters, Registers, read_registers, write_registers
-from .syscalls import SYSCALL_REGISTERS
+from .registers import (
+    SYSCALL_REGISTERS,
+    FastRegisters,
+    Registers,
+    read_registers,
+    write_registers,
+)
+from .scheduler import Scheduler
 from .thread import FaultStop, FaultWait, Thread, ThreadState
 from .tlb import SoftwareTlb
-
-if TYPE_CHECKING:
-    from .component import Component
 
 _ACCESS = {
     ucc.UC_MEM_READ: Access.READ,
@@ -74,7 +80,8 @@ _ACCESS = {
     ucc.UC_MEM_FETCH: Access.EXEC,
 }
 _uclib: Any = _ucmod.uclib
-CPU_MODEL = x86.UC_CPU_X86_SANDYBRIDGE
+CPU_MODEL_NAME = "sandybridge"  # as checkpoints record it (their provenance)
+CPU_MODEL = getattr(x86, f"UC_CPU_X86_{CPU_MODEL_NAME.upper()}")
 """The CPU every component sees: Sandy Bridge as unicorn emulates it.
 
 unicorn's default (Haswell) offers RDRAND, which hands the guest the host's
@@ -128,19 +135,34 @@ def observing_fills(observer: FillObserver) -> Iterator[None]:
         _observers.remove(observer)
 
 
+SyscallServer = Callable[[Thread], int | None]
+"""Serves the system call a thread just issued: the value for rax, None if it blocked."""
+
+
 class Cpu:
-    def __init__(self, component: Component) -> None:
-        self.component = component
-        core = component.machine.core
+    """One component's CPU: unicorn, its TLBs and the hooks that fill and stop them.
+
+    It gets the objects it works with, not the component: the PD whose
+    address space it translates (``name`` is the component's, for the
+    log), the machine's RAM, code frames and scheduler, and ``syscall``,
+    who serves the system calls.
+    """
+
+    def __init__(self, name: str, pd: ProtectionDomain, ram: PhysicalRam, code: CodeFrames,
+                 scheduler: Scheduler, syscall: SyscallServer) -> None:
+        self.name = name
+        self._code = code
+        self._scheduler = scheduler
+        self._serve_syscall = syscall
         self.uc = uc = Uc(UC_ARCH_X86, UC_MODE_64)
         uc.ctl_set_cpu_model(CPU_MODEL)
-        buffer = core.ram.buffer
+        buffer = ram.buffer
         self._ram_pointer = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
-        uc.mem_map_ptr(0, core.ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
+        uc.mem_map_ptr(0, ram.size, UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC,
                        self._ram_pointer)
         uc.ctl_set_tlb_mode(_UC_TLB_VIRTUAL)
         self.tlb = SoftwareTlb(uc, self._tlb_fill_guarded)
-        component.machine.code.attach(self)
+        code.attach(self)
         uc.hook_add(UC_HOOK_INSN, self._syscall, None, 1, 0, x86.UC_X86_INS_SYSCALL)
         uc.hook_add(UC_HOOK_INTR, self._interrupt)
         self._clock_hooks = [
@@ -153,9 +175,9 @@ class Cpu:
         self._remapped: list[tuple[int, int]] = []  # flushed since the last check
         self.counter = InstructionCounter(uc, learned=self._learned)
         self.registers = FastRegisters(uc, SYSCALL_REGISTERS)
-        self.address_space = component.pd.address_space
+        self.address_space = pd.address_space
         self.address_space.bind_address_space(self)
-        self._ram = core.ram.buffer
+        self._ram = buffer
         self.observer: FillObserver | None = _observers[-1] if _observers else None
         self._reflected = 0  # failed translations reflected by the fill in progress
         self.flush_pending = False
@@ -255,7 +277,7 @@ class Cpu:
     def code_event(self, event: int, frame: int) -> None:
         """Called from the fill hook (C) when a frame changes between written and executed."""
         try:
-            self.component.machine.code.changed(event, frame)
+            self._code.changed(event, frame)
         except BaseException as error:  # re-raised by run(), like a fill hook's
             self._hook_error = error
             self.counter.request_stop()
@@ -428,18 +450,18 @@ class Cpu:
         ip = int(self.uc.reg_read(x86.UC_X86_REG_RIP))
         report = fault_report.describe(thread, unhandled.describe(), unhandled.addr, ip,
                                        unmapped=unhandled.reason is WalkFailure.NO_REGION)
-        log.error("%s: %s", self.component.name, report)
+        log.error("%s: %s", self.name, report)
         thread.block(FaultStop(report))
 
     def _syscall(self, uc: Uc, _: object) -> None:
         thread = self.current
         if thread is None:
             return
-        result = self.component.machine.syscalls.dispatch(thread)
+        result = self._serve_syscall(thread)
         if result is not None:
             self.registers.write(x86.UC_X86_REG_RAX, result)
         if (thread.state is not ThreadState.RUNNABLE or self.flush_pending
-                or self.component.machine.scheduler.preempt_requested):
+                or self._scheduler.preempt_requested):
             self.counter.request_stop()
 
     def _read_clock(self, rdtscp: bool) -> int:
@@ -453,7 +475,7 @@ class Cpu:
         try:
             registers = self.registers
             rip = registers.read(x86.UC_X86_REG_RIP)
-            now = self.component.machine.scheduler.now_ns - self.counter.not_yet_run(rip)
+            now = self._scheduler.now_ns - self.counter.not_yet_run(rip)
             registers.write(x86.UC_X86_REG_RAX, now & _LOW_32)
             registers.write(x86.UC_X86_REG_RDX, (now >> 32) & _LOW_32)
             if rdtscp:

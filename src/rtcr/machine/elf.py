@@ -60,6 +60,16 @@ class Segment:
     def end(self) -> int:
         return self.vaddr + self.size
 
+    def content(self) -> bytes:
+        """The segment's bytes as loaded: the file content at its offset, zeros around it."""
+        content = bytearray(self.size)
+        content[self.data_offset:self.data_offset + len(self.data)] = self.data
+        return bytes(content)
+
+    def rom_name(self, image: str, number: int) -> str:
+        """The name of the ROM a read-only segment (number ``number`` of ``image``) becomes."""
+        return f"{image}:segment{number}"
+
 
 @dataclass(frozen=True)
 class ElfImage:
@@ -76,18 +86,22 @@ def _round_up(x: int) -> int:
     return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
 
 
+def read_elf_file(path: Path) -> bytes:
+    """The bytes of the ELF file at ``path`` (an unreadable one is one ElfError line)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ElfError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ElfError(f"{path}: is a directory, not an ELF file") from None
+    except OSError as exc:
+        raise ElfError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
 def load_elf(path: Path | str) -> ElfImage:
     """Read and parse the ELF file at ``path``; the image is named after its stem."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ElfError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ElfError(f"{p}: is a directory, not an ELF file") from None
-    except OSError as exc:
-        raise ElfError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    return parse_elf(data, p.stem, where=str(p))
+    return parse_elf(read_elf_file(p), p.stem, where=str(p))
 
 
 def _check_header(data: bytes, where: str) -> None:

@@ -46,7 +46,7 @@ class Machine:
                  log_sink: LogSink = print_log) -> None:
         self.core = Core(ram_size=ram_size)
         self.code = CodeFrames(self.core.ram)
-        self.scheduler = Scheduler(self, quantum)
+        self.scheduler = Scheduler(lambda: self.instructions, quantum)
         self.syscalls = SyscallTable(self)
         self.components: list[Component] = []
         self.log_sink = log_sink

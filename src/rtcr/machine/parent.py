@@ -9,9 +9,10 @@ checkpoint runtime implements the same interface to record and track.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from rtcr.core import (
+    Core,
     Dataspace,
     Fault,
     ProtectionDomain,
@@ -23,50 +24,74 @@ from rtcr.core import (
 )
 from rtcr.errors import Denied, InvalidDataspace
 
-if TYPE_CHECKING:
-    from .component import Component
+
+class ChildMachine(Protocol):
+    """The machine a child runs on, as its parent sees it: the core serving it."""
+
+    @property
+    def core(self) -> Core: ...
+
+
+class Child(Protocol):
+    """A component as its parent sees it (``Component``, which is above parents).
+
+    Its name, PD and ROM modules, and the core behind it: what a parent
+    needs to serve its sessions.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pd(self) -> ProtectionDomain: ...
+
+    @property
+    def roms(self) -> dict[str, bytes]: ...
+
+    @property
+    def machine(self) -> ChildMachine: ...
 
 
 class Parent(Protocol):
-    def rom(self, child: Component, name: str, data: bytes) -> Dataspace: ...
+    def rom(self, child: Child, name: str, data: bytes) -> Dataspace: ...
 
-    def rom_session(self, child: Component, name: str) -> Dataspace:
+    def rom_session(self, child: Child, name: str) -> Dataspace:
         """The ROM module `name` of `child.roms`, one dataspace per name; `Denied` if none."""
         ...
 
     # The RAM calls act on `pd`, a PD session of the child (None: its own PD).
-    def ram_alloc(self, child: Component, size: int, *,
+    def ram_alloc(self, child: Child, size: int, *,
                   pd: ProtectionDomain | None = None) -> Dataspace:
         """RAM charged to `pd`; the capability goes to the child's space (the caller's)."""
         ...
 
-    def ram_free(self, child: Component, ds: Dataspace, *,
+    def ram_free(self, child: Child, ds: Dataspace, *,
                  pd: ProtectionDomain | None = None) -> None:
         """Free `ds` if `pd` owns it (`Denied` otherwise, nothing changes)."""
         ...
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+    def ram_seal(self, child: Child, ds: Dataspace, *, revoke: bool = False,
                  pd: ProtectionDomain | None = None) -> None:
         """Genode's seal; `revoke` also downgrades existing writable mappings."""
         ...
 
-    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+    def ram_of(self, child: Child, ds: Dataspace) -> RamDataspace:
         """The RAM dataspace behind a capability the child holds (`InvalidDataspace`)."""
         ...
 
-    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+    def pd_session(self, child: Child, name: str) -> ProtectionDomain:
         """A new PD session (Genode's `Pd_connection`), paid by the child's PD."""
         ...
 
-    def rm_create(self, child: Component, size: int) -> RegionMap: ...
+    def rm_create(self, child: Child, size: int) -> RegionMap: ...
 
-    def rm_destroy(self, child: Component, rm: RegionMap) -> None: ...
+    def rm_destroy(self, child: Child, rm: RegionMap) -> None: ...
 
-    def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace: ...
+    def rm_dataspace(self, child: Child, rm: RegionMap) -> Dataspace: ...
 
     def attach(
         self,
-        child: Component,
+        child: Child,
         rm: RegionMap,
         ds: Dataspace,
         *,
@@ -77,39 +102,39 @@ class Parent(Protocol):
         writeable: bool,
     ) -> Range: ...
 
-    def detach(self, child: Component, rm: RegionMap, at: int) -> None: ...
+    def detach(self, child: Child, rm: RegionMap, at: int) -> None: ...
 
     def fault_handler(
-        self, child: Component, rm: RegionMap, context: SignalContext | None
+        self, child: Child, rm: RegionMap, context: SignalContext | None
     ) -> None: ...
 
-    def fault(self, child: Component, rm: RegionMap) -> Fault: ...
+    def fault(self, child: Child, rm: RegionMap) -> Fault: ...
 
-    def signal_receiver(self, child: Component) -> SignalReceiver: ...
+    def signal_receiver(self, child: Child) -> SignalReceiver: ...
 
-    def signal_context(self, child: Component,
+    def signal_context(self, child: Child,
                        receiver: SignalReceiver | None = None) -> SignalContext:
         """A context delivered at `receiver` (None: the PD's own receiver)."""
         ...
 
-    def signal_free(self, child: Component, context: SignalContext) -> None:
+    def signal_free(self, child: Child, context: SignalContext) -> None:
         """Genode's `free_context`: dissolve it and revoke it from every holder."""
         ...
 
-    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+    def pd_address_space(self, child: Child, pd: ProtectionDomain) -> RegionMap:
         """The address space of a PD session of the child (Genode's `address_space()`)."""
         ...
 
-    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+    def pd_stack_area(self, child: Child, pd: ProtectionDomain) -> RegionMap:
         """The stack area of a PD session of the child (Genode's `stack_area()`)."""
         ...
 
-    def child_started(self, child: Component) -> None:
+    def child_started(self, child: Child) -> None:
         """`child` (a component started by one of this parent's) is about to be loaded."""
         ...
 
 
-def drop_capabilities(child: Component, rm: RegionMap) -> None:
+def drop_capabilities(child: Child, rm: RegionMap) -> None:
     """Revoke a destroyed map and its dataspace from every PD that holds them (refunds)."""
     core = child.machine.core
     core.revoke(rm)
@@ -129,10 +154,10 @@ class CoreParent:
     def __init__(self) -> None:
         self._rom_sessions: dict[tuple[int, str], Dataspace] = {}
 
-    def rom(self, child: Component, name: str, data: bytes) -> Dataspace:
+    def rom(self, child: Child, name: str, data: bytes) -> Dataspace:
         return child.machine.core.create_rom(name, data)
 
-    def rom_session(self, child: Component, name: str) -> Dataspace:
+    def rom_session(self, child: Child, name: str) -> Dataspace:
         if name not in child.roms:
             raise Denied(f"{child.name} has no ROM named {name!r}")
         key = (id(child), name)
@@ -140,40 +165,40 @@ class CoreParent:
             self._rom_sessions[key] = self.rom(child, name, child.roms[name])
         return self._rom_sessions[key]
 
-    def ram_alloc(self, child: Component, size: int, *,
+    def ram_alloc(self, child: Child, size: int, *,
                   pd: ProtectionDomain | None = None) -> Dataspace:
         return (pd or child.pd).alloc_ram(size)
 
-    def ram_free(self, child: Component, ds: Dataspace, *,
+    def ram_free(self, child: Child, ds: Dataspace, *,
                  pd: ProtectionDomain | None = None) -> None:
         (pd or child.pd).free_ram(ds)
         child.machine.core.revoke(ds)
 
-    def ram_seal(self, child: Component, ds: Dataspace, *, revoke: bool = False,
+    def ram_seal(self, child: Child, ds: Dataspace, *, revoke: bool = False,
                  pd: ProtectionDomain | None = None) -> None:
         (pd or child.pd).seal_ram(ds, revoke=revoke)
 
-    def ram_of(self, child: Component, ds: Dataspace) -> RamDataspace:
+    def ram_of(self, child: Child, ds: Dataspace) -> RamDataspace:
         if not isinstance(ds, RamDataspace):
             raise InvalidDataspace(f"{ds!r} is not a RAM dataspace")
         return ds
 
-    def pd_session(self, child: Component, name: str) -> ProtectionDomain:
+    def pd_session(self, child: Child, name: str) -> ProtectionDomain:
         return child.machine.core.create_pd_session(child.pd, name)
 
-    def rm_create(self, child: Component, size: int) -> RegionMap:
+    def rm_create(self, child: Child, size: int) -> RegionMap:
         return child.machine.core.create_region_map(size)
 
-    def rm_destroy(self, child: Component, rm: RegionMap) -> None:
+    def rm_destroy(self, child: Child, rm: RegionMap) -> None:
         child.machine.core.destroy_region_map(rm)
         drop_capabilities(child, rm)
 
-    def rm_dataspace(self, child: Component, rm: RegionMap) -> Dataspace:
+    def rm_dataspace(self, child: Child, rm: RegionMap) -> Dataspace:
         return rm.dataspace()
 
     def attach(
         self,
-        child: Component,
+        child: Child,
         rm: RegionMap,
         ds: Dataspace,
         *,
@@ -187,31 +212,31 @@ class CoreParent:
             ds, size=size, offset=offset, at=at, executable=executable, writeable=writeable
         )
 
-    def detach(self, child: Component, rm: RegionMap, at: int) -> None:
+    def detach(self, child: Child, rm: RegionMap, at: int) -> None:
         rm.detach(at)
 
-    def fault_handler(self, child: Component, rm: RegionMap, context: SignalContext | None) -> None:
+    def fault_handler(self, child: Child, rm: RegionMap, context: SignalContext | None) -> None:
         rm.fault_handler(context)
 
-    def fault(self, child: Component, rm: RegionMap) -> Fault:
+    def fault(self, child: Child, rm: RegionMap) -> Fault:
         return rm.fault()
 
-    def signal_receiver(self, child: Component) -> SignalReceiver:
+    def signal_receiver(self, child: Child) -> SignalReceiver:
         return SignalReceiver(child.machine.core.next_badge)
 
-    def signal_context(self, child: Component,
+    def signal_context(self, child: Child,
                        receiver: SignalReceiver | None = None) -> SignalContext:
         return (receiver or child.pd.signal_receiver).create_context()
 
-    def signal_free(self, child: Component, context: SignalContext) -> None:
+    def signal_free(self, child: Child, context: SignalContext) -> None:
         context.receiver.dissolve(context)
         child.machine.core.revoke(context)
 
-    def pd_address_space(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+    def pd_address_space(self, child: Child, pd: ProtectionDomain) -> RegionMap:
         return pd.address_space
 
-    def pd_stack_area(self, child: Component, pd: ProtectionDomain) -> RegionMap:
+    def pd_stack_area(self, child: Child, pd: ProtectionDomain) -> RegionMap:
         return stack_area_of(pd)
 
-    def child_started(self, child: Component) -> None:
+    def child_started(self, child: Child) -> None:
         pass

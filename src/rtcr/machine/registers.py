@@ -26,6 +26,11 @@ from unicorn.unicorn_py3 import unicorn as _ucmod
 
 _uclib: Any = _ucmod.uclib
 
+# rax (the number), then the arguments in the order of the calling convention.
+SYSCALL_REGISTERS = (x86.UC_X86_REG_RAX, x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI,
+                     x86.UC_X86_REG_RDX, x86.UC_X86_REG_R10, x86.UC_X86_REG_R8,
+                     x86.UC_X86_REG_R9)
+
 GENERAL_PURPOSE: tuple[tuple[str, int], ...] = (
     ("rax", x86.UC_X86_REG_RAX),
     ("rbx", x86.UC_X86_REG_RBX),

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from .thread import SleepUntil, Thread, ThreadState
-
-if TYPE_CHECKING:
-    from .machine import Machine
 
 DEFAULT_QUANTUM = 200_000  # instructions; about a millisecond of emulation
 
 
 class Scheduler:
-    def __init__(self, machine: Machine, quantum: int = DEFAULT_QUANTUM) -> None:
+    """The run queue, the sleepers and virtual time.
+
+    ``instructions`` counts the guest instructions executed so far (the
+    machine's): the scheduler reads time from it and knows nothing else of
+    the machine.
+    """
+
+    def __init__(self, instructions: Callable[[], int], quantum: int = DEFAULT_QUANTUM) -> None:
         if quantum <= 0:
             raise ValueError("the scheduling quantum must be positive")
-        self.machine = machine
+        self._instructions = instructions
         self.quantum = quantum
         self.run_queue: deque[Thread] = deque()
         self._sleepers: list[tuple[int, int, Thread]] = []
@@ -39,7 +43,7 @@ class Scheduler:
 
     @property
     def now_ns(self) -> int:
-        return self.machine.instructions + self.idle_ns
+        return self._instructions() + self.idle_ns
 
     def make_runnable(self, thread: Thread) -> None:
         if thread not in self.run_queue:

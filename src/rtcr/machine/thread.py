@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from rtcr.core import Fault, FaultTicket, RegionMap, SignalContext, SignalReceiver
+from rtcr.core import (
+    Fault,
+    FaultTicket,
+    ProtectionDomain,
+    RegionMap,
+    SignalContext,
+    SignalReceiver,
+)
 
+from .icount import InstructionCounter
 from .registers import Registers
 
 if TYPE_CHECKING:
     from unicorn.unicorn import UcContext
-
-    from .component import Component
-    from .scheduler import Scheduler
 
 
 class ThreadState(enum.Enum):
@@ -85,6 +90,40 @@ class JoinWait:
 Blocker = FaultWait | FaultStop | SignalWait | SleepUntil | JoinWait
 
 
+class RunQueue(Protocol):
+    """Where a thread goes when it wakes (``Scheduler``): threads wake through it alone."""
+
+    def make_runnable(self, thread: Thread) -> None: ...
+
+
+class Processor(Protocol):
+    """What the run loop needs of the CPU a thread runs on (``Cpu``)."""
+
+    @property
+    def counter(self) -> InstructionCounter: ...
+
+    def run(self, thread: Thread, limit: int) -> None: ...
+
+
+class ThreadOwner(Protocol):
+    """What a thread, and the loop that runs it, knows of its component (``Component``).
+
+    Threads are below components, which create them: this is the narrow
+    way back, as Genode's threads know their PD and not the whole component.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pd(self) -> ProtectionDomain: ...
+
+    @property
+    def cpu(self) -> Processor: ...
+
+    def crashed(self, thread: Thread, reason: str) -> None: ...
+
+
 class Thread:
     """One guest thread of a component.
 
@@ -93,8 +132,8 @@ class Thread:
     without knowing about CPUs; it resumes through its scheduler.
     """
 
-    def __init__(self, component: Component, tid: int, name: str, registers: Registers,
-                 scheduler: Scheduler) -> None:
+    def __init__(self, component: ThreadOwner, tid: int, name: str, registers: Registers,
+                 scheduler: RunQueue) -> None:
         self.component = component
         self.scheduler = scheduler
         self.tid = tid

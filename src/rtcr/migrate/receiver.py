@@ -182,8 +182,12 @@ class Receiver:
         with Store.open(self.store_dir) as store:
             # It takes no checkpoints here: arming write tracking for every page would be
             # most of the restore, and so of the downtime (the strategy is invisible to it).
+            # Forced: the source has given the component up, so it continues here whatever
+            # its provenance says (a warning names the difference).
             session = Session.resume(store, arrival.checkpoint.id, checkpoint=False,
-                                     strategy=Strategy.FULL)
+                                     strategy=Strategy.FULL, force=True)
+        if session.forced is not None:
+            self.tell(f"rtcr: warning: {session.forced}; the migrated component continues")
         try:
             arrival.channel.send_json(Kind.STARTED, {"checkpoint": arrival.checkpoint.id})
         except ProtocolError as exc:  # the source holds no copy any more: run it anyway

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rtcr.checkpoint.view import object_names
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import StoreError
 from rtcr.store import CheckpointInfo, Store
+from rtcr.store.branches import Branch, branches
 
 MAX_ROWS = 1200
 MAX_COLS = 1500
@@ -17,7 +19,17 @@ MIN_BAND_SHARE = 0.04
 
 STORED_COLOUR = "#1f4e9c"
 CLEAN_COLOUR = "#dfe6ee"
+#: (legend label, colour, the dirty share it stays below) of each class of cell.
+CLASSES = (("clean", CLEAN_COLOUR, 0.5), ("dirty (stored)", STORED_COLOUR, 1.5))
+BINNED_CLASSES = (("clean", CLEAN_COLOUR, 1e-9), ("under half dirty", "#9ab8de", 0.5),
+                  ("half or more dirty", "#4f7fc0", 1.0 - 1e-9),
+                  ("all dirty", STORED_COLOUR, 1.5))
 NOT_LIVE_COLOUR = "white"
+BRANCH_COLOUR = "#2a7f3f"
+#: Branches beyond this many share the last lane (a picture of 1,000 lanes shows nothing).
+MAX_LANES = 12
+#: Checkpoints are drawn as dots up to this many (beyond, the lines alone stay readable).
+MAX_DOTS = 300
 
 
 def _bands(heights: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -33,6 +45,35 @@ def _bands(heights: dict[str, int]) -> dict[str, tuple[int, int]]:
     return bands
 
 
+def _draw_branches(ax: Any, tree: list[Branch], infos: list[CheckpointInfo]) -> None:
+    """The branches as lanes over the heat map: each checkpoint joined to its parent."""
+    from matplotlib.collections import LineCollection
+
+    column = {info.id: col for col, info in enumerate(infos)}
+    parents = {info.id: info.parent for info in infos}
+    lane = {cid: min(b.number, MAX_LANES) - 1 for b in tree for cid in b.ids}
+    segments = []
+    for cid, parent in parents.items():
+        if parent in column:
+            segments.append([(column[parent], lane[parent]), (column[cid], lane[cid])])
+    ax.add_collection(LineCollection(segments, colors=BRANCH_COLOUR, linewidths=1.2))
+    if len(infos) <= MAX_DOTS:
+        ax.scatter([column[c] for c in lane], list(lane.values()), s=12, color=BRANCH_COLOUR,
+                   zorder=3)
+    for b in tree:
+        if b.fork is not None and b.fork in column and b.number <= MAX_LANES:
+            ax.annotate(f"from {b.fork}", (column[b.ids[0]], b.number - 1), fontsize=7,
+                        xytext=(4, 3), textcoords="offset points", color="#444444")
+    count = min(len(tree), MAX_LANES)
+    ax.set_ylim(count - 0.5, -0.5)
+    ax.set_yticks(range(count), [f"branch {n + 1}" if n + 1 < MAX_LANES or len(tree) == count
+                                 else f"branches {MAX_LANES}–{len(tree)}"
+                                 for n in range(count)], fontsize=7)
+    ax.tick_params(axis="x", labelbottom=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
     """Write a PNG: x = checkpoint id, y = memory objects, colour = page stored, clean, not live.
 
@@ -45,9 +86,10 @@ def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
     """
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     maps = [store.page_map(i.id) for i in infos]
     heights: dict[str, int] = {}
@@ -81,22 +123,33 @@ def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
         frac = np.where(present > 0, stored / np.maximum(present, 1), np.nan)
     data = np.ma.masked_invalid(frac)
 
-    height = min(12.0, 3.5 + 0.35 * len(bands) + rows / 200)
+    tree = branches((i.id, i.parent) for i in infos)
+    lanes = min(len(tree), MAX_LANES) if len(tree) > 1 else 0
+    height = min(12.0, 3.5 + 0.35 * len(bands) + rows / 200) + 0.3 * lanes
     width = min(16.0, 6.0 + cols / 8)
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    binned = ybin > 1 or xbin > 1
-    if binned:
-        import matplotlib
-
-        cmap = matplotlib.colormaps["Blues"].with_extremes(bad=NOT_LIVE_COLOUR)
+    if lanes:
+        top, ax = fig.subplots(2, 1, sharex=True, gridspec_kw={
+            "height_ratios": [0.3 * lanes + 0.4, height - 0.3 * lanes - 0.4]})
+        _draw_branches(top, tree, infos)
     else:
-        cmap = ListedColormap([CLEAN_COLOUR, STORED_COLOUR]).with_extremes(bad=NOT_LIVE_COLOUR)
-    first = infos[0].id if infos else 0
-    last = infos[-1].id if infos else 1
-    im = ax.imshow(data, aspect="auto", interpolation="nearest", cmap=cmap, vmin=0.0,
-                   vmax=1.0, origin="lower", extent=(first - 0.5, last + 0.5, 0, rows * ybin))
+        ax = fig.add_subplot(1, 1, 1)
+    binned = ybin > 1 or xbin > 1
+    # Discrete classes, so the legend names each colour: a binned cell is classed by the
+    # share of its pages that were dirty.
+    classes = BINNED_CLASSES if binned else CLASSES
+    cmap = ListedColormap([colour for _label, colour, _upto in classes]).with_extremes(
+        bad=NOT_LIVE_COLOUR)
+    norm = BoundaryNorm([-1.0, *(upto for _label, _colour, upto in classes)], len(classes))
+    # x is the checkpoint's place in the listing (ids may have gaps); ticks name the ids.
+    ax.imshow(data, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm,
+              origin="lower", extent=(-0.5, cols * xbin - 0.5, 0, rows * ybin))
+    ax.set_xlim(-0.5, ncols - 0.5)
+    ids = [i.id for i in infos]
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda x, _pos: str(ids[int(x)]) if 0 <= x < len(ids) and x == int(x) else ""))
     for start, _rows in bands.values():
         if start:
             ax.axhline(start, color="#c04040", linewidth=0.6)
@@ -111,18 +164,13 @@ def plot_pages(store: Store, infos: list[CheckpointInfo], out: Path) -> None:
         ax.set_yticks([start + band / 2 for start, band in bands.values()],
                       [label(k) for k in bands], fontsize=7)
     ax.set_xlabel("checkpoint id")
-    ax.set_title(f"{store.path.name}: pages stored per checkpoint"
-                 + (f" (bins of {ybin} pages)" if ybin > 1 else ""))
-    not_live = Patch(facecolor=NOT_LIVE_COLOUR, edgecolor="#888888", label="not live")
-    if binned:
-        fig.colorbar(im, ax=ax).set_label("fraction of the bin's pages stored")
-        ax.legend(handles=[not_live], loc="upper left", bbox_to_anchor=(1.18, 1.0),
-                  fontsize=8, frameon=False)
-    else:
-        ax.legend(handles=[Patch(facecolor=STORED_COLOUR, label="stored (written)"),
-                           Patch(facecolor=CLEAN_COLOUR, label="clean (not stored)"),
-                           not_live],
-                  loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    (top if lanes else ax).set_title(
+        f"{store.path.name}: pages stored per checkpoint"
+        + (f" (bins of {ybin} pages)" if ybin > 1 else ""))
+    ax.legend(handles=[*(Patch(facecolor=colour, label=label) for label, colour, _upto in classes),
+                       Patch(facecolor=NOT_LIVE_COLOUR, edgecolor="#888888",
+                             label="not live (no such object)")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ LIBC_SOURCES = (
     SDK_DIR / "src" / "start.c",
     SDK_DIR / "src" / "heap.c",
     SDK_DIR / "src" / "threads.c",
+    SDK_DIR / "src" / "args.c",
 )
 CXX_SOURCES = (SDK_DIR / "src" / "cxxrt.cc",)
 GENODE_SOURCES = tuple(sorted((SDK_DIR / "genode" / "src").glob("*.cc")))

@@ -8,7 +8,7 @@ shared by many checkpoints). See ``Store`` and, for the format, `format`.
 from rtcr.core import PAGE_SIZE
 
 from .format import CheckpointInfo, Compression, page_hash
-from .gc import GcReport
+from .gc import GcReport, Retained, Retention
 from .reader import Checkpoint
 from .store import BlobInfo, Store, StoreStats
 from .verify import VerifyReport
@@ -22,6 +22,8 @@ __all__ = [
     "CheckpointWriter",
     "Compression",
     "GcReport",
+    "Retained",
+    "Retention",
     "Store",
     "StoreStats",
     "VerifyReport",

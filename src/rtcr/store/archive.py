@@ -24,7 +24,7 @@ import json
 import os
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -132,12 +132,17 @@ def _page_frames(cp: Checkpoint, key: str) -> Iterator[tuple[bytes, int]]:
         yield flush()
 
 
-def export_checkpoint(store: Store, cid: int, path: Path) -> ArchiveInfo:
-    """Write checkpoint ``cid`` of ``store`` to ``path`` (atomically: whole or absent)."""
+def export_checkpoint(store: Store, cid: int, path: Path,
+                      on_object: Callable[[str, int], None] | None = None) -> ArchiveInfo:
+    """Write checkpoint ``cid`` of ``store`` to ``path`` (atomically: whole or absent).
+
+    ``on_object(key, npages)`` is called after each memory object is written (progress).
+    """
     cp = store.load(cid)
     info = store.info(cid)
+    objects = cp.objects()
     header = {"version": VERSION, "rtcr": __version__, "info": info.to_dict(),
-              "objects": cp.objects()}
+              "objects": objects}
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pages = 0
     try:
@@ -145,10 +150,12 @@ def export_checkpoint(store: Store, cid: int, path: Path) -> ArchiveInfo:
             writer = _Writer(out)
             writer.frame(HEADER, json.dumps(header, sort_keys=True).encode())
             writer.frame(MANIFEST, json.dumps(cp.manifest, sort_keys=True).encode())
-            for key in sorted(cp.objects()):
+            for key in sorted(objects):
                 for payload, count in _page_frames(cp, key):
                     writer.frame(PAGES, payload)
                     pages += count
+                if on_object is not None:
+                    on_object(key, objects[key])
             writer.end()
             out.flush()
             os.fsync(out.fileno())

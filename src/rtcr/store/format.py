@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from rtcr.core import PAGE_SIZE
@@ -129,7 +129,8 @@ INFO_COLUMNS = (
     "id, parent, instructions, pages, bytes, raw_bytes, dirty_pages, pause_us, commit_us, "
     "strategy, created, time"
 )
-INFO_FIELDS = len(INFO_COLUMNS.split(","))
+INFO_NAMES = tuple(name.strip() for name in INFO_COLUMNS.split(","))
+INFO_FIELDS = len(INFO_NAMES)
 
 _PACK_RE = re.compile(r"^(\d{6,})\.pack$")
 
@@ -184,7 +185,8 @@ class CheckpointInfo:
                 self.strategy, self.created, self.time)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # The fields are scalars: no deep copy (what `asdict` makes) needed for 20,000 rows.
+        d = dict(zip(INFO_NAMES, self.row(), strict=True))
         d["compression_ratio"] = self.compression_ratio
         return d
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -31,7 +31,7 @@ from .format import (
     Codec,
     Compression,
 )
-from .gc import GcReport, gc
+from .gc import GcReport, Retained, Retention, gc, retain
 from .native import PageTable
 from .reader import Checkpoint
 from .tags import read_tags, write_tag
@@ -314,9 +314,10 @@ class Store:
             raise UnknownCheckpoint(f"no checkpoint or tag {ref!r} in {self.path}")
         return tags[ref]
 
-    def verify(self, cid: int | None = None) -> VerifyReport:
+    def verify(self, cid: int | None = None,
+               on_checked: Callable[[int], None] | None = None) -> VerifyReport:
         """Re-check one checkpoint (with its ancestors) or all of them (see `verify`)."""
-        return verify(self.backend, cid)
+        return verify(self.backend, cid, on_checked)
 
     def gc(self, keep: int, *, keep_also: Collection[int] = (), remove: Collection[int] = (),
            force: bool = False, dry_run: bool = False) -> GcReport:
@@ -327,3 +328,7 @@ class Store:
         """
         return gc(self.backend, keep, keep_also=keep_also, remove=remove, force=force,
                   dry_run=dry_run)
+
+    def retain(self, policy: Retention) -> Retained:
+        """Apply a run's rolling window (`rtcr.store.gc.Retention`) now."""
+        return retain(self.backend, policy)

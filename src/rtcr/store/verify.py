@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rtcr.errors import StoreError, UnknownCheckpoint
@@ -118,8 +119,11 @@ class _Verifier:
         return None
 
 
-def verify(backend: StoreBackend, cid: int | None = None) -> VerifyReport:
+def verify(backend: StoreBackend, cid: int | None = None,
+           on_checked: Callable[[int], None] | None = None) -> VerifyReport:
     """Re-check one checkpoint (with its ancestors) or all of them.
+
+    ``on_checked(id)`` is called after each checkpoint's verdict (progress).
 
     Never raises because a checkpoint is corrupt: the report says which
     ones are and why. Raises StoreError if the store cannot be read at all
@@ -161,4 +165,6 @@ def verify(backend: StoreBackend, cid: int | None = None) -> VerifyReport:
         reason = verifier.verdict(target)
         if reason is not None:
             report.corrupt[target] = reason
+        if on_checked is not None:
+            on_checked(target)
     return report

@@ -107,6 +107,9 @@ extern "C" {
  * rights.  RTCR_SEAL_REVOKE: also downgrade every existing writable mapping. */
 #define RTCR_SEAL_REVOKE 1
 
+/* The guest ABI's version (rtcr.abi.ABI_VERSION), recorded in every checkpoint. */
+#define RTCR_ABI_VERSION 1
+
 /* ---- limits (rtcr.abi) -------------------------------------------------- */
 #define RTCR_SLEEP_MAX_US ((1UL << 40) - 1)  /* longer sleeps fail with -RTCR_EINVAL */
 #define RTCR_ROM_NAME_MAX 256                /* bytes of a ROM name */
@@ -327,6 +330,17 @@ char  *strcpy(char *dst, const char *src);
 char  *strncpy(char *dst, const char *src, size_t n);
 char  *strchr(const char *s, int c);
 char  *strcat(char *dst, const char *src);
+
+/* ---- inputs: rtcr run X.elf --env K=V --stdin FILE -- ARGS... ----------- */
+/* ROM modules holding them (rtcr.abi); crt0 calls main(argc, argv, envp) with
+ * argv[0] the component's name, or argc 0 when it was started without inputs.
+ * A restored component sees the inputs it was started with. */
+#define RTCR_ARGS_ROM  "args"
+#define RTCR_STDIN_ROM "stdin"
+extern char **environ;
+char  *getenv(const char *name);                  /* NULL: not set */
+/* Up to n bytes of --stdin from where the last read ended; 0 at its end. */
+long   rtcr_stdin_read(void *buf, unsigned long n);
 
 /* ---- heap, program end ------------------------------------------------- */
 void  *malloc(size_t n);

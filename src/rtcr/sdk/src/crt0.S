@@ -3,10 +3,11 @@
  *
  * _start: the machine enters the main thread here with rsp 16-byte aligned
  * at the top of a fresh stack (rsp % 16 == 0) and every other register 0.
- * We run the static constructors (_rtcr_init), call main(0, NULL) (which
- * also serves `int main(void)`), and end the component with main's return
- * value through exit(), which runs the atexit handlers and destructors and
- * flushes a partial printf line.
+ * We run the static constructors (_rtcr_init), read the inputs (_rtcr_args,
+ * args.c: argc, argv, envp from the "args" ROM, or 0 and empty lists), call
+ * main(argc, argv, envp) (which also serves `int main(void)`), and end the
+ * component with main's return value through exit(), which runs the atexit
+ * handlers and destructors and flushes a partial printf line.
  *
  * _rtcr_thread_trampoline: THREAD_CREATE starts new threads here with
  * rdi = entry, rsi = arg and rsp % 16 == 8 (as right after a call).  It
@@ -19,9 +20,14 @@ _start:
 	xorl	%ebp, %ebp		/* outermost frame */
 	andq	$-16, %rsp		/* be robust against a misaligned stack */
 	call	_rtcr_init		/* static constructors */
-	xorl	%edi, %edi		/* argc = 0 */
-	xorl	%esi, %esi		/* argv = NULL */
-	xorl	%edx, %edx		/* envp = NULL */
+	subq	$32, %rsp		/* int argc; char **argv, **envp (rsp stays 16-aligned) */
+	leaq	0(%rsp), %rdi
+	leaq	8(%rsp), %rsi
+	leaq	16(%rsp), %rdx
+	call	_rtcr_args
+	movl	0(%rsp), %edi		/* argc */
+	movq	8(%rsp), %rsi		/* argv */
+	movq	16(%rsp), %rdx		/* envp */
 	call	main
 	movl	%eax, %edi
 	call	exit			/* never returns */
