@@ -11,6 +11,7 @@ page, and the source reports that its copy is split.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -147,6 +148,7 @@ def test_the_source_summary_reports_a_post_copy_migration(
     assert migration["rounds"] == 1
     assert migration["bytes_sent"] > 0 and migration["pages_sent"] > 0
     assert 0 < migration["downtime_ms"] <= migration["total_ms"]
+    assert 0 <= migration["pages_pulled"] <= migration["pages_sent"]
 
 
 def test_restore_migrates_a_stored_checkpoint_post_copy(
@@ -223,6 +225,21 @@ def test_a_corrupted_page_stops_the_component_naming_checkpoint_and_page(
     assert source.returncode == EXIT_HANDED_OVER
     assert source.summary is not None
     assert source.summary["migration"]["handed_over"] is True
+
+
+def test_a_receiver_killed_after_the_start_leaves_the_source_reporting_the_split(
+        noisy: Path, receiver: Receiver, tmp_path: Path) -> None:
+    relay = Relay(receiver.address)
+    outcome: list[Finished] = []
+    thread = threading.Thread(target=lambda: outcome.append(migrate(
+        noisy, relay.address, tmp_path, "--migrate-at", "20M", *POST_COPY)))
+    thread.start()
+    relay.wait_upstream(INTO_THE_PUSH, timeout=TIMEOUT)
+    receiver.kill()
+    thread.join(timeout=TIMEOUT)
+    (source,) = outcome
+    assert source.returncode == EXIT_HANDED_OVER
+    assert "failed after the component started there" in source.stderr
 
 
 def test_after_a_failure_past_the_start_a_source_with_a_store_keeps_a_checkpoint_that_continues(

@@ -89,6 +89,7 @@ class MigrationStats:
     checkpoint: int | None = None  # the final checkpoint's id in the receiver's store
     failure: str | None = None
     handed_over: bool = False
+    pages_pulled: int | None = None  # post-copy: pages the receiver asked for first
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -101,6 +102,8 @@ class MigrationStats:
             out["failure"] = self.failure
         if self.handed_over:
             out["handed_over"] = True
+        if self.pages_pulled is not None:
+            out["pages_pulled"] = self.pages_pulled
         return out
 
 
@@ -267,7 +270,7 @@ def _post_copy(session: Session, plan: MigrationPlan, started: float,
             None if downtime_ms is None else round(downtime_ms, 3),
             (time.perf_counter() - started) * 1000,
             handover.checkpoint if handover else None, failure,
-            handed_over=handed_over)
+            handed_over=handed_over, pages_pulled=handover.pages_pulled if handover else None)
 
     try:
         handover = Handover(session, connect(plan.to, plan.secret))
