@@ -116,13 +116,6 @@ def test_post_copy_continues_a_component_larger_than_what_it_touches_first(
     assert_continued(ref, source, there)
 
 
-def test_the_receiver_pulls_the_pages_a_fault_waits_for(
-        noisy: Path, receiver: Receiver, tmp_path: Path) -> None:
-    _source, there = post_copied(noisy, receiver, tmp_path, 20_000_000)
-    assert there.summary is not None
-    assert there.summary["lazy"]["pages_on_fault"] > 0
-
-
 def test_the_receiver_ends_with_a_complete_verified_checkpoint_that_continues_exactly(
         example: Callable[[str], Path], receiver: Receiver, tmp_path: Path) -> None:
     elf = example("kvstore")
