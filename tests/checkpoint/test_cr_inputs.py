@@ -22,8 +22,8 @@ def inputs_elf(component: Callable[[str], Path]) -> Path:
     return component("inputs")
 
 
-def run_lines(*args: str | Path, **kw: str) -> list[str]:
-    done = rtcr("run", *args, **kw)
+def run_lines(*args: str | int | Path) -> list[str]:
+    done = rtcr("run", *args)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -158,7 +158,7 @@ def _decode(rom: bytes) -> tuple[list[str], list[str], int]:
     return text[:argc], text[argc:], stdin_size
 
 
-_text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)),
+_text = st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]),
                 max_size=8)
 
 

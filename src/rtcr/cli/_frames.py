@@ -7,7 +7,9 @@ a call instruction (``call rel32``, or ``call`` through a register or
 memory operand) is taken for a return address. A stale one, left by a
 call that has returned, can be among them; the scan never misses a live
 one. Addresses are named ``function+offset`` from the ELF's function
-symbols.
+symbols. With them the scan also knows where to stop: nothing calls the
+entry function (``_start``), so the first return into it is the
+outermost frame and whatever lies above it is stale (crt0's set-up).
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ WORD = 8
 
 @dataclass(frozen=True)
 class Symbols:
-    """A program's functions, ascending by address: starts, ends and names."""
+    """A program's functions, ascending by address: starts, ends and names; its entry."""
 
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     names: tuple[str, ...]
+    entry: int
 
     @classmethod
     def read(cls, path: Path) -> Symbols:
@@ -49,7 +52,9 @@ class Symbols:
 
         try:
             with path.open("rb") as stream:
-                table = ELFFile(stream).get_section_by_name(".symtab")
+                elf = ELFFile(stream)
+                entry = elf.header["e_entry"]
+                table = elf.get_section_by_name(".symtab")
                 found = sorted((s["st_value"], s["st_size"], s.name)
                                for s in (table.iter_symbols()
                                          if isinstance(table, SymbolTableSection) else ())
@@ -63,15 +68,24 @@ class Symbols:
         ends = tuple(start + size if size else (starts[k + 1] if k + 1 < len(starts)
                                                 else start + 1)
                      for k, (start, size, _name) in enumerate(found))
-        return cls(starts, ends, tuple(name for _start, _size, name in found))
+        return cls(starts, ends, tuple(name for _start, _size, name in found), entry)
+
+    def _function(self, address: int) -> int | None:
+        at = bisect_right(self.starts, address) - 1
+        return None if at < 0 or address >= self.ends[at] else at
 
     def name(self, address: int) -> str | None:
         """``function+0xOFFSET`` (just ``function`` at its first byte), or None."""
-        at = bisect_right(self.starts, address) - 1
-        if at < 0 or address >= self.ends[at]:
+        at = self._function(address)
+        if at is None:
             return None
         offset = address - self.starts[at]
         return self.names[at] + (f"+{offset:#x}" if offset else "")
+
+    def outermost(self, address: int) -> bool:
+        """Whether ``address`` lies in the entry function, which nothing calls."""
+        at = self._function(address)
+        return at is not None and at == self._function(self.entry)
 
 
 class Memory:
@@ -153,4 +167,7 @@ def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | No
         thread["rip_symbol"] = name(registers.get("rip"))
         rsp, stack = registers.get("rsp"), thread["stack"]
         found = [] if rsp is None or stack is None else return_addresses(memory, rsp, stack[1])
+        if symbols is not None:
+            last = next((k for k, a in enumerate(found) if symbols.outermost(a)), len(found))
+            found = found[:last + 1]
         thread["frames"] = [{"address": a, "symbol": name(a)} for a in found]
