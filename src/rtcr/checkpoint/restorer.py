@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtcr.core import (
+    PAGE_SHIFT,
     PAGE_SIZE,
     CapabilitySpace,
     Fault,
@@ -40,7 +41,7 @@ from rtcr.store.native import address
 from .image import FORMAT, object_key
 from .lazy import LazyLoader, PageSource
 from .runtime import RamRecord, RegionMapRecord, Runtime
-from .tracking import Strategy
+from .tracking import Arming, Strategy
 
 
 @dataclass
@@ -132,9 +133,9 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "ram":
             owner = pd if obj.get("pd") is None else _pd(runtime, obj["pd"])
             record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner,
-                                          armed=not lazy)
+                                          arming=Arming.BY_LOADER if lazy else Arming.ON_DEMAND)
             ram = record.tracked.ram
-            assert ram is not None
+            assert ram is not None and ram.frames is not None
             if obj["freed"]:
                 record.tracked.release()
                 owner.free_ram(ram)
@@ -143,8 +144,7 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
                 loader.add(record, object_key(oid))
             else:
                 checkpoint.scatter(object_key(oid), ram_base,
-                                   array("Q", (ram.frame(i)
-                                               for i in range(ram.size // PAGE_SIZE))))
+                                   array("Q", [frame << PAGE_SHIFT for frame in ram.frames]))
             if obj["sealed"]:
                 sealed.append(record)
             live.add(oid)
