@@ -35,12 +35,13 @@ SEED_CHECKPOINTS = 3
 def build(path: Path, count: int, fork_every: int) -> None:
     """A store of ``count`` checkpoints; every ``fork_every``-th forks from far back."""
     with Store.create(path) as store:
-        parent = None
+        parent: int | None = None
         for n in range(SEED_CHECKPOINTS):
             with store.begin(parent) as w:
                 w.declare("ram:1", 1)
                 w.put_page("ram:1", 0, n.to_bytes(8, "little") * 512)
                 parent = w.commit({"n": n}, instructions=n * 1000, strategy="ro-attach")
+        assert parent is not None
         store.tag("seeded", parent)
     conn = sqlite3.connect(path / DB_NAME, isolation_level=None)
     try:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from rtcr.checkpoint import CheckpointStats, Session, Strategy
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.runtime import RamRecord, RegionMapRecord, Runtime
+from rtcr.checkpoint.tracking import Arming
 from rtcr.core import (
     PAGE_SIZE,
     RESOLVED,
@@ -332,6 +333,52 @@ def test_a_swap_arms_what_recycling_has_not_yet() -> None:
         (0, False), (PAGE_SIZE, False), (2 * PAGE_SIZE, False)]
     assert t.write_fault(at + 2 * PAGE_SIZE) is RESOLVED
     assert tracked.dirty == {2}
+
+
+def _restored_ram(t: _Target, pages: int) -> tuple[int, RamRecord]:
+    """A RAM object made as a restore makes it (armed on demand), attached in the target."""
+    record = t.runtime.allocate_ram(t.component, pages * PAGE_SIZE, arming=Arming.ON_DEMAND)
+    return t.attach(t.space, record.tracked.managed.dataspace()), record
+
+
+def test_a_restored_object_arms_no_part_when_it_is_made() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    _, record = _restored_ram(t, 3)
+    assert [len(rm.regions()) for rm in record.tracked.maps] == [0, 0]
+    assert record.tracked.stale_parts == 6
+
+
+def test_a_read_arms_a_part_of_a_restored_object_read_only_and_not_dirty() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    at, record = _restored_ram(t, 3)
+    result = resolve(t.space, at + PAGE_SIZE, Access.READ)
+    assert isinstance(result, Unresolved) and result.reason is WalkFailure.NO_REGION
+    assert reflect(result, _Waiter()) is RESOLVED
+    assert [(r.start, r.writeable) for r in record.tracked.active.regions()] == [
+        (PAGE_SIZE, False)]
+    assert record.tracked.dirty == set()
+    assert t.write_fault(at + PAGE_SIZE) is RESOLVED  # tracked from there on
+    assert record.tracked.dirty == {1}
+
+
+def test_a_write_arms_a_part_of_a_restored_object_writable_and_dirty() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    at, record = _restored_ram(t, 3)
+    assert t.write_fault(at + 2 * PAGE_SIZE) is RESOLVED
+    assert [(r.start, r.writeable) for r in record.tracked.active.regions()] == [
+        (2 * PAGE_SIZE, True)]
+    assert record.tracked.dirty == {2}
+
+
+def test_recycling_arms_both_maps_of_a_restored_object() -> None:
+    t = _target(Strategy.RO_ATTACH)
+    at, record = _restored_ram(t, 3)
+    assert t.write_fault(at) is RESOLVED
+    assert record.tracked.recycle(None) == 5
+    assert [[(r.start, r.writeable) for r in rm.regions()] for rm in record.tracked.maps] == [
+        [(0, True), (PAGE_SIZE, False), (2 * PAGE_SIZE, False)],
+        [(0, False), (PAGE_SIZE, False), (2 * PAGE_SIZE, False)]]
+    assert record.tracked.stale_parts == 0
 
 
 def test_swap_re_arms_in_place_when_a_fault_waits_in_the_targets_region() -> None:

@@ -23,6 +23,7 @@ from rtcr.core import (
     Mapping,
     ProtectionDomain,
     RamDataspace,
+    Region,
     RegionMap,
     Unresolved,
     WalkFailure,
@@ -159,6 +160,7 @@ class QuotaMachine(RuleBasedStateMachine):
         if ds is None:
             return
         for region in ds.regions:
+            assert isinstance(region, Region)  # a dataspace sees its regions narrowly
             region.region_map.detach(region.start)
 
     @rule(target=selectors, who=st.integers(0, 1))

@@ -17,6 +17,10 @@ class Span:
     start: int
     end: int
 
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
 
 # A region is (cell, length) in units of 16 bytes: a cell-aligned region at most
 # a cell long keeps the grid; anything else turns the index into chunks.

@@ -11,7 +11,9 @@ threads are put back on their fault queues without notifying the handler
 again: the handler was told before the checkpoint.
 
 With ``lazy`` the RAM contents are left to a `LazyLoader` (see `lazy`):
-the target starts once everything else is back.
+the target starts once everything else is back. The image is a
+`PageSource`: a checkpoint of a store (`StoredPages`), or one arriving
+over a post-copy migration's connection.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtcr.core import (
+    PAGE_SHIFT,
     PAGE_SIZE,
     CapabilitySpace,
     Dataspace,
@@ -35,14 +38,13 @@ from rtcr.core.quota import format_bytes
 from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
-from rtcr.store import Checkpoint
 from rtcr.store.native import address
 
 from .image import FORMAT, object_key
-from .lazy import LazyLoader
+from .lazy import LazyLoader, PageSource
 from .runtime import RamRecord, RegionMapRecord, Runtime
 from .services import Services
-from .tracking import Strategy
+from .tracking import Arming, Strategy
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Restored:
     lazy: LazyLoader | None = None  # the RAM still to load (a lazy restore)
 
 
-def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
+def restore(checkpoint: PageSource, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
             banked: bool = False, lazy: bool = False,
             segments: dict[str, bytes] | None = None,
@@ -95,7 +97,7 @@ def _new_quota(manifest: dict[str, Any], checkpoint_id: int, ram_quota: int) -> 
     return ram_quota
 
 
-def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
+def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
              log_sink: LogSink, banked: bool, lazy: bool,
              segments: dict[str, bytes], ram_quota: int | None) -> Restored:
@@ -151,9 +153,9 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
         elif kind == "ram":
             owner = pd if obj.get("pd") is None else _pd(runtime, obj["pd"])
             record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner,
-                                          armed=not lazy)
+                                          arming=Arming.BY_LOADER if lazy else Arming.ON_DEMAND)
             ram = record.tracked.ram
-            assert ram is not None
+            assert ram is not None and ram.frames is not None
             if obj["freed"]:
                 record.tracked.release()
                 owner.free_ram(ram)
@@ -162,8 +164,7 @@ def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any
                 loader.add(record, object_key(oid))
             else:
                 checkpoint.scatter(object_key(oid), ram_base,
-                                   array("Q", (ram.frame(i)
-                                               for i in range(ram.size // PAGE_SIZE))))
+                                   array("Q", [frame << PAGE_SHIFT for frame in ram.frames]))
             if obj["sealed"]:
                 sealed.append(record)
             live.add(oid)

@@ -57,7 +57,7 @@ from rtcr.errors import Denied, InvalidDataspace
 from rtcr.machine.parent import Child, drop_capabilities, stack_area_of
 
 from .services import Services
-from .tracking import Strategy, TrackedRam
+from .tracking import Arming, Strategy, TrackedRam
 
 
 @dataclass
@@ -252,10 +252,11 @@ class Runtime:
 
     # -- tracking -----------------------------------------------------------
     def allocate_ram(self, child: Child, size: int, *, oid: int | None = None,
-                     pd: ProtectionDomain | None = None, armed: bool = True) -> RamRecord:
+                     pd: ProtectionDomain | None = None,
+                     arming: Arming = Arming.AT_ONCE) -> RamRecord:
         """Allocate RAM on `pd` (None: the target's PD), behind tracked managed dataspaces.
 
-        ``armed=False`` leaves every part unattached (see `TrackedRam.arm_part`).
+        ``arming`` says when its parts are attached (see `tracking.Arming`).
         """
         owner, pd_oid = self._owner(child, pd)
         ram = owner.alloc_ram(size)
@@ -265,7 +266,7 @@ class Runtime:
         core = child.machine.core
         count = 1 if self.strategy is Strategy.FULL else 2
         maps = tuple(core.create_region_map(ram.size) for _ in range(count))
-        tracked = TrackedRam(ram, maps, self.strategy, self.granularity, armed=armed)
+        tracked = TrackedRam(ram, maps, self.strategy, self.granularity, arming=arming)
         record = RamRecord(self._oid(oid), ram.size, tracked, pd=pd_oid)
         self._remember(record, *(rm.dataspace() for rm in maps))
         pager = _RamPager(self, record)

@@ -22,11 +22,16 @@ the map swapped out is re-armed later, off the pause path (`recycle`).
 Only the map holding the parts sits between the target's map and the RAM,
 so tracking costs one level of the five a walk may take, swap or not.
 
-Arming in O(1), too. A new (or restored) object's second map is needed
-only at its first swap, so it is not armed when the object is made: its
-parts are attached by `recycle`, between time slices, as a swapped-out
-map is re-armed, and whatever is left by the first swap is armed there.
-Allocating or restoring an object attaches the parts of one map, not two.
+Arming in O(1), too (``Arming``). Under ro-attach a part is *armed* in a
+map once it is attached there read-only. A new object's second map is
+needed only at its first swap, so it is armed by `recycle`, between time
+slices, as a swapped-out map is re-armed, and whatever is left by the
+first swap is armed there: allocating attaches the parts of one map. A
+restored object arms neither map when it is made: a part not armed yet
+in the active map is armed by its first access (a fault with no region,
+resolved by attaching it -- writable and dirty for a write), and
+`recycle` arms the rest of both maps between time slices. Restoring an
+object attaches nothing.
 
 All of it uses only the public region-map interface (attach, detach,
 protect -- a detach and re-attach fused, see ``RegionMap.protect`` --
@@ -57,6 +62,17 @@ _EXEC_FAULT = FaultType.EXEC
 _WRITE_VIOLATION = WalkFailure.WRITE_VIOLATION
 
 
+_NO_REGION = WalkFailure.NO_REGION
+
+
+class Arming(enum.Enum):
+    """When an object's parts are armed under ro-attach (see "Arming in O(1)")."""
+
+    AT_ONCE = "at once"  # the active map now, the other between slices: a new object
+    ON_DEMAND = "on demand"  # each at its first access or between slices: a restored object
+    BY_LOADER = "by loader"  # by `arm_part`, once the content is back: a lazy restore
+
+
 class Strategy(enum.Enum):
     RO_ATTACH = "ro-attach"
     DETACH = "detach"
@@ -71,13 +87,13 @@ class TrackedRam:
     """
 
     def __init__(self, ram: RamDataspace, maps: tuple[RegionMap, ...], strategy: Strategy,
-                 granularity: int, *, armed: bool = True) -> None:
+                 granularity: int, *, arming: Arming = Arming.AT_ONCE) -> None:
         if granularity < 1:
             raise ValueError("granularity must be at least one page")
         if len(maps) != (1 if strategy is Strategy.FULL else 2):
             raise ValueError(f"{strategy.value} tracking takes "
                              f"{1 if strategy is Strategy.FULL else 2} region maps")
-        if not armed and strategy is Strategy.FULL:
+        if arming is Arming.BY_LOADER and strategy is Strategy.FULL:
             raise ValueError("full tracking attaches the whole RAM at once; it has no parts "
                              "to arm one by one")
         self.ram: RamDataspace | None = ram
@@ -92,16 +108,23 @@ class TrackedRam:
         self._active = 0
         self._writeable: set[int] = set()  # parts attached writable in the active map
         self._stale: set[int] = set()  # parts of the inactive map still to re-arm
-        # Parts [_unattached, parts) of the inactive map were never attached (see
-        # "Arming in O(1)"): only maps[1], before the first swap, under ro-attach.
-        self._unattached = self.parts
+        # Under ro-attach, per map: 1 for each armed part, how many are not, and below
+        # which part every one is armed; `recycle` arms the maps in `_pending`.
+        self._armed = (bytearray(self.parts), bytearray(self.parts))
+        self._unarmed = [self.parts, self.parts]
+        self._armed_below = [0, 0]
+        self._pending: list[int] = []
+        self._on_demand = arming is Arming.ON_DEMAND and strategy is Strategy.RO_ATTACH
         # The walk failure a tracking fault has (none under `full`: nothing is tracked).
         self._tracking = {Strategy.RO_ATTACH: WalkFailure.WRITE_VIOLATION,
                           Strategy.DETACH: WalkFailure.NO_REGION}.get(strategy)
-        if armed:
+        if strategy is Strategy.FULL:
             self._arm_all(maps[0])
-            if strategy is Strategy.RO_ATTACH:
-                self._unattached = 0
+        elif strategy is Strategy.RO_ATTACH and arming is Arming.AT_ONCE:
+            self._arm_all(maps[0])
+            self._pending = [1]
+        elif strategy is Strategy.RO_ATTACH and arming is Arming.ON_DEMAND:
+            self._pending = [0, 1]
 
     @property
     def freed(self) -> bool:
@@ -141,28 +164,46 @@ class TrackedRam:
             assert self.ram is not None
             rm.attach(self.ram, size=0, offset=0, at=0, executable=True, writeable=True)
         elif self.strategy is Strategy.RO_ATTACH:
-            self._attach_read_only(rm, 0, self.parts)
+            ram, size, end = self.ram, self.part_size, self.pages * PAGE_SIZE
+            assert ram is not None
+            for offset in range(0, end, size):  # (the attaches of _attach_part, inline)
+                rm.attach(ram, size=min(size, end - offset), offset=offset, at=offset,
+                          executable=True, writeable=False)
+            m = self.maps.index(rm)
+            self._armed[m][:] = b"\1" * self.parts
+            self._unarmed[m] = 0
+            self._armed_below[m] = self.parts
         # DETACH: nothing attached; every first access faults.
 
-    def _attach_read_only(self, rm: RegionMap, first: int, end: int) -> None:
-        """Attach parts [first, end) read-only (the attaches of _attach_part, inline)."""
-        ram, size, limit = self.ram, self.part_size, self.pages * PAGE_SIZE
-        assert ram is not None
-        for offset in range(first * size, min(end * size, limit), size):
-            rm.attach(ram, size=min(size, limit - offset), offset=offset, at=offset,
-                      executable=True, writeable=False)
+    def _arm(self, m: int, part: int, writeable: bool) -> None:
+        """Attach a part not armed yet in ``maps[m]`` (ro-attach)."""
+        self._attach_part(self.maps[m], part, writeable)
+        self._armed[m][part] = 1
+        self._unarmed[m] -= 1
+
+    def _arm_some(self, m: int, budget: int | None) -> int:
+        """Arm up to ``budget`` parts of ``maps[m]`` not armed yet, in address order."""
+        armed, part, done = self._armed[m], self._armed_below[m], 0
+        while self._unarmed[m] and (budget is None or done < budget):
+            part = armed.find(0, part)
+            self._arm(m, part, writeable=False)
+            done += 1
+        self._armed_below[m] = part
+        if not self._unarmed[m]:
+            self._pending.remove(m)
+        return done
 
     def arm_part(self, part: int) -> None:
         """Arm one part in both maps, as construction arms them all.
 
-        For a RAM constructed with ``armed=False`` (a lazy restore): a part
-        not armed yet has no region in either map, so any access to it
+        For a RAM constructed with ``Arming.BY_LOADER`` (a lazy restore): a
+        part not armed yet has no region in either map, so any access to it
         faults with no region before tracking sees it; the lazy loader arms
         the part once its content is back, and tracking goes on from there.
         """
         if self.strategy is Strategy.RO_ATTACH:
-            for rm in self.maps:
-                self._attach_part(rm, part, writeable=False)
+            for m in (0, 1):
+                self._arm(m, part, writeable=False)
 
     def _rearm_part(self, rm: RegionMap, part: int) -> None:
         if self.strategy is Strategy.RO_ATTACH:
@@ -186,7 +227,11 @@ class TrackedRam:
         # This runs on every tracking fault: the enum members it compares
         # with are module constants, and the common case is tested first.
         ram = self.ram
-        if ram is None or rm is not self.maps[self._active] or reason is not self._tracking:
+        if ram is None or rm is not self.maps[self._active]:
+            return _FORWARD
+        if reason is not self._tracking:
+            if reason is _NO_REGION and self._on_demand:
+                return self._arm_at_access(fault, rights, ram, before_upgrade)
             return _FORWARD
         kind = fault.type
         if kind is _WRITE_FAULT:
@@ -206,6 +251,27 @@ class TrackedRam:
         self._writeable.add(part)
         self.dirty.add(part)
         self.faults += 1
+        return _RESOLVED
+
+    def _arm_at_access(self, fault: Fault, rights: Rights, ram: RamDataspace,
+                       before_upgrade: Callable[[int], None] | None) -> Verdict:
+        """The first access to a part not armed yet in the active map (``Arming.ON_DEMAND``).
+
+        A write the target may make arms the part writable and dirty (a
+        tracking fault, as if it had been armed); anything else arms it
+        read-only, and the retried access goes on from there.
+        """
+        part = fault.addr // self.part_size
+        if part >= self.parts or self._armed[self._active][part]:
+            return _FORWARD
+        writes = fault.type is _WRITE_FAULT and rights.writeable and ram.writeable
+        if writes and before_upgrade is not None:
+            before_upgrade(part)
+        self._arm(self._active, part, writes)
+        if writes:
+            self._writeable.add(part)
+            self.dirty.add(part)
+            self.faults += 1
         return _RESOLVED
 
     # -- checkpoints --------------------------------------------------------
@@ -235,7 +301,9 @@ class TrackedRam:
         dirty, self.dirty = self.dirty, set()
         if self.strategy is Strategy.FULL or self.ram is None:
             return dirty
-        self.recycle(None)
+        self._rearm_stale(None)
+        if not self._on_demand and self._pending:  # a new object: its other map, all of it
+            self._arm_some(self._active ^ 1, None)
         old = self.maps[self._active]
         new = self.maps[self._active ^ 1]
         regions = old.dataspace().holders()
@@ -256,21 +324,21 @@ class TrackedRam:
 
     @property
     def stale_parts(self) -> int:
-        """Parts of the inactive map still waiting to be re-armed (or armed at all)."""
-        return len(self._stale) + self.parts - self._unattached
+        """Parts waiting for `recycle`: to re-arm in the inactive map, or to arm at all."""
+        return len(self._stale) + sum(self._unarmed[m] for m in self._pending)
 
     def recycle(self, budget: int | None) -> int:
-        """Re-arm (or arm) up to `budget` parts of the inactive map; the work done."""
+        """Re-arm the inactive map, then arm what is not yet: up to `budget` parts; the work."""
         if self.ram is None or self.strategy is Strategy.FULL:
             return 0
+        done = self._rearm_stale(budget)
+        for m in list(self._pending):
+            done += self._arm_some(m, None if budget is None else budget - done)
+        return done
+
+    def _rearm_stale(self, budget: int | None) -> int:
         inactive = self.maps[self._active ^ 1]
         done = 0
-        if self._unattached < self.parts:
-            first = self._unattached
-            end = self.parts if budget is None else min(self.parts, first + budget)
-            self._attach_read_only(inactive, first, end)
-            self._unattached = end
-            done = end - first
         while self._stale and (budget is None or done < budget):
             self._rearm_part(inactive, self._stale.pop())
             done += 1
@@ -287,6 +355,6 @@ class TrackedRam:
                 rm.detach(region.start)
         self._writeable.clear()
         self._stale.clear()
-        self._unattached = self.parts
+        self._pending.clear()
         self.dirty.clear()
         self.ram = None

@@ -15,7 +15,7 @@ from typing import Any
 
 from rtcr.abi import STACK_AREA_BASE
 from rtcr.checkpoint.image import object_key
-from rtcr.core import FaultType
+from rtcr.core import MAX_NESTING, FaultType
 from rtcr.core.quota import format_bytes
 from rtcr.store import Checkpoint, CheckpointInfo
 from rtcr.store.format import ZERO_PAGE, page_hash
@@ -108,7 +108,7 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
     objects = _Objects(manifest)
     attached: dict[int, tuple[int, bool]] = {}  # oid -> (address, executable) of its first region
     if ADDRESS_SPACE_OID in objects.by_oid:  # absolute addresses, through nested region maps
-        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_DEPTH)
+        pending = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_NESTING)
         while pending:
             region = pending.pop(0)
             attached.setdefault(region["oid"], (region["start"], region["rights"][2] == "x"))
@@ -138,10 +138,6 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
             name = objects.holds(oid, at)
         names[object_key(oid)] = name
     return names
-
-
-#: How deep `describe` follows managed dataspaces (the core refuses deeper nesting anyway).
-MAX_DEPTH = 8
 
 
 def _threads(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -178,9 +174,9 @@ def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
             "log_lines": part["log_lines"], "log_tail": part["log_tail"],
             "threads": _threads(entry["threads"]),
             "address_space": [] if False not in maps
-            else objects.tree(maps[False], 0, True, True, MAX_DEPTH),
+            else objects.tree(maps[False], 0, True, True, MAX_NESTING),
             "stack_area": [] if True not in maps
-            else objects.tree(maps[True], STACK_AREA_BASE, True, True, MAX_DEPTH),
+            else objects.tree(maps[True], STACK_AREA_BASE, True, True, MAX_NESTING),
         })
     return out
 
@@ -224,7 +220,8 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             o["name"] = "address space"
     address_space: list[dict[str, Any]] = []
     if ADDRESS_SPACE_OID in objects.by_oid:
-        address_space = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_DEPTH)
+        # Nested maps as deep as core lets them nest (MAX_NESTING: the one limit).
+        address_space = objects.tree(ADDRESS_SPACE_OID, 0, True, True, MAX_NESTING)
     return {
         "checkpoint": {"id": info.id, "parent": info.parent, "instructions": info.instructions,
                        "virtual_time_ns": machine["instructions"] + machine["idle_ns"],

@@ -7,7 +7,11 @@ a call instruction (``call rel32``, or ``call`` through a register or
 memory operand) is taken for a return address. A stale one, left by a
 call that has returned, can be among them; the scan never misses a live
 one. Addresses are named ``function+offset`` from the ELF's function
-symbols.
+symbols. With them the scan also knows where to stop: nothing calls the
+entry function (``_start``), so the first return into it is the
+outermost frame and whatever lies above it is stale (crt0's set-up); and
+a return address whose direct call leads elsewhere than into the function
+of the frame above it is marked stale.
 """
 
 from __future__ import annotations
@@ -34,11 +38,12 @@ WORD = 8
 
 @dataclass(frozen=True)
 class Symbols:
-    """A program's functions, ascending by address: starts, ends and names."""
+    """A program's functions, ascending by address: starts, ends and names; its entry."""
 
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     names: tuple[str, ...]
+    entry: int
 
     @classmethod
     def read(cls, path: Path) -> Symbols:
@@ -49,7 +54,9 @@ class Symbols:
 
         try:
             with path.open("rb") as stream:
-                table = ELFFile(stream).get_section_by_name(".symtab")
+                elf = ELFFile(stream)
+                entry = elf.header["e_entry"]
+                table = elf.get_section_by_name(".symtab")
                 found = sorted((s["st_value"], s["st_size"], s.name)
                                for s in (table.iter_symbols()
                                          if isinstance(table, SymbolTableSection) else ())
@@ -63,15 +70,29 @@ class Symbols:
         ends = tuple(start + size if size else (starts[k + 1] if k + 1 < len(starts)
                                                 else start + 1)
                      for k, (start, size, _name) in enumerate(found))
-        return cls(starts, ends, tuple(name for _start, _size, name in found))
+        return cls(starts, ends, tuple(name for _start, _size, name in found), entry)
+
+    def _function(self, address: int) -> int | None:
+        at = bisect_right(self.starts, address) - 1
+        return None if at < 0 or address >= self.ends[at] else at
 
     def name(self, address: int) -> str | None:
         """``function+0xOFFSET`` (just ``function`` at its first byte), or None."""
-        at = bisect_right(self.starts, address) - 1
-        if at < 0 or address >= self.ends[at]:
+        at = self._function(address)
+        if at is None:
             return None
         offset = address - self.starts[at]
         return self.names[at] + (f"+{offset:#x}" if offset else "")
+
+    def start(self, address: int) -> int | None:
+        """Where the function holding ``address`` starts (None: in none)."""
+        at = self._function(address)
+        return None if at is None else self.starts[at]
+
+    def outermost(self, address: int) -> bool:
+        """Whether ``address`` lies in the entry function, which nothing calls."""
+        at = self._function(address)
+        return at is not None and at == self._function(self.entry)
 
 
 class Memory:
@@ -126,6 +147,14 @@ def _after_call(memory: Memory, address: int) -> bool:
     return any(before[7 - k] == 0xFF and (before[8 - k] >> 3) & 7 == 2 for k in _CALL_INDIRECT)
 
 
+def call_target(memory: Memory, address: int) -> int | None:
+    """Where the direct call (``call rel32``) ending at ``address`` goes (None: not direct)."""
+    code = memory.read(address - _CALL_REL32, _CALL_REL32)
+    if code is None or code[0] != 0xE8:
+        return None
+    return address + int.from_bytes(code[1:], "little", signed=True)
+
+
 def return_addresses(memory: Memory, rsp: int, stack_end: int) -> list[int]:
     """The return addresses on the stack from ``rsp`` up, innermost first."""
     stack = memory.read(rsp, max(0, stack_end - rsp)) if rsp < stack_end else None
@@ -153,4 +182,30 @@ def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | No
         thread["rip_symbol"] = name(registers.get("rip"))
         rsp, stack = registers.get("rsp"), thread["stack"]
         found = [] if rsp is None or stack is None else return_addresses(memory, rsp, stack[1])
-        thread["frames"] = [{"address": a, "symbol": name(a)} for a in found]
+        if symbols is not None:
+            last = next((k for k, a in enumerate(found) if symbols.outermost(a)), len(found))
+            found = found[:last + 1]
+        thread["frames"] = _frames(memory, symbols, registers.get("rip"), found)
+
+
+def _frames(memory: Memory, symbols: Symbols | None, rip: int | None,
+            found: list[int]) -> list[dict[str, Any]]:
+    """The return addresses, each marked ``stale`` when its call leads elsewhere.
+
+    A direct call whose target is not the start of the function the frame
+    above it is in (rip's, or the last live return address's) is probably
+    left over from a call that returned; it is kept, marked, because a tail
+    call makes a live frame look the same. Without symbols nothing is marked.
+    """
+    out: list[dict[str, Any]] = []
+    inner = rip
+    for address in found:
+        target = call_target(memory, address)
+        start = None if symbols is None or inner is None else symbols.start(inner)
+        stale = target is not None and start is not None and target != start
+        out.append({"address": address,
+                    "symbol": None if symbols is None else symbols.name(address),
+                    "stale": stale})
+        if not stale:
+            inner = address
+    return out

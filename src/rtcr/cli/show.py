@@ -12,7 +12,7 @@ import click
 from rtcr.abi import ARGS_ROM
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.inputs import decode_args
-from rtcr.checkpoint.provenance import Provenance, recorded
+from rtcr.checkpoint.provenance import Provenance, file_sha256, recorded
 from rtcr.checkpoint.provenance import describe as describe_provenance_of
 from rtcr.checkpoint.view import SUMMARY_REGISTERS, View, describe
 from rtcr.store import PAGE_SIZE, Checkpoint, Store
@@ -73,6 +73,7 @@ def frame_lines(thread: dict[str, Any]) -> list[str]:
         return []
     lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
     lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
+              + ("  (stale? its call goes elsewhere)" if f["stale"] else "")
               for f in thread["frames"]]
     return lines
 
@@ -126,6 +127,14 @@ def _tree_lines(view: View, all_registers: bool) -> list[str]:
     return out
 
 
+def _recorded_elf(provenance: Provenance | None) -> Path | None:
+    """The ELF the checkpoint was taken of, if it is still where it was, unchanged."""
+    binary = None if provenance is None else provenance.binary
+    if binary is None or file_sha256(Path(binary.path)) != binary.sha256:
+        return None
+    return Path(binary.path)
+
+
 def render(view: View, all_registers: bool) -> str:
     cp, comp = view["checkpoint"], view["component"]
     parent = "none" if cp["parent"] is None else str(cp["parent"])
@@ -139,7 +148,8 @@ def render(view: View, all_registers: bool) -> str:
            *_thread_lines(view["threads"], all_registers)]
     if view["symbols_from"] is None and any(t["registers"].get("rip") is not None
                                             for t in view["threads"]):
-        out.append("  (addresses unnamed: --elf PROGRAM.elf names them)")
+        out.append("  (addresses unnamed: the checkpointed ELF is gone or was rebuilt; "
+                   "--elf PROGRAM.elf names them)")
     out += ["", "address space:", *_region_lines(view["address_space"], 1)]
     out += _tree_lines(view, all_registers)
     out += ["", "objects:"]
@@ -170,7 +180,8 @@ def render(view: View, all_registers: bool) -> str:
               help="Show every register of every thread, not only rip and rsp.")
 @click.option("--elf", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               default=None, metavar="PROGRAM.elf",
-              help="Name rip and the return addresses from this ELF's function symbols.")
+              help="Name rip and the return addresses from this ELF's function symbols "
+                   "(default: the ELF the checkpoint was taken of, if it is unchanged).")
 def command(directory: Path, checkpoint: str | None, as_json: bool,
             all_registers: bool, elf: Path | None) -> None:
     """Show checkpoint ID (or TAG) of STORE (default: the newest).
@@ -184,13 +195,15 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
     signals and queued faults.
 
     Under each thread: where it is (rip) and the return addresses found on
-    its stack, innermost first, named function+offset with --elf.
+    its stack, innermost first, named function+offset from the symbols of
+    the ELF the checkpoint was taken of (if it is still there, unchanged)
+    or of --elf.
 
     \b
     Example:
       rtcr show ck          # the newest checkpoint
       rtcr show ck 3 --registers
-      rtcr show ck --elf counter.elf   # rip and return addresses as main+0x14
+      rtcr show ck --elf old/counter.elf   # name addresses from a kept copy
     """
     with Store.open(directory) as store:
         cid = resolve_checkpoint(store, directory, checkpoint)
@@ -198,8 +211,9 @@ def command(directory: Path, checkpoint: str | None, as_json: bool,
         manifest = loaded.manifest
         view = describe(manifest, store.info(cid))
         view["inputs"] = inputs_json(loaded)
-        annotate(view, loaded, None if elf is None else Symbols.read(elf))
-        view["symbols_from"] = None if elf is None else str(elf)
+        symbols_from = elf if elf is not None else _recorded_elf(recorded(manifest))
+        annotate(view, loaded, None if symbols_from is None else Symbols.read(symbols_from))
+        view["symbols_from"] = None if symbols_from is None else str(symbols_from)
     view["provenance"] = provenance_json(manifest)
     if as_json:
         click.echo(json.dumps(view, indent=2))

@@ -64,14 +64,16 @@ class Attachment(Protocol):
 class Dataspace:
     """Base of all dataspaces.
 
-    ``frames`` (None once freed, and for managed dataspaces) and
-    ``writeable`` (the dataspace's own writability: False for ROM and for
-    RAM sealed with ``revoke``) are plain attributes because the pager
-    reads them on every translation; only core changes them. ``managed``
-    is True for a region map's dataspace, which has no frames of its own.
+    ``frames`` (None once freed, and for managed dataspaces), ``writeable``
+    (the dataspace's own writability: False for ROM and for RAM sealed with
+    ``revoke``) and ``sealed`` (True once a RAM dataspace was sealed: later
+    attaches are read-only) are plain attributes because the pager reads
+    them on every translation and every tracking fault; only core changes
+    them. ``managed`` is True for a region map's dataspace, which has no
+    frames of its own.
     """
 
-    __slots__ = ("_ram", "_regions", "_size", "badge", "frames", "writeable")
+    __slots__ = ("_ram", "_regions", "_size", "badge", "frames", "sealed", "writeable")
 
     managed: ClassVar[bool] = False
 
@@ -90,6 +92,7 @@ class Dataspace:
         # and an array is one cache line where a list is a pointer and an int.
         self.frames: array[int] | None = None if frames is None else array("Q", frames)
         self.writeable = writeable
+        self.sealed = False
         # Insertion-ordered set: the runtime attaches one RAM dataspace in
         # thousands of parts, and a detach must not scan them all.
         self._regions: dict[Attachment, None] = {}
@@ -116,11 +119,6 @@ class Dataspace:
     def owner(self) -> DataspaceOwner | None:
         """The PD whose quota pays for the dataspace (None for ROM and managed)."""
         return None
-
-    @property
-    def sealed(self) -> bool:
-        """True once a RAM dataspace was sealed: later attaches are read-only."""
-        return False
 
     @property
     def regions(self) -> list[Attachment]:
@@ -195,7 +193,7 @@ class Dataspace:
 class RamDataspace(Dataspace):
     """Anonymous memory paid for by its owner PD; may be sealed (see ``ProtectionDomain``)."""
 
-    __slots__ = ("_owner", "_sealed")
+    __slots__ = ("_owner",)
 
     def __init__(
         self, badge: int, size: int, ram: PhysicalRam, frames: Sequence[int],
@@ -203,19 +201,14 @@ class RamDataspace(Dataspace):
     ) -> None:
         super().__init__(badge, size, ram, frames, True)
         self._owner = owner
-        self._sealed = False
 
     @property
     def owner(self) -> DataspaceOwner | None:
         return self._owner
 
-    @property
-    def sealed(self) -> bool:
-        return self._sealed
-
     def seal(self, *, revoke: bool) -> None:
         """Make later attaches read-only; with ``revoke`` the dataspace itself too (for good)."""
-        self._sealed = True
+        self.sealed = True
         if revoke:
             self.writeable = False
 

@@ -155,9 +155,13 @@ def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
         index = cur.index
         grid = index.grid
         if grid is not None:  # equal parts at fixed offsets: the cell holds the region
-            k = addr // index.stride if index.stride else -1
+            # A region in cell k starts at k * stride: the address's distance from there
+            # is addr % stride, compared with the size (the parts share one int object;
+            # each region's own start and end would be two more objects to fetch).
+            stride = index.stride
+            k = addr // stride if stride else -1
             region = grid[k] if 0 <= k < len(grid) else None
-            if region is None or addr >= region.end:
+            if region is None or addr % stride >= region.size:
                 return _failed(WalkFailure.NO_REGION, access, path, cur, addr, rwx)
         else:
             i = bisect_right(index.firsts, addr) - 1
@@ -175,7 +179,7 @@ def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
             else:
                 path.append((cur, addr, rwx, cur.generation))
             rwx &= region.rwx
-            addr += region.offset - region.start
+            addr += region.delta
             cur = sub
             continue
         ds = region.dataspace
@@ -188,7 +192,7 @@ def translate(rm: RegionMap, addr: int, access: Access, *, _rwx: int = RWX_ALL,
                 return _failed(WalkFailure.WRITE_VIOLATION, access, path, cur, addr, rwx)
         elif access is _EXEC and not granted & RWX_EXEC:
             return _failed(WalkFailure.EXEC_VIOLATION, access, path, cur, addr, rwx)
-        return (frames[(addr - region.start + region.offset) >> PAGE_SHIFT] << PAGE_SHIFT) | granted
+        return (frames[(addr + region.delta) >> PAGE_SHIFT] << PAGE_SHIFT) | granted
     return _failed(WalkFailure.RECURSION_LIMIT, access, path, cur, addr, rwx)
 
 

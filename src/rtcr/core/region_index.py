@@ -31,13 +31,16 @@ from typing import Generic, Protocol, TypeVar
 
 
 class Span(Protocol):
-    """What the index needs of a region: where it starts and ends."""
+    """What the index needs of a region: where it starts and ends, and its size."""
 
     @property
     def start(self) -> int: ...
 
     @property
     def end(self) -> int: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 Region = TypeVar("Region", bound=Span)
@@ -86,7 +89,8 @@ class RegionIndex(Generic[Region]):
                 return None
             k = addr // self.stride
             region = grid[k] if 0 <= k < len(grid) else None
-            return region if region is not None and addr < region.end else None
+            # (its start is k * stride: no need to fetch its own start and end)
+            return region if region is not None and addr % self.stride < region.size else None
         i = bisect_right(self.firsts, addr) - 1
         if i < 0:
             return None

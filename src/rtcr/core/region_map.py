@@ -109,7 +109,8 @@ class Region:
     away from a later attach.
     """
 
-    __slots__ = ("dataspace", "end", "nested", "offset", "region_map", "rwx", "size", "start")
+    __slots__ = ("dataspace", "delta", "end", "nested", "offset", "region_map", "rwx", "size",
+                 "start")
 
     def __init__(self, region_map: RegionMap, start: int, size: int, dataspace: Dataspace,
                  offset: int, writeable: bool, executable: bool,
@@ -120,6 +121,9 @@ class Region:
         self.end = start + size
         self.dataspace = dataspace
         self.offset = offset
+        # offset - start: an address in the region plus this is its dataspace offset (the
+        # pager adds it on every level; 0 -- one shared object -- for the runtime's parts).
+        self.delta = offset - start
         # The map a walk descends into here (a managed dataspace's, until it is
         # destroyed; None for memory): read by the pager on every level.
         self.nested = nested
@@ -207,13 +211,13 @@ class RegionMap:
         "_address_space",
         "_children",
         "_dataspace",
-        "_handler",
         "_low",
         "_tickets",
         "badge",
         "destroyed",
         "fault_counts",
         "generation",
+        "handler",
         "index",
         "size",
     )
@@ -236,7 +240,9 @@ class RegionMap:
         # Maps attached in this one (via their managed dataspace), with multiplicity.
         self._children: dict[RegionMap, int] = {}
         self._tickets: list[FaultTicket] = []
-        self._handler: FaultHandler = None
+        # Who hears of faults here (set by fault_handler; the pager reads it on every
+        # reflection, the checkpointer records it): a plain attribute, like `generation`.
+        self.handler: FaultHandler = None
         self.fault_counts = fault_counts if fault_counts is not None else FaultCounts()
         self._address_space: AddressSpace | None = None
         self.destroyed = False
@@ -311,7 +317,7 @@ class RegionMap:
         """
         if self.destroyed:
             raise InvalidArgument(f"{self!r} was destroyed")
-        if not isinstance(ds, Dataspace) or not ds.valid:
+        if not isinstance(ds, Dataspace) or (ds.frames is None and not ds.valid):
             raise InvalidDataspace(f"{ds!r} is not a valid dataspace")
         # (Alignment tested inline: a runtime arming a large object attaches
         # hundreds of thousands of parts.)
@@ -410,7 +416,7 @@ class RegionMap:
         if region is None:
             raise NoRegion(f"no region at {at:#x} in {self!r}")
         ds = region.dataspace
-        if not ds.valid:
+        if ds.frames is None and not ds.valid:  # (a RAM's frames: no property call)
             raise InvalidDataspace(f"{region!r} is reserved: its dataspace is gone")
         rwx = (RWX_READ | (RWX_WRITE if writeable and not ds.sealed else 0)
                | (RWX_EXEC if executable else 0))
@@ -464,12 +470,7 @@ class RegionMap:
 
     def fault_handler(self, handler: FaultHandler) -> None:
         """Install who hears of faults: a ``SignalContext``, a ``SynchronousHandler``, or None."""
-        self._handler = handler
-
-    @property
-    def handler(self) -> FaultHandler:
-        """The installed fault handler (the checkpointer records it)."""
-        return self._handler
+        self.handler = handler
 
     def fault(self) -> Fault:
         """The fault of the oldest queued ticket, or ``Fault(NONE, 0)``."""
