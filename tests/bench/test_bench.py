@@ -75,8 +75,12 @@ def test_bench_quick_subset(tmp_path: Path) -> None:
     assert summary["memory"]["tracked_rss"] >= summary["memory"]["baseline_rss"] > 0
     assert results["profile"]["top"]
     report = (out / "report.md").read_text()
+    migration = results["migration"]
+    assert [(m["target_mb"], m["permille"]) for m in migration["migrations"]] == [(16, 100)]
+    assert set(migration["migrations"][0]["modes"]) == {"stop-and-copy", "pre-copy",
+                                                         "post-copy"}
     for heading in ("Headline ratios", "Write-fault cost", "Store and restore",
-                    "Published anchors"):
+                    "Migration and lazy restore", "Published anchors"):
         assert heading in report
     for name in PLOTS.values():
         assert (out / name).stat().st_size > 1000

@@ -146,7 +146,7 @@ def test_a_rom_named_like_an_input_is_refused_when_inputs_are_given(
 
 def test_run_help_explains_the_inputs_with_an_example() -> None:
     text = " ".join(rtcr("run", "--help").stdout.split())
-    assert "rtcr run echo.elf --env MODE=fast --stdin words.txt -- -n 3 input" in text
+    assert "rtcr run hello.elf --env NAME=Ada --stdin words.txt -- one two" in text
     assert "a restored run sees the same ones and cannot be given others" in text
 
 

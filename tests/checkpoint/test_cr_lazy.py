@@ -282,6 +282,26 @@ def test_a_corrupt_page_hit_by_the_prefetcher_stops_the_run_naming_checkpoint_an
     assert "prefetch" in result.diagnostic
 
 
+def test_a_corrupt_page_met_loading_for_the_final_checkpoint_stops_the_run_naming_it(
+        workload: Example, tmp_path: Path) -> None:
+    path, _ref = _checkpoints(workload, "pager", tmp_path)
+    with Store.open(path) as store:
+        cid = store.ids()[-1]
+        _touched, untouched = _pages_the_run_touches(store, cid)
+    key, index = _one(untouched)
+    _damage_page(path, cid, key, index)
+    with Store.open(path) as store:
+        session = Session.resume(store, cid, log_sink=Lines(), lazy=True, prefetch_pages=0)
+        # What the checkpointer does after a failed commit: every part dirty, stored again.
+        for record in session.runtime.ram_records():
+            record.tracked.dirty.update(range(record.tracked.parts))
+        result = session.run(max_instructions=1000, final_checkpoint=True)
+    assert result.outcome is RunOutcome.PAGE_CORRUPT
+    assert result.exit_code == EXIT_PAGE_CORRUPT
+    assert f"checkpoint {cid} is corrupt: page {key}[{index}]" in result.diagnostic
+    assert "page loaded on a checkpoint" in result.diagnostic
+
+
 def test_the_command_line_prints_one_line_and_exits_65_on_a_corrupt_page(
         example: Example, tmp_path: Path) -> None:
     path, _ref = _checkpoints(example, "kvstore", tmp_path)

@@ -158,3 +158,18 @@ def test_a_call_chain_of_known_depth_is_listed_call_by_call(
     assert [_function(f["symbol"]) for f in main["frames"]] == [
         "descend", *["descend"] * 5, "main", "_start"]
     assert len({f["address"] for f in main["frames"][1:6]}) == 1  # the same call site
+    assert not any(f["stale"] for f in main["frames"])
+
+
+def test_a_return_address_left_by_a_call_that_returned_is_marked_stale(
+        component: Callable[[str], Path], tmp_path: Path) -> None:
+    elf, store = component("stale"), tmp_path / "store"
+    done = rtcr("run", elf, "--store", store, "--every", 500_000)
+    assert done.returncode == 0, done.stderr
+    main = _main(_show(store, 2))
+    # wait_here's return into main is live; setup()'s, left in main's frame, is not.
+    assert [(_function(f["symbol"]), f["stale"]) for f in main["frames"]] == [
+        ("wait_here", False), ("main", False), ("main", True), ("_start", False)]
+    text = rtcr("show", store, 2).stdout
+    assert sum(line.endswith(" (stale? its call goes elsewhere)")
+               for line in text.splitlines()) == 1

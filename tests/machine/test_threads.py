@@ -218,7 +218,8 @@ def test_sleep_advances_virtual_time_by_the_requested_amount(compile_c: CompileC
     assert 250 <= t2 - t1 <= 251
     for us, (start, stop) in slept.items():
         assert us <= stop - start <= us + 1
-    assert 0 <= end - max(stop for _, stop in slept.values()) <= 1
+    # the last sleeper's printf and exit and main's joins: a microsecond or two
+    assert 0 <= end - max(stop for _, stop in slept.values()) <= 2
     # the machine idled through the sleeps instead of burning instructions
     assert run.result.instructions < 100_000
     assert run.machine.scheduler.idle_ns >= (1000 + 250 + 3000) * 1000 - run.result.instructions

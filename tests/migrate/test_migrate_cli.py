@@ -44,7 +44,7 @@ def migrated(elf: Path, tmp_path: Path, at: int, *args: str) -> tuple[Finished, 
     try:
         where = ("--migrate-at", str(at)) if at else ()  # default: at once
         source = migrate(elf, receiver.address, tmp_path, *where, *args)
-        if source.returncode != 0:
+        if source.summary is None or source.summary["outcome"] != "migrated":
             receiver.kill()
             return source, Finished(-1, (), receiver.messages(), None)
         return source, receiver.wait()

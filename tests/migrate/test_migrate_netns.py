@@ -46,16 +46,17 @@ def namespaces() -> Iterator[tuple[str, str]]:
             ip("netns", "del", name)
 
 
+@pytest.mark.parametrize("mode", ["stop-and-copy", "post-copy"])
 def test_a_migration_crosses_network_namespaces(namespaces: tuple[str, str],
                                                 example: Callable[[str], Path],
-                                                tmp_path: Path) -> None:
+                                                tmp_path: Path, mode: str) -> None:
     source_ns, receiver_ns = namespaces
     elf = example("counter")
     receiver = Receiver(tmp_path, listen=f"{SUBNET}.2:0",
                         prefix=("ip", "netns", "exec", receiver_ns))
     try:
         source = migrate(elf, receiver.address, tmp_path, "--migrate-at", "3M",
-                         "--migrate-mode", "stop-and-copy",
+                         "--migrate-mode", mode,
                          prefix=("ip", "netns", "exec", source_ns))
         assert_continued(reference(elf), source, receiver.wait())
     finally:

@@ -92,7 +92,9 @@ def test_filters_combine_and_last_applies_to_what_they_leave(branched: Path, cap
                               capsys, monkeypatch)
     assert code == 0
     assert f"{branched}: 9 checkpoint(s), the newest 2 of branch 1's line shown" in out
-    ids = [line.split()[0] for line in out.splitlines()[2:] if line[:1].strip().isdigit()]
+    lines = out.splitlines()
+    rows = lines[2:next(k for k, line in enumerate(lines) if line.startswith("pages: "))]
+    ids = [row.split()[0] for row in rows]
     assert ids == ["5", "9"]
 
 

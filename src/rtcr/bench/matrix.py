@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .migration import FRACTIONS
+from .migration import MODES as MIGRATION_MODES
 from .modes import MODES
 from .workloads import WORKLOADS
 
@@ -26,6 +28,10 @@ class BenchOptions:
     #: RAM quota of the resident-memory probe (default: 1 GiB, quick: 64 MiB).
     memory_quota: int | None = None
     profile: bool = True
+    #: Migration and lazy-restore figures (`migration`): target sizes in MiB (default 64;
+    #: quick: 16), each at 1 %, 10 % and 50 % dirty per interval (quick: 10 %).
+    migration: bool = True
+    migration_sizes: list[int] | None = None
     plots: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -50,6 +56,9 @@ class BenchOptions:
             "memory": self.memory,
             "memory_quota": self.memory_quota or ((64 << 20) if quick else (1 << 30)),
             "profile": self.profile,
+            "migration": self.migration,
+            "migration_sizes": self.migration_sizes or ([16] if quick else [64]),
+            "migration_fractions": [100] if quick else list(FRACTIONS),
         }
 
 
@@ -89,4 +98,7 @@ def count_tasks(settings: dict[str, Any]) -> int:
         n += 1
     if settings["profile"]:
         n += 2
+    if settings["migration"]:  # each migration, and a restore pair per size
+        sizes = len(settings["migration_sizes"])
+        n += sizes * (len(settings["migration_fractions"]) * len(MIGRATION_MODES) + 1)
     return n

@@ -8,6 +8,7 @@ from typing import Any
 
 from rtcr.core import PAGE_SIZE
 
+from .migration import migration_lines
 from .modes import ACCESS_TRACKED, COPY_ALL, TRACKED
 from .plots import PLOTS, write_plots
 
@@ -135,6 +136,7 @@ def render(results: dict[str, Any], figures: str = ".") -> str:
     md += _mips(s)
     md += _store(s)
     md += _memory(s)
+    md += _migration(results)
     md += _headline_figures(s)
     md += _profile(results)
     md += ["## Published anchors (not measured here)", ""]
@@ -255,6 +257,19 @@ def _memory(s: dict[str, Any]) -> list[str]:
              f"{_f(m['run_seconds'])} s / {_f(m['baseline_run_seconds'])} s"],
             ["checkpoints", _f(m["checkpoints"])]]
     return md + _table(["", "value"], rows)
+
+
+def _migration(results: dict[str, Any]) -> list[str]:
+    figures = results.get("migration")
+    if not figures:
+        return []
+    return ["## Migration and lazy restore", "",
+            "Two rtcr processes on loopback per migration; a target of random words writing "
+            "a fraction of its pages per interval; downtime: stopped at the source until "
+            "running at the receiver. Ratios divide by stop-and-copy of the same run. Then "
+            "a checkpoint of the filled target restored eagerly and lazily, to the first "
+            "instruction and to the end with every page back.", "",
+            *migration_lines(figures), ""]
 
 
 def _headline_figures(s: dict[str, Any]) -> list[str]:

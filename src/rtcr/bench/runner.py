@@ -29,6 +29,7 @@ from rtcr.store.format import Codec
 
 from . import micro
 from .matrix import BenchOptions, Config, plan
+from .migration import run_migration
 from .modes import ACCESS_TRACKED, BASELINE, MODES, TRACKED
 from .stats import median, percentile
 from .summary import summarize
@@ -201,6 +202,9 @@ def run_bench(options: BenchOptions, progress: Progress | None = None) -> dict[s
         if settings["memory"]:
             tick("resident memory")
             results["micro"]["memory"] = _memory(settings, cache, scratch)
+        if settings["migration"]:
+            results["migration"] = run_migration(settings["migration_sizes"],
+                                                 settings["migration_fractions"], scratch, tick)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     results["wall_seconds"] = time.perf_counter() - started

@@ -26,6 +26,12 @@ checkpoint, so it is not dirty and an incremental checkpoint omits it: its
 parent has it, and a restore of the new checkpoint finds it there through
 the chain, whether or not the prefetcher had finished.
 
+Where the pages come from is a `PageSource`: a checkpoint in a store
+(`StoredPages`), or the connection of a post-copy migration, whose pages
+arrive while the target runs (`rtcr.migrate.postcopy`). The prefetcher
+only takes what a source holds already (`PageSource.ready`); a fault waits
+for its pages.
+
 A page that fails verification stops the run (`LazyLoadFailed`, one line
 naming the checkpoint and the page): the target must never run on with a
 value that is not the checkpoint's.
@@ -37,6 +43,7 @@ import time
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from rtcr.core import Fault, RegionMap, Rights, SynchronousHandler, Verdict, WalkFailure
 from rtcr.errors import RtcrError, StoreError
@@ -58,6 +65,60 @@ _MISSING = b"\x00"
 
 class LazyLoadFailed(RtcrError):
     """A page of a lazy restore could not be loaded or failed verification."""
+
+
+class PageSource(Protocol):
+    """The image a restore reads: its manifest, and its pages, verified on the way.
+
+    Pages of an object are addressed by *entry*: the position of a page in
+    the ascending list of the pages the image stores (`indices`). Every
+    method raises `StoreError` naming the checkpoint and the page when a
+    page cannot be had intact.
+    """
+
+    @property
+    def manifest(self) -> dict[str, Any]: ...
+
+    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
+        """Write every stored page ``i`` of ``key`` to ``base + addrs[i]``: pages written."""
+        ...
+
+    def indices(self, key: str) -> array[int]:
+        """The pages of ``key`` the image stores, ascending."""
+        ...
+
+    def scatter_slice(self, key: str, base: int, start: int, end: int,
+                      addrs: array[int]) -> None:
+        """Write entries ``[start, end)`` of ``key`` to ``base + addrs[k]`` (waiting if need be)."""
+        ...
+
+    def ready(self, key: str, start: int, end: int) -> int:
+        """The end of the run of entries from ``start`` (before ``end``) held without waiting."""
+        ...
+
+
+class StoredPages:
+    """A checkpoint in a store as a `PageSource`: every page is there."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.checkpoint.manifest
+
+    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
+        return self.checkpoint.scatter(key, base, addrs)
+
+    def indices(self, key: str) -> array[int]:
+        return self.checkpoint.table(key).index_list()
+
+    def scatter_slice(self, key: str, base: int, start: int, end: int,
+                      addrs: array[int]) -> None:
+        self.checkpoint.scatter_slice(key, base, start, end, addrs)
+
+    def ready(self, key: str, start: int, end: int) -> int:
+        return end
 
 
 @dataclass(frozen=True)
@@ -122,8 +183,8 @@ class LazyPager(SynchronousHandler):
 class LazyLoader:
     """The RAM of one lazy restore still to load, and the prefetcher that streams it in."""
 
-    def __init__(self, checkpoint: Checkpoint, checkpoint_id: int, ram_base: int) -> None:
-        self.checkpoint = checkpoint
+    def __init__(self, source: PageSource, checkpoint_id: int, ram_base: int) -> None:
+        self.source = source
         self.checkpoint_id = checkpoint_id
         self.ram_base = ram_base
         self.pages_on_fault = 0
@@ -176,21 +237,18 @@ class LazyLoader:
         part_pages = tracked.part_pages
         first_page = first * part_pages
         end_page = min(end * part_pages, tracked.pages)
-        checkpoint = self.checkpoint
+        source = self.source
         try:
             if obj.indices is None:
-                obj.indices = checkpoint.table(obj.key).index_list()
+                obj.indices = source.indices(obj.key)
             indices = obj.indices
             lo = bisect_left(indices, first_page)
             hi = bisect_left(indices, end_page, lo)
             if hi > lo:
-                checkpoint.scatter_slice(obj.key, self.ram_base, lo, hi,
-                                         array("Q", (ram.frame(indices[k])
-                                                     for k in range(lo, hi))))
+                source.scatter_slice(obj.key, self.ram_base, lo, hi,
+                                     array("Q", (ram.frame(indices[k]) for k in range(lo, hi))))
         except StoreError as error:
-            raise LazyLoadFailed(f"{error} (lazy restore of checkpoint {self.checkpoint_id}, "
-                                 f"page loaded on {trigger}); the component was stopped") \
-                from error
+            raise self._failed(error, trigger) from error
         for part in range(first, end):
             obj.loaded[part] = 1
             tracked.arm_part(part)
@@ -198,6 +256,26 @@ class LazyLoader:
         if obj.missing == 0:
             self._complete(obj)
         return end_page - first_page
+
+    def _failed(self, error: StoreError, trigger: str) -> LazyLoadFailed:
+        return LazyLoadFailed(f"{error} (lazy restore of checkpoint {self.checkpoint_id}, "
+                              f"page loaded on {trigger}); the component was stopped")
+
+    def _ready_end(self, obj: _LazyObject, first: int, end: int) -> int:
+        """The end of the run of parts ``[first, end)`` the source holds without waiting."""
+        tracked = obj.record.tracked
+        try:
+            if obj.indices is None:
+                obj.indices = self.source.indices(obj.key)
+            indices = obj.indices
+            lo = bisect_left(indices, first * tracked.part_pages)
+            hi = bisect_left(indices, min(end * tracked.part_pages, tracked.pages), lo)
+            held = self.source.ready(obj.key, lo, hi)
+        except StoreError as error:
+            raise self._failed(error, "prefetch") from error
+        if held == hi:
+            return end
+        return max(first, indices[held] // tracked.part_pages)
 
     def _complete(self, obj: _LazyObject) -> None:
         """Every part of ``obj`` is back: its maps get the tracking handler back."""
@@ -208,7 +286,10 @@ class LazyLoader:
     def prefetch(self, budget: int | None) -> int:
         """Load about ``budget`` pages not asked for yet, in address order (None: all).
 
-        Whole parts: a budget smaller than a part still loads one part.
+        Whole parts: a budget smaller than a part still loads one part. With
+        a budget it stops at the first part its source does not hold yet
+        (it runs between time slices, which must not wait); without one it
+        waits for every page.
         """
         done = 0
         while self._objects and (budget is None or done < budget):
@@ -221,6 +302,10 @@ class LazyLoader:
                 break
             first = obj.loaded.find(_MISSING)
             end = obj.missing_run(first, tracked.pages if budget is None else budget - done)
+            if budget is not None:  # between slices: only what needs no waiting
+                end = self._ready_end(obj, first, end)
+                if end == first:
+                    break
             loaded = self.load(obj, first, end, "prefetch")
             self.pages_prefetched += loaded
             done += loaded
@@ -250,4 +335,4 @@ class LazyLoader:
 
 
 __all__ = ["FAULT_AROUND_PAGES", "PREFETCH_PAGES", "LazyLoadFailed", "LazyLoader", "LazyPager",
-           "LazyStats"]
+           "LazyStats", "PageSource", "StoredPages"]

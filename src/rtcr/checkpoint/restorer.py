@@ -10,7 +10,9 @@ threads are put back on their fault queues without notifying the handler
 again: the handler was told before the checkpoint.
 
 With ``lazy`` the RAM contents are left to a `LazyLoader` (see `lazy`):
-the target starts once everything else is back.
+the target starts once everything else is back. The image is a
+`PageSource`: a checkpoint of a store (`StoredPages`), or one arriving
+over a post-copy migration's connection.
 """
 
 from __future__ import annotations
@@ -34,11 +36,10 @@ from rtcr.core.quota import format_bytes
 from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError
 from rtcr.machine import FaultStop, FaultWait, JoinWait, Machine, SignalWait, Thread, ThreadState
 from rtcr.machine.component import Component, LogSink, print_log
-from rtcr.store import Checkpoint
 from rtcr.store.native import address
 
 from .image import FORMAT, object_key
-from .lazy import LazyLoader
+from .lazy import LazyLoader, PageSource
 from .runtime import RamRecord, RegionMapRecord, Runtime
 from .tracking import Arming, Strategy
 
@@ -54,7 +55,7 @@ class Restored:
     lazy: LazyLoader | None = None  # the RAM still to load (a lazy restore)
 
 
-def restore(checkpoint: Checkpoint, checkpoint_id: int, *, strategy: Strategy | None = None,
+def restore(checkpoint: PageSource, checkpoint_id: int, *, strategy: Strategy | None = None,
             granularity: int | None = None, log_sink: LogSink = print_log,
             banked: bool = False, lazy: bool = False,
             segments: dict[str, bytes] | None = None,
@@ -93,7 +94,7 @@ def _new_quota(manifest: dict[str, Any], checkpoint_id: int, ram_quota: int) -> 
     return ram_quota
 
 
-def _restore(checkpoint: Checkpoint, checkpoint_id: int, manifest: dict[str, Any],
+def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any],
              strategy: Strategy | None, granularity: int | None,
              log_sink: LogSink, banked: bool, lazy: bool,
              segments: dict[str, bytes], ram_quota: int | None) -> Restored:

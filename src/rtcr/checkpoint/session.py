@@ -21,7 +21,7 @@ from rtcr.store import Retained, Retention, Store
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
 from .concurrent import ConcurrentCheckpointer, Policy
 from .inputs import Inputs
-from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats
+from .lazy import PREFETCH_PAGES, LazyLoader, LazyLoadFailed, LazyStats, PageSource, StoredPages
 from .provenance import (
     Binary,
     current,
@@ -203,7 +203,7 @@ class Session:
             raise difference.refusal()
         onto, segments = (None, {}) if binary is None else rebuilt_segments(
             provenance, cid, binary, loaded.manifest["component"]["name"])
-        restored = restore(loaded, cid, strategy=strategy, granularity=granularity,
+        restored = restore(StoredPages(loaded), cid, strategy=strategy, granularity=granularity,
                            log_sink=log_sink, banked=concurrent is not None, lazy=lazy,
                            segments=segments, ram_quota=ram_quota)
         restored.runtime.provenance = current(
@@ -224,6 +224,27 @@ class Session:
                    prefetch_pages=prefetch_pages,
                    forced=None if difference is None else difference.what,
                    store=store if checkpoint else None)
+
+    @classmethod
+    def pull(cls, image: PageSource, checkpoint_id: int, *, log_sink: LogSink = print_log,
+             prefetch_pages: int = PREFETCH_PAGES) -> Session:
+        """Restore an image that is not in a store lazily, taking no checkpoints.
+
+        This is the receiving end of a post-copy migration: ``image``'s pages
+        arrive over the connection while the target runs (`rtcr.migrate`).
+        Its provenance is checked as `resume` checks it (never forced).
+        """
+        started = time.perf_counter()
+        difference = provenance_mismatch(recorded(image.manifest), checkpoint_id)
+        if difference is not None:
+            raise difference.refusal()
+        restored = restore(image, checkpoint_id, strategy=Strategy.RO_ATTACH,
+                           log_sink=log_sink, lazy=True)
+        assert restored.lazy is not None
+        restored.lazy.started = started
+        return cls(restored.machine, restored.component, restored.runtime, None,
+                   restored_log_lines=restored.log_lines, lazy=restored.lazy,
+                   prefetch_pages=prefetch_pages)
 
     def checkpoint(self) -> CheckpointStats:
         """Take a checkpoint now and wait for its commit (the API wants its id)."""
@@ -365,9 +386,13 @@ class Session:
             try:
                 if (final_checkpoint and unloadable is None
                         and result.status in (Status.PAUSED, Status.LIMIT)):
-                    if lazy is not None:
-                        lazy.load_dirty()
-                    checkpointer.take()
+                    try:
+                        if lazy is not None:
+                            lazy.load_dirty()
+                    except LazyLoadFailed as error:  # as in the loop: no checkpoint of it
+                        unloadable = error
+                    else:
+                        checkpointer.take()
                 report(checkpointer.close())
                 retain()
             except StoreError as error:

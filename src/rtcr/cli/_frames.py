@@ -9,7 +9,9 @@ call that has returned, can be among them; the scan never misses a live
 one. Addresses are named ``function+offset`` from the ELF's function
 symbols. With them the scan also knows where to stop: nothing calls the
 entry function (``_start``), so the first return into it is the
-outermost frame and whatever lies above it is stale (crt0's set-up).
+outermost frame and whatever lies above it is stale (crt0's set-up); and
+a return address whose direct call leads elsewhere than into the function
+of the frame above it is marked stale.
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ class Symbols:
         offset = address - self.starts[at]
         return self.names[at] + (f"+{offset:#x}" if offset else "")
 
+    def start(self, address: int) -> int | None:
+        """Where the function holding ``address`` starts (None: in none)."""
+        at = self._function(address)
+        return None if at is None else self.starts[at]
+
     def outermost(self, address: int) -> bool:
         """Whether ``address`` lies in the entry function, which nothing calls."""
         at = self._function(address)
@@ -140,6 +147,14 @@ def _after_call(memory: Memory, address: int) -> bool:
     return any(before[7 - k] == 0xFF and (before[8 - k] >> 3) & 7 == 2 for k in _CALL_INDIRECT)
 
 
+def call_target(memory: Memory, address: int) -> int | None:
+    """Where the direct call (``call rel32``) ending at ``address`` goes (None: not direct)."""
+    code = memory.read(address - _CALL_REL32, _CALL_REL32)
+    if code is None or code[0] != 0xE8:
+        return None
+    return address + int.from_bytes(code[1:], "little", signed=True)
+
+
 def return_addresses(memory: Memory, rsp: int, stack_end: int) -> list[int]:
     """The return addresses on the stack from ``rsp`` up, innermost first."""
     stack = memory.read(rsp, max(0, stack_end - rsp)) if rsp < stack_end else None
@@ -170,4 +185,27 @@ def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | No
         if symbols is not None:
             last = next((k for k, a in enumerate(found) if symbols.outermost(a)), len(found))
             found = found[:last + 1]
-        thread["frames"] = [{"address": a, "symbol": name(a)} for a in found]
+        thread["frames"] = _frames(memory, symbols, registers.get("rip"), found)
+
+
+def _frames(memory: Memory, symbols: Symbols | None, rip: int | None,
+            found: list[int]) -> list[dict[str, Any]]:
+    """The return addresses, each marked ``stale`` when its call leads elsewhere.
+
+    A direct call whose target is not the start of the function the frame
+    above it is in (rip's, or the last live return address's) is probably
+    left over from a call that returned; it is kept, marked, because a tail
+    call makes a live frame look the same. Without symbols nothing is marked.
+    """
+    out: list[dict[str, Any]] = []
+    inner = rip
+    for address in found:
+        target = call_target(memory, address)
+        start = None if symbols is None or inner is None else symbols.start(inner)
+        stale = target is not None and start is not None and target != start
+        out.append({"address": address,
+                    "symbol": None if symbols is None else symbols.name(address),
+                    "stale": stale})
+        if not stale:
+            inner = address
+    return out

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from rtcr.checkpoint import Outcome, Session
+from rtcr.checkpoint.staging import DEFAULT_BUDGET
 from rtcr.migrate.source import (
     DEFAULT_DOWNTIME_MS,
     DEFAULT_MAX_ROUNDS,
@@ -35,7 +36,9 @@ _OPTIONS = [
     click.option("--migrate-mode", type=click.Choice([m.value for m in Mode]),
                  default=Mode.PRE_COPY.value, show_default=True,
                  help="pre-copy: send memory while the component runs, then what it wrote "
-                      "meanwhile, in rounds; stop-and-copy: stop it and send everything."),
+                      "meanwhile, in rounds; stop-and-copy: stop it and send everything; "
+                      "post-copy: stop it, send its state, let it run at the receiver at "
+                      "once and send its memory after it (pages it needs first)."),
     click.option("--downtime-ms", type=MILLIS, default=DEFAULT_DOWNTIME_MS, show_default=True,
                  help="Pre-copy stops the component once what is left to send would take no "
                       "longer than this at the measured rate."),
@@ -51,12 +54,14 @@ _NAMES = ("migrate_to", "migrate_at", "migrate_mode", "downtime_ms", "max_rounds
 
 def migrate_options(func: Any) -> Any:
     """Add the migration options; the command receives them as one ``migration`` argument
-    (a `MigrationPlan`, or None without --migrate-to)."""
+    (a `MigrationPlan`, or None without --migrate-to). The command's --staging-budget
+    (store options), when it has one, bounds the pre-copy rounds in flight too."""
 
     @functools.wraps(func)
     def command(*args: Any, **kwargs: Any) -> Any:
         given = {name: kwargs.pop(name) for name in _NAMES}
-        kwargs["migration"] = _plan(**given)
+        kwargs["migration"] = _plan(**given,
+                                    staging_budget=kwargs.get("staging_budget", DEFAULT_BUDGET))
         return func(*args, **kwargs)
 
     for option in reversed(_OPTIONS):
@@ -65,7 +70,8 @@ def migrate_options(func: Any) -> Any:
 
 
 def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
-          downtime_ms: float, max_rounds: int, secret_file: Path | None) -> MigrationPlan | None:
+          downtime_ms: float, max_rounds: int, secret_file: Path | None,
+          staging_budget: int) -> MigrationPlan | None:
     if migrate_to is None:
         if migrate_at is not None or secret_file is not None:
             raise click.UsageError("--migrate-at and --secret-file go with --migrate-to")
@@ -74,7 +80,7 @@ def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
         raise click.UsageError("--migrate-to needs --secret-file (the secret shared with the "
                                "receiver)")
     return MigrationPlan(migrate_to, read_secret(secret_file), migrate_at or 0,
-                         Mode(migrate_mode), downtime_ms, max_rounds)
+                         Mode(migrate_mode), downtime_ms, max_rounds, staging_budget)
 
 
 def _tell(line: str) -> None:
@@ -117,6 +123,9 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
               f"downtime {stats.downtime_ms:.1f} ms")
         sys.stdout.flush()
         sys.exit(0)
+    if stats is not None and stats.handed_over:  # said already, by `migrate`
+        sys.stdout.flush()
+        sys.exit(run.exit_code)
     if interrupted is not None:
         _tell(f"rtcr: stopped by {interrupted.name} at instruction {run.instructions}")
         sys.stdout.flush()

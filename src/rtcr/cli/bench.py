@@ -86,12 +86,18 @@ def _report_only(out: Path) -> Path:
 @click.option("--no-memory", is_flag=True, help="Skip the resident-memory probe.")
 @click.option("--memory-quota", type=str, default=None,
               help="RAM quota of the resident-memory probe (default 1G; quick: 64M).")
+@click.option("--no-migration", is_flag=True,
+              help="Skip the migration and lazy-restore figures.")
+@click.option("--migration-sizes", type=_Ints(), default=None,
+              help="Target sizes in MiB of the migration figures, e.g. 64,1024 "
+                   "(default 64; quick: 16).")
 @click.option("--report-only", is_flag=True,
               help="Only re-render report.md and the plots from DIR/results.json.")
 def command(quick: bool, workloads: list[str] | None, strategies: list[str] | None,
             granularities: list[int] | None, interval_scales: list[int] | None,
             repeat: int | None, out: Path, no_micro: bool, no_memory: bool,
-            memory_quota: str | None, report_only: bool) -> None:
+            memory_quota: str | None, no_migration: bool, migration_sizes: list[int] | None,
+            report_only: bool) -> None:
     """Run the benchmark matrix: workloads × strategies × granularities × intervals.
 
     Each configuration runs --repeat times, plus a no-checkpointing
@@ -110,7 +116,8 @@ def command(quick: bool, workloads: list[str] | None, strategies: list[str] | No
     options = BenchOptions(out=out, quick=quick, workloads=workloads, strategies=strategies,
                            granularities=granularities, interval_scales=interval_scales,
                            repeat=repeat, micro=not no_micro, memory=not no_memory,
-                           memory_quota=quota)
+                           memory_quota=quota, migration=not no_migration,
+                           migration_sizes=migration_sizes)
     with progress("rtcr bench", count_tasks(options.resolved())) as advance:
         started = [False]
 

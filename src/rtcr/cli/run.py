@@ -77,7 +77,7 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
     Example:
       rtcr run counter.elf --store ck --every 1M --keep 3
       rtcr run counter.elf --store ck --every-ms 100 --max-store-size 200M
-      rtcr run echo.elf --env MODE=fast --stdin words.txt -- -n 3 input
+      rtcr run hello.elf --env NAME=Ada --stdin words.txt -- one two
     """
     signals = RunSignals()
     binary, image = read_binary(elf)  # refuse a bad ELF before creating a store for it

@@ -73,6 +73,7 @@ def frame_lines(thread: dict[str, Any]) -> list[str]:
         return []
     lines = [f"      at   {rip:#x}" + (f" {thread['rip_symbol']}" if thread["rip_symbol"] else "")]
     lines += [f"      from {f['address']:#x}" + (f" {f['symbol']}" if f["symbol"] else "")
+              + ("  (stale? its call goes elsewhere)" if f["stale"] else "")
               for f in thread["frames"]]
     return lines
 

@@ -13,7 +13,10 @@ over the wire (`transfer.WireTarget`) instead of into a store:
   reached, the component is stopped and the last increment -- with the
   complete state -- is sent;
 - *stop-and-copy* (the baseline): the component is stopped and one full
-  checkpoint is sent.
+  checkpoint is sent;
+- *post-copy*: the component is stopped, its state sent, and it runs at
+  the receiver at once while its pages follow (`postcopy`, which also says
+  what a failure after it started there means).
 
 The receiver commits the last checkpoint durably, verifies it, says
 COMMITTED, restores it and says STARTED. Only after COMMITTED does the
@@ -36,16 +39,21 @@ from rtcr.checkpoint.checkpointer import Checkpointer, fault_totals
 from rtcr.checkpoint.staging import DEFAULT_BUDGET, StagingArea
 from rtcr.errors import RtcrError
 
+from .postcopy import Handover
 from .transfer import WireTarget
 from .wire import Kind, ProtocolError, connect
 
 DEFAULT_DOWNTIME_MS = 50.0
 DEFAULT_MAX_ROUNDS = 8
+# A post-copy migration failed after the receiver started the component: it runs nowhere
+# here, and its memory is split between the two hosts (sysexits' EX_TEMPFAIL).
+EXIT_HANDED_OVER = 75
 
 
 class Mode(enum.Enum):
     PRE_COPY = "pre-copy"
     STOP_AND_COPY = "stop-and-copy"
+    POST_COPY = "post-copy"
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,10 @@ class MigrationStats:
     """What `--summary-json` reports as ``migration``.
 
     ``downtime_ms``: the component stopped at the source until the receiver
-    said it runs it; ``total_ms``: from connecting to that point. A failed
-    migration has ``failure`` and no downtime.
+    said it runs it (post-copy: said GO); ``total_ms``: from connecting to
+    that point (post-copy: until the receiver holds every page). A failed
+    migration has ``failure`` and no downtime; ``handed_over`` says that a
+    post-copy one failed after the receiver started the component.
     """
 
     mode: Mode
@@ -78,6 +88,8 @@ class MigrationStats:
     total_ms: float
     checkpoint: int | None = None  # the final checkpoint's id in the receiver's store
     failure: str | None = None
+    handed_over: bool = False
+    pages_pulled: int | None = None  # post-copy: pages the receiver asked for first
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -88,6 +100,10 @@ class MigrationStats:
             out["checkpoint"] = self.checkpoint
         if self.failure is not None:
             out["failure"] = self.failure
+        if self.handed_over:
+            out["handed_over"] = True
+        if self.pages_pulled is not None:
+            out["pages_pulled"] = self.pages_pulled
         return out
 
 
@@ -178,6 +194,8 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
         if before.outcome is not Outcome.STOPPED or interrupted():
             return MigrationResult(before, None)
     started = time.perf_counter()
+    if plan.mode is Mode.POST_COPY:
+        return _post_copy(session, plan, started, limit, tell, interrupted)
     rounds: _Rounds | None = None
     target: WireTarget | None = None
     try:
@@ -215,19 +233,84 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
         return MigrationResult(gone, _stats(plan, target, started, (done - stopped) * 1000,
                                             target.rounds[-1].info.id, None))
     except RtcrError as exc:
-        tell(f"rtcr: migration to {plan.to} abandoned: interrupted" if interrupted() else
-             f"rtcr: migration to {plan.to} failed: {exc}; the component keeps running here")
         if target is not None:
             target.channel.close()
         stats = _stats(plan, target, started, None, None, str(exc))
         if rounds is not None:
             rounds.close()
             rounds = None
-        return MigrationResult(session.run(max_instructions=limit(), stop_when=interrupted),
-                               stats)
+        return _run_on(session, plan, exc, stats, limit, tell, interrupted)
     finally:
         if rounds is not None:
             rounds.close()
+
+
+def _run_on(session: Session, plan: MigrationPlan, exc: RtcrError, stats: MigrationStats,
+            limit: Callable[[], int | None], tell: Callable[[str], None],
+            interrupted: Callable[[], bool]) -> MigrationResult:
+    """A migration failed before the receiver ran the component: it runs on here."""
+    tell(f"rtcr: migration to {plan.to} abandoned: interrupted" if interrupted() else
+         f"rtcr: migration to {plan.to} failed: {exc}; the component keeps running here")
+    return MigrationResult(session.run(max_instructions=limit(), stop_when=interrupted),
+                           stats)
+
+
+def _post_copy(session: Session, plan: MigrationPlan, started: float,
+               limit: Callable[[], int | None], tell: Callable[[str], None],
+               interrupted: Callable[[], bool]) -> MigrationResult:
+    """Post-copy from the stopped ``session`` (see `postcopy`)."""
+    handover: Handover | None = None
+
+    def stats(downtime_ms: float | None, failure: str | None = None,
+              handed_over: bool = False) -> MigrationStats:
+        return MigrationStats(
+            plan.mode, 1 if handover is not None and handover.checkpoint is not None else 0,
+            handover.channel.bytes_sent if handover else 0,
+            handover.pages_sent if handover else 0,
+            None if downtime_ms is None else round(downtime_ms, 3),
+            (time.perf_counter() - started) * 1000,
+            handover.checkpoint if handover else None, failure,
+            handed_over=handed_over, pages_pulled=handover.pages_pulled if handover else None)
+
+    try:
+        handover = Handover(session, connect(plan.to, plan.secret))
+        handover.offer()
+        handover.go()
+    except RtcrError as exc:
+        if handover is not None:
+            handover.channel.close()
+        return _run_on(session, plan, exc, stats(None, str(exc)), limit, tell, interrupted)
+    try:
+        handover.push()
+    except RtcrError as exc:  # the receiver runs it, and has not got all of its memory
+        handover.channel.close()
+        tell(f"rtcr: post-copy to {plan.to} failed after the component started there: "
+             f"{exc}; {_keep(session)}")
+        assert handover.went is not None
+        result = stats((handover.went - started) * 1000, str(exc), handed_over=True)
+        return MigrationResult(SessionResult(
+            Outcome.STOPPED, EXIT_HANDED_OVER, session.machine.instructions,
+            f"post-copy to {plan.to} failed after the component started there",
+            fault_totals(session.machine), wall_seconds=time.perf_counter() - started), result)
+    handover.channel.close()
+    assert handover.went is not None
+    result = stats((handover.went - started) * 1000)
+    return MigrationResult(SessionResult(
+        Outcome.STOPPED, 0, session.machine.instructions, f"migrated to {plan.to}",
+        fault_totals(session.machine), wall_seconds=time.perf_counter() - started), result)
+
+
+def _keep(session: Session) -> str:
+    """After a failed post-copy: keep the source's copy in its store if it has one."""
+    if session.checkpointer is None:
+        return ("the pages not sent yet are lost with this process (a source run with "
+                "--store keeps a checkpoint of what it held)")
+    try:
+        kept = session.checkpoint()
+    except RtcrError as exc:
+        return f"keeping a checkpoint of what this process held failed too: {exc}"
+    return (f"the state it left here with is checkpoint {kept.id} of this run's store (the "
+            "receiver may have run it further: continuing it repeats what ran there)")
 
 
 def _stats(plan: MigrationPlan, target: WireTarget | None, started: float,

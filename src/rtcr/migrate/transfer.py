@@ -11,70 +11,29 @@ the source took.
 The receiver (`receive`) writes each checkpoint with the ordinary
 `CheckpointWriter`, so everything it stores is hashed and checked like a
 local checkpoint. A parent that is not a checkpoint of this same transfer
-is refused: a source can only build on what it sent itself.
+is refused: a source can only build on what it sent itself. A post-copy
+migration sends one full checkpoint whose pages follow its state; its
+receiving half is `_pull` (the protocol is described in `postcopy`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import struct
-import sys
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-
-import zstandard
 
 from rtcr.core import PAGE_SIZE
 from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
 from rtcr.store.native import address
 
-from .wire import MAX_PAYLOAD, Channel, Kind, ProtocolError
-
-# Pages per PAGES frame: 1 MiB of page data, far below the frame limit.
-PAGES_PER_FRAME = 256
-_KEY = struct.Struct(">H")
-_COUNT = struct.Struct(">I")
-_CODEC = struct.Struct(">B")
-assert (_KEY.size + 0xFFFF + _COUNT.size + _CODEC.size + PAGES_PER_FRAME * (4 + PAGE_SIZE)
-        < MAX_PAYLOAD)
-# Page data on the wire: as it is, or zstd (the codec the store's package set has in
-# Python; a batch that does not shrink goes raw, as the store keeps such pages).
-_RAW, _ZSTD = 0, 1
-_ZSTD_LEVEL = 1
-
-
-def _contiguous(addrs: array[int]) -> bool:
-    return all(addrs[i] == addrs[0] + i * PAGE_SIZE for i in range(1, len(addrs)))
-
-
-def _wire_indices(indices: array[int]) -> bytes:
-    """Page indices as the wire carries them: u32, little-endian."""
-    if sys.byteorder == "little":
-        return indices.tobytes()
-    swapped = array("I", indices)
-    swapped.byteswap()
-    return swapped.tobytes()
-
-
-def _indices(data: bytes) -> array[int]:
-    indices = array("I")
-    indices.frombytes(data)
-    if sys.byteorder != "little":
-        indices.byteswap()
-    return indices
-
-
-def _page_data(base: int, addrs: array[int]) -> list[bytes | memoryview]:
-    """The pages at ``base + addrs[i]``, as views of that memory where they are contiguous."""
-    if _contiguous(addrs):
-        block = (ctypes.c_char * (len(addrs) * PAGE_SIZE)).from_address(base + addrs[0])
-        return [memoryview(block).cast("B")]
-    return [ctypes.string_at(base + a, PAGE_SIZE) for a in addrs]
+from .pages import PAGES_PER_FRAME, PageReader, PageSender
+from .postcopy import PulledImage
+from .wire import Channel, Kind, ProtocolError
 
 
 class WireSink:
@@ -99,14 +58,7 @@ class WireSink:
         self._channel.send_json(Kind.DECLARE, {"key": key, "npages": npages, "fresh": fresh})
 
     def put_pages(self, key: str, indices: array[int], base: int, addrs: array[int]) -> None:
-        name = key.encode()
-        for start in range(0, len(indices), PAGES_PER_FRAME):
-            chunk = indices[start:start + PAGES_PER_FRAME]
-            pages = _page_data(base, addrs[start:start + PAGES_PER_FRAME])
-            codec, data = self._target.encode(pages)
-            self._channel.send(Kind.PAGES, _KEY.pack(len(name)), name, _COUNT.pack(len(chunk)),
-                               _CODEC.pack(codec), _wire_indices(chunk), *data)
-            self._target.pages_sent += len(chunk)
+        self._target.pages.send(key, indices, base, addrs)
 
     def commit(self, manifest: dict[str, Any], *, instructions: int = 0,
                dirty_pages: int | None = None, pause_us: float = 0.0, strategy: str = "",
@@ -143,16 +95,12 @@ class WireTarget:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.final = False
-        self.pages_sent = 0
         self.rounds: list[Round] = []
-        self._compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)  # (one thread uses it)
+        self.pages = PageSender(channel)
 
-    def encode(self, pages: list[bytes | memoryview]) -> tuple[int, list[bytes | memoryview]]:
-        """(codec, data) of a batch of pages: zstd if that shrinks it, else as they are."""
-        packed = self._compressor.compress(b"".join(pages))
-        if len(packed) < sum(len(p) for p in pages):
-            return _ZSTD, [packed]
-        return _RAW, pages
+    @property
+    def pages_sent(self) -> int:
+        return self.pages.pages_sent
 
     def begin(self, parent: int | None = None) -> WireSink:
         return WireSink(self, parent)
@@ -178,37 +126,14 @@ class _Intake:
         self.started = time.perf_counter()
         self._buffer = bytearray(PAGES_PER_FRAME * PAGE_SIZE)
         self._addrs = array("Q", range(0, PAGES_PER_FRAME * PAGE_SIZE, PAGE_SIZE))
-        self._decompressor = zstandard.ZstdDecompressor()
+        self._reader = PageReader()
 
-    def pages(self, payload: bytes) -> None:
-        try:
-            (keylen,) = _KEY.unpack_from(payload, 0)
-            key = payload[_KEY.size:_KEY.size + keylen].decode()
-            at = _KEY.size + keylen
-            (count,) = _COUNT.unpack_from(payload, at)
-            (codec,) = _CODEC.unpack_from(payload, at + _COUNT.size)
-            at += _COUNT.size + _CODEC.size
-        except (struct.error, UnicodeDecodeError):
-            raise ProtocolError("a PAGES frame has a malformed header") from None
-        size = count * PAGE_SIZE
-        if count > PAGES_PER_FRAME or len(payload) < at + 4 * count:
-            raise ProtocolError(f"a PAGES frame of {key!r} announces {count} pages but holds "
-                                f"{len(payload) - at} bytes")
-        indices = _indices(payload[at:at + 4 * count])
-        data = memoryview(payload)[at + 4 * count:]
-        if codec == _ZSTD:
-            try:
-                data = memoryview(self._decompressor.decompress(data, max_output_size=size))
-            except zstandard.ZstdError as exc:
-                raise ProtocolError(f"a PAGES frame of {key!r} does not decompress: "
-                                    f"{exc}") from None
-        elif codec != _RAW:
-            raise ProtocolError(f"a PAGES frame of {key!r} has unknown codec {codec}")
-        if len(data) != size:
-            raise ProtocolError(f"a PAGES frame of {key!r} announces {count} pages but holds "
-                                f"{len(data)} bytes of them")
-        self._buffer[:size] = data
-        self.writer.put_pages(key, indices, address(self._buffer), self._addrs[:count])
+    def pages(self, payload: bytes) -> tuple[str, array[int], memoryview]:
+        """Store the pages of a PAGES frame; (key, indices, data) of them."""
+        key, indices, data = self._reader.decode(payload)
+        self._buffer[:len(data)] = data
+        self.writer.put_pages(key, indices, address(self._buffer), self._addrs[:len(indices)])
+        return key, indices, data
 
 
 def _commit(intake: _Intake, store: Store, fields: dict[str, Any]) -> CheckpointInfo:
@@ -227,19 +152,49 @@ def _commit(intake: _Intake, store: Store, fields: dict[str, Any]) -> Checkpoint
     return store.info(cid)
 
 
-def receive(channel: Channel, store: Store) -> CheckpointInfo:
+def _pull(channel: Channel, store: Store, intake: _Intake, image: PulledImage,
+          land: Callable[[PulledImage], None]) -> CheckpointInfo:
+    """The rest of a post-copy migration, from STATE: hand the image over to be run,
+    take the pages as they come, commit and verify the checkpoint once all are in."""
+    land(image)
+    try:
+        channel.recv(Kind.GO)
+        image.started()
+        while True:
+            frame = channel.recv(Kind.PAGES, Kind.COMMIT)
+            if frame.kind is Kind.PAGES:
+                image.deposit(*intake.pages(frame.payload))
+                continue
+            missing = image.missing()
+            if missing is not None:
+                raise ProtocolError(f"the source says it sent every page, but page {missing} "
+                                    "did not come")
+            info = _commit(intake, store, image.fields)
+            channel.send_json(Kind.COMMITTED, {"info": dataclasses.asdict(info)})
+            image.finish()
+            return info
+    except RtcrError as exc:
+        image.fail(str(exc))
+        raise
+
+
+def receive(channel: Channel, store: Store,
+            land: Callable[[PulledImage], None] = lambda image: None) -> CheckpointInfo:
     """Take checkpoints from ``channel`` into ``store`` until the final one is committed.
 
     Returns the final checkpoint's record (committed, verified, and the
     source told so). A store error (a full disk, say) is sent to the
     source as the reason of a REFUSE and raised here; so is a protocol
-    violation.
+    violation. A post-copy migration's checkpoint is given to ``land`` as
+    soon as its state is here, to run while its pages arrive (`postcopy`).
     """
     committed: set[int] = set()
     intake: _Intake | None = None
+    pulled: PulledImage | None = None
     try:
         while True:
-            frame = channel.recv(Kind.BEGIN, Kind.DECLARE, Kind.PAGES, Kind.COMMIT, Kind.ABORT)
+            frame = channel.recv(Kind.BEGIN, Kind.DECLARE, Kind.PAGES, Kind.COMMIT, Kind.ABORT,
+                                 *((Kind.STATE,) if pulled is not None else ()))
             if frame.kind is Kind.BEGIN:
                 if intake is not None:
                     raise ProtocolError("BEGIN while a checkpoint is still open")
@@ -248,7 +203,10 @@ def receive(channel: Channel, store: Store) -> CheckpointInfo:
                 if parent is not None and parent not in committed:
                     raise ProtocolError(f"the source builds on checkpoint {parent!r}, which it "
                                         "did not send in this migration")
-                intake = _Intake(store, parent, bool(fields.get("final")))
+                post_copy = bool(fields.get("post_copy"))
+                intake = _Intake(store, parent, bool(fields.get("final")) or post_copy)
+                if post_copy:
+                    pulled = PulledImage(channel, intake.writer.id)
                 continue
             if intake is None:
                 raise ProtocolError(f"{frame.kind.name} outside a checkpoint")
@@ -256,11 +214,22 @@ def receive(channel: Channel, store: Store) -> CheckpointInfo:
                 fields = frame.json()
                 intake.writer.declare(fields.get("key", ""), fields.get("npages", -1),
                                       fresh=bool(fields.get("fresh")))
+                if pulled is not None:
+                    pulled.declare(fields["key"], fields["npages"])
             elif frame.kind is Kind.PAGES:
-                intake.pages(frame.payload)
+                stored = intake.pages(frame.payload)
+                if pulled is not None:
+                    pulled.deposit(*stored)
+            elif frame.kind is Kind.STATE:
+                assert pulled is not None
+                pulled.fields = frame.json()
+                info = _pull(channel, store, intake, pulled, land)
+                intake = None
+                return info
             elif frame.kind is Kind.ABORT:
                 intake.writer.abort()
                 intake = None
+                pulled = None
             else:
                 info = _commit(intake, store, frame.json())
                 final = intake.final

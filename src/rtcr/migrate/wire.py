@@ -71,6 +71,11 @@ class Kind(enum.IntEnum):
     COMMITTED = 14  # JSON: the receiver's record of it (durable; verified if final)
     ABORT = 15  # JSON: the source drops the checkpoint being sent
     STARTED = 16  # JSON: the receiver runs the component
+    # Post-copy (see `postcopy`); COMMIT there is empty: every page was sent.
+    STATE = 17  # JSON: the manifest and record fields; the RAM pages follow
+    READY = 18  # JSON {"checkpoint": id}: restored, to run on GO
+    GO = 19  # JSON {}: the source gives the component up: run it
+    REQUEST = 20  # JSON {"key", "start", "end"}: pages a fault at the receiver waits for
 
 
 class ProtocolError(RtcrError):

@@ -102,7 +102,7 @@ def _choose(backend: StoreBackend, ids: list[int], keep: int, force: bool
     if keep == 0:
         return [], []
     if not force:
-        newest = ids[len(ids) - keep:]
+        newest = ids[max(0, len(ids) - keep):]
         for cid in newest:
             why = verify(backend, cid).status(cid)
             if why is not None:
@@ -462,7 +462,7 @@ def retain(backend: StoreBackend, policy: Retention) -> Retained:
     def drop_to(keep: int) -> bool:
         """Keep the newest ``keep`` (and the tagged ones); False: nothing was to go."""
         current = ids()
-        if not set(current) - set(current[len(current) - keep:]) - tagged:
+        if not set(current) - set(current[max(0, len(current) - keep):]) - tagged:
             return False
         report = gc(backend, keep, keep_also=tagged)
         removed.extend(report.removed)
