@@ -3,9 +3,9 @@
 A target (concurrent_target.c) writes every page of its RAM object and is
 checkpointed there. Each round then measures, alternately: the *limit* --
 the checkpoint loaded and every memory object scattered into fresh host
-memory by the store's one native call per object (read, decompress,
-verify, and the first touch of memory that was never used, which on a VM
-costs more than the decode) -- and ``Session.resume`` of the same
+memory (private anonymous, as the machine's RAM) by the store's one native
+call per object (read, decompress, verify, and the first touch of memory
+that was never used, which on a VM costs more than the decode) -- and ``Session.resume`` of the same
 checkpoint (the machine, the runtime, every object and region, the
 threads, tracking). Printed: ms per MB of the image's pages for both, per
 round, and restore / limit. The rounds are alternated so that a machine
@@ -36,11 +36,13 @@ MB = 1 << 20
 def decode_limit(checkpoint: Checkpoint) -> float:
     """Seconds to scatter every memory object of ``checkpoint`` into fresh memory."""
     objects = checkpoint.objects()
-    memory = mmap.mmap(-1, max(1, sum(objects.values())) * PAGE_SIZE)
+    memory = mmap.mmap(-1, max(1, sum(objects.values())) * PAGE_SIZE,
+                       flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # as the machine's RAM
     base, at = address(memory), 0
     started = time.perf_counter()
     for key, pages in objects.items():
-        checkpoint.scatter(key, base, array("Q", range(at, at + pages * PAGE_SIZE, PAGE_SIZE)))
+        checkpoint.scatter(key, base, array("Q", range(at, at + pages * PAGE_SIZE, PAGE_SIZE)),
+                           zeroed=True)
         at += pages * PAGE_SIZE
     seconds = time.perf_counter() - started
     memory.close()

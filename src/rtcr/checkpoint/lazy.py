@@ -79,8 +79,12 @@ class PageSource(Protocol):
     @property
     def manifest(self) -> dict[str, Any]: ...
 
-    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
-        """Write every stored page ``i`` of ``key`` to ``base + addrs[i]``: pages written."""
+    def scatter(self, key: str, base: int, addrs: array[int], *, zeroed: bool = False) -> int:
+        """Write every stored page ``i`` of ``key`` to ``base + addrs[i]``: pages written.
+
+        ``zeroed``: every destination page reads as zero already (fresh
+        frames), so a stored zero page need not be written (a hint).
+        """
         ...
 
     def indices(self, key: str) -> array[int]:
@@ -107,8 +111,8 @@ class StoredPages:
     def manifest(self) -> dict[str, Any]:
         return self.checkpoint.manifest
 
-    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
-        return self.checkpoint.scatter(key, base, addrs)
+    def scatter(self, key: str, base: int, addrs: array[int], *, zeroed: bool = False) -> int:
+        return self.checkpoint.scatter(key, base, addrs, zeroed=zeroed)
 
     def indices(self, key: str) -> array[int]:
         return self.checkpoint.table(key).index_list()

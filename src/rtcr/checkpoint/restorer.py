@@ -163,8 +163,9 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
             if loader is not None:
                 loader.add(record, object_key(oid))
             else:
-                checkpoint.scatter(object_key(oid), ram_base,
-                                   array("Q", [frame << PAGE_SHIFT for frame in ram.frames]))
+                checkpoint.scatter(object_key(oid), ram_base,  # (fresh frames are zero)
+                                   array("Q", [frame << PAGE_SHIFT for frame in ram.frames]),
+                                   zeroed=True)
             if obj["sealed"]:
                 sealed.append(record)
             live.add(oid)

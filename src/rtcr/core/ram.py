@@ -38,7 +38,10 @@ class PhysicalRam:
         if size <= 0 or not page_aligned(size):
             raise InvalidArgument(f"RAM size {size:#x} is not a positive multiple of a page")
         try:
-            self.buffer = mmap.mmap(-1, size)
+            # Private anonymous memory, not shared (shmem, mmap's default): its first
+            # touch costs less, and a page read before it is written is the kernel's
+            # zero page, allocated by nobody (a restore skips the zero pages so).
+            self.buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         except (OSError, OverflowError) as exc:
             raise OutOfRam(f"cannot reserve {size:#x} bytes of physical RAM: {exc}") from exc
         self.size = size

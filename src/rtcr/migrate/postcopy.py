@@ -309,7 +309,8 @@ class PulledImage:
                 raise self._lost(key, at)
             return at
 
-    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
+    def scatter(self, key: str, base: int, addrs: array[int], *, zeroed: bool = False) -> int:
+        # (`zeroed` is a hint a source may ignore: every page is written here.)
         npages = self._npages_of(key)
         self.scatter_slice(key, base, 0, npages, addrs[:npages])
         return npages

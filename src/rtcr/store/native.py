@@ -85,7 +85,8 @@ def _load() -> ctypes.CDLL:
         "rtcr_ascending": (i32, [vp, sz]),
         "rtcr_encode": (ctypes.c_long, [vp, vp, vp, sz, i32, i32, u32, u32, vp, vp, vp, vp,
                                         ctypes.POINTER(sz)]),
-        "rtcr_decode": (ctypes.c_long, [vp, sz, sz, vp, vp, vp, vp, vp, ctypes.POINTER(i32)]),
+        "rtcr_decode": (ctypes.c_long, [vp, sz, sz, vp, vp, vp, vp, vp, i32,
+                                        ctypes.POINTER(i32)]),
         "rtcr_merge": (ctypes.c_long, [sz, vp, vp, vp, vp, u32, vp, vp, vp]),
         "rtcr_preallocate": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
         "rtcr_punch": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
@@ -300,13 +301,17 @@ def ascending(indices: array[int]) -> bool:
 
 
 def decode(packs: Sequence[tuple[int, int, int]], table: PageTable, dst: int,
-           addrs: array[int] | None, *, by_index: bool = False) -> tuple[int, str | None]:
+           addrs: array[int] | None, *, by_index: bool = False,
+           zeroed: bool = False) -> tuple[int, str | None]:
     """Decode and verify ``table``'s pages into ``dst + addrs[i]`` (``dst`` 0: verify only).
 
     With ``by_index``, page i goes to ``dst + addrs[index of entry i]``
-    instead (``addrs`` then maps page indices to addresses). ``packs`` are
-    (pack id, open fd or -1, committed size). Returns how many entries
-    decoded and, if one failed, what is wrong with it.
+    instead (``addrs`` then maps page indices to addresses). ``zeroed``
+    says every destination page reads as zero already (fresh frames): zero
+    pages are then verified but their destination is never touched, so
+    they cost neither time nor resident memory. ``packs`` are (pack id,
+    open fd or -1, committed size). Returns how many entries decoded and,
+    if one failed, what is wrong with it.
     """
     n = len(table)
     if n == 0:
@@ -315,7 +320,7 @@ def decode(packs: Sequence[tuple[int, int, int]], table: PageTable, dst: int,
     done = lib().rtcr_decode(_pack_handles(packs), len(packs), n,
                              address(table.indices) if by_index else None,
                              address(table.hashes), address(table.locations), dst or None,
-                             address(addrs) if addrs is not None else None,
+                             address(addrs) if addrs is not None else None, int(zeroed),
                              ctypes.byref(problem))
     return int(done), PROBLEMS.get(problem.value) if problem.value else None
 

@@ -300,13 +300,19 @@ static int fetch(const pack_t *packs, size_t npacks, window_t *w, const loc_t *l
 
 /* Decode n pages into dst + addrs[indices[i]] (dst + addrs[i] without
  * indices; with dst NULL, only check them): read, decompress, verify the
- * digest. Returns n, or the position of the first bad page with *problem set. */
+ * digest. With zeroed, every destination page reads as zero already (fresh
+ * frames): a zero page is then only checked against the zero page's digest,
+ * and its destination never touched. Returns n, or the position of the first
+ * bad page with *problem set. */
 long rtcr_decode(const pack_t *packs, size_t npacks, size_t n, const uint32_t *indices,
                  const uint8_t *hashes, const loc_t *locs, uint8_t *dst, const uint64_t *addrs,
-                 int *problem) {
+                 int zeroed, int *problem) {
     window_t w = {malloc(WINDOW), WINDOW, -1, 0, 0};
     uint8_t scratch[PAGE];
+    uint8_t zero_digest[16];
     void *zstd = ZSTD_createDCtx();
+    memset(scratch, 0, PAGE);
+    digest(scratch, PAGE, zero_digest);
     *problem = OK;
     if (!w.buf || !zstd) { free(w.buf); if (zstd) ZSTD_freeDCtx(zstd); *problem = E_PACK; return 0; }
     size_t i;
@@ -315,7 +321,13 @@ long rtcr_decode(const pack_t *packs, size_t npacks, size_t n, const uint32_t *i
         uint8_t *page = dst ? dst + addrs[indices ? indices[i] : i] : scratch;
         if (loc->codec == CODEC_ZERO) {
             if (loc->length != 0) { *problem = E_LOCATION; break; }
-            memset(page, 0, PAGE);
+            if (zeroed && dst) {
+                if (memcmp(zero_digest, hashes + 16 * i, 16) != 0) { *problem = E_HASH; break; }
+                continue;
+            }
+            /* Memory that reads as zero stays untouched: reading fresh memory maps
+             * the kernel's zero page, where a write would allocate a page. */
+            if (!is_zero(page)) memset(page, 0, PAGE);
         } else {
             if (loc->length == 0 || loc->length > PAGE) { *problem = E_LOCATION; break; }
             const uint8_t *blob;

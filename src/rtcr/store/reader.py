@@ -100,9 +100,9 @@ class Checkpoint:
                              "load it again")
 
     def _decode(self, key: str, table: PageTable, dst: int, addrs: array[int],
-                by_index: bool) -> None:
+                by_index: bool, zeroed: bool = False) -> None:
         packs = self._backend.pack_handles(self._packs)
-        done, problem = decode(packs, table, dst, addrs, by_index=by_index)
+        done, problem = decode(packs, table, dst, addrs, by_index=by_index, zeroed=zeroed)
         if problem is not None:
             index = table.index_list()[done]
             owner = provider(self._lineage(key), index)
@@ -111,18 +111,20 @@ class Checkpoint:
             raise CorruptCheckpoint(self.id, f"page {key}[{index}]{where}: blob "
                                     f"{table.hash_at(done).hex()[:16]} {problem}")
 
-    def scatter(self, key: str, base: int, addrs: array[int]) -> int:
+    def scatter(self, key: str, base: int, addrs: array[int], *, zeroed: bool = False) -> int:
         """Write every stored page of ``key`` to ``base + addrs[index]``, verified.
 
         ``addrs`` maps each page index of the object to an address (u64),
         e.g. the physical addresses of a dataspace's frames inside the RAM
         buffer at ``base``. Pages never written are not touched (fresh RAM
-        reads as zero). Returns the number of pages written.
+        reads as zero); with ``zeroed`` (every destination page reads as
+        zero: fresh frames) stored zero pages are not touched either.
+        Returns the number of pages written.
         """
         table = self.table(key)
         if addrs.typecode != "Q" or len(addrs) < self._object(key).npages:
             raise InvalidArgument(f"scatter of {key!r} needs a u64 address per page")
-        self._decode(key, table, base, addrs, by_index=True)
+        self._decode(key, table, base, addrs, by_index=True, zeroed=zeroed)
         return len(table)
 
     def scatter_slice(self, key: str, base: int, start: int, end: int,
