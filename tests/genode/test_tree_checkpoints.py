@@ -200,6 +200,8 @@ def test_rtcr_show_prints_the_tree_and_each_childs_threads_and_maps(genode_compo
     assert any(line.startswith("fault queued: thread 1 of paged ") for line in lines)
     area = lines.index("stack area of paged:")
     assert lines[area + 1].endswith("rw- stack of main")
+    # The child's rip and the return addresses on its stack (unnamed: its ELF is a ROM).
+    assert lines[lines.index("threads of paged:") + 2].startswith("      at   0x")
 
 
 def test_a_lazy_restore_of_the_tree_ends_as_the_original(genode_component: Build,
