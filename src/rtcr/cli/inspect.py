@@ -127,11 +127,20 @@ def _tags_by_id(store: Store) -> dict[int, list[str]]:
     return out
 
 
-def _provenance_line(store: Store, cid: int) -> str:
+def _newest_lines(store: Store, cid: int) -> None:
+    """Under the table: the provenance of its newest checkpoint and the components it holds.
+
+    Only that checkpoint's manifest is read (not its chain), so a store of
+    20,000 stays quick; a damaged one is still listed, and verify says more.
+    """
     try:
-        return f"checkpoint {cid} {describe(recorded(store.load(cid).manifest))}"
-    except RtcrError as exc:  # a damaged checkpoint is still listed; verify says more
-        return f"checkpoint {cid} provenance: cannot be read ({exc})"
+        manifest = store.manifest(cid)
+        line = f"checkpoint {cid} {describe(recorded(manifest))}"
+    except RtcrError as exc:
+        click.echo(f"checkpoint {cid} provenance: cannot be read ({exc})")
+        return
+    click.echo(line)
+    _components(cid, manifest)
 
 
 def _components(checkpoint: int, manifest: dict[str, Any]) -> None:
@@ -215,8 +224,7 @@ def command(directory: Path, as_json: bool, plot: Path | None, as_tree: bool,
             _table(chosen, f"{directory}: {total:,} checkpoint(s){shown}",
                    branch_of if len(tree) > 1 else None, tags_of)
             if chosen:
-                click.echo(_provenance_line(store, chosen[-1].id))
-                _components(chosen[-1].id, store.load(chosen[-1].id).manifest)
+                _newest_lines(store, chosen[-1].id)
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 
