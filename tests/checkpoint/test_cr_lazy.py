@@ -250,15 +250,24 @@ def _one(pages: dict[str, set[int]]) -> tuple[str, int]:
     return key, min(pages[key])
 
 
+def _newest_damaged(build: Example, name: str, tmp_path: Path, *, touched: bool
+                    ) -> tuple[Path, int, str, int]:
+    """A store of ``name``'s run whose newest checkpoint has one page damaged: one the
+    restored run loads on access (``touched``) or one it never touches again."""
+    path, _ref = _checkpoints(build, name, tmp_path)
+    with Store.open(path) as store:
+        cid = store.ids()[-1]
+        loaded, never = _pages_the_run_touches(store, cid)
+    key, index = _one(loaded if touched else never)
+    _damage_page(path, cid, key, index)
+    return path, cid, key, index
+
+
 @pytest.mark.parametrize("prefetch_pages", [0, 1024])
 def test_a_corrupt_page_hit_on_first_access_stops_the_run_naming_checkpoint_and_page(
         example: Example, tmp_path: Path, prefetch_pages: int) -> None:
-    path, _ref = _checkpoints(example, "kvstore", tmp_path)
-    with Store.open(path) as store:
-        cid = store.ids()[-1]
-        touched, _untouched = _pages_the_run_touches(store, cid)
-    key, index = _one(touched)
-    _damage_page(path, cid, key, index)
+    path, cid, key, index = _newest_damaged(example, "kvstore", tmp_path,
+                                            touched=True)
     with Store.open(path) as store:
         result = _stopped_run(store, cid, prefetch_pages=prefetch_pages)
     assert result.outcome is RunOutcome.PAGE_CORRUPT
@@ -269,12 +278,8 @@ def test_a_corrupt_page_hit_on_first_access_stops_the_run_naming_checkpoint_and_
 
 def test_a_corrupt_page_hit_by_the_prefetcher_stops_the_run_naming_checkpoint_and_page(
         workload: Example, tmp_path: Path) -> None:
-    path, _ref = _checkpoints(workload, "pager", tmp_path)  # has pages it never touches again
-    with Store.open(path) as store:
-        cid = store.ids()[-1]
-        _touched, untouched = _pages_the_run_touches(store, cid)
-    key, index = _one(untouched)
-    _damage_page(path, cid, key, index)
+    path, cid, key, index = _newest_damaged(workload, "pager", tmp_path,
+                                            touched=False)  # has pages it never touches again
     with Store.open(path) as store:
         result = _stopped_run(store, cid, prefetch_pages=1 << 20)
     assert result.outcome is RunOutcome.PAGE_CORRUPT
@@ -284,12 +289,8 @@ def test_a_corrupt_page_hit_by_the_prefetcher_stops_the_run_naming_checkpoint_an
 
 def test_a_corrupt_page_met_loading_for_the_final_checkpoint_stops_the_run_naming_it(
         workload: Example, tmp_path: Path) -> None:
-    path, _ref = _checkpoints(workload, "pager", tmp_path)
-    with Store.open(path) as store:
-        cid = store.ids()[-1]
-        _touched, untouched = _pages_the_run_touches(store, cid)
-    key, index = _one(untouched)
-    _damage_page(path, cid, key, index)
+    path, cid, key, index = _newest_damaged(workload, "pager", tmp_path,
+                                            touched=False)
     with Store.open(path) as store:
         session = Session.resume(store, cid, log_sink=Lines(), lazy=True, prefetch_pages=0)
         # What the checkpointer does after a failed commit: every part dirty, stored again.
@@ -304,12 +305,8 @@ def test_a_corrupt_page_met_loading_for_the_final_checkpoint_stops_the_run_namin
 
 def test_the_command_line_prints_one_line_and_exits_65_on_a_corrupt_page(
         example: Example, tmp_path: Path) -> None:
-    path, _ref = _checkpoints(example, "kvstore", tmp_path)
-    with Store.open(path) as store:
-        cid = store.ids()[-1]
-        touched, _untouched = _pages_the_run_touches(store, cid)
-    key, index = _one(touched)
-    _damage_page(path, cid, key, index)
+    path, cid, key, index = _newest_damaged(example, "kvstore", tmp_path,
+                                            touched=True)
     done = rtcr("restore", path, "--checkpoint", cid, "--lazy")
     assert done.returncode == EXIT_PAGE_CORRUPT
     lines = done.stderr.strip().splitlines()

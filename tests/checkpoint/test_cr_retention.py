@@ -10,7 +10,7 @@ from cr_helpers import assert_all_restore, reference, rtcr
 
 from rtcr.errors import InvalidArgument
 from rtcr.store import Retention, Store
-from rtcr.store.gc import occupied_bytes
+from rtcr.store.retention import occupied_bytes
 
 # Every round writes 256 KiB of fresh, incompressible data: each checkpoint stores about that.
 CHURN = r"""

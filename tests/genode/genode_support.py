@@ -33,6 +33,29 @@ class Capture:
         self.labelled.append(f"[{getattr(component, 'name', '?')}] {line}")
 
 
+class TreeRun:
+    """A run of components under the runtime: labelled LOG, result and final memory."""
+
+    def __init__(self, session: Session, capture: Capture, result: SessionResult) -> None:
+        self.session = session
+        self.lines = capture.labelled
+        self.result = result
+        self.digest = session.memory_digest()
+        self.ids = [c.id for c in result.checkpoints]
+
+
+def assert_restores_exactly(reference: TreeRun, store: Store, checkpoint: int) -> None:
+    """Restored from ``checkpoint``, the run goes on as ``reference`` did, to the byte."""
+    capture = Capture()
+    session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False)
+    again = TreeRun(session, capture, session.run())
+    assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
+    assert (again.result.outcome, again.result.exit_code) == (
+        reference.result.outcome, reference.result.exit_code), checkpoint
+    assert again.result.instructions == reference.result.instructions, checkpoint
+    assert again.digest == reference.digest, checkpoint
+
+
 def run(elf: Path, *, roms: dict[str, bytes] | None = None, store: Store | None = None,
         every: int | None = None, ram: int = 8 << 20) -> Run:
     capture = Capture()

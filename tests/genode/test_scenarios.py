@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genode_support import ROOT, Build, Capture
+from genode_support import ROOT, Build, Capture, TreeRun, assert_restores_exactly
 
 from rtcr.abi import Errno
-from rtcr.checkpoint import Launch, Outcome, Policy, Services, Session, SessionResult, Strategy
+from rtcr.checkpoint import Launch, Outcome, Policy, Services, Session, Strategy
 from rtcr.checkpoint.view import component_tree
 from rtcr.errors import Denied, NotYet
 from rtcr.genode.scenario import ScenarioError, launches, load_scenario
@@ -33,32 +33,12 @@ def kv(tmp_path_factory: pytest.TempPathFactory) -> Kv:
     return launches(load_scenario(CONFIG), {}, tmp_path_factory.mktemp("kv"))
 
 
-class Run:
-    def __init__(self, session: Session, capture: Capture, result: SessionResult) -> None:
-        self.session = session
-        self.lines = capture.labelled
-        self.result = result
-        self.digest = session.memory_digest()
-        self.ids = [c.id for c in result.checkpoints]
-
-
 def _run(kv: Kv, store: Store | None = None, every: int | None = None,
-         strategy: Strategy = Strategy.RO_ATTACH, concurrent: Policy | None = None) -> Run:
+         strategy: Strategy = Strategy.RO_ATTACH, concurrent: Policy | None = None) -> TreeRun:
     capture = Capture()
     session = Session.start_all(kv[0], services=kv[1], store=store, log_sink=capture,
                                 strategy=strategy, concurrent=concurrent)
-    return Run(session, capture, session.run(every=every))
-
-
-def _assert_restores_exactly(reference: Run, store: Store, checkpoint: int) -> None:
-    capture = Capture()
-    session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False)
-    again = Run(session, capture, session.run())
-    assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
-    assert (again.result.outcome, again.result.exit_code) == (
-        reference.result.outcome, reference.result.exit_code), checkpoint
-    assert again.result.instructions == reference.result.instructions, checkpoint
-    assert again.digest == reference.digest, checkpoint
+    return TreeRun(session, capture, session.run(every=every))
 
 
 def test_every_start_node_runs_with_its_log_labelled_by_its_name(kv: Kv) -> None:
@@ -103,7 +83,7 @@ def test_the_scenario_restores_byte_exact_from_every_checkpoint(
     assert len(reference.ids) >= 10
     assert reference.lines == _run(kv).lines  # checkpoints change nothing
     for checkpoint in reference.ids:
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)
 
 
 def _waiting_for_the_pager(manifest: dict[str, Any]) -> bool:
@@ -120,7 +100,7 @@ def test_a_client_waiting_for_the_server_to_page_still_waits_after_restore(
     waiting = [c for c in reference.ids if _waiting_for_the_pager(store.load(c).manifest)]
     assert waiting
     for checkpoint in waiting:
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)
 
 
 def test_the_image_holds_who_provides_what_the_routes_and_what_was_announced(
@@ -269,4 +249,4 @@ def test_a_start_node_paging_its_own_child_runs_beside_the_others_and_all_restor
     # the target ends first: the last checkpoints hold it ended, the others running
     assert store.load(reference.ids[-1]).manifest["component"]["exit_code"] == 0
     for checkpoint in reference.ids:
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genode_support import Build, Capture
+from genode_support import Build, Capture, TreeRun, assert_restores_exactly
 
-from rtcr.checkpoint import Outcome, Session, SessionResult, Strategy
+from rtcr.checkpoint import Outcome, Session, Strategy
 from rtcr.checkpoint.concurrent import Policy
 from rtcr.checkpoint.image import object_key
 from rtcr.machine import FaultWait
@@ -26,39 +26,18 @@ from rtcr.store import Store
 CHILD_RAM = 1 << 20  # what the parent transfers to its child (tree_pager.cc)
 
 
-class Tree:
-    """A run of a tree under the runtime: its labelled LOG, result and final memory."""
-
-    def __init__(self, session: Session, capture: Capture, result: SessionResult) -> None:
-        self.session = session
-        self.lines = capture.labelled
-        self.result = result
-        self.digest = session.memory_digest()
-        self.ids = [c.id for c in result.checkpoints]
-
-
 def _run(elf: Path, store: Store | None, *, every: int | None = None,
-         strategy: Strategy = Strategy.RO_ATTACH, concurrent: Policy | None = None) -> Tree:
+         strategy: Strategy = Strategy.RO_ATTACH, concurrent: Policy | None = None) -> TreeRun:
     capture = Capture()
     session = Session.start(elf, ram_quota=8 << 20, roms={elf.stem: elf.read_bytes()},
                             store=store, log_sink=capture, strategy=strategy,
                             concurrent=concurrent)
-    return Tree(session, capture, session.run(every=every))
+    return TreeRun(session, capture, session.run(every=every))
 
 
 def _resume(store: Store, checkpoint: int) -> tuple[Session, Capture]:
     capture = Capture()
     return Session.resume(store, checkpoint, log_sink=capture, checkpoint=False), capture
-
-
-def _assert_restores_exactly(reference: Tree, store: Store, checkpoint: int) -> None:
-    session, capture = _resume(store, checkpoint)
-    again = Tree(session, capture, session.run())
-    assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
-    assert (again.result.outcome, again.result.exit_code) == (
-        reference.result.outcome, reference.result.exit_code), checkpoint
-    assert again.result.instructions == reference.result.instructions, checkpoint
-    assert again.digest == reference.digest, checkpoint
 
 
 @pytest.mark.parametrize(("strategy", "concurrent"), [
@@ -74,7 +53,7 @@ def test_a_parent_paging_its_child_restores_byte_exact_from_every_checkpoint(
     assert reference.lines[-1] == "[tree_pager] parent: child exited with 42 after 9 faults"
     assert len(reference.ids) >= 10
     for checkpoint in reference.ids:
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)
 
 
 def test_checkpoints_do_not_change_what_the_tree_does(genode_component: Build,
@@ -107,7 +86,7 @@ def test_a_child_waiting_for_its_parent_to_resolve_a_fault_still_waits_after_res
         blocker = child.threads[1].blocker
         assert isinstance(blocker, FaultWait), checkpoint
         assert blocker.region_map is child.pd.address_space, checkpoint
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)
 
 
 def test_the_image_holds_the_child_its_quota_its_maps_handler_and_one_copy_of_shared_ram(
@@ -159,7 +138,7 @@ def test_children_that_exited_restore_with_their_exit_values(genode_component: B
                      for e in store.load(c).manifest["children"])]
     assert exited
     for checkpoint in reference.ids:
-        _assert_restores_exactly(reference, store, checkpoint)
+        assert_restores_exactly(reference, store, checkpoint)
 
 
 def test_rtcr_test_restores_the_tree_from_every_checkpoint_and_each_passes(
@@ -212,7 +191,7 @@ def test_a_lazy_restore_of_the_tree_ends_as_the_original(genode_component: Build
         capture = Capture()
         session = Session.resume(store, checkpoint, log_sink=capture, checkpoint=False,
                                  lazy=True)
-        again = Tree(session, capture, session.run())
+        again = TreeRun(session, capture, session.run())
         assert again.lines == reference.lines[session.restored_log_lines:], checkpoint
         assert again.result.instructions == reference.result.instructions, checkpoint
         assert again.digest == reference.digest, checkpoint

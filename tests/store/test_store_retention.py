@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from store_helpers import rand_page, snapshot, write
 
 from rtcr.store import Retention, Store
-from rtcr.store.gc import occupied_bytes
+from rtcr.store.retention import occupied_bytes
 
 PAGES = 64
 

@@ -2,6 +2,12 @@
 
 This is what `rtcr run` and `rtcr restore` drive, and what tests and
 benchmarks use through the Python API.
+
+Why one module of this size: the ways a session comes to be (start, a
+scenario's start_all, resume from a store, pull over a migration) each end
+in the same object, and `run` is the one loop that interleaves time slices,
+checkpoints, lazy loading, retention and signals over it; split apart they
+would hand the checkpointer, loader and counters back and forth.
 """
 
 from __future__ import annotations

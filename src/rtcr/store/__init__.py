@@ -8,8 +8,9 @@ shared by many checkpoints). See ``Store`` and, for the format, `format`.
 from rtcr.core import PAGE_SIZE
 
 from .format import CheckpointInfo, Compression, page_hash
-from .gc import GcReport, Retained, Retention
+from .gc import GcReport
 from .reader import Checkpoint
+from .retention import Retained, Retention
 from .store import BlobInfo, Store, StoreStats
 from .verify import VerifyReport
 from .writer import CheckpointWriter

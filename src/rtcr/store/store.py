@@ -32,9 +32,10 @@ from .format import (
     Codec,
     Compression,
 )
-from .gc import GcReport, Retained, Retention, gc, retain
+from .gc import GcReport, gc
 from .native import PageTable
 from .reader import Checkpoint
+from .retention import Retained, Retention, retain
 from .tags import read_tags, write_tag
 from .verify import VerifyReport, verify
 from .writer import CheckpointWriter
