@@ -15,14 +15,6 @@
 
 using namespace Genode;
 
-static long request_service(char const *name)
-{
-	long cap;
-	while ((cap = rtcr_request(name)) == -RTCR_EAGAIN)
-		rtcr_sleep_us(100);
-	return cap;
-}
-
 struct Client
 {
 	unsigned const slot;

@@ -8,6 +8,8 @@
 #ifndef _KV_PROTOCOL_H_
 #define _KV_PROTOCOL_H_
 
+#include <rtcr.h>
+
 enum Kv_op { KV_PUT = 1, KV_GET = 2, KV_ADD = 3, KV_BYE = 4 };
 
 struct Kv_slot
@@ -26,5 +28,17 @@ enum {
 	KV_TABLE_PAGES = 8,     /* pages of the "table" the server pages on demand */
 	KV_PAGE        = 4096,
 };
+
+/*
+ * The capability a component announced under `name`, once it has: a request
+ * made before the announcement is answered RTCR_EAGAIN, and asked again.
+ */
+static inline long request_service(char const *name)
+{
+	long cap;
+	while ((cap = rtcr_request(name)) == -RTCR_EAGAIN)
+		rtcr_sleep_us(100);
+	return cap;
+}
 
 #endif
