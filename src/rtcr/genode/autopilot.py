@@ -30,7 +30,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .hid import HidError, Node, parse
+from .hid import HidError, Node, parse_file
 
 NS_PER_S = 1_000_000_000
 _SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -132,15 +132,7 @@ def _int(text: str, what: str, where: str) -> int:
 
 def load_runtime(path: Path) -> RuntimeFile:
     """Read and check a runtime file (HID or the older XML form); HidError names the line."""
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise HidError(f"{path}: cannot read it: {error}") from error
-    try:
-        root = parse(text)
-    except HidError as error:
-        raise HidError(f"{path}: {error}") from error
-    xml = text.lstrip().startswith("<")
+    root, xml = parse_file(path)
     return _runtime(root, str(path), xml)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from rtcr.errors import RtcrError
@@ -188,3 +189,15 @@ def _from_element(element: ET.Element) -> Node:
 def parse(text: str) -> Node:
     """XML when it starts with '<', else HID."""
     return parse_xml(text) if text.lstrip().startswith("<") else parse_hid(text)
+
+
+def parse_file(path: Path) -> tuple[Node, bool]:
+    """The tree in the file at ``path`` and whether it is XML; HidError names the file."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise HidError(f"{path}: cannot read it: {error}") from error
+    try:
+        return parse(text), text.lstrip().startswith("<")
+    except HidError as error:
+        raise HidError(f"{path}: {error}") from error

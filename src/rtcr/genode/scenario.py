@@ -39,7 +39,7 @@ from rtcr.machine.elf import parse_elf
 from rtcr.toolchain import compile_component
 
 from .autopilot import parse_size
-from .hid import HidError, Node, parse
+from .hid import HidError, Node, parse_file
 
 CONFIG_ROM = "config"
 ROM_SERVICE = "ROM"
@@ -89,13 +89,9 @@ def is_scenario(path: Path) -> bool:
 
 def load_scenario(path: Path) -> Scenario:
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot read it: {error}") from error
-    try:
-        root = parse(text)
+        root, _xml = parse_file(path)
     except HidError as error:
-        raise ScenarioError(f"{path}: {error}") from error
+        raise ScenarioError(str(error)) from error
     return scenario_of(root, str(path))
 
 
