@@ -69,6 +69,8 @@ class Syscall(enum.IntEnum):
     CHILD_EXIT_VALUE = 44  # (pd) -> exit value of the child in that PD; ENOTHREAD: it runs
     THREAD_CREATE_NAMED = 45  # (trampoline, entry, arg, stack_size, name ptr, name len) -> tid
     DS_WRITEABLE = 46  # (ds) -> 1 if attaching it writable is possible (RAM, managed), else 0
+    ANNOUNCE = 47  # (name ptr, name len, ds or ctx cap) -> 0: offer it as service NAME
+    REQUEST = 48  # (name ptr, name len) -> selector of what the routed provider announced
 
 
 class Errno(enum.IntEnum):
@@ -84,6 +86,7 @@ class Errno(enum.IntEnum):
     ENESTING = 10  # nesting too deep / cyclic
     ENOSYS = 11  # unknown system call
     ENOTHREAD = 12  # no such thread, or thread limit reached
+    EAGAIN = 13  # not there yet (a service not announced so far): ask again later
 
 
 class FaultTypeCode(enum.IntEnum):

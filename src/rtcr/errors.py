@@ -93,6 +93,12 @@ class NoThread(RtcrError):
     errno = 12
 
 
+class NotYet(RtcrError):
+    """What was asked for is not there yet (a service its provider has not announced)."""
+
+    errno = 13
+
+
 class PageFault(RtcrError):
     """A host-side access through a region map faulted and no handler resolved it."""
 

@@ -14,7 +14,6 @@ from genode_support import Build, Capture
 
 from rtcr.abi import STACK_AREA_BASE, STACK_AREA_SIZE
 from rtcr.checkpoint import Outcome, Session, SessionResult
-from rtcr.errors import Denied
 from rtcr.store import Store
 
 
@@ -82,11 +81,3 @@ def test_when_the_parent_exits_its_child_ends_with_it(
     session, _, result = tree
     assert (result.outcome, result.exit_code) == (Outcome.EXITED, 0)
     assert all(c.exited for c in session.machine.components)
-
-
-def test_a_checkpoint_of_a_component_tree_is_refused_with_a_reason(genode_component: Build,
-                                                                  tmp_path: Path) -> None:
-    session = _start(genode_component("pd_child"), Capture(), Store.create(tmp_path / "s"))
-    session.run(stop_when=lambda: len(session.machine.components) > 1)
-    with pytest.raises(Denied, match="checkpoints of a component tree are not supported"):
-        session.checkpoint()

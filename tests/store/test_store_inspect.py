@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from store_helpers import run_cli, text_page, write
 
 from rtcr.cli.inspect import tree_lines
+from rtcr.errors import CorruptCheckpoint, UnknownCheckpoint
 from rtcr.store import CheckpointInfo, Store
 from rtcr.store.branches import branches
 
@@ -170,3 +172,20 @@ def test_the_tree_has_one_line_per_branch_indented_under_the_branch_it_forks_fro
         else:
             assert depth[b.number] == depth[of[b.fork]] + 3
             assert numbers.index(b.number) > numbers.index(of[b.fork])
+
+
+def test_store_manifest_reads_one_checkpoints_verified_manifest(branched: Path) -> None:
+    with Store.open(branched) as store:
+        assert store.manifest(8) == store.load(8).manifest
+        with pytest.raises(UnknownCheckpoint):
+            store.manifest(99)
+
+
+def test_store_manifest_refuses_a_manifest_that_does_not_match_its_checksum(
+        branched: Path) -> None:
+    conn = sqlite3.connect(branched / "store.sqlite")
+    with conn:
+        conn.execute("UPDATE manifests SET json='{\"n\": 2}' WHERE cid=8")
+    conn.close()
+    with Store.open(branched) as store, pytest.raises(CorruptCheckpoint, match="manifest"):
+        store.manifest(8)

@@ -5,6 +5,7 @@ from .concurrent import ConcurrentCheckpointer, Policy
 from .lazy import PREFETCH_PAGES, LazyLoadFailed, LazyStats
 from .restorer import Restored, restore
 from .runtime import Runtime
+from .services import Services
 from .session import (
     EXIT_CRASH,
     EXIT_DEADLOCK,
@@ -12,6 +13,7 @@ from .session import (
     EXIT_LIMIT,
     EXIT_PAGE_CORRUPT,
     EXIT_STORE,
+    Launch,
     Outcome,
     Session,
     SessionResult,
@@ -23,6 +25,7 @@ __all__ = [
     "PREFETCH_PAGES",
     "CheckpointStats",
     "Checkpointer",
-    "ConcurrentCheckpointer", "LazyLoadFailed", "LazyStats", "Outcome", "Policy",
-    "Restored", "Runtime", "Session", "SessionResult", "Strategy", "TrackedRam", "restore",
+    "ConcurrentCheckpointer", "Launch", "LazyLoadFailed", "LazyStats", "Outcome", "Policy",
+    "Restored", "Runtime", "Services", "Session", "SessionResult", "Strategy", "TrackedRam",
+    "restore",
 ]

@@ -9,11 +9,11 @@ no wall-clock time, no unicorn-internal layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR
 from rtcr.core import RegionMap
-from rtcr.errors import Denied
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .provenance import MANIFEST_KEY as PROVENANCE_KEY
@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from rtcr.core import CapabilitySpace
     from rtcr.machine import Component, Machine
 
-FORMAT = 2
+FORMAT = 3
 """Image layout version: 2 added the x87 registers, tag, pointers and the data segment
-selectors to every thread (a format-1 image lacks them and is refused, not guessed)."""
+selectors to every thread (a format-1 image lacks them and is refused, not guessed);
+3 holds a component tree: the target's children, and every reference to a thread
+outside its own component's part as [component index, thread id]."""
 
 Manifest = dict[str, Any]
 
@@ -61,12 +63,12 @@ def _blocker(thread: Thread, runtime: Runtime) -> dict[str, Any] | None:
     raise AssertionError(f"unknown blocker {blocker!r}")
 
 
-def _objects(runtime: Runtime) -> list[dict[str, Any]]:
+def _objects(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for oid, record in sorted(runtime.objects.items()):
         if isinstance(record, RomRecord):
             out.append({"oid": oid, "kind": "rom", "name": record.name, "size": record.rom.size,
-                        "label": record.label})
+                        "label": record.label, "scope": record.scope})
         elif isinstance(record, RamRecord):
             out.append({"oid": oid, "kind": "ram", "size": record.size,
                         "sealed": record.sealed, "freed": record.tracked.freed,
@@ -81,7 +83,7 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
                                     for r in record.regions]})
         elif isinstance(record, SignalRecord):
             out.append({"oid": oid, "kind": "signal", "receiver": record.receiver,
-                        "freed": record.freed})
+                        "freed": record.freed, "pd": record.pd})
         elif isinstance(record, PdRecord):
             if oid != OWN_PD_OID:  # the target's own PD is the image's "component"
                 out.append(_pd_session(record, runtime))
@@ -89,8 +91,8 @@ def _objects(runtime: Runtime) -> list[dict[str, Any]]:
             out.append({"oid": oid, "kind": "receiver",
                         "pending": [runtime.record_of(ctx).oid
                                     for ctx in record.receiver.pending_queue()],
-                        "waiters": [w.tid for w in record.receiver.waiters()
-                                    if isinstance(w, Thread)]})
+                        "waiters": _thread_refs((w for w in record.receiver.waiters()
+                                                 if isinstance(w, Thread)), index)})
     return out
 
 
@@ -110,14 +112,16 @@ def _pd_session(record: PdRecord, runtime: Runtime) -> dict[str, Any]:
     """A PD session: its limits (transfers are in them), account and capability space."""
     pd = record.pd
     ref = pd.reference_account
+    # Only a session has a stack area; a scenario component's PD is none (no session quota).
     return {"oid": record.oid, "kind": "pd", "name": pd.name, "ram_quota": pd.ram_quota(),
-            "cap_quota": pd.cap_quota(), "session_quota": list(pd.session_quota),
+            "cap_quota": pd.cap_quota(),
+            "session_quota": None if pd.stack_area is None else list(pd.session_quota),
             "ref": None if ref is None else runtime.record_of(ref).oid,
             "selectors": _selectors(pd.cap_space, runtime),
             "next_selector": pd.cap_space.next_selector}
 
 
-def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
+def _faulters(runtime: Runtime, index: dict[int, int]) -> list[dict[str, Any]]:
     """Every queued faulter, map by map, in queue order."""
     out: list[dict[str, Any]] = []
     maps: list[tuple[int, RegionMap]] = [(r.oid, r.rm) for r in runtime.region_map_records()]
@@ -125,20 +129,42 @@ def _faulters(runtime: Runtime) -> list[dict[str, Any]]:
     for oid, rm in maps:
         for faulter, fault in rm.faulters():
             assert isinstance(faulter, Thread), "host faulters never outlive an access"
-            out.append({"map": oid, "tid": faulter.tid, "type": int(fault.type),
-                        "addr": fault.addr})
+            out.append({"map": oid, "component": index[id(faulter.component)],
+                        "tid": faulter.tid, "type": int(fault.type), "addr": fault.addr})
     return out
 
 
-def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
-    """Describe a paused machine completely, except for memory contents."""
-    if component.children:
-        raise Denied(f"{component.name} started children: checkpoints of a component tree "
-                     "are not supported yet (the image holds one component)")
-    scheduler = machine.scheduler
-    caps = component.pd.cap_space
-    selectors = _selectors(caps, runtime)
-    receiver = component.pd.signal_receiver
+def _services(runtime: Runtime) -> dict[str, Any] | None:
+    """A scenario's services: who provides what, the routes, and what was announced."""
+    services = runtime.services
+    if services is None:
+        return None
+    announced = []
+    for (provider, name), obj in sorted(services.announced.items()):
+        record = runtime.record_of(obj)  # a map's record: its managed dataspace was announced
+        announced.append([provider, name, record.oid,
+                          1 if isinstance(record, RegionMapRecord) else 0])
+    return {"provides": {c: list(s) for c, s in sorted(services.provides.items())},
+            "routes": [[c, s, p] for (c, s), p in sorted(services.routes.items())],
+            "announced": announced}
+
+
+def _thread_refs(threads: Iterable[Thread], index: dict[int, int]) -> list[list[int]]:
+    """[component index, thread id] of each of `threads` of the image's components (tids
+    are per component; a thread of a component under another parent is not the image's)."""
+    return [[index[id(t.component)], t.tid] for t in threads if id(t.component) in index]
+
+
+def _component(component: Component) -> dict[str, Any]:
+    """What every component has: its counters, LOG state and how it ended (a scenario's
+    target may end while the other start nodes' components run on)."""
+    return {"name": component.name, "next_tid": component.next_tid,
+            "cpu_instructions": component.cpu.counter.instructions,
+            "log_lines": component.log_lines, "log_tail": list(component.log_tail),
+            "exit_code": component.exit_code, "crash": component.crash}
+
+
+def _threads(component: Component, runtime: Runtime) -> list[dict[str, Any]]:
     threads = []
     for tid, thread in sorted(component.threads.items()):
         entry: dict[str, Any] = {"tid": tid, "name": thread.name, "state": thread.state.value,
@@ -148,6 +174,48 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
         if thread.state is not ThreadState.EXITED:
             entry["registers"] = component.cpu.registers_of(thread)
         threads.append(entry)
+    return threads
+
+
+def _signals(component: Component, runtime: Runtime) -> dict[str, list[int]]:
+    """The pending contexts and waiting threads of the component's own signal receiver."""
+    receiver = component.pd.signal_receiver
+    return {"pending": [runtime.record_of(ctx).oid for ctx in receiver.pending_queue()],
+            "waiters": [w.tid for w in receiver.waiters() if isinstance(w, Thread)]}
+
+
+def _child(child: Component, runtime: Runtime, index: dict[int, int]) -> dict[str, Any]:
+    """A component besides the target: one a component started (creator: its index), or
+    one the runtime started as a scenario's start node (creator: None); its PD is an object."""
+    exit_signal = child.exit_signal
+    creator = None if child.creator is None else index[id(child.creator)]
+    return {"component": {**_component(child), "creator": creator,
+                          "pd": runtime.record_of(child.pd).oid,
+                          "exit_signal": None if exit_signal is None
+                          else runtime.record_of(exit_signal).oid},
+            "threads": _threads(child, runtime),
+            "signals": _signals(child, runtime)}
+
+
+def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifest:
+    """Describe a paused machine completely, except for memory contents.
+
+    `component` is the target; every other component the runtime serves is
+    one it (or a child of it) started, or another start node of its
+    scenario, and is described with it: one image, one pause, for all of
+    them. Components of the machine under another parent are not its own.
+    """
+    scheduler = machine.scheduler
+    members = [c for c in machine.components if c.parent is runtime]
+    assert members[0] is component, "the target is the runtime's first component"
+    index = {id(c): number for number, c in enumerate(members)}
+    caps = component.pd.cap_space
+    slice_state = scheduler.slice_state()
+    if slice_state is not None:
+        assert scheduler.carried is not None
+        carried = scheduler.carried[0].component
+        slice_state = ({**slice_state, "component": index[id(carried)]}
+                       if id(carried) in index else None)
     return {
         "format": FORMAT,
         "machine": {
@@ -155,29 +223,24 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
             "quantum": scheduler.quantum,
             "instructions": machine.instructions,
             "idle_ns": scheduler.idle_ns,
-            "slice": scheduler.slice_state(),
+            "slice": slice_state,
         },
         "runtime": {"strategy": runtime.strategy.value, "granularity": runtime.granularity,
-                    "next_oid": runtime.next_oid},
+                    "next_oid": runtime.next_oid, "services": _services(runtime)},
         "component": {
-            "name": component.name,
+            **_component(component),
             "ram_quota": component.pd.ram_quota(),
             "cap_quota": component.pd.cap_quota(),
             "next_selector": caps.next_selector,
-            "next_tid": component.next_tid,
-            "cpu_instructions": component.cpu.counter.instructions,
-            "log_lines": component.log_lines,
-            "log_tail": list(component.log_tail),
         },
-        "objects": _objects(runtime),
-        "selectors": selectors,
-        "signals": {
-            "pending": [runtime.record_of(ctx).oid for ctx in receiver.pending_queue()],
-            "waiters": [w.tid for w in receiver.waiters() if isinstance(w, Thread)],
-        },
-        "threads": threads,
-        "faulters": _faulters(runtime),
-        "run_queue": [t.tid for t in scheduler.run_queue if t.state is ThreadState.RUNNABLE],
-        "sleepers": [t.tid for t in scheduler.sleepers()],
+        "objects": _objects(runtime, index),
+        "selectors": _selectors(caps, runtime),
+        "signals": _signals(component, runtime),
+        "threads": _threads(component, runtime),
+        "children": [_child(child, runtime, index) for child in members[1:]],
+        "faulters": _faulters(runtime, index),
+        "run_queue": _thread_refs((t for t in scheduler.run_queue
+                                   if t.state is ThreadState.RUNNABLE), index),
+        "sleepers": _thread_refs(scheduler.sleepers(), index),
         **({} if runtime.provenance is None else {PROVENANCE_KEY: runtime.provenance}),
     }

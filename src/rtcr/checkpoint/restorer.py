@@ -1,7 +1,8 @@
 """Restoring a checkpoint into a fresh machine.
 
-The target is rebuilt through the same runtime that recorded it, object by
-object in object-id order: RAM and ROM with their contents from the store,
+The target and every component of its tree are rebuilt through the same
+runtime that recorded them: PD sessions and the children running in them
+first, then object by object in object-id order: RAM and ROM with their contents from the store,
 region maps with their regions at the same addresses (nested ones too),
 signal contexts, then the capability space with the same selectors, then
 the threads with their registers and blocked states, queued exactly where
@@ -25,6 +26,7 @@ from rtcr.core import (
     PAGE_SHIFT,
     PAGE_SIZE,
     CapabilitySpace,
+    Dataspace,
     Fault,
     FaultType,
     ProtectionDomain,
@@ -41,6 +43,7 @@ from rtcr.store.native import address
 from .image import FORMAT, object_key
 from .lazy import LazyLoader, PageSource
 from .runtime import RamRecord, RegionMapRecord, Runtime
+from .services import Services
 from .tracking import Arming, Strategy
 
 
@@ -50,7 +53,7 @@ class Restored:
     component: Component
     runtime: Runtime
     checkpoint_id: int
-    log_lines: int
+    log_lines: int  # printed before the checkpoint, by every component of the tree
     objects: set[int]
     lazy: LazyLoader | None = None  # the RAM still to load (a lazy restore)
 
@@ -111,6 +114,23 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
     runtime.adopt_address_space(component)
     pd = component.pd
 
+    # PD sessions first, then the children running in some of them, in the order they
+    # were started: every object below is then created on behalf of its component.
+    sessions = [o for o in manifest["objects"] if o["kind"] == "pd"]
+    for obj in sessions:
+        quota = obj["session_quota"]
+        runtime.restore_pd_session(component, obj["oid"], obj["name"], obj["ram_quota"],
+                                   obj["cap_quota"], None if quota is None else tuple(quota))
+    components = [component]
+    for entry in manifest["children"]:
+        part = entry["component"]
+        pd_of = _pd(runtime, part["pd"])
+        components.append(machine.add_component(part["name"], pd_of, runtime)
+                          if part["creator"] is None  # a scenario's start node
+                          else machine.adopt_child(components[part["creator"]], part["name"],
+                                                   pd_of))
+    in_pd = {runtime.record_of(c.pd).oid: c for c in components[1:]}
+
     # Objects, in creation order, with their memory: one native scatter per object,
     # every page verified against its content hash on the way.
     ram_base = address(machine.core.ram.buffer)
@@ -125,11 +145,11 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
             if data and given is None:
                 checkpoint.scatter(object_key(oid), address(data),
                                    array("Q", range(0, len(data), PAGE_SIZE)))
-            runtime.rom(component, obj["name"], bytes(data), oid=oid, label=obj.get("label"))
+            scope = component if obj["scope"] is None else in_pd[obj["scope"]]
+            runtime.rom(scope, obj["name"], bytes(data), oid=oid, label=obj["label"])
             live.add(oid)
         elif kind == "pd":
-            runtime.restore_pd_session(component, oid, obj["name"], obj["ram_quota"],
-                                       obj["cap_quota"], tuple(obj["session_quota"]))
+            continue
         elif kind == "ram":
             owner = pd if obj.get("pd") is None else _pd(runtime, obj["pd"])
             record = runtime.allocate_ram(component, obj["size"], oid=oid, pd=owner,
@@ -164,12 +184,15 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
             at = obj.get("receiver")
             receiver = None if at is None else runtime.core_object(at)
             assert receiver is None or isinstance(receiver, SignalReceiver)
-            context = runtime.signal_context(component, receiver, oid=oid)
+            # A context at a PD's own receiver is created by the component of that PD.
+            creator = component if obj.get("pd") is None else in_pd[obj["pd"]]
+            context = runtime.signal_context(creator, receiver, oid=oid)
             if obj.get("freed"):
                 runtime.signal_free(component, context)
         else:
             raise ValueError(f"unknown object kind {kind!r}")
     runtime.next_oid = rt["next_oid"]
+    runtime.services = _services(runtime, rt["services"])
 
     # Regions and fault handlers, once every object exists.
     for obj in manifest["objects"]:
@@ -196,72 +219,129 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
             runtime.rm_destroy(component, destroyed)
 
     # Reference accounts (a PD's own account first), then every capability space.
-    sessions = [o for o in manifest["objects"] if o["kind"] == "pd"]
     _restore_reference_accounts(runtime, sessions)
     _install_selectors(runtime, pd.cap_space, manifest["selectors"], comp["next_selector"])
     for obj in sessions:
         _install_selectors(runtime, _pd(runtime, obj["oid"]).cap_space, obj["selectors"],
                            obj["next_selector"])
 
+    # Every component's part: the root's at the top of the image, each child's in its entry.
+    parts: list[Part] = [(component, comp, manifest["threads"], manifest["signals"]),
+             *((child, e["component"], e["threads"], e["signals"])
+               for child, e in zip(components[1:], manifest["children"], strict=True))]
+
     # Pending signals, in delivery order (each receiver has its own order).
     receivers = [o for o in manifest["objects"] if o["kind"] == "receiver"]
-    for oid in [*manifest["signals"]["pending"], *(p for r in receivers for p in r["pending"])]:
+    for oid in [*(p for *_, signals in parts for p in signals["pending"]),
+                *(p for r in receivers for p in r["pending"])]:
         pending = runtime.core_object(oid)
         assert isinstance(pending, SignalContext)
         pending.submit()
 
-    # Threads.
+    _restore_threads(machine, runtime, manifest, parts, receivers)
+
+    # Time, instruction counts, LOG state, and how the children ended or will report it.
+    for owner_component, part, _, _ in parts:
+        owner_component.cpu.counter.instructions = part["cpu_instructions"]
+        owner_component.log_lines = part["log_lines"]
+        owner_component.log_tail.extend(part["log_tail"])
+        owner_component.exit_code, owner_component.crash = part["exit_code"], part["crash"]
+    for child, entry in zip(components[1:], manifest["children"], strict=True):
+        part = entry["component"]
+        if part["exit_signal"] is not None:
+            exit_signal = runtime.core_object(part["exit_signal"])
+            assert isinstance(exit_signal, SignalContext)
+            child.exit_signal = exit_signal
+    machine.retired_instructions = m["instructions"] - sum(c.cpu.counter.instructions
+                                                           for c in components)
+    machine.scheduler.idle_ns = m["idle_ns"]
+    log_lines = sum(c.log_lines for c in components)
+    return Restored(machine, component, runtime, checkpoint_id, log_lines, live, loader)
+
+
+def _services(runtime: Runtime, entry: dict[str, Any] | None) -> Services | None:
+    """A scenario's services as they were; what was announced is named by object id."""
+    if entry is None:
+        return None
+    services = Services({c: tuple(s) for c, s in entry["provides"].items()},
+                        {(c, s): p for c, s, p in entry["routes"]})
+    for provider, name, oid, managed in entry["announced"]:
+        obj = runtime.dataspace_of(oid) if managed else runtime.core_object(oid)
+        assert isinstance(obj, Dataspace | SignalContext)
+        services.announced[provider, name] = obj
+    return services
+
+
+#: A component's part of the image: the component, its counters, threads and PD receiver.
+Part = tuple[Component, dict[str, Any], list[dict[str, Any]], dict[str, Any]]
+
+
+def _restore_threads(machine: Machine, runtime: Runtime, manifest: dict[str, Any],
+                     parts: list[Part], receivers: list[dict[str, Any]]) -> None:
+    """Every component's threads, each queued exactly where it was.
+
+    Signal waiters, sleepers, faulters (without telling the handler again:
+    it was told before the checkpoint), the run queue and the carried slice.
+    """
     scheduler = machine.scheduler
     scheduler.run_queue.clear()
-    threads: dict[int, Thread] = {}
-    for entry in manifest["threads"]:
-        stack = tuple(entry["stack"]) if entry["stack"] else None
-        thread = component.create_thread(entry.get("registers") or {}, stack=stack,
-                                         name=entry["name"], tid=entry["tid"])
-        thread.instructions = entry["instructions"]
-        scheduler.run_queue.remove(thread)
-        thread.state = ThreadState(entry["state"])
-        if thread.state is ThreadState.EXITED:
-            thread.registers = None
-        threads[thread.tid] = thread
-        blocker = entry["blocker"]
-        if blocker is not None and blocker["kind"] == "join":
-            thread.block(JoinWait(blocker["tid"]))
-        elif blocker is not None and blocker["kind"] == "stopped":
-            thread.block(FaultStop(blocker["report"]))
-    component.next_tid = comp["next_tid"]
-    for tid in manifest["signals"]["waiters"]:
-        thread = threads[tid]
-        thread.block(SignalWait())
-        pd.signal_receiver.wait(thread)
+    threads: dict[tuple[int, int], Thread] = {}
+    blockers: dict[tuple[int, int], dict[str, Any] | None] = {}
+    for number, (owner_component, part, entries, signals) in enumerate(parts):
+        for entry in entries:
+            threads[number, entry["tid"]] = _thread(owner_component, entry)
+            blockers[number, entry["tid"]] = entry["blocker"]
+        owner_component.next_tid = part["next_tid"]
+        for tid in signals["waiters"]:
+            thread = threads[number, tid]
+            thread.block(SignalWait())
+            owner_component.pd.signal_receiver.wait(thread)
     for entry in receivers:
         receiver = runtime.core_object(entry["oid"])
         assert isinstance(receiver, SignalReceiver)
-        for tid in entry["waiters"]:
-            threads[tid].block(SignalWait(receiver))
-            receiver.wait(threads[tid])
-    for tid in manifest["sleepers"]:
-        thread = threads[tid]
-        blocker = next(e["blocker"] for e in manifest["threads"] if e["tid"] == tid)
-        scheduler.sleep(thread, blocker["deadline_ns"])
+        for ref in entry["waiters"]:
+            waiter = threads[_ref(ref)]
+            waiter.block(SignalWait(receiver))
+            receiver.wait(waiter)
+    for ref in manifest["sleepers"]:
+        blocker = blockers[_ref(ref)]
+        assert blocker is not None
+        scheduler.sleep(threads[_ref(ref)], blocker["deadline_ns"])
     for entry in manifest["faulters"]:
-        thread = threads[entry["tid"]]
+        thread = threads[entry["component"], entry["tid"]]
         rm = _fault_map(runtime, entry["map"])
         fault = Fault(FaultType(entry["type"]), entry["addr"])
         thread.block(FaultWait(rm, fault))
         rm.enqueue(thread, fault)
-    for tid in manifest["run_queue"]:
-        scheduler.run_queue.append(threads[tid])
-    if m["slice"] is not None:
-        scheduler.carry(threads[m["slice"]["tid"]], m["slice"]["left"])
+    for ref in manifest["run_queue"]:
+        scheduler.run_queue.append(threads[_ref(ref)])
+    if manifest["machine"]["slice"] is not None:
+        carried = manifest["machine"]["slice"]
+        scheduler.carry(threads[carried["component"], carried["tid"]], carried["left"])
 
-    # Time and instruction counts.
-    component.cpu.counter.instructions = comp["cpu_instructions"]
-    machine.retired_instructions = m["instructions"] - comp["cpu_instructions"]
-    scheduler.idle_ns = m["idle_ns"]
-    component.log_lines = comp["log_lines"]
-    component.log_tail.extend(comp.get("log_tail", ()))  # checkpoints before tails had none
-    return Restored(machine, component, runtime, checkpoint_id, comp["log_lines"], live, loader)
+
+def _thread(component: Component, entry: dict[str, Any]) -> Thread:
+    """A thread with its registers and state, on no queue yet (a join or stop blocks it)."""
+    stack = tuple(entry["stack"]) if entry["stack"] else None
+    thread = component.create_thread(entry.get("registers") or {}, stack=stack,
+                                     name=entry["name"], tid=entry["tid"])
+    thread.instructions = entry["instructions"]
+    component.machine.scheduler.run_queue.remove(thread)
+    thread.state = ThreadState(entry["state"])
+    if thread.state is ThreadState.EXITED:
+        thread.registers = None
+    blocker = entry["blocker"]
+    if blocker is not None and blocker["kind"] == "join":
+        thread.block(JoinWait(blocker["tid"]))
+    elif blocker is not None and blocker["kind"] == "stopped":
+        thread.block(FaultStop(blocker["report"]))
+    return thread
+
+
+def _ref(ref: list[int]) -> tuple[int, int]:
+    """A thread reference of the image: (component index, thread id)."""
+    number, tid = ref
+    return number, tid
 
 
 def _pd(runtime: Runtime, oid: int) -> ProtectionDomain:

@@ -16,6 +16,12 @@ for a sealed dataspace, the runtime attaches the sealed object read-only
 from then on; ``revoke`` (existing writable mappings too) is forwarded, as
 it takes the dataspace's own writability away for good.
 
+Every component of the target's tree is served here too: a child runs in
+one of the target's PD sessions and its creator's parent is its parent, so
+its objects are recorded under the same object ids and a checkpoint holds
+the whole tree. In a scenario the runtime is the parent of every start
+node's component (`adopt_component`) and routes their services.
+
 Object ids, not core badges or capability selectors, name objects in
 checkpoints: they are assigned by the runtime in request order and restored
 with the rest of its state, so a chain of checkpoints can continue across a
@@ -50,6 +56,7 @@ from rtcr.core import (
 from rtcr.errors import Denied, InvalidDataspace
 from rtcr.machine.parent import Child, drop_capabilities, stack_area_of
 
+from .services import Services
 from .tracking import Arming, Strategy, TrackedRam
 
 
@@ -72,6 +79,7 @@ class RomRecord:
     name: str
     rom: RomDataspace
     label: str | None = None  # opened as ROM session `label` (ROM_OPEN), else an ELF segment
+    scope: int | None = None  # PD object id of the scenario component it is a module of
 
 
 @dataclass
@@ -108,6 +116,7 @@ class SignalRecord:
     context: SignalContext
     receiver: int | None = None  # object id of its receiver; None: the PD's own
     freed: bool = False
+    pd: int | None = None  # object id of the PD whose own receiver it is at; None: the target's
 
 
 @dataclass
@@ -144,7 +153,11 @@ class _RamPager(SynchronousHandler):
 
 
 class Runtime:
-    """Implements the machine's `Parent` interface for one target component."""
+    """Implements the machine's `Parent` interface for the target and its tree.
+
+    In a scenario, the runtime is the parent of every start node's component
+    (the first is the target, the others are adopted, see `adopt_component`).
+    """
 
     def __init__(self, strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
                  *, banked: bool = False) -> None:
@@ -160,6 +173,7 @@ class Runtime:
         self.objects: dict[int, ObjectRecord] = {}
         self._by_core_object: dict[int, ObjectRecord] = {}
         self.next_oid = ADDRESS_SPACE_OID + 1
+        self.services: Services | None = None  # a scenario's (None: no services)
         # What every checkpoint records as its provenance (`provenance.Provenance.as_json`);
         # the session sets it, None records none.
         self.provenance: dict[str, Any] | None = None
@@ -185,6 +199,14 @@ class Runtime:
         self._remember(RegionMapRecord(ADDRESS_SPACE_OID, space), space, space.dataspace())
         # Its own PD, named when the target passes it on (Env::pd_session_cap).
         self._remember(PdRecord(OWN_PD_OID, child.pd), child.pd)
+
+    def adopt_component(self, component: Child) -> None:
+        """Record a further component the runtime itself starts (a scenario's start node).
+
+        Its PD is an object like a PD session's, so everything it allocates names it.
+        """
+        self._remember(PdRecord(self._oid(None), component.pd), component.pd)
+        self.pd_address_space(component, component.pd)
 
     def record_of(self, core_object: object) -> ObjectRecord:
         record = self._by_core_object.get(id(core_object))
@@ -214,13 +236,16 @@ class Runtime:
 
     def _owner(self, child: Child, pd: ProtectionDomain | None) -> tuple[ProtectionDomain,
                                                                            int | None]:
-        """The PD a RAM call acts on and its object id (None: the target's own PD)."""
-        if pd is None or pd is child.pd:
-            return child.pd, None
+        """The PD a call acts on (None: the caller's own) and its object id (None: the target's).
+
+        A child of the target runs in one of the target's PD sessions, so its
+        own PD has an object id like any other session.
+        """
+        pd = pd or child.pd
         record = self.record_of(pd)
         if not isinstance(record, PdRecord):
             raise Denied(f"{pd!r} is not a PD session of this component")
-        return pd, record.oid
+        return pd, None if record.oid == OWN_PD_OID else record.oid
 
     def region_map_records(self) -> list[RegionMapRecord]:
         return [r for r in self.objects.values() if isinstance(r, RegionMapRecord)]
@@ -259,8 +284,17 @@ class Runtime:
     def rom(self, child: Child, name: str, data: bytes, *, oid: int | None = None,
             label: str | None = None) -> Dataspace:
         rom = child.machine.core.create_rom(name, data)
-        self._remember(RomRecord(self._oid(oid), name, rom, label), rom)
+        scope = None if label is None else self._rom_scope(child)
+        self._remember(RomRecord(self._oid(oid), name, rom, label, scope), rom)
         return rom
+
+    def _rom_scope(self, child: Child) -> int | None:
+        """Whose ROM modules `child` opens: those of the component the runtime started it
+        under (a child has its creator's), by PD object id (None: the target's)."""
+        top = child
+        while top.creator is not None:
+            top = top.creator
+        return self._owner(top, None)[1]
 
     def provide_roms(self, child: Child) -> None:
         """The ROM modules `child` may open, as objects of their own from the start.
@@ -273,8 +307,9 @@ class Runtime:
             self.rom(child, name, data, label=name)
 
     def rom_session(self, child: Child, name: str) -> Dataspace:
+        scope = self._rom_scope(child)
         for record in self.objects.values():
-            if isinstance(record, RomRecord) and record.label == name:
+            if isinstance(record, RomRecord) and record.label == name and record.scope == scope:
                 return record.rom
         if name not in child.roms:
             raise Denied(f"{child.name} has no ROM named {name!r}")
@@ -339,13 +374,17 @@ class Runtime:
 
     def child_started(self, child: Child) -> None:
         # The child runs in one of the target's PD sessions; its requests are served here
-        # too. (Checkpoints of such a tree are refused: the image holds one component.)
+        # too, so its objects are the runtime's and checkpoints hold the whole tree.
         self.pd_address_space(child, child.pd)
         self.pd_stack_area(child, child.pd)
 
     def restore_pd_session(self, child: Child, oid: int, name: str, ram_quota: int,
-                           cap_quota: int, session_quota: tuple[int, int]) -> ProtectionDomain:
-        """Recreate a PD session with the limits it had; nobody pays for it again."""
+                           cap_quota: int,
+                           session_quota: tuple[int, int] | None) -> ProtectionDomain:
+        """Recreate a PD session with the limits it had; nobody pays for it again.
+
+        ``session_quota`` None: the PD of a scenario's component (no session).
+        """
         pd = child.machine.core.create_pd(name, ram_quota, cap_quota,
                                           session_quota=session_quota)
         self._remember(PdRecord(oid, pd), pd)
@@ -415,13 +454,15 @@ class Runtime:
 
     def signal_context(self, child: Child, receiver: SignalReceiver | None = None, *,
                        oid: int | None = None) -> SignalContext:
+        _, pd_oid = self._owner(child, None)
         if receiver is None:
             context, receiver_oid = child.pd.signal_receiver.create_context(), None
         else:
             record = self.record_of(receiver)
             assert isinstance(record, ReceiverRecord)
             context, receiver_oid = receiver.create_context(), record.oid
-        self._remember(SignalRecord(self._oid(oid), context, receiver_oid), context)
+        self._remember(SignalRecord(self._oid(oid), context, receiver_oid,
+                                    pd=None if receiver_oid is not None else pd_oid), context)
         return context
 
     def signal_free(self, child: Child, context: SignalContext) -> None:
@@ -430,6 +471,19 @@ class Runtime:
         context.receiver.dissolve(context)
         child.machine.core.revoke(context)
         record.freed = True
+
+    def announce(self, child: Child, name: str, obj: Dataspace | SignalContext) -> None:
+        self.record_of(obj)  # handed out here
+        if self.services is None:
+            raise Denied(f"{child.name} cannot announce {name!r}: services are routed only "
+                         "in a scenario (rtcr run SCENARIO.config)")
+        self.services.announce(child.name, name, obj)
+
+    def request(self, child: Child, name: str) -> Dataspace | SignalContext:
+        if self.services is None:
+            raise Denied(f"{child.name} has no route to a service {name!r}: services are "
+                         "routed only in a scenario (rtcr run SCENARIO.config)")
+        return self.services.request(child.name, name)
 
     def receiver_records(self) -> list[ReceiverRecord]:
         return [r for r in self.objects.values() if isinstance(r, ReceiverRecord)]

@@ -16,6 +16,7 @@ from pathlib import Path
 from rtcr.errors import InvalidArgument, StoreError
 from rtcr.machine import Component, ElfImage, Machine, RunResult, Status
 from rtcr.machine.component import LogSink, print_log
+from rtcr.machine.machine import DEFAULT_CAP_QUOTA
 from rtcr.store import Retained, Retention, Store
 
 from .checkpointer import Checkpointer, CheckpointStats, fault_totals
@@ -32,6 +33,7 @@ from .provenance import (
 from .provenance import mismatch as provenance_mismatch
 from .restorer import restore
 from .runtime import RomRecord, Runtime
+from .services import Services
 from .staging import DEFAULT_BUDGET, StagingArea
 from .tracking import Strategy
 
@@ -44,6 +46,17 @@ EXIT_PAGE_CORRUPT = 65  # a lazy restore read a page that failed verification: E
 
 # Physical RAM beyond the target's quota: ROM segments and slack.
 _RAM_HEADROOM = 8 << 20
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A component to start: its name, program, quotas and the ROM modules it may open."""
+
+    name: str
+    image: ElfImage
+    ram: int
+    caps: int
+    roms: dict[str, bytes] = field(default_factory=dict)
 
 
 class Outcome(enum.Enum):
@@ -147,24 +160,51 @@ class Session:
             image = elf
         else:
             binary, image = read_binary(elf)
-        machine = Machine(ram_quota + _RAM_HEADROOM, log_sink=log_sink,
-                          **({"quantum": quantum} if quantum else {}))
-        runtime = Runtime(strategy, granularity, banked=concurrent is not None)
-        runtime.provenance = current(binary).as_json()
-        component = machine.create_component(
-            image.name, ram_quota=ram_quota, parent=runtime,
-            **({"cap_quota": cap_quota} if cap_quota is not None else {}))
         given = (inputs or Inputs()).roms(image.name)
         clash = sorted(set(given) & set(roms or {}))
         if clash:
             raise InvalidArgument(f"ROM {clash[0]!r} holds the component's inputs: give "
                                   "your ROM another name")
-        component.roms = {**(roms or {}), **given}
-        runtime.adopt_address_space(component)
-        component.load(image)
-        runtime.provide_roms(component)
-        return cls(machine, component, runtime,
-                   _checkpointer(machine, component, runtime, store, concurrent,
+        launch = Launch(image.name, image, ram_quota,
+                        DEFAULT_CAP_QUOTA if cap_quota is None else cap_quota,
+                        {**(roms or {}), **given})
+        return cls.start_all([launch], strategy=strategy, granularity=granularity,
+                             store=store, log_sink=log_sink, quantum=quantum,
+                             concurrent=concurrent, staging_budget=staging_budget,
+                             binary=binary)
+
+    @classmethod
+    def start_all(cls, launches: list[Launch], *, services: Services | None = None,
+                  strategy: Strategy = Strategy.RO_ATTACH, granularity: int = 1,
+                  store: Store | None = None, log_sink: LogSink = print_log,
+                  quantum: int | None = None, concurrent: Policy | None = None,
+                  staging_budget: int | None = None, binary: Binary | None = None) -> Session:
+        """Start several components side by side, the runtime the parent of each.
+
+        The first is the target (the image's `component`); the others are
+        adopted (`Runtime.adopt_component`), as a scenario's init starts its
+        start nodes; `services` routes what they announce to each other.
+        `binary` is the provenance checkpoints record (None: none).
+        """
+        machine = Machine(sum(launch.ram for launch in launches) + _RAM_HEADROOM,
+                          log_sink=log_sink, **({"quantum": quantum} if quantum else {}))
+        runtime = Runtime(strategy, granularity, banked=concurrent is not None)
+        runtime.provenance = current(binary).as_json()
+        runtime.services = None if services is None else services.unannounced()
+        components = []
+        for number, launch in enumerate(launches):
+            component = machine.create_component(launch.name, ram_quota=launch.ram,
+                                                 cap_quota=launch.caps, parent=runtime)
+            component.roms = dict(launch.roms)
+            if number == 0:
+                runtime.adopt_address_space(component)
+            else:
+                runtime.adopt_component(component)
+            component.load(launch.image)
+            runtime.provide_roms(component)
+            components.append(component)
+        return cls(machine, components[0], runtime,
+                   _checkpointer(machine, components[0], runtime, store, concurrent,
                                  staging_budget=staging_budget), store=store)
 
     @classmethod
@@ -421,14 +461,18 @@ class Session:
         return outcome
 
     def _outcome(self, result: RunResult, wall: float) -> SessionResult:
-        component = self.component
         history = self.checkpointer.history if self.checkpointer else []
         faults = fault_totals(self.machine)
         if result.status is Status.FINISHED:
-            if component.crash:
+            # The components the runtime started (one, or a scenario's): the first crash,
+            # else the first non-zero exit value, in start order, is the run's.
+            roots = [c for c in self.machine.components if c.creator is None]
+            crashed = next((c.crash for c in roots if c.crash), None)
+            if crashed is not None:
                 return SessionResult(Outcome.CRASHED, EXIT_CRASH, result.instructions,
-                                     component.crash, faults, history, wall)
-            return SessionResult(Outcome.EXITED, component.exit_code or 0, result.instructions,
+                                     crashed, faults, history, wall)
+            code = next((c.exit_code for c in roots if c.exit_code), 0)
+            return SessionResult(Outcome.EXITED, code or 0, result.instructions,
                                  "", faults, history, wall)
         if result.status is Status.PAUSED:
             return SessionResult(Outcome.STOPPED, EXIT_LIMIT, result.instructions,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtcr.abi import STACK_AREA_BASE
 from rtcr.checkpoint.image import object_key
 from rtcr.core import MAX_NESTING, FaultType
 from rtcr.core.quota import format_bytes
@@ -50,9 +51,13 @@ def _waits_for(blocker: dict[str, Any] | None) -> str | None:
 class _Objects:
     """The manifest's objects by id, and what a region holding one of them is called."""
 
-    def __init__(self, manifest: dict[str, Any]) -> None:
+    def __init__(self, manifest: dict[str, Any],
+                 threads: list[dict[str, Any]] | None = None) -> None:
+        """``threads``: the component whose stacks are named (default: the target's)."""
         self.by_oid: dict[int, dict[str, Any]] = {o["oid"]: o for o in manifest["objects"]}
-        self.stacks = {t["stack"][0]: t["name"] for t in manifest["threads"] if t["stack"]}
+        self.stacks = {t["stack"][0]: t["name"]
+                       for t in (manifest["threads"] if threads is None else threads)
+                       if t["stack"]}
 
     def holds(self, oid: int, at: int) -> str:
         obj = self.by_oid.get(oid)
@@ -135,12 +140,9 @@ def object_names(manifest: dict[str, Any]) -> dict[str, str]:
     return names
 
 
-def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
-    """The reader's view of one checkpoint."""
-    objects = _Objects(manifest)
-    machine = manifest["machine"]
+def _threads(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     threads = []
-    for t in manifest["threads"]:
+    for t in entries:
         registers = t.get("registers") or {}
         threads.append({
             "tid": t["tid"], "name": t["name"], "state": t["state"],
@@ -149,6 +151,68 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             "instructions": t["instructions"],
             "registers": dict(sorted(registers.items())),
         })
+    return threads
+
+
+def _children(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The components the target started (and they started): who, in which PD, how far."""
+    names = [manifest["component"]["name"],
+             *(e["component"]["name"] for e in manifest.get("children", []))]
+    out = []
+    for entry in manifest.get("children", []):
+        part = entry["component"]
+        objects = _Objects(manifest, entry["threads"])
+        pd = objects.by_oid[part["pd"]]
+        maps = {bool(o.get("stack_area")): o["oid"] for o in manifest["objects"]
+                if o["kind"] == "rm" and o.get("pd") == part["pd"]}
+        out.append({
+            # creator None: started by the runtime itself (a scenario's start node)
+            "name": part["name"], "pd": part["pd"],
+            "creator": None if part["creator"] is None else names[part["creator"]],
+            "ram_quota": pd["ram_quota"], "cap_quota": pd["cap_quota"],
+            "exit_code": part["exit_code"], "crash": part["crash"],
+            "log_lines": part["log_lines"], "log_tail": part["log_tail"],
+            "threads": _threads(entry["threads"]),
+            "address_space": [] if False not in maps
+            else objects.tree(maps[False], 0, True, True, MAX_NESTING),
+            "stack_area": [] if True not in maps
+            else objects.tree(maps[True], STACK_AREA_BASE, True, True, MAX_NESTING),
+        })
+    return out
+
+
+def component_tree(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every component of the image, each right after its creator: name, depth, creator.
+
+    A format-2 image (one component, no exit values) is a tree of one.
+
+    The target and a scenario's other start nodes (started by the runtime,
+    ``creator`` None) are at depth 0; a child is one deeper than its creator.
+    """
+    parts = [manifest["component"], *(e["component"] for e in manifest.get("children", []))]
+    creators = [None, *(p["creator"] for p in parts[1:])]
+    out: list[dict[str, Any]] = []
+
+    def visit(index: int, depth: int) -> None:
+        creator = creators[index]
+        out.append({"name": parts[index]["name"], "depth": depth,
+                    "creator": None if creator is None else parts[creator]["name"],
+                    "exit_code": parts[index].get("exit_code")})  # format 2: none
+        for child, of in enumerate(creators):
+            if of == index and child:
+                visit(child, depth + 1)
+
+    for index, creator in enumerate(creators):
+        if creator is None:
+            visit(index, 0)
+    return out
+
+
+def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
+    """The reader's view of one checkpoint (the target's, then each child's part)."""
+    objects = _Objects(manifest)
+    machine = manifest["machine"]
+    threads = _threads(manifest["threads"])
     dataspaces = [{k: v for k, v in o.items() if k != "regions"}
                   for o in manifest["objects"] if o["kind"] in ("ram", "rom", "rm")]
     for o in dataspaces:
@@ -173,8 +237,11 @@ def describe(manifest: dict[str, Any], info: CheckpointInfo) -> View:
             "pending": list(manifest["signals"]["pending"]),
             "waiters": list(manifest["signals"]["waiters"]),
         },
-        "faults": [{"map": f["map"], "tid": f["tid"], "type": FaultType(f["type"]).name,
-                    "addr": f["addr"]} for f in manifest["faulters"]],
+        "faults": [{"map": f["map"], "component": f.get("component", 0), "tid": f["tid"],
+                    "type": FaultType(f["type"]).name, "addr": f["addr"]}
+                   for f in manifest["faulters"]],
+        "children": _children(manifest),
+        "tree": component_tree(manifest),
     }
 
 

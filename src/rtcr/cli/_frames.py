@@ -171,13 +171,22 @@ def return_addresses(memory: Memory, rsp: int, stack_end: int) -> list[int]:
 
 
 def annotate(view: dict[str, Any], checkpoint: Checkpoint, symbols: Symbols | None) -> None:
-    """Give each thread of ``view`` its ``rip_symbol`` and its ``frames`` (return addresses)."""
-    memory = Memory(checkpoint, view["address_space"])
+    """Give each thread of ``view`` its ``rip_symbol`` and its ``frames`` (return addresses).
 
+    ``symbols`` are the target's: a child started from another ELF gets its
+    frames unnamed.
+    """
+    _annotate(view["threads"], Memory(checkpoint, view["address_space"]), symbols)
+    for child in view.get("children", []):
+        _annotate(child["threads"],
+                  Memory(checkpoint, child["address_space"] + child["stack_area"]), None)
+
+
+def _annotate(threads: list[dict[str, Any]], memory: Memory, symbols: Symbols | None) -> None:
     def name(address: int | None) -> str | None:
         return None if symbols is None or address is None else symbols.name(address)
 
-    for thread in view["threads"]:
+    for thread in threads:
         registers = thread["registers"]
         thread["rip_symbol"] = name(registers.get("rip"))
         rsp, stack = registers.get("rsp"), thread["stack"]

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from rtcr.checkpoint.provenance import describe, recorded
+from rtcr.checkpoint.view import component_tree
 from rtcr.errors import RtcrError
 from rtcr.store import CheckpointInfo, Store
 from rtcr.store.branches import Branch, branches, children, current, line
@@ -126,11 +127,34 @@ def _tags_by_id(store: Store) -> dict[int, list[str]]:
     return out
 
 
-def _provenance_line(store: Store, cid: int) -> str:
+def _newest_lines(store: Store, cid: int) -> None:
+    """Under the table: the provenance of its newest checkpoint and the components it holds.
+
+    Only that checkpoint's manifest is read (not its chain), so a store of
+    20,000 stays quick; a damaged one is still listed, and verify says more.
+    """
     try:
-        return f"checkpoint {cid} {describe(recorded(store.load(cid).manifest))}"
-    except RtcrError as exc:  # a damaged checkpoint is still listed; verify says more
-        return f"checkpoint {cid} provenance: cannot be read ({exc})"
+        manifest = store.manifest(cid)
+        line = f"checkpoint {cid} {describe(recorded(manifest))}"
+    except RtcrError as exc:
+        click.echo(f"checkpoint {cid} provenance: cannot be read ({exc})")
+        return
+    click.echo(line)
+    _components(cid, manifest)
+
+
+def _components(checkpoint: int, manifest: dict[str, Any]) -> None:
+    """The components the newest checkpoint holds, when it holds more than one."""
+    tree = component_tree(manifest) if isinstance(manifest.get("component"), dict) else []
+    if len(tree) < 2:
+        return
+    click.echo(f"components in checkpoint {checkpoint}:")
+    for node in tree:
+        started = ("the target" if node is tree[0]
+                   else "started by the runtime" if node["creator"] is None
+                   else f"started by {node['creator']}")
+        ended = "" if node["exit_code"] is None else f", exited with {node['exit_code']}"
+        click.echo(f"{'  ' * (node['depth'] + 1)}{node['name']} ({started}{ended})")
 
 
 @click.command("inspect")
@@ -200,7 +224,7 @@ def command(directory: Path, as_json: bool, plot: Path | None, as_tree: bool,
             _table(chosen, f"{directory}: {total:,} checkpoint(s){shown}",
                    branch_of if len(tree) > 1 else None, tags_of)
             if chosen:
-                click.echo(_provenance_line(store, chosen[-1].id))
+                _newest_lines(store, chosen[-1].id)
         if plot is not None:
             from rtcr.plots.pages import plot_pages
 

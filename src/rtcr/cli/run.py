@@ -23,12 +23,13 @@ from ._options import (
     tracking_options,
 )
 from ._running import RunSignals, check_summary_path, warn, warn_ineffective
+from ._scenario import is_scenario, scenario_launches
 from ._store_options import retention, retention_options, store_options
 
 
 @click.command("run")
 # No exists=True: the ELF loader reports a missing file (or a directory) as one line.
-@click.argument("elf", type=click.Path(path_type=Path))
+@click.argument("elf", metavar="ELF|SCENARIO", type=click.Path(path_type=Path))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[-- ARGS...]")
 @click.option("--ram", type=SIZE, default="16M", show_default=True,
               help="RAM quota of the component.")
@@ -49,7 +50,13 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
             max_instructions: int | None, checkpoint_on_exit: bool, summary_json: str | None,
             rom: tuple[str, ...], config: Path | None, env: tuple[str, ...],
             stdin: Path | None, migration: MigrationPlan | None) -> None:
-    """Run the component ELF on the emulated machine.
+    """Run the component ELF (or every component of SCENARIO) on the emulated machine.
+
+    SCENARIO is an init-style config (`*.config`, Genode init's XML: <start>
+    nodes with ram, caps, <binary>, <config>, <provides> and <route>); its
+    quotas replace --ram, and every component's LOG is labelled with its
+    start node's name (see docs/architecture.md, "Scenarios"); ARGS, --env
+    and --stdin are for a single component.
 
     Its LOG lines go to stdout as "[name] text"; rtcr's own messages go to
     stderr; the exit status is the component's exit code (123: idle, every
@@ -80,9 +87,15 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
       rtcr run hello.elf --env NAME=Ada --stdin words.txt -- one two
     """
     signals = RunSignals()
-    binary, image = read_binary(elf)  # refuse a bad ELF before creating a store for it
     modules = roms(rom, config)
+    # A scenario config starts several components; either way, refuse bad input
+    # (a bad ELF, a bad config) before creating a store for it.
+    scenario = scenario_launches(elf, modules) if is_scenario(elf) else None
+    binary, image = read_binary(elf) if scenario is None else (None, None)
     given = inputs(args, env, stdin)
+    if scenario is not None and (args or env or stdin is not None):
+        raise click.UsageError("ARGS, --env and --stdin are for one component, not a "
+                               "scenario (give each its <config>)")
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
     window = retention(keep, max_store_size, store=store_dir is not None,
@@ -97,10 +110,17 @@ def command(elf: Path, args: tuple[str, ...], ram: int, store_dir: Path | None,
     if store_dir is not None:
         store = Store.open_or_create(store_dir)
         store.compression = compress
-    session = Session.start(image, ram_quota=ram, strategy=Strategy(strategy or "ro-attach"),
-                            granularity=granularity or 1, store=store, concurrent=policy,
-                            roms=modules, staging_budget=staging_budget, binary=binary,
-                            inputs=given)
+    tracking = Strategy(strategy or "ro-attach")
+    if scenario is not None:
+        session = Session.start_all(scenario[0], services=scenario[1], strategy=tracking,
+                                    granularity=granularity or 1, store=store,
+                                    concurrent=policy, staging_budget=staging_budget)
+    else:
+        assert image is not None
+        session = Session.start(image, ram_quota=ram, strategy=tracking,
+                                granularity=granularity or 1, store=store, concurrent=policy,
+                                roms=modules, staging_budget=staging_budget, binary=binary,
+                                inputs=given)
     drive_or_migrate(session, migration, signals, every=every, every_ms=every_ms,
                      max_instructions=max_instructions, summary_json=summary_json,
                      on_store_error=on_store_error, final_checkpoint=checkpoint_on_exit,

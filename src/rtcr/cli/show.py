@@ -78,6 +78,55 @@ def frame_lines(thread: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _thread_lines(threads: list[dict[str, Any]], all_registers: bool) -> list[str]:
+    """A line per thread, its frames (the target's threads are annotated) and registers."""
+    out = []
+    for t in threads:
+        regs = t["registers"]
+        summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
+        waits = f", waits for {t['waits_for']}" if t["waits_for"] else ""
+        stack = ("" if t["stack"] is None
+                 else f", stack [{t['stack'][0]:#x}, {t['stack'][1]:#x})")
+        out.append(f"  {t['tid']} {t['name']}: {t['state']}{waits}; {summary}{stack}")
+        if "frames" in t:
+            out += frame_lines(t)
+        if all_registers:
+            names = sorted(regs)
+            for i in range(0, len(names), 4):
+                out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
+    return out
+
+
+def _tree_lines(view: View, all_registers: bool) -> list[str]:
+    """The component tree, then each other component's threads and maps (one: nothing)."""
+    children = view["children"]
+    if not children:
+        return []
+    by_name = {child["name"]: child for child in children}
+    out = ["", "component tree:"]
+    for node in view["tree"]:
+        indent = "  " * (node["depth"] + 1)
+        child = by_name.get(node["name"])
+        if child is None:
+            ended = "" if node["exit_code"] is None else f", exited with {node['exit_code']}"
+            out.append(f"{indent}{node['name']} (the target{ended})")
+            continue
+        state = ("running" if child["exit_code"] is None
+                 else f"exited with {child['exit_code']}")
+        out.append(f"{indent}{child['name']}: {state}, "
+                   f"PD {child['pd']} (RAM {child['ram_quota']:,} bytes, caps "
+                   f"{child['cap_quota']:,}), {len(child['threads'])} thread(s), "
+                   f"{child['log_lines']:,} LOG lines")
+    for child in children:
+        out += ["", f"threads of {child['name']}:",
+                *_thread_lines(child["threads"], all_registers),
+                "", f"address space of {child['name']}:",
+                *_region_lines(child["address_space"], 1)]
+        if child["stack_area"]:
+            out += [f"stack area of {child['name']}:", *_region_lines(child["stack_area"], 1)]
+    return out
+
+
 def _recorded_elf(provenance: Provenance | None) -> Path | None:
     """The ELF the checkpoint was taken of, if it is still where it was, unchanged."""
     binary = None if provenance is None else provenance.binary
@@ -95,24 +144,15 @@ def render(view: View, all_registers: bool) -> str:
            f"  quota: RAM {comp['ram_quota']:,} bytes, caps {comp['cap_quota']:,}; "
            f"{comp['log_lines']:,} LOG lines before it",
            f"  {describe_provenance(view['provenance'])}",
-           f"  {_inputs_line(view['inputs'])}", "", "threads:"]
-    for t in view["threads"]:
-        regs = t["registers"]
-        summary = " ".join(f"{n}={_hex(regs.get(n))}" for n in SUMMARY_REGISTERS)
-        waits = f", waits for {t['waits_for']}" if t["waits_for"] else ""
-        stack = ("" if t["stack"] is None
-                 else f", stack [{t['stack'][0]:#x}, {t['stack'][1]:#x})")
-        out.append(f"  {t['tid']} {t['name']}: {t['state']}{waits}; {summary}{stack}")
-        out += frame_lines(t)
-        if all_registers:
-            names = sorted(regs)
-            for i in range(0, len(names), 4):
-                out.append("      " + "  ".join(f"{n}={regs[n]:#x}" for n in names[i:i + 4]))
+           f"  {_inputs_line(view['inputs'])}", "", "threads:",
+           *_thread_lines(view["threads"], all_registers)]
     if view["symbols_from"] is None and any(t["registers"].get("rip") is not None
                                             for t in view["threads"]):
         out.append("  (addresses unnamed: the checkpointed ELF is gone or was rebuilt; "
                    "--elf PROGRAM.elf names them)")
-    out += ["", "address space:", *_region_lines(view["address_space"], 1), "", "objects:"]
+    out += ["", "address space:", *_region_lines(view["address_space"], 1)]
+    out += _tree_lines(view, all_registers)
+    out += ["", "objects:"]
     for o in view["dataspaces"]:
         flags = [f for f in ("sealed", "freed", "destroyed") if o.get(f)]
         name = f" {o['name']}" if o.get("name") else ""
@@ -122,7 +162,9 @@ def render(view: View, all_registers: bool) -> str:
     out += ["", f"signals: {len(sig['contexts'])} context(s), pending {sig['pending'] or 'none'}, "
                 f"waiting threads {sig['waiters'] or 'none'}"]
     for f in view["faults"]:
-        out.append(f"fault queued: thread {f['tid']} {f['type']} at {f['addr']:#x} "
+        who = ("" if f["component"] == 0
+               else f" of {view['children'][f['component'] - 1]['name']}")
+        out.append(f"fault queued: thread {f['tid']}{who} {f['type']} at {f['addr']:#x} "
                    f"in map {f['map']}")
     tail = comp.get("log_tail", [])
     if tail:

@@ -113,7 +113,8 @@ class RuntimeFile:
     roms: list[str] = field(default_factory=list)  # labels of its `content`
 
 
-def _size(text: str, what: str, where: str) -> int:
+def parse_size(text: str, what: str, where: str) -> int:
+    """A size as Genode writes them (4096, 64K, 10M); `HidError` names `where`."""
     text = text.strip()
     number = text.rstrip("KMG")
     suffix = text[len(number):]
@@ -177,22 +178,14 @@ def _runtime(root: Node, path: str, xml: bool) -> RuntimeFile:
     roms = [r.attribute("label") or "" for c in root.sub_nodes("content")
             for r in c.sub_nodes("rom")]
     return RuntimeFile(path, root.attributes["binary"],
-                       _size(root.attributes["ram"], "ram", where),
+                       parse_size(root.attributes["ram"], "ram", where),
                        _int(root.attributes["caps"], "caps", where), config, criteria, roms)
 
 
 def _config_text(config: Node, xml: bool) -> bytes:
     if not xml:
         return config.to_hid().encode()
-    return _to_xml(config).encode()
-
-
-def _to_xml(node: Node) -> str:
-    from xml.sax.saxutils import escape, quoteattr
-
-    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in node.attributes.items())
-    inner = "".join(_to_xml(c) for c in node.children) + escape("\n".join(node.quoted))
-    return f"<{node.type}{attrs}>{inner}</{node.type}>" if inner else f"<{node.type}{attrs}/>"
+    return config.to_xml().encode()
 
 
 @dataclass(frozen=True)

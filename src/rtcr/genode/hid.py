@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
 
 from rtcr.errors import RtcrError
 
@@ -51,6 +52,12 @@ class Node:
         lines: list[str] = []
         self._emit(lines, 0)
         return "\n".join([*lines, "-", ""])
+
+    def to_xml(self) -> str:
+        """This node as an XML element of its own (quoted lines become its text)."""
+        attrs = "".join(f" {k}={quoteattr(v)}" for k, v in self.attributes.items())
+        inner = "".join(c.to_xml() for c in self.children) + escape("\n".join(self.quoted))
+        return f"<{self.type}{attrs}>{inner}</{self.type}>" if inner else f"<{self.type}{attrs}/>"
 
     def _emit(self, lines: list[str], depth: int) -> None:
         name = self.attributes.get("name")

@@ -87,6 +87,7 @@ class Component:
         self.roms: dict[str, bytes] = {}
         # Components it started (CHILD_START); they end when it ends.
         self.children: list[Component] = []
+        self.creator: Component | None = None  # the component that started it (a child's)
         # A child's: submitted when it exits, so its parent learns of it.
         self.exit_signal: SignalContext | None = None
 

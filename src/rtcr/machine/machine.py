@@ -24,6 +24,8 @@ from .scheduler import DEFAULT_QUANTUM, Scheduler
 from .syscalls import SyscallTable
 from .thread import FaultStop, SignalWait, ThreadState
 
+DEFAULT_CAP_QUOTA = 4096  # capabilities of a component nobody gave a quota
+
 
 class Status(enum.Enum):
     FINISHED = "finished"  # every component has exited
@@ -57,10 +59,14 @@ class Machine:
         """Guest instructions executed so far, by every component."""
         return self.retired_instructions + sum(c.cpu.counter.instructions for c in self.components)
 
-    def create_component(self, name: str, *, ram_quota: int, cap_quota: int = 4096,
+    def create_component(self, name: str, *, ram_quota: int, cap_quota: int = DEFAULT_CAP_QUOTA,
                          parent: Parent | None = None) -> Component:
         pd = self.core.create_pd(name, ram_quota=ram_quota, cap_quota=cap_quota)
-        component = Component(self, name, pd, parent or CoreParent())
+        return self.add_component(name, pd, parent or CoreParent())
+
+    def add_component(self, name: str, pd: ProtectionDomain, parent: Parent) -> Component:
+        """A component of nobody's in `pd`, not loaded (a restore gives it its threads)."""
+        component = Component(self, name, pd, parent)
         self.components.append(component)
         return component
 
@@ -72,17 +78,23 @@ class Machine:
         ROM service) and ends when its creator ends; when it exits,
         `exit_signal` is submitted (its creator asks for the value).
         """
-        child = Component(self, name, pd, creator.parent)
-        child.exit_signal = exit_signal
-        child.roms = dict(creator.roms)
-        creator.children.append(child)
-        self.components.append(child)
+        child = self.adopt_child(creator, name, pd, exit_signal=exit_signal)
         creator.parent.child_started(child)
         child.load(image)
         return child
 
+    def adopt_child(self, creator: Component, name: str, pd: ProtectionDomain, *,
+                    exit_signal: SignalContext | None = None) -> Component:
+        """A child of `creator` in `pd`, not loaded: a restore gives it its threads."""
+        child = self.add_component(name, pd, creator.parent)
+        child.exit_signal = exit_signal
+        child.creator = creator
+        child.roms = dict(creator.roms)
+        creator.children.append(child)
+        return child
+
     def load(self, image: ElfImage | Path | str, *, name: str | None = None,
-             ram_quota: int = 16 << 20, cap_quota: int = 4096,
+             ram_quota: int = 16 << 20, cap_quota: int = DEFAULT_CAP_QUOTA,
              parent: Parent | None = None) -> Component:
         if not isinstance(image, ElfImage):
             image = load_elf(image)

@@ -51,6 +51,11 @@ class Child(Protocol):
     @property
     def machine(self) -> ChildMachine: ...
 
+    @property
+    def creator(self) -> Child | None:
+        """The component that started it (None: its parent started it itself)."""
+        ...
+
 
 class Parent(Protocol):
     def rom(self, child: Child, name: str, data: bytes) -> Dataspace: ...
@@ -131,6 +136,17 @@ class Parent(Protocol):
 
     def child_started(self, child: Child) -> None:
         """`child` (a component started by one of this parent's) is about to be loaded."""
+        ...
+
+    def announce(self, child: Child, name: str, obj: Dataspace | SignalContext) -> None:
+        """Offer `obj` as `child`'s service `name` (Genode: the parent's ``announce``)."""
+        ...
+
+    def request(self, child: Child, name: str) -> Dataspace | SignalContext:
+        """What the provider of `name` on `child`'s route announced.
+
+        `Denied` without a route, `NotYet` before the provider announced it.
+        """
         ...
 
 
@@ -240,3 +256,11 @@ class CoreParent:
 
     def child_started(self, child: Child) -> None:
         pass
+
+    def announce(self, child: Child, name: str, obj: Dataspace | SignalContext) -> None:
+        raise Denied(f"{child.name} cannot announce {name!r}: services are routed only in a "
+                     "scenario (rtcr run SCENARIO.config)")
+
+    def request(self, child: Child, name: str) -> Dataspace | SignalContext:
+        raise Denied(f"{child.name} has no route to a service {name!r}: services are routed "
+                     "only in a scenario (rtcr run SCENARIO.config)")

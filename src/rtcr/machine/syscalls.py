@@ -139,6 +139,8 @@ class SyscallTable:
             Syscall.CHILD_EXIT_VALUE: self._child_exit_value,
             Syscall.THREAD_CREATE_NAMED: self._thread_create_named,
             Syscall.DS_WRITEABLE: lambda c, t, a: int(self._lookup(c, a[0], Dataspace).writeable),
+            Syscall.ANNOUNCE: self._announce,
+            Syscall.REQUEST: self._request,
         }
         self.counts: dict[int, int] = {}
 
@@ -272,11 +274,31 @@ class SyscallTable:
     def _cap_delegate(self, component: Component, thread: Thread, args: list[int]) -> int:
         """Hand a dataspace or signal context to a PD: it gets a selector of its own."""
         pd = self._lookup(component, args[0], ProtectionDomain)
-        obj = self._lookup(component, args[1], object)
+        return self._install_in(pd, self._handed_on(component, args[1]))
+
+    def _handed_on(self, component: Component, selector: int) -> Dataspace | SignalContext:
+        """What a component may hand to another: a dataspace or a signal context."""
+        obj = self._lookup(component, selector, object)
         if not isinstance(obj, Dataspace | SignalContext):
-            raise InvalidCapability(f"selector {args[1]} names a {type(obj).__name__}; only "
-                                    "dataspaces and signal contexts can be delegated")
-        return self._install_in(pd, obj)
+            raise InvalidCapability(f"selector {selector} names a {type(obj).__name__}; only "
+                                    "dataspaces and signal contexts can be handed on")
+        return obj
+
+    # -- services of a scenario -------------------------------------------------
+    def _announce(self, component: Component, thread: Thread, args: list[int]) -> int:
+        name = self._service_name(component, args[0], args[1])
+        component.parent.announce(component, name, self._handed_on(component, args[2]))
+        return 0
+
+    def _request(self, component: Component, thread: Thread, args: list[int]) -> int:
+        name = self._service_name(component, args[0], args[1])
+        return self._install(component, component.parent.request(component, name))
+
+    def _service_name(self, component: Component, addr: int, length: int) -> str:
+        name = self._label(component, addr, length)
+        if not name:
+            raise InvalidArgument("a service needs a name")
+        return name
 
     def _pd_address_space(self, component: Component, thread: Thread, args: list[int]) -> int:
         pd = self._lookup(component, args[0], ProtectionDomain)

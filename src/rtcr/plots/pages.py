@@ -52,11 +52,21 @@ def _draw_branches(ax: Any, tree: list[Branch], infos: list[CheckpointInfo]) -> 
     column = {info.id: col for col, info in enumerate(infos)}
     parents = {info.id: info.parent for info in infos}
     lane = {cid: min(b.number, MAX_LANES) - 1 for b in tree for cid in b.ids}
-    segments = []
+    # Within a lane a checkpoint joins its parent; a fork drops from its parent to the
+    # new lane and runs (dotted) along it to the branch's first checkpoint.
+    along, drops, runs = [], [], []
     for cid, parent in parents.items():
-        if parent in column:
-            segments.append([(column[parent], lane[parent]), (column[cid], lane[cid])])
-    ax.add_collection(LineCollection(segments, colors=BRANCH_COLOUR, linewidths=1.2))
+        if parent not in column:
+            continue
+        start, end = (column[parent], lane[parent]), (column[cid], lane[cid])
+        if start[1] == end[1]:
+            along.append([start, end])
+        else:
+            drops.append([start, (start[0], end[1])])
+            runs.append([(start[0], end[1]), end])
+    ax.add_collection(LineCollection(along + drops, colors=BRANCH_COLOUR, linewidths=1.2))
+    ax.add_collection(LineCollection(runs, colors=BRANCH_COLOUR, linewidths=1.0,
+                                     linestyles="dotted"))
     if len(infos) <= MAX_DOTS:
         ax.scatter([column[c] for c in lane], list(lane.values()), s=12, color=BRANCH_COLOUR,
                    zorder=3)

@@ -14,12 +14,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rtcr.core import PAGE_SIZE
-from rtcr.errors import InvalidArgument, StoreError, UnknownCheckpoint
+from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError, UnknownCheckpoint
 
 from .backend import StoreBackend
-from .chains import RecordProblem, load_chain, load_manifest
+from .chains import RecordProblem, load_chain, load_manifest, load_record
 from .creation import create, interrupted_creation, remove_stale_creations
 from .database import connect, db_errors, writable
 from .format import (
@@ -223,6 +224,22 @@ class Store:
             raise UnknownCheckpoint(f"no checkpoint {cid} in {self.path}")
         return CheckpointInfo(*row)
 
+    def manifest(self, cid: int) -> dict[str, Any]:
+        """The manifest of checkpoint ``cid``, its record and manifest verified.
+
+        Its ancestors are not read: what a listing shows of the newest of a
+        chain of thousands (`load` verifies the whole chain's page tables).
+        """
+        conn = self.backend.conn()
+        with self.backend.errors():
+            try:
+                record = load_record(conn, cid)
+                if record is None:
+                    raise UnknownCheckpoint(f"no checkpoint {cid} in {self.path}")
+                return load_manifest(conn, record)
+            except (RecordProblem, ValueError) as exc:
+                raise CorruptCheckpoint(cid, str(exc)) from None
+
     def load(self, cid: int) -> Checkpoint:
         """Load checkpoint ``cid`` (verifying its record, manifest and its ancestors' tables)."""
         if not isinstance(cid, int) or isinstance(cid, bool):
@@ -235,8 +252,6 @@ class Store:
             try:
                 manifest = load_manifest(conn, chain[0])
             except (RecordProblem, ValueError) as exc:
-                from rtcr.errors import CorruptCheckpoint
-
                 raise CorruptCheckpoint(cid, str(exc)) from None
             packs = backend.registered_packs(conn)
         return Checkpoint(backend, chain, manifest, packs)

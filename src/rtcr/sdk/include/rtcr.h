@@ -73,6 +73,8 @@ extern "C" {
 #define RTCR_SYS_CHILD_EXIT_VALUE 44
 #define RTCR_SYS_THREAD_CREATE_NAMED 45
 #define RTCR_SYS_DS_WRITEABLE   46
+#define RTCR_SYS_ANNOUNCE       47
+#define RTCR_SYS_REQUEST        48
 
 /* ---- error codes (rtcr.abi.Errno); system calls return -RTCR_E* ------- */
 #define RTCR_EINVAL     1   /* malformed argument (misaligned, out of range) */
@@ -87,6 +89,7 @@ extern "C" {
 #define RTCR_ENESTING  10   /* nesting too deep / cyclic */
 #define RTCR_ENOSYS    11   /* unknown system call */
 #define RTCR_ENOTHREAD 12   /* no such thread, or thread limit reached */
+#define RTCR_EAGAIN    13   /* not there yet (a service not announced): ask again */
 
 /* ---- fault types (rtcr.abi.FaultTypeCode) ------------------------------ */
 #define RTCR_FAULT_NONE  0
@@ -295,6 +298,14 @@ long  rtcr_pd_stack_area(long pd);                 /* -> region map cap */
  * rtcr_child_exit_value(pd) tells the value (-RTCR_ENOTHREAD before). */
 long  rtcr_child_start(long pd, long binary, const char *name, long exit_ctx);
 long  rtcr_child_exit_value(long pd);
+
+/* Services of a scenario (`rtcr run scenario.config`; the runtime is their
+ * init).  A component announces a dataspace or signal context as service
+ * `name` (its start node must <provide> it); another requests `name` and gets
+ * its own selector of what the provider its <route> names announced
+ * (-RTCR_EDENIED: no route; -RTCR_EAGAIN: not announced yet, ask again). */
+long  rtcr_announce(const char *name, long cap);
+long  rtcr_request(const char *name);
 
 /* ---- formatted output -------------------------------------------------- */
 /*

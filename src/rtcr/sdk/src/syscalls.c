@@ -134,6 +134,16 @@ long rtcr_child_exit_value(long pd)
 	return rtcr_syscall1(RTCR_SYS_CHILD_EXIT_VALUE, pd);
 }
 
+long rtcr_announce(const char *name, long cap)
+{
+	return rtcr_syscall3(RTCR_SYS_ANNOUNCE, (long)name, (long)strlen(name), cap);
+}
+
+long rtcr_request(const char *name)
+{
+	return rtcr_syscall2(RTCR_SYS_REQUEST, (long)name, (long)strlen(name));
+}
+
 long rtcr_rm_create(unsigned long size)
 {
 	return rtcr_syscall1(RTCR_SYS_RM_CREATE, (long)size);
