@@ -5,6 +5,8 @@
 #include <base/component.h>
 #include <base/log.h>
 #include <base/attached_rom_dataspace.h>
+#include <base/node.h>
+#include <rom_session/connection.h>
 
 using namespace Genode;
 

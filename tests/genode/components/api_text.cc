@@ -4,6 +4,8 @@
  */
 #include <base/component.h>
 #include <base/log.h>
+#include <base/output.h>
+#include <base/stdint.h>
 #include <util/string.h>
 #include <util/attempt.h>
 #include <util/reconstructible.h>
