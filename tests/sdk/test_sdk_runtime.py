@@ -52,6 +52,20 @@ int main(void)
 
 ABORTS = "#include <rtcr.h>\nint main(void) { abort(); }\n"
 
+# Shape's constructor runs with Shape's virtual table: area() is pure there.
+PURE_VIRTUAL_CALL = r"""
+#include <rtcr.h>
+struct Shape
+{
+	Shape() { describe(); }
+	virtual ~Shape() { }
+	void describe() { rtcr_printf("area %d\n", area()); }
+	virtual int area() = 0;
+};
+struct Square : Shape { int area() override { return 4; } };
+int main() { Square square; return square.area(); }
+"""
+
 
 def _run(elf: Path) -> tuple[list[str], Machine]:
     lines: list[str] = []
@@ -116,6 +130,14 @@ def test_abort_says_so_and_exits_134(compile_c: CompileC) -> None:
     assert machine.components[0].exit_code == 134
 
 
+def test_calling_a_pure_virtual_function_says_so_and_aborts(tmp_path: Path) -> None:
+    source = tmp_path / "pure.cc"
+    source.write_text(PURE_VIRTUAL_CALL)
+    lines, machine = _run(compile_component([source], tmp_path / "pure.elf"))
+    assert lines == ["pure virtual function called", "abort() called"]
+    assert machine.components[0].exit_code == 134
+
+
 @pytest.mark.parametrize(("prefix", "expected"), [
     ("constructor ran", "constructor ran before main: 42"),
     ("caught through", "caught through 50 frames: 7"),
@@ -133,6 +155,12 @@ def test_two_threads_catching_at_once_keep_their_own_exceptions(
     lines = [line for line in cxx[0] if "rethrew its own exception" in line]
     assert sorted(lines) == ["thread 1 rethrew its own exception: yes",
                              "thread 2 rethrew its own exception: yes"]
+
+
+def test_a_thread_entering_a_local_static_being_initialised_waits_for_it(
+        cxx: tuple[list[str], Machine]) -> None:
+    assert _line(cxx[0], "contended local static:") == (
+        "contended local static: initialised 1 time(s), 1 racer(s) waited, both saw 7 7")
 
 
 def test_static_destructors_run_at_exit(cxx: tuple[list[str], Machine]) -> None:
