@@ -5,6 +5,8 @@ Each component prints one LOG line per behaviour; each test checks one.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -167,6 +169,21 @@ def test_a_component_waiting_for_signals_ends_idle(runs: dict[str, Run]) -> None
 def test_the_config_rom_reads_the_same_in_both_syntaxes(runs: dict[str, Run], syntax: str,
                                                         prefix: str, expected: str) -> None:
     assert _line(runs, syntax, prefix) == expected
+
+
+@pytest.mark.parametrize(("option", "config"), [("--config", HID_CONFIG), ("--rom", XML_CONFIG)],
+                         ids=["config-hid", "rom-xml"])
+def test_rtcr_run_gives_the_config_rom_by_option_or_by_name(
+        genode_component: Build, runs: dict[str, Run], tmp_path: Path, option: str,
+        config: bytes) -> None:
+    path = tmp_path / "config"
+    path.write_bytes(config)
+    value = str(path) if option == "--config" else f"config={path}"
+    done = subprocess.run([sys.executable, "-m", "rtcr", "run", option, value,
+                           str(genode_component("api_config"))],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"[api_config] {line}" for line in runs["xml"].lines]
 
 
 def test_a_missing_rom_throws_rom_connection_failed(runs: dict[str, Run]) -> None:
