@@ -41,6 +41,7 @@ def runs(genode_component: Build) -> dict[str, Run]:
     return {
         "text": run(genode_component("api_text")),
         "memory": run(genode_component("api_memory")),
+        "seal": run(genode_component("api_seal")),
         "threads": run(genode_component("api_threads")),
         "xml": run(genode_component("api_config"), roms={"config": XML_CONFIG}),
         "hid": run(genode_component("api_config"), roms={"config": HID_CONFIG}),
@@ -107,6 +108,24 @@ def test_parent_exit_ends_the_component_with_its_value(runs: dict[str, Run]) -> 
 def test_memory_api_behaves_as_on_genode(runs: dict[str, Run], prefix: str,
                                          expected: str) -> None:
     assert _line(runs, "memory", prefix) == expected
+
+
+@pytest.mark.parametrize(("behaviour", "line"), [
+    ("an attachment made before the seal keeps writing",
+     "attached before the seal, still writeable: 2"),
+    ("a later attach asked writeable still reads", "attached after the seal, reads: 2"),
+    ("a write through a later attach faults in the map holding the sealed RAM",
+     "fault 1: WRITE at 0x4 in the map holding the sealed RAM"),
+    ("the sealed RAM is unchanged by the resolved write",
+     "the write went to a copy: 3, the sealed RAM holds 0"),
+    ("a revoking seal takes the write right of an earlier attachment",
+     "fault 2: WRITE at 0x8 in the map holding the sealed RAM"),
+    ("the revoked RAM is unchanged by the resolved write",
+     "the write went to a copy: 6, the sealed RAM holds 5"),
+])
+def test_seal_ram_makes_later_attaches_read_only(runs: dict[str, Run], behaviour: str,
+                                                line: str) -> None:
+    assert line in runs["seal"].lines, behaviour
 
 
 def test_a_thread_runs_its_entry_and_can_be_joined(runs: dict[str, Run]) -> None:
