@@ -133,6 +133,17 @@ def test_bad_compiler_named(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "not found" in proc.stderr
 
 
+def test_a_cxx_compiler_not_installed_is_named_with_what_to_do(tmp_path: Path) -> None:
+    source = tmp_path / "c.cc"
+    source.write_text("int main() { return 0; }\n")
+    proc = rtcr("cc", "--cxx", "clang++-0", str(source), "-o", str(tmp_path / "c.elf"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("rtcr: error: compiler not found: 'clang++-0' "
+                                   "(not on PATH: install it (`apt-get install clang` brings "
+                                   "clang and clang++), or name another with --cc/--cxx or "
+                                   "$RTCR_CC/$RTCR_CXX, or none for the default (cc, g++))")
+
+
 def test_no_compiler_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RTCR_CC", raising=False)
     monkeypatch.setattr("shutil.which", lambda name: None)
