@@ -7,6 +7,7 @@ list below) must be there and be exercised by a component the tests run.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,11 +38,20 @@ def test_the_common_genode_headers_are_all_in_the_sdk() -> None:
     assert sorted(set(COMMON_HEADERS) - set(SDK_HEADERS)) == []
 
 
+CXX_COMPILERS = [
+    "g++",
+    pytest.param("clang++", marks=pytest.mark.skipif(shutil.which("clang++") is None,
+                                                     reason="clang is not installed")),
+]
+
+
+@pytest.mark.parametrize("compiler", CXX_COMPILERS)
 @pytest.mark.parametrize("header", SDK_HEADERS)
-def test_a_genode_header_compiles_on_its_own(header: str, tmp_path: Path) -> None:
+def test_a_genode_header_compiles_on_its_own(header: str, compiler: str,
+                                            tmp_path: Path) -> None:
     source = tmp_path / "only.cc"
     source.write_text(f"#include <{header}>\n")
-    cxx = find_cxx_compiler()
+    cxx = find_cxx_compiler(compiler)
     done = subprocess.run([*cxx.command, *CXX_FLAGS, f"-I{sdk.GENODE_INCLUDE_DIR}",
                            f"-I{sdk.INCLUDE_DIR}", "-fsyntax-only", str(source)],
                           capture_output=True, text=True, timeout=120, check=False)
