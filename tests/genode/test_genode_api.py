@@ -59,6 +59,7 @@ def _line(runs: dict[str, Run], name: str, prefix: str) -> str:
     ("hex:", "hex: 0x2a 0000002a 0xffffffff"),
     ("range:", "range: [0000000000001000,0000000000003000) empty: "
                "[0000000000001000,0000000000001000) (empty!)"),
+    ("range edges:", "range edges: [f0,ff] [f0,10) (overflow!)"),
     ("pointer:", "pointer: 0xbeef"),
     ("cstring:", "cstring: truncated char: x"),
     ("string:", "string: id 7/0xff"),

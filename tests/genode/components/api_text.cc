@@ -27,6 +27,7 @@ void Component::construct(Env &env)
 	log("numbers: ", 42, " ", -7, " ", 3000000000UL, " ", true, " ", (unsigned char)200);
 	log("hex: ", Hex(0x2a), " ", Hex(0x2a, Hex::OMIT_PREFIX, Hex::PAD), " ", Hex((int)-1));
 	log("range: ", Hex_range<addr_t>(0x1000, 0x2000), " empty: ", Hex_range<addr_t>(0x1000, 0));
+	log("range edges: ", Hex_range<uint8_t>(0xf0, 0x10), " ", Hex_range<uint8_t>(0xf0, 0x20));
 	log("pointer: ", (void const *)0xbeef);
 	log("cstring: ", Cstring("truncated text", 9), " char: ", Char('x'));
 	log("string: ", String<16>("id ", 7, "/", Hex(255)));
