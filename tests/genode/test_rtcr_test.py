@@ -33,6 +33,18 @@ def test_a_passing_package_prints_its_log_and_pass(genode_component: Build) -> N
     assert lines[-1].startswith("PASS sheep_counter: exit: log '1 sheep. zzZ*' ..., exit 0")
 
 
+def test_the_packages_quotas_and_config_reach_the_component(genode_component: Build,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "runtime"
+    path.write_text("runtime | ram: 6M | caps: 150 | binary: api_config\n"
+                    "+ succeed | exit: 0\n  : number: 12 hex: 0x0*quota: 6M 150\n"
+                    "+ config | number: 12\n-\n")
+    proc = rtcr("test", str(path), "--binary", str(genode_component("api_config")), "-q")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.startswith("PASS api_config: exit: log 'number: 12 hex: 0x0*quota: "
+                                  "6M 150', exit 0")
+
+
 def test_a_fail_pattern_fails_with_its_line(genode_component: Build, tmp_path: Path) -> None:
     proc = rtcr("test", str(_runtime(tmp_path, "+ succeed | exit: 0\n+ fail | : *Error:")),
                 "--binary", str(genode_component("api_text")), "-q")

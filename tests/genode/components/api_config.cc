@@ -31,6 +31,7 @@ void Component::construct(Env &env)
 		log("other: ", other.attribute_value("size", Num_bytes()));
 	}, [&] { log("no other"); });
 	log("has disabled: ", node.has_sub_node("disabled"));
+	log("quota: ", env.pd().ram_quota(), " ", env.pd().cap_quota());
 
 	try {
 		Attached_rom_dataspace missing { env, "no-such-rom" };
