@@ -199,7 +199,7 @@ def test_rtcr_run_gives_the_config_rom_by_option_or_by_name(
     path = tmp_path / "config"
     path.write_bytes(config)
     value = str(path) if option == "--config" else f"config={path}"
-    done = subprocess.run([sys.executable, "-m", "rtcr", "run", option, value,
+    done = subprocess.run([sys.executable, "-m", "rtcr", "run", "--ram", "8M", option, value,
                            str(genode_component("api_config"))],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
