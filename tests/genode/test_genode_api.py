@@ -65,6 +65,7 @@ def _line(runs: dict[str, Run], name: str, prefix: str) -> str:
     ("string:", "string: id 7/0xff"),
     ("double:", "double: 2.500000 float: 0.125"),
     ("as_output:", "as_output: 4 then exceeded"),
+    ("exceeded output", "exceeded output keeps the pieces that fit: ab--"),
     ("copy_cstring:", "copy_cstring: abcde strcmp: 1 0"),
     ("attempt ok:", "attempt ok: 5"),
     ("attempt error:", "attempt error: 100 printed: OUT_OF_RAM"),

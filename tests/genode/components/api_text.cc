@@ -43,6 +43,10 @@ void Component::construct(Env &env)
 	log("as_output: ", fits.convert<size_t>([] (size_t n) { return n; },
 	                                       [] (Buffer_error) { return 0UL; }),
 	    " then ", overflows.ok() ? "fit" : "exceeded");
+	char pieces[4] = { '-', '-', '-', '-' };
+	Byte_range_ptr { pieces, sizeof(pieces) }.as_output([&] (Output &out) {
+		print(out, "ab", Cstring("cdef", 4), "g"); });
+	log("exceeded output keeps the pieces that fit: ", Cstring(pieces, sizeof(pieces)));
 
 	char copy[6];
 	copy_cstring(copy, "abcdefgh", sizeof(copy));
