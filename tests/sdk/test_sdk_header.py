@@ -126,3 +126,9 @@ def test_the_genode_apis_copy_of_the_numbers_agrees_with_rtcr_h() -> None:
     d = _defines()
     assert {name: d[f"RTCR_{GENODE_NAME_IN_RTCR_H.get(name, name)}"] for name in numbers} == \
         numbers
+
+
+def test_the_sdk_ships_no_prebuilt_object_or_library() -> None:
+    # libsupc++, libgcc_eh and libgcc come from the installed compiler (toolchain.py).
+    built = [p for p in sdk.SDK_DIR.rglob("*") if p.suffix in (".a", ".o", ".so")]
+    assert built == []
