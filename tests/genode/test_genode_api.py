@@ -13,6 +13,7 @@ import pytest
 from genode_support import Build, Run, run
 
 from rtcr.checkpoint import Outcome
+from rtcr.toolchain import compile_component
 
 XML_CONFIG = b"""<config number="12" address="0x7000" flag="yes" word="hello">
  <item name="a" value="1"/>
@@ -168,6 +169,22 @@ def test_a_fault_handler_on_another_entrypoint_resolves_the_fault(
         runs: dict[str, Run]) -> None:
     assert "fault: WRITE at 0x2008 on side_ep" in runs["threads"].lines  # the exact byte
     assert "after the fault: w" in runs["threads"].lines
+
+
+SLEEPS_FOREVER = """
+#include <base/component.h>
+#include <base/log.h>
+#include <base/sleep.h>
+void Component::construct(Genode::Env &) { Genode::log("asleep"); Genode::sleep_forever(); }
+"""
+
+
+def test_a_component_in_sleep_forever_ends_idle(tmp_path: Path) -> None:
+    source = tmp_path / "sleeps.cc"
+    source.write_text(SLEEPS_FOREVER)
+    done = run(compile_component([source], tmp_path / "sleeps.elf"))
+    assert done.lines == ["asleep"]
+    assert done.result.outcome is Outcome.IDLE
 
 
 def test_a_component_waiting_for_signals_ends_idle(runs: dict[str, Run]) -> None:
