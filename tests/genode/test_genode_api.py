@@ -74,6 +74,7 @@ def _line(runs: dict[str, Run], name: str, prefix: str) -> str:
     ("constructed:", "constructed: 3 alive 1"),
     ("reconstructed:", "reconstructed: 5 alive 2"),
     ("destructed:", "destructed: alive 0"),
+    ("unconstructed access", "unconstructed access throws Access_unconstructed_obj"),
 ])
 def test_text_output_prints_as_genode_does(runs: dict[str, Run], prefix: str,
                                            expected: str) -> None:
@@ -83,6 +84,13 @@ def test_text_output_prints_as_genode_does(runs: dict[str, Run], prefix: str,
 def test_warning_and_error_lines_carry_genodes_prefixes(runs: dict[str, Run]) -> None:
     assert "Warning: a warning" in runs["text"].lines
     assert "Error: an error" in runs["text"].lines
+
+
+def test_an_unexpected_error_is_said_on_the_log_before_it_is_thrown(
+        runs: dict[str, Run]) -> None:
+    lines = runs["text"].lines
+    at = lines.index("unconstructed access throws Access_unconstructed_obj")
+    assert lines[at - 1] == "Error: access to an unconstructed object"
 
 
 def test_a_newline_in_a_message_starts_a_new_log_line(runs: dict[str, Run]) -> None:

@@ -71,5 +71,12 @@ void Component::construct(Env &env)
 	}
 	log("destructed: alive ", Counted::alive);
 
+	Constructible<Counted> empty { };
+	try {
+		log("unconstructed access went through: ", empty->value);
+	} catch (Access_unconstructed_obj) {
+		log("unconstructed access throws Access_unconstructed_obj");
+	}
+
 	env.parent().exit(0);
 }
