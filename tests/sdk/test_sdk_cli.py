@@ -30,6 +30,21 @@ def test_cc_success(tmp_path: Path) -> None:
     assert load_elf(out).name == "hello"
 
 
+@pytest.mark.parametrize("suffix", [".cc", ".cpp", ".cxx"])
+def test_cc_compiles_a_cxx_source_by_its_suffix(tmp_path: Path, suffix: str) -> None:
+    # `if constexpr` and a lambda in a constant: C++ (C++17/20), not C.
+    source = tmp_path / f"answer{suffix}"
+    source.write_text("#include <rtcr.h>\n"
+                      "constexpr auto answer = [] { if constexpr (sizeof(long) == 8) return 42; "
+                      "else return 0; };\n"
+                      "int main() { rtcr_printf(\"%d\\n\", answer()); return 0; }\n")
+    out = tmp_path / "answer.elf"
+    proc = rtcr("cc", str(source), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    done = rtcr("run", str(out))
+    assert (done.returncode, done.stdout) == (0, "[answer] 42\n")
+
+
 @needs_cc
 def test_cc_options(tmp_path: Path) -> None:
     inc = tmp_path / "inc"
