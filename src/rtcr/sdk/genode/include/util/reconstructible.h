@@ -17,6 +17,16 @@ namespace Genode {
 	template <typename> class Constructible;
 }
 
+/*
+ * Inside the class, the member print() hides Genode's free print()s, and
+ * base/output.h cannot be included here (it needs this header).  From
+ * namespace scope the call finds them by argument-dependent lookup when
+ * it is instantiated.
+ */
+namespace Genode::Reconstructible_print {
+	void to(auto &out, auto const &value) { print(out, value); }
+}
+
 template <typename MT>
 class Genode::Reconstructible : Noncopyable
 {
@@ -83,7 +93,8 @@ class Genode::Reconstructible : Noncopyable
 
 		void print(auto &out) const
 		{
-			if (_live) Genode::print(out, _object()); else Genode::print(out, "<unconstructed>");
+			if (_live) Reconstructible_print::to(out, _object());
+			else       Reconstructible_print::to(out, "<unconstructed>");
 		}
 };
 
