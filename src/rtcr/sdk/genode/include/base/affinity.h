@@ -1,8 +1,8 @@
 /*
  * CPU affinity of the Genode API (rtcr emulates one CPU: every location is it).
  */
-#ifndef _INCLUDE__BASE__AFFINITY_H_
-#define _INCLUDE__BASE__AFFINITY_H_
+#ifndef _RTCR_SDK__BASE__AFFINITY_H_
+#define _RTCR_SDK__BASE__AFFINITY_H_
 
 namespace Genode { class Affinity; }
 
@@ -31,4 +31,4 @@ class Genode::Affinity
 		};
 };
 
-#endif /* _INCLUDE__BASE__AFFINITY_H_ */
+#endif /* _RTCR_SDK__BASE__AFFINITY_H_ */
