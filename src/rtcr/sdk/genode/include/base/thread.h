@@ -43,8 +43,8 @@ class Genode::Thread
 
 		static void _trampoline(void *);
 
-		Thread(Thread const &);
-		Thread &operator = (Thread const &);
+		Thread(Thread const &) = delete;
+		Thread &operator = (Thread const &) = delete;
 
 	protected:
 
