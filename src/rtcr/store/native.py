@@ -98,6 +98,7 @@ def _load() -> ctypes.CDLL:
         "rtcr_merge": (ctypes.c_long, [sz, vp, vp, vp, vp, u32, vp, vp, vp]),
         "rtcr_preallocate": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
         "rtcr_punch": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
+        "rtcr_start_writeback": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -156,6 +157,14 @@ def gather(base: int, addrs: array[int], dst: int) -> None:
 def preallocate(fd: int, offset: int, length: int) -> int:
     """Reserve disk blocks past ``offset`` without changing the file's size; 0 or an errno."""
     return int(lib().rtcr_preallocate(fd, offset, length))
+
+
+def start_writeback(fd: int, offset: int, length: int) -> int:
+    """Start writing a byte range of a file to the disk, without waiting; 0 or an errno.
+
+    Not a sync: the range is durable only after a data sync of the file.
+    """
+    return int(lib().rtcr_start_writeback(fd, offset, length))
 
 
 def punch(fd: int, offset: int, length: int) -> int:

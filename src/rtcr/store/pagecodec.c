@@ -535,6 +535,17 @@ int rtcr_punch(int fd, uint64_t offset, uint64_t len) {
 #endif
 }
 
+/* Start writing a byte range of a file back to the disk, without waiting for it
+ * (SYNC_FILE_RANGE_WRITE: durable only after a later data sync). 0 or an errno. */
+int rtcr_start_writeback(int fd, uint64_t offset, uint64_t len) {
+#ifdef __linux__
+    return sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
+#else
+    (void)fd; (void)offset; (void)len;
+    return EOPNOTSUPP;
+#endif
+}
+
 /* Reserve disk blocks for a pack without changing its size (FALLOC_FL_KEEP_SIZE). */
 int rtcr_preallocate(int fd, uint64_t offset, uint64_t len) {
 #ifdef __linux__

@@ -3,9 +3,11 @@
 Pages arrive in bulk (`put_pages`: indices plus addresses in memory, e.g.
 a staging buffer or the physical RAM itself) or one at a time
 (`put_page`, buffered into batches). Each batch goes through the native
-codec in one call: content hashes, zero pages and duplicates resolved
-against the in-memory blob index, new blobs compressed and appended to the
-active pack. The page tables grow in native memory (anonymous maps), not in
+codec in one call (on two threads): content hashes, zero pages and
+duplicates resolved against the in-memory blob index, new blobs compressed
+into one of two output buffers and handed to the pack appender, which
+writes them to the active pack while the codec encodes the next batch into
+the other buffer. The page tables grow in native memory (anonymous maps), not in
 Python objects, so a checkpoint of a million pages costs the interpreter
 nothing. `commit` syncs the packs, then writes the record, the manifest and
 one row per object in a single SQLite transaction: the checkpoint is
@@ -174,7 +176,10 @@ class CheckpointWriter:
         self.compression = compression or Compression()
         self._appender = PackAppender(backend.packs, registered, taken)
         self._objects: dict[str, _Declared] = {}
-        self._out = mmap.mmap(-1, BATCH_PAGES * PAGE_SIZE)
+        # Two output buffers, used in turn: the codec fills one while the pack
+        # appender writes the other (see PackAppender).
+        self._outs = tuple(mmap.mmap(-1, BATCH_PAGES * PAGE_SIZE) for _ in range(2))
+        self._turn = 0
         self._closed = False
         backend.writing = self
 
@@ -269,11 +274,12 @@ class CheckpointWriter:
 
     def _encode(self, obj: _Declared, indices: array[int], base: int, addrs: array[int]) -> None:
         pack, offset = self._appender.place(len(addrs) * PAGE_SIZE)
+        out = self._outs[self._turn]
+        self._turn = 1 - self._turn
         with self._backend.errors():
             enc = encode(self._index, base, addrs, int(self.compression.codec),
-                         self.compression.level, pack, offset, self._out)
-        self._appender.write(pack, offset, enc.blob_bytes, enc.blobs)
-        enc.blob_bytes.release()
+                         self.compression.level, pack, offset, out)
+        self._appender.write(pack, offset, enc.blob_bytes, enc.blobs)  # (it releases the view)
         obj.add(indices, enc.hashes, enc.locations)
 
     # ------------------------------------------------------------ commit / abort
@@ -395,8 +401,9 @@ class CheckpointWriter:
         self._appender.close()
         for obj in self._objects.values():
             obj.close()
-        with contextlib.suppress(BufferError):
-            self._out.close()
+        for out in self._outs:
+            with contextlib.suppress(BufferError):
+                out.close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
