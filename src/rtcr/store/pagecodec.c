@@ -24,6 +24,10 @@
 
 typedef struct { uint64_t low64, high64; } XXH128_hash_t;
 extern XXH128_hash_t XXH3_128bits(const void *data, size_t len);
+/* The same function, in the best SIMD variant the CPU has (AVX2 where there is
+ * one: 0.19 against 0.30 us a page here), where libxxhash was built with its
+ * dispatcher (Debian's is); weak, so a library without it still loads. */
+extern XXH128_hash_t XXH3_128bits_dispatch(const void *data, size_t len) __attribute__((weak));
 extern void *XXH3_createState(void);
 extern int XXH3_freeState(void *state);
 extern int XXH3_128bits_reset(void *state);
@@ -59,7 +63,8 @@ static void canonical(XXH128_hash_t h, uint8_t out[16]) {
 }
 
 static void digest(const void *data, size_t len, uint8_t out[16]) {
-    canonical(XXH3_128bits(data, len), out);
+    canonical(XXH3_128bits_dispatch ? XXH3_128bits_dispatch(data, len) : XXH3_128bits(data, len),
+              out);
 }
 
 void rtcr_digest(const uint8_t *data, size_t len, uint8_t *out) { digest(data, len, out); }
