@@ -1,7 +1,7 @@
 /* The store's page codec: gather, hash, deduplicate, compress, verify and scatter
  * pages in bulk, called once per batch through ctypes (which releases the GIL
  * for the whole call, so the target's thread is never held up by it). Encoding
- * hashes and compresses a batch on two threads (see MAX_THREADS).
+ * compresses a batch's new blobs on two threads (see the team, below).
  *
  * It links nothing at build time: the hash and the compressors come from the
  * system's libxxhash.so.0, liblz4.so.1 and libzstd.so.1 (every Debian and
@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,19 +195,30 @@ void rtcr_index_remove_many(index_t *ix, size_t n, const uint8_t *keys) {
 
 /* ------------------------------------------------------------------ encode */
 
-/* The codec's work per batch is split between the calling thread and at most
- * one helper thread (MAX_THREADS: the machine this is built for has two
- * cores; more halves would mean more helpers to start per call). Hashing and
- * compressing are pure functions of a page, so they may run in any order on
- * any thread; everything whose result depends on order (deduplication against
- * the index and against earlier pages of the batch, the place of each blob in
- * the pack) happens in one pass on the calling thread, in page order. The
- * result (digests, locations, blob bytes, index) is therefore the same for
- * any number of threads, byte for byte. */
-#define MAX_THREADS 2
-/* Below these, starting a helper (~20 us) costs more than it saves. */
-#define PARALLEL_HASH_PAGES 64
-#define PARALLEL_COMPRESS_PAGES 16
+/* Compressing a batch's new blobs (lz4: ~5 us a program-like page, 25 times
+ * its hash) is shared between the calling thread and at most one helper
+ * thread (the machine this is built for has two cores), as a team: both take
+ * small chunks of blobs from a shared counter until none are left, and each
+ * chunk's blobs go to a place fixed by the chunk's number. Everything whose
+ * result depends on order (hashing is cheap and stays with the caller;
+ * deduplication against the index and against earlier pages of the batch;
+ * the place of each blob in the pack) happens in one pass on the calling
+ * thread, in page order. The result (digests, locations, blob bytes, index)
+ * is therefore the same for any number of threads and any timing, byte for
+ * byte.
+ *
+ * Chunks are taken, not assigned: on a busy machine the helper may start late
+ * or be preempted, and the calling thread then does the rest itself instead of
+ * waiting for it (a fixed split into halves, hashing included, measured slower
+ * than one thread whenever the other core was taken, and a helper per batch
+ * of duplicates or zero pages cost more than it saved). The calling thread
+ * only waits for a chunk the helper is in the middle of. The team lives on
+ * the heap, freed by whichever thread leaves it last: a helper that starts
+ * after the call returned finds nothing left to take and touches nothing
+ * else. */
+#define COMPRESS_CHUNK 8 /* blobs: ~40 us of lz4 */
+/* Below this many new blobs, starting a helper (20-50 us) costs more than it saves. */
+#define TEAM_MIN_BLOBS 32
 /* Codec of a location entered into the index for a blob of this batch whose
  * place is not known yet (fixed before the call returns). */
 #define CODEC_PENDING 0xffffffffu
@@ -213,9 +226,9 @@ void rtcr_index_remove_many(index_t *ix, size_t n, const uint8_t *keys) {
 static uint32_t compress_page(const uint8_t *page, int codec, int level, void *zstd,
                               uint8_t *out, uint32_t *used_codec) {
     if (codec == CODEC_LZ4) {
-        /* Acceleration 1 (LZ4_compress_default): 2, 4, 8 were measured on
-         * program-like pages to gain less than the noise until 8 (-10 %), where
-         * they already lose 3-9 % of the ratio, i.e. of the disk's bytes. */
+        /* Acceleration 1 (LZ4_compress_default): on program-like pages 2 and 4
+         * gained less than the noise, 8 about 10 % while losing 9 % of the
+         * ratio (2.53 to 2.30), i.e. of the disk's bytes; HC is 20x slower. */
         int n = LZ4_compress_default((const char *)page, (char *)out, PAGE, PAGE - 1);
         if (n > 0) { *used_codec = CODEC_LZ4; return (uint32_t)n; }
     } else if (codec == CODEC_ZSTD) {
@@ -227,126 +240,125 @@ static uint32_t compress_page(const uint8_t *page, int codec, int level, void *z
     return PAGE;
 }
 
+/* Chunk c compresses fresh[c * COMPRESS_CHUNK ...] into out + c * COMPRESS_CHUNK * PAGE. */
 typedef struct {
+    atomic_int refs;
     const uint8_t *base;
     const uint64_t *addrs;
-    size_t from, to;
-    /* hashing */
-    uint8_t *hashes, *zero;
-    const uint8_t *zero_digest;
-    /* compressing fresh[from..to) into out, one after the other */
     const uint32_t *fresh;
+    size_t nf, chunks;
     int codec, level;
     uint8_t *out;
     uint32_t *lengths, *codecs;
-    size_t used;
-    int failed;
-} job_t;
+    size_t *chunk_used;
+    atomic_size_t next, done;
+} team_t;
 
-static void *hash_job(void *arg) {
-    job_t *j = arg;
-    for (size_t i = j->from; i < j->to; i++) {
-        const uint8_t *page = j->base + j->addrs[i];
-        j->zero[i] = (uint8_t)is_zero(page);
-        if (j->zero[i]) memcpy(j->hashes + 16 * i, j->zero_digest, 16);
-        else digest(page, PAGE, j->hashes + 16 * i);
-    }
-    return NULL;
+static void team_leave(team_t *t) {
+    if (atomic_fetch_sub(&t->refs, 1) == 1) free(t);
 }
 
-static void *compress_job(void *arg) {
-    job_t *j = arg;
-    void *zstd = NULL;
-    if (j->codec == CODEC_ZSTD && !(zstd = ZSTD_createCCtx())) { j->failed = 1; return NULL; }
-    size_t used = 0;
-    for (size_t f = j->from; f < j->to; f++) {
-        const uint8_t *page = j->base + j->addrs[j->fresh[f]];
-        j->lengths[f] = compress_page(page, j->codec, j->level, zstd, j->out + used,
-                                      &j->codecs[f]);
-        used += j->lengths[f];
+static void compress_chunks(team_t *t, void *zstd) {
+    for (;;) {
+        size_t c = atomic_fetch_add(&t->next, 1);
+        if (c >= t->chunks) return;
+        size_t from = c * COMPRESS_CHUNK;
+        size_t to = from + COMPRESS_CHUNK < t->nf ? from + COMPRESS_CHUNK : t->nf;
+        uint8_t *out = t->out + from * PAGE;
+        size_t used = 0;
+        for (size_t f = from; f < to; f++) {
+            t->lengths[f] = compress_page(t->base + t->addrs[t->fresh[f]], t->codec, t->level,
+                                          zstd, out + used, &t->codecs[f]);
+            used += t->lengths[f];
+        }
+        t->chunk_used[c] = used;
+        atomic_fetch_add(&t->done, 1);
     }
+}
+
+static void *helper(void *arg) {
+    team_t *t = arg;
+    void *zstd = t->codec == CODEC_ZSTD ? ZSTD_createCCtx() : NULL;
+    if (t->codec != CODEC_ZSTD || zstd) compress_chunks(t, zstd); /* (no context: leave it all) */
     if (zstd) ZSTD_freeCCtx(zstd);
-    j->used = used;
+    team_leave(t);
     return NULL;
 }
 
-/* Run fn over jobs[0..k): jobs[1..k) on helpers (when they can be started;
- * otherwise here, which changes nothing but the time), jobs[0] here. */
-static void run_jobs(void *(*fn)(void *), job_t *jobs, int k) {
-    pthread_t helper[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 1; t < k; t++) started[t] = pthread_create(&helper[t], NULL, fn, &jobs[t]) == 0;
-    fn(&jobs[0]);
-    for (int t = 1; t < k; t++) {
-        if (started[t]) pthread_join(helper[t], NULL);
-        else fn(&jobs[t]);
-    }
-}
-
-static int split(int threads, size_t n, size_t min_each) {
-    int k = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-    while (k > 1 && n < (size_t)k * min_each) k--;
-    return k;
+static void start_helper(team_t *t) {
+    pthread_attr_t attr;
+    pthread_t thread;
+    if (pthread_attr_init(&attr) != 0) return;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&t->refs, 1);
+    if (pthread_create(&thread, &attr, helper, t) != 0) atomic_fetch_sub(&t->refs, 1);
+    pthread_attr_destroy(&attr); /* (no helper: the caller compresses alone) */
 }
 
 /* Encode n pages, page i at base + addrs[i]: digest each; zero pages and pages
  * the index knows (or an earlier page of the batch) take no space; the others
  * are compressed into out (which must hold n * PAGE bytes) in page order,
  * located at pack / offset + their place in out, and entered into the index.
- * Hashing and compressing use up to `threads` threads (see MAX_THREADS); the
- * result does not depend on how many. Fills hashes (16 n), locs (n) and fresh
- * (the batch positions of the new blobs, *nfresh of them). Returns the bytes
- * used in out, or -1 when memory ran out (the fresh keys are then in the index
- * with no valid place: the caller forgets them).
+ * With threads > 1, a helper thread shares the compression (see the team
+ * above); the result does not depend on it. Fills hashes (16 n), locs (n) and
+ * fresh (the batch positions of the new blobs, *nfresh of them). Returns the
+ * bytes used in out, or -1 when memory ran out (the fresh keys are then in the
+ * index with no valid place: the caller forgets them).
  */
 long rtcr_encode(index_t *ix, const uint8_t *base, const uint64_t *addrs, size_t n, int codec,
                  int level, uint32_t pack, uint32_t offset, uint8_t *out, uint8_t *hashes,
                  loc_t *locs, uint32_t *fresh, size_t *nfresh, int threads) {
     size_t nf = 0, used = 0;
     long result = -1;
+    size_t slots = n ? n : 1;
+    void *zstd = NULL;
     uint8_t zero_digest[16];
-    uint8_t *zero = malloc(n ? n : 1);
-    uint32_t *lengths = malloc((n ? n : 1) * sizeof(uint32_t));
-    uint32_t *codecs = malloc((n ? n : 1) * sizeof(uint32_t));
-    job_t jobs[MAX_THREADS];
-    if (!zero || !lengths || !codecs) goto done;
+    uint32_t *lengths = malloc(slots * sizeof(uint32_t));
+    uint32_t *codecs = malloc(slots * sizeof(uint32_t));
+    size_t *chunk_used = malloc(slots * sizeof(size_t));
+    team_t *t = calloc(1, sizeof *t);
+    if (!lengths || !codecs || !chunk_used || !t) {
+        free(t);
+        t = NULL;
+        goto done;
+    }
     {
         uint8_t blank[PAGE];
         memset(blank, 0, PAGE);
         digest(blank, PAGE, zero_digest);
     }
-    /* 1. digests and zero pages, in parallel */
-    int k = split(threads, n, PARALLEL_HASH_PAGES);
-    for (int t = 0; t < k; t++)
-        jobs[t] = (job_t){.base = base, .addrs = addrs, .from = n * t / k,
-                          .to = n * (t + 1) / k, .hashes = hashes, .zero = zero,
-                          .zero_digest = zero_digest};
-    run_jobs(hash_job, jobs, k);
-    /* 2. deduplication, in page order */
+    /* 1. digests, zero pages and deduplication, in page order */
     for (size_t i = 0; i < n; i++) {
+        const uint8_t *page = base + addrs[i];
         uint8_t *key = hashes + 16 * i;
-        if (zero[i]) { locs[i] = (loc_t){0, 0, 0, CODEC_ZERO}; continue; }
+        if (is_zero(page)) {
+            memcpy(key, zero_digest, 16);
+            locs[i] = (loc_t){0, 0, 0, CODEC_ZERO};
+            continue;
+        }
+        digest(page, PAGE, key);
         if (rtcr_index_lookup(ix, key, &locs[i])) continue;
         locs[i] = (loc_t){pack, 0, PAGE, CODEC_PENDING};
         if (insert(ix, key, &locs[i]) < 0) goto done;
         fresh[nf++] = (uint32_t)i;
     }
-    /* 3. compression of the new blobs, in parallel: part t writes its blobs from
-     * out + first(t) * PAGE on (no blob is longer than a page) */
-    k = split(threads, nf, PARALLEL_COMPRESS_PAGES);
-    for (int t = 0; t < k; t++) {
-        size_t first = nf * t / k;
-        jobs[t] = (job_t){.base = base, .addrs = addrs, .from = first, .to = nf * (t + 1) / k,
-                          .fresh = fresh, .codec = codec, .level = level,
-                          .out = out + first * PAGE, .lengths = lengths, .codecs = codecs};
-    }
-    run_jobs(compress_job, jobs, k);
-    for (int t = 0; t < k; t++)
-        if (jobs[t].failed) goto done;
-    /* 4. the parts laid end to end, in page order; places fixed in the index */
-    for (int t = 0; t < k; t++) {
-        if (out + used != jobs[t].out) memmove(out + used, jobs[t].out, jobs[t].used);
-        used += jobs[t].used;
+    /* 2. compression of the new blobs, by the team */
+    *t = (team_t){.base = base, .addrs = addrs, .fresh = fresh, .nf = nf,
+                  .chunks = (nf + COMPRESS_CHUNK - 1) / COMPRESS_CHUNK, .codec = codec,
+                  .level = level, .out = out, .lengths = lengths, .codecs = codecs,
+                  .chunk_used = chunk_used};
+    atomic_init(&t->refs, 1);
+    atomic_init(&t->next, 0);
+    atomic_init(&t->done, 0);
+    if (codec == CODEC_ZSTD && !(zstd = ZSTD_createCCtx())) goto done;
+    if (threads > 1 && nf >= TEAM_MIN_BLOBS) start_helper(t);
+    compress_chunks(t, zstd);
+    while (atomic_load(&t->done) < t->chunks) sched_yield(); /* the helper's last chunk */
+    /* 3. the chunks laid end to end, in page order; places fixed in the index */
+    for (size_t c = 0; c < t->chunks; c++) {
+        uint8_t *from = out + c * COMPRESS_CHUNK * PAGE;
+        if (from != out + used) memmove(out + used, from, chunk_used[c]);
+        used += chunk_used[c];
     }
     size_t at = 0;
     for (size_t f = 0; f < nf; f++) {
@@ -359,9 +371,11 @@ long rtcr_encode(index_t *ix, const uint8_t *base, const uint64_t *addrs, size_t
         if (locs[i].codec == CODEC_PENDING) rtcr_index_lookup(ix, hashes + 16 * i, &locs[i]);
     result = (long)used;
 done:
-    free(zero);
+    if (t) team_leave(t); /* (nothing is left to take: the arrays may go) */
+    if (zstd) ZSTD_freeCCtx(zstd);
     free(lengths);
     free(codecs);
+    free(chunk_used);
     *nfresh = nf;
     return result;
 }
