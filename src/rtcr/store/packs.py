@@ -131,7 +131,7 @@ class PackAppender:
         newest = max(registered, default=None)
         # Appends go to the newest pack, unless it is gone (damage): then to a new one.
         self._active: int | None = None if new_pack or newest not in taken else newest
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtcr-pack-write")
+        self._io: ThreadPoolExecutor | None = None  # started by the first write
         self._in_flight: Future[None] | None = None
 
     def place(self, nbytes: int) -> tuple[int, int]:
@@ -176,6 +176,8 @@ class PackAppender:
             data.release()
             return
         self.sizes[pack] = max(self.sizes.get(pack, 0), offset + data.nbytes)
+        if self._io is None:
+            self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtcr-pack-write")
         self._in_flight = self._io.submit(self._write, pack, offset, data, blobs)
 
     def drain(self) -> None:
@@ -229,7 +231,8 @@ class PackAppender:
     def close(self) -> None:
         """Wait for the write under way (its error was or will be reported), close the packs."""
         try:
-            self._io.shutdown(wait=True)
+            if self._io is not None:
+                self._io.shutdown(wait=True)
         finally:
             self._in_flight = None
             for fd in self._fds.values():
