@@ -103,6 +103,12 @@ class PackFiles:
             fsync_dir(self.directory)
 
 
+# Appends smaller than this are written by the caller at once: handing them to the
+# write thread (a wake-up on the other core, which may be busy) costs more than
+# writing them (a batch of duplicates or zero pages adds a few blobs at most).
+HANDOVER_BYTES = 256 << 10
+
+
 class PackAppender:
     """Where one checkpoint's new blobs go; undone entirely by `rollback` until it commits.
 
@@ -176,6 +182,9 @@ class PackAppender:
             data.release()
             return
         self.sizes[pack] = max(self.sizes.get(pack, 0), offset + data.nbytes)
+        if data.nbytes < HANDOVER_BYTES:
+            self._write(pack, offset, data, blobs)
+            return
         if self._io is None:
             self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtcr-pack-write")
         self._in_flight = self._io.submit(self._write, pack, offset, data, blobs)

@@ -89,9 +89,13 @@ class _Declared:
         self.key = key
         self.npages = npages
         self.fresh = fresh
-        self.indices = GrowingBuffer()
-        self.hashes = GrowingBuffer()
-        self.locations = GrowingBuffer()
+        # Room for every page at once (up to a 4 GiB object; beyond, the tables
+        # grow): an anonymous map costs only the pages it touches, and a table
+        # that never outgrows its map is never copied.
+        entries = min(max(npages, 1), 1 << 20)
+        self.indices = GrowingBuffer(4 * entries)
+        self.hashes = GrowingBuffer(DIGEST_SIZE * entries)
+        self.locations = GrowingBuffer(LOCATION_SIZE * entries)
         self.last = -1
         self.ordered = True  # indices strictly ascend
         self.pending = array("I")  # put_page batch: indices, their contents in pending_pages
