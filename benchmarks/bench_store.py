@@ -93,13 +93,13 @@ def run(root: Path, name: str, npages: int, compression: Compression,
     make = WORKLOADS[name](npages)
     data = bytearray(b"".join(make(i) for i in range(npages)))  # not part of the timing
     raw = npages * PAGE_SIZE
-    limits = store_limits.measure(address(data), npages, compression, root, rounds)
     indices = array("I", range(npages))
     addrs = array("Q", range(0, raw, PAGE_SIZE))
     path = root / name
-    writes = []
-    for _ in range(rounds):  # a new store each round: nothing to deduplicate against
-        shutil.rmtree(path, ignore_errors=True)
+    writes, runs = [], []
+    for _ in range(rounds):  # limits and store in turn: both see the machine's load alike
+        runs.append(store_limits.measure(address(data), npages, compression, root, 1))
+        shutil.rmtree(path, ignore_errors=True)  # a new store: nothing to deduplicate against
         store = Store.create(path)
         store.compression = compression
         t0 = time.perf_counter()
@@ -109,6 +109,7 @@ def run(root: Path, name: str, npages: int, compression: Compression,
             cid = w.commit({"workload": name}, dirty_pages=npages)
         writes.append(time.perf_counter() - t0)
         store.close()
+    limits = store_limits.StoreLimits.best(runs)
     store = Store.open(path)
     t0 = time.perf_counter()
     with store.begin() as w:  # the same pages again, one call per page (all deduplicated)
@@ -163,7 +164,8 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: tmp)")
     ap.add_argument("--tmpfs", action="store_true",
                     help=f"also write to {TMPFS} (memory: no disk to wait for)")
-    ap.add_argument("--rounds", type=int, default=2, help="best of this many writes")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="best of this many writes and limit measurements, in turn")
     ap.add_argument("--compress", default="lz4", help="none, lz4 or zstd:LEVEL")
     args = ap.parse_args()
     compression = Compression.parse(args.compress)
@@ -183,7 +185,8 @@ def main() -> None:
           "(rtcr.bench.store_limits); codec = the native codec (hash + dedup + compress) "
           "alone, into memory, on every core; disk = write + data sync of the codec's output; "
           "codec 1 thread = the codec on one thread; "
-          "write = the store's bulk writer with its commit (best of --rounds); "
+          "write = the store's bulk writer with its commit; limits and write: best of "
+          "--rounds, measured in turn; "
           "put_page = one call per page (deduplicated against the first write); restore = "
           "load + one native scatter (read, decompress, verify); compression = unique pages' "
           "raw size / stored size; dedup = non-zero page entries / unique blobs; all MB/s are "
