@@ -226,9 +226,13 @@ void rtcr_index_remove_many(index_t *ix, size_t n, const uint8_t *keys) {
 static uint32_t compress_page(const uint8_t *page, int codec, int level, void *zstd,
                               uint8_t *out, uint32_t *used_codec) {
     if (codec == CODEC_LZ4) {
-        /* Acceleration 1 (LZ4_compress_default): on program-like pages 2 and 4
-         * gained less than the noise, 8 about 10 % while losing 9 % of the
-         * ratio (2.53 to 2.30), i.e. of the disk's bytes; HC is 20x slower. */
+        /* Acceleration 1 (LZ4_compress_default). Measured on bench_store's
+         * program-like pages (one core, idle machine): 4.8 us a page at ratio
+         * 2.53; acceleration 2, 4, 8: 4.4, 3.8, 3.4 us at 2.46, 2.42, 2.30; HC
+         * level 9: 79 us at 2.72. Faster settings trade disk bytes for codec
+         * time; with both cores the codec outruns this disk 3x, but on the slow
+         * disk of earlier runs (140 MB/s) the bytes were the limit, so the
+         * default keeps them. */
         int n = LZ4_compress_default((const char *)page, (char *)out, PAGE, PAGE - 1);
         if (n > 0) { *used_codec = CODEC_LZ4; return (uint32_t)n; }
     } else if (codec == CODEC_ZSTD) {
