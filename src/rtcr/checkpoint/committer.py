@@ -17,6 +17,12 @@ the GIL -- on a busy machine, for a core as well. So the checkpointer
 writing an object's pages, committing), at most `HOLD_LIMIT`, and a
 commit never reads the pause's figures before they are final. Whoever
 waits for the worker releases it first, so a hold can never deadlock.
+A worker inside a step (a system call, a native copy) finishes it; that
+it does not then take the GIL from the paused thread is the switch
+interval's part: while held, the interpreter's own (milliseconds), so the
+paused thread is never forced to switch; while the worker runs beside the
+target, `RUNNING_SWITCH_INTERVAL`, so that a fault or system call of the
+target never waits long for the worker's Python.
 
 Jobs form a chain: each one's parent is the checkpoint the previous job
 committed. If a job fails, every job queued behind it fails too (their
@@ -27,6 +33,7 @@ committed checkpoint with every page dirty: nothing is lost, only time.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from array import array
@@ -108,6 +115,7 @@ class CommitTarget(Protocol):
 # that only a caller that stops the target for other reasons (an API user between
 # `take` and running on) sees the worker go ahead while the target is stopped.
 HOLD_LIMIT = 0.05
+RUNNING_SWITCH_INTERVAL = 0.0002
 
 
 class EarlierFailure(StoreError):
@@ -126,6 +134,7 @@ class Committer:
         self._thread: threading.Thread | None = None
         self._running = threading.Event()  # set: the target runs, the worker may work
         self._running.set()
+        self._switch_interval = sys.getswitchinterval()  # the interpreter's own
 
     @property
     def in_flight(self) -> list[Job]:
@@ -135,10 +144,13 @@ class Committer:
     def hold(self) -> None:
         """The target is paused: the worker waits before its next step (see the module)."""
         self._running.clear()
+        sys.setswitchinterval(self._switch_interval)
 
     def release(self) -> None:
         """The target runs again: the worker goes on."""
         self._running.set()
+        if self._in_flight:
+            sys.setswitchinterval(RUNNING_SWITCH_INTERVAL)
 
     def give_way(self) -> None:
         """The worker's side of `hold`: wait while the target is paused (at most HOLD_LIMIT)."""
@@ -153,6 +165,8 @@ class Committer:
 
     def submit(self, job: Job) -> None:
         self._in_flight.append(job)
+        if self._running.is_set():
+            sys.setswitchinterval(RUNNING_SWITCH_INTERVAL)
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="rtcr-committer",
                                             daemon=True)
@@ -175,6 +189,8 @@ class Committer:
             job = self._in_flight.pop(0)
             job.done.wait()
             done.append(job)
+        if not self._in_flight:
+            sys.setswitchinterval(self._switch_interval)
         return done
 
     def drain(self) -> None:

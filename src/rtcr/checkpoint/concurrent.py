@@ -31,7 +31,6 @@ target stays stopped.
 from __future__ import annotations
 
 import enum
-import sys
 import threading
 import time
 from array import array
@@ -51,9 +50,6 @@ from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
 from .staging import StagingArea
 
-# While a copy is in flight, let the interpreter switch threads often, so that
-# a fault or system call of the target never waits long for the worker.
-_SWITCH_INTERVAL = 0.0002
 # Pages the worker copies per lock hold (a writing target waits at most that long).
 _COPY_CHUNK = 256
 
@@ -216,7 +212,6 @@ class ConcurrentCheckpointer(Checkpointer):
         self._copies: list[_Copy] = []
         self._saves = 0  # saves of the copies already forgotten
         self._ramp = array("Q")
-        self._switch_interval = sys.getswitchinterval()
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
 
@@ -295,7 +290,6 @@ class ConcurrentCheckpointer(Checkpointer):
         self._copies.append(copy)
         self._stored = job.live
         self._chained = True
-        sys.setswitchinterval(_SWITCH_INTERVAL)
         self.committer.submit(job)
         self._opened(job, started, clocks, waited)
         return True
@@ -356,5 +350,4 @@ class ConcurrentCheckpointer(Checkpointer):
         if not self.committer.in_flight:
             self._saves += sum(c.saves for c in self._copies)
             self._copies.clear()
-            sys.setswitchinterval(self._switch_interval)
         return done
