@@ -14,8 +14,8 @@ time, and a worker running Python in it makes the paused thread wait for
 the GIL -- on a busy machine, for a core as well. So the checkpointer
 `hold`s the worker from the start of a pause until the target runs again
 (`release`): the worker waits before each of its steps (copying a batch,
-writing an object's pages, committing), at most `HOLD_LIMIT`, and a
-commit never reads the pause's figures before they are final. Whoever
+writing an object's pages, committing), at most `HOLD_LIMIT`, so a
+commit reads the pause's figures once they are final. Whoever
 waits for the worker releases it first, so a hold can never deadlock.
 A worker inside a step (a system call, a native copy) finishes it; that
 it does not then take the GIL from the paused thread is the switch
@@ -176,7 +176,6 @@ class Committer:
     def run_here(self, job: Job) -> None:
         """Commit ``job`` in the calling thread, after everything queued before it."""
         self.drain()
-        self.release()
         self._in_flight.append(job)
         self._store(job)
 
