@@ -386,3 +386,26 @@ def test_the_pause_hands_the_dirty_parts_over_unsorted(rewriter: Path, tmp_path:
                         for source in job.sources if source.key in rams)
     checkpointer.finish()
     assert all(len(source.indices) == len(source.addrs) > 0 for source in job.sources)
+
+
+def test_concurrent_checkpoints_of_multi_page_parts_continue_exactly(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    """Parts of three pages (512 of them do not divide evenly: the last part is short):
+    a part's slot follows from its rank, and a write saves the whole part -- every
+    checkpoint still restores exactly."""
+    lines, digest, instructions = uninterrupted(rewriter)
+    log = Lines()
+    session = Session.start(rewriter, log_sink=log, store=Store.create(tmp_path / "s"),
+                            concurrent=Policy.WAIT, granularity=3)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    assert session.run(every=800_000).exit_code == 0
+    assert log.lines == lines
+    assert checkpointer.saves, "no write saved a part before the worker: the test is vacuous"
+    store = Store.open(tmp_path / "s")
+    for info in store.checkpoints():
+        restored = Session.resume(store, info.id, log_sink=Lines(), checkpoint=False)
+        result = restored.run()
+        assert result.exit_code == 0
+        assert restored.memory_digest() == digest
+        assert result.instructions == instructions
