@@ -175,3 +175,31 @@ def _instructions(stderr: str) -> str:
     found = re.search(r"after ([\d,]+) instructions", stderr)
     assert found, stderr
     return found.group(1)
+
+
+# A real SIGINT, sent by the process to itself the moment it starts importing
+# the `run` command's module: the interrupt lands in the middle of rtcr's
+# start-up (which takes a second on a loaded machine), before any run began.
+_INTERRUPTED_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+class InterruptAtRun(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "rtcr.cli.run":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptAtRun())
+sys.argv = ["rtcr", *sys.argv[1:]]
+from rtcr.cli import main
+main()
+"""
+
+
+def test_sigint_while_rtcr_loads_its_commands_exits_130_in_one_line(
+        example: Example, tmp_path: Path) -> None:
+    done = subprocess.run([RTCR[0], "-c", _INTERRUPTED_WHILE_LOADING, "run",
+                           str(example(NAME)), "--store", str(tmp_path / "store")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (done.returncode, done.stderr) == (130, "rtcr: interrupted\n")
+    assert not (tmp_path / "store").exists()

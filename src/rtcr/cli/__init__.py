@@ -16,7 +16,55 @@ import click
 from rtcr.errors import RtcrError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Interrupted(Exception):
+    """Ctrl-C before a run took over SIGINT (click would turn it into its Abort)."""
+
+
+class _Commands(click.Group):
+    """The group whose sub-commands are loaded when it first runs, not when it is imported.
+
+    Loading them imports the whole runtime (unicorn, the store, ...), which
+    takes a second on a loaded machine; done inside `main`, a Ctrl-C then
+    ends as every other interrupt before a run began ("rtcr: interrupted",
+    130), not as a traceback from the middle of an import.
+    """
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        try:
+            self._add_commands()
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+        self._loaded = True
+
+    def _add_commands(self) -> None:
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            command = getattr(module, "command", None)
+            if isinstance(command, click.Command):
+                self.add_command(command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load()
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rtcr")
 def cli() -> None:
     """Real-time checkpoint/restore for Genode-style components.
@@ -26,19 +74,6 @@ def cli() -> None:
     look at the store (``rtcr inspect``), and continue any checkpoint in a
     fresh machine (``rtcr restore``).
     """
-
-
-def _register_commands() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:
@@ -56,6 +91,6 @@ def main() -> None:
     except RtcrError as exc:
         click.echo(f"rtcr: error: {exc}", err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         click.echo("rtcr: interrupted", err=True)
         sys.exit(130)
