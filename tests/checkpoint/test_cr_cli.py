@@ -262,6 +262,18 @@ def test_an_option_that_does_nothing_says_so(example: Example, tmp_path: Path,
     assert says in warning, warning
 
 
+def test_a_restore_ending_before_its_first_checkpoint_counts_what_it_ran_after_the_checkpoint(
+        counter_store: tuple[Path, dict[str, Any]], example: Example, tmp_path: Path) -> None:
+    newest = _inspect(counter_store[0])[-1]["instructions"]
+    end = reference(example("counter")).instructions
+    done = rtcr("restore", counter_store[0], "--into", tmp_path / "fork", "--every", "1G")
+    assert done.returncode == 0, done.stderr
+    (warning,) = warnings_of(done.stderr)
+    assert (f"the run ended {end - newest:,} instructions after the checkpoint it restored "
+            f"(at instruction {newest:,}), before its first checkpoint (--every "
+            f"1,000,000,000 is longer than the run)") in warning
+
+
 def test_restore_with_granularity_and_strategy_full_says_granularity_does_nothing(
         counter_store: tuple[Path, dict[str, Any]]) -> None:
     done = rtcr("restore", counter_store[0], "--strategy", "full", "--granularity", "4")
