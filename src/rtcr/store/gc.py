@@ -110,8 +110,9 @@ def _choose(backend: StoreBackend, ids: list[int], keep: int, force: bool
                             None)
                 hint = (f"the newest good checkpoint is {good}" if good is not None
                         else "no checkpoint of the store verifies")
+                which = "newest good checkpoint" if keep == 1 else f"newest {keep} good checkpoints"
                 raise CorruptCheckpoint(cid, f"{why}; gc refused ({hint}; --force keeps the "
-                                        f"newest {keep} good checkpoints and drops corrupt ones)")
+                                        f"{which} and drops corrupt ones)")
         return newest, []
     kept: list[int] = []
     dropped: list[int] = []
