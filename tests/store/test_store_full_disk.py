@@ -3,6 +3,7 @@ nothing half-made. On a real, small tmpfs."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,43 @@ def test_creating_a_store_on_a_full_disk_leaves_nothing_and_says_so(
         (disk / "ballast").unlink()
         Store.open_or_create(disk / "s").close()
         assert Store.open(disk / "s").ids() == []
+
+
+def _one_pack_with_room_for_the_newest(disk: Path) -> int:
+    """A store at ``disk``/s whose checkpoints share one pack (as after one run), on a disk
+    with room for the newest one's pages but not also for the database's journal; the
+    newest checkpoint."""
+    store = Store.create(disk / "s")
+    parent = None
+    for step in range(6):  # large manifests: a database of a few hundred KiB
+        parent = write(store, {"m": 64}, {("m", i): rand_page((step, i)) for i in range(64)},
+                       parent=parent, manifest={"state": rand_page(step).hex() * 4})
+    assert len(list((disk / "s" / "packs").iterdir())) == 1
+    store.close()
+    with open(disk / "ballast", "wb") as ballast:
+        ballast.write(bytes(shutil.disk_usage(disk).free - 64 * 4096 - 65536))
+    return parent
+
+
+def test_gc_compacts_only_when_the_live_pages_and_the_journal_both_fit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        newest = _one_pack_with_room_for_the_newest(disk)
+        code, out, err = run_cli(["gc", str(disk / "s"), "--keep", "1"], capsys, monkeypatch)
+        assert (code, "Traceback" in err) == (0, False), err
+        assert int(out.split("freed ")[1].split()[0].replace(",", "")) >= 4 * 64 * 4096
+        with Store.open(disk / "s") as reopened:
+            assert reopened.ids() == [newest]
+            assert reopened.verify().ok
+
+
+def test_a_dry_run_on_a_full_disk_counts_what_freeing_in_place_would_free(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with tmpfs(tmp_path / "disk", "4m") as disk:
+        _one_pack_with_room_for_the_newest(disk)
+        with Store.open(disk / "s") as store:
+            would = store.gc(keep=1, dry_run=True).bytes_freed
+            did = store.gc(keep=1).bytes_freed
+        assert would >= did >= 4 * 64 * 4096

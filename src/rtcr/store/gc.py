@@ -18,7 +18,9 @@ The rules:
   and the metadata changes in one transaction; only then are old packs
   deleted. A crash at any point leaves either the old or the new state.
 - On a full disk gc frees what needs no new space (leftovers, packs with
-  nothing live) and compacts only what fits; what it could not do is
+  nothing live) and compacts only when the copies and the journal of its
+  transaction both fit (else it punches holes where the packs hold nothing
+  live); what it could not do is
   reported with the number of bytes it would need. The database is shrunk
   in place (incremental vacuum), which needs no second copy of it.
 """
@@ -199,7 +201,9 @@ def gc(backend: StoreBackend, keep: int, *, keep_also: Collection[int] = (),
                 live_per_pack[pack] = live_per_pack.get(pack, 0) + n
             dead = [p for p in sizes if live_per_pack.get(p, 0) == 0]
             partial = sorted(p for p in sizes if 0 < live_per_pack.get(p, 0) < sizes[p])
-            need = sum(live_per_pack[p] for p in partial)
+            # Compaction's copies and then the transaction's journal (up to the
+            # database's size) must both fit, or the commit fails for want of room.
+            need = sum(live_per_pack[p] for p in partial) + _dir_bytes([str(backend.db_path)])
             free = shutil.disk_usage(backend.packs.directory).free
             compact = partial if need <= free else []
             report = GcReport(removed=[c for c in removed if c not in corrupt],
@@ -212,6 +216,8 @@ def gc(backend: StoreBackend, keep: int, *, keep_also: Collection[int] = (),
             report.bytes_freed = _dir_bytes([str(pack_files[p]) for p in gone])
             if dry_run:
                 report.bytes_freed -= sum(live_per_pack.get(p, 0) for p in compact)
+                if partial and not compact:  # the holes it would punch (up to)
+                    report.bytes_freed += sum(sizes[p] - live_per_pack[p] for p in partial)
                 return report
             moved: dict[Blob, Blob] = {}
             if compact:
