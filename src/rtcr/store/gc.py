@@ -46,9 +46,9 @@ from rtcr.errors import (
 
 from .backend import StoreBackend
 from .chains import CheckpointRecord, ObjectTable, lineage, load_record, resolve, tables_digest
-from .creation import write_reserve
+from .creation import spend_reserve, write_reserve
 from .database import full_disk, meta_int, meta_value
-from .format import DB_NAME, RESERVE_NAME, Codec, record_checksum
+from .format import DB_NAME, Codec, record_checksum
 from .native import PageTable, punch
 from .packs import PackAppender
 from .tags import drop_tags_of_removed
@@ -380,10 +380,8 @@ def _commit(backend: StoreBackend, conn: sqlite3.Connection, kept: list[int],
         with suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         # The reserve is there for this: give its room to the journal and retry.
-        reserve = backend.path / RESERVE_NAME
-        if not reserve.exists():
+        if not spend_reserve(backend.path):
             raise _journal_full(backend) from exc
-        reserve.unlink()
         try:
             transaction()
         except sqlite3.OperationalError as again:
