@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from store_helpers import rand_page, run_cli, tmpfs, write
 
+from rtcr.checkpoint import EXIT_STORE
 from rtcr.errors import StoreFull
 from rtcr.store import Store
 from rtcr.store.format import RESERVE_NAME
@@ -164,3 +165,18 @@ def test_a_store_that_cannot_open_on_a_full_disk_says_how_much_room_it_needs(
         with pytest.raises(StoreFull, match=f"{disk / 's'}: disk full: opening the store needs "
                                             "32,768 bytes free"):
             Store.open(disk / "s")
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["verify"], ["gc", "--keep", "1"]])
+def test_a_full_disk_ends_a_command_with_the_store_failure_status_not_bad_input(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    with tmpfs(tmp_path / "disk", "2m") as disk:
+        Store.create(disk / "s").close()
+        (disk / "s" / RESERVE_NAME).unlink()
+        _fill_to_the_last_byte(disk)
+        code, _out, err = run_cli([command[0], str(disk / "s"), *command[1:]], capsys,
+                                  monkeypatch)
+        assert (code, err.splitlines()) == (EXIT_STORE, [
+            f"rtcr: error: {disk / 's'}: disk full: opening the store needs 32,768 bytes free "
+            "for SQLite's WAL index (store.sqlite-shm); free that much and try again"])

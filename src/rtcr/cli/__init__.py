@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from rtcr.errors import RtcrError
+from rtcr.errors import RtcrError, StoreFull
 
 
 class _Interrupted(Exception):
@@ -77,7 +77,8 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Entry point: rtcr errors become one line on stderr and exit status 2."""
+    """Entry point: rtcr errors become one line on stderr and exit status 2 (74 for a
+    full disk)."""
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -88,6 +89,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except StoreFull as exc:  # the disk, not the input: the status of a failed checkpoint
+        from rtcr.checkpoint import EXIT_STORE  # (loaded with the command that failed)
+
+        click.echo(f"rtcr: error: {exc}", err=True)
+        sys.exit(EXIT_STORE)
     except RtcrError as exc:
         click.echo(f"rtcr: error: {exc}", err=True)
         sys.exit(2)
