@@ -234,6 +234,13 @@ def test_every_1_warns_with_the_expected_checkpoints_and_store_size(
     assert "KiB of state" in warning and "an estimate" in warning
 
 
+def test_the_max_instructions_stop_counts_instructions_as_every_other_line(
+        example: Example) -> None:
+    done = rtcr("run", example("counter"), "--max-instructions", "12k")
+    assert done.returncode == 124
+    assert one_clear_line(done.stderr).startswith("rtcr: limit: stopped after 12,0")
+
+
 def test_a_reasonable_interval_gives_no_warning(counter_store: tuple[Path, dict[str, Any]],
                                                 example: Example, tmp_path: Path) -> None:
     done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every", "1M")
