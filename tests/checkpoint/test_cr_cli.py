@@ -303,6 +303,13 @@ def test_summary_json_into_a_missing_directory_fails_before_the_run(
                   if not line.startswith(("Usage:", "Try '")) and line.strip()))
 
 
+def test_summary_json_where_the_file_system_refuses_files_fails_before_the_run(
+        example: Example) -> None:
+    done = rtcr("run", example("counter"), "--summary-json", "/proc/rtcr-summary.json")
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "/proc/rtcr-summary.json: not writable" in done.stderr
+
+
 def test_plot_into_a_missing_directory_creates_it_and_says_so(
         counter_store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     png = tmp_path / "new" / "pages.png"

@@ -135,11 +135,29 @@ def check_summary_path(summary_json: str | None) -> None:
         why = "a directory"
     elif not parent.is_dir():
         why = f"its directory {parent} does not exist"
-    elif not os.access(path if path.exists() else parent, os.W_OK):
-        why = "not writable"
     else:
-        return
+        refused = _refused_write(path)
+        if refused is None:
+            return
+        why = f"not writable ({refused})"
     raise click.BadParameter(f"{summary_json}: {why}", param_hint="--summary-json")
+
+
+def _refused_write(path: Path) -> str | None:
+    """Why the file system refuses to write ``path`` (None: it does not), found by trying:
+    permission bits do not tell (root, /proc, read-only and network mounts). A file
+    there is opened for appending, unchanged; a new one is created and removed."""
+    try:
+        if path.exists():
+            with open(path, "a"):
+                pass
+        else:
+            with open(path, "x"):
+                pass
+            path.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 class RetentionReport:
