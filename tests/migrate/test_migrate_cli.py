@@ -39,6 +39,16 @@ def long_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                           "-DDIRTY_PERMILLE=100"])
 
 
+@pytest.fixture(scope="module")
+def rewriting_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A component that writes every page of its 4 MiB per round, a round in a few
+    milliseconds: faster than any pre-copy round can send them."""
+    out = tmp_path_factory.mktemp("rewriting") / "rewriting_target.elf"
+    return compile_component([ROOT / "benchmarks" / "concurrent_target.c"], out,
+                             extra_flags=["-DTARGET_MB=4", "-DROUNDS=300",
+                                          "-DDIRTY_PERMILLE=1000"])
+
+
 def migrated(elf: Path, tmp_path: Path, at: int, *args: str) -> tuple[Finished, Finished]:
     receiver = Receiver(tmp_path)
     try:
@@ -84,6 +94,26 @@ def test_pre_copy_sends_rounds_while_the_component_runs(long_target: Path,
     assert migration["mode"] == "pre-copy"
     assert migration["rounds"] == 3
     assert source.summary["instructions"] > ref.instructions // 10 + 1_000_000
+
+
+def test_pre_copy_throttles_a_component_that_writes_faster_than_rounds_go(
+        rewriting_target: Path, tmp_path: Path) -> None:
+    ref = reference(rewriting_target)
+    source, receiver = migrated(rewriting_target, tmp_path, ref.instructions // 10,
+                                "--downtime-ms", "0.001")
+    assert_continued(ref, source, receiver)  # held back, it is the same run
+    assert source.summary is not None
+    assert source.summary["migration"]["throttle_percent"] > 0
+    assert "throttled up to" in source.stderr
+
+
+def test_no_auto_converge_never_throttles(rewriting_target: Path, tmp_path: Path) -> None:
+    ref = reference(rewriting_target)
+    source, receiver = migrated(rewriting_target, tmp_path, ref.instructions // 10,
+                                "--downtime-ms", "0.001", "--no-auto-converge")
+    assert_continued(ref, source, receiver)
+    assert source.summary is not None
+    assert source.summary["migration"]["throttle_percent"] == 0
 
 
 def test_the_source_summary_reports_the_migration(example: Callable[[str], Path],

@@ -36,7 +36,13 @@ from rtcr.store import Store
 from rtcr.toolchain import compile_component
 
 RTCR = [sys.executable, "-m", "rtcr"]
-MODES = ("stop-and-copy", "pre-copy", "post-copy")
+#: Each row of the table: its label and the `rtcr run` options that choose it.
+MODES: dict[str, tuple[str, ...]] = {
+    "stop-and-copy": ("--migrate-mode", "stop-and-copy"),
+    "pre-copy": ("--migrate-mode", "pre-copy"),
+    "pre-copy, no auto-converge": ("--migrate-mode", "pre-copy", "--no-auto-converge"),
+    "post-copy": ("--migrate-mode", "post-copy"),
+}
 BASELINE = "stop-and-copy"
 #: Per mille of the pages the target writes per interval.
 FRACTIONS = (10, 100, 500)
@@ -112,7 +118,8 @@ def _serve(work: Path, secret: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def migrate_once(elf: Path, work: Path, target_mb: int, mode: str) -> dict[str, Any]:
-    """One migration of ``elf`` in ``mode``: the source's `migration` summary object."""
+    """One migration of ``elf`` as the row ``mode`` of `MODES` says: the source's
+    `migration` summary object."""
     secret = work / "secret"
     secret.write_text(_SECRET)
     receiver, address = _serve(work, secret)
@@ -122,7 +129,7 @@ def migrate_once(elf: Path, work: Path, target_mb: int, mode: str) -> dict[str, 
         done = subprocess.run(
             [*RTCR, "run", str(elf), "--ram", f"{target_mb + RAM_HEADROOM_MB}M",
              "--migrate-to", address, "--migrate-at", str(migration_point(target_mb)),
-             "--migrate-mode", mode, "--secret-file", str(secret),
+             *MODES[mode], "--secret-file", str(secret),
              "--staging-budget", f"{target_mb + RAM_HEADROOM_MB}M",
              "--summary-json", str(summary)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=_TIMEOUT)
@@ -210,13 +217,15 @@ def run_migration(sizes: list[int], fractions: list[int], work: Path,
 
 def migration_lines(results: dict[str, Any]) -> list[str]:
     """The figures as the rows of two markdown tables."""
-    md = ["| target | dirty/interval | mode | rounds | downtime ms | total ms | sent / image "
-          f"| downtime / {BASELINE} | total / {BASELINE} |",
-          "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    md = ["| target | dirty/interval | mode | rounds | throttle | downtime ms | total ms "
+          f"| sent / image | downtime / {BASELINE} | total / {BASELINE} |",
+          "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for entry in results["migrations"]:
         for mode, m in entry["modes"].items():
+            throttle = f"{m['throttle_percent']} %" if "throttle_percent" in m else ""
             md.append(f"| {entry['target_mb']} MiB | {entry['permille'] / 10:g} % | {mode} | "
-                      f"{m['rounds']} | {m['downtime_ms']:.1f} | {m['total_ms']:.1f} | "
+                      f"{m['rounds']} | {throttle} | {m['downtime_ms']:.1f} | "
+                      f"{m['total_ms']:.1f} | "
                       f"{m['sent_per_image']:.2f} | {m['downtime_ratio']:.3f} | "
                       f"{m['total_ratio']:.3f} |")
     md += ["", "| target | first instr. eager ms | lazy ms | lazy / eager | complete eager s "

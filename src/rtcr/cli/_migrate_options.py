@@ -45,11 +45,16 @@ _OPTIONS = [
     click.option("--max-rounds", type=click.IntRange(min=1), default=DEFAULT_MAX_ROUNDS,
                  show_default=True,
                  help="Pre-copy rounds at most, the last (stopped) one included."),
+    click.option("--auto-converge/--no-auto-converge", default=True, show_default=True,
+                 help="Pre-copy throttles a component that writes faster than rounds go out "
+                      "(it gets less of the host's time; its own clock, counting "
+                      "instructions, does not notice), so that the rounds shrink and the "
+                      "stopped last one is short."),
     click.option("--secret-file", type=click.Path(path_type=Path), default=None,
                  help="File holding the secret shared with the receiver (16 bytes at least)."),
 ]
 _NAMES = ("migrate_to", "migrate_at", "migrate_mode", "downtime_ms", "max_rounds",
-          "secret_file")
+          "auto_converge", "secret_file")
 
 
 def migrate_options(func: Any) -> Any:
@@ -70,8 +75,8 @@ def migrate_options(func: Any) -> Any:
 
 
 def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
-          downtime_ms: float, max_rounds: int, secret_file: Path | None,
-          staging_budget: int) -> MigrationPlan | None:
+          downtime_ms: float, max_rounds: int, auto_converge: bool,
+          secret_file: Path | None, staging_budget: int) -> MigrationPlan | None:
     if migrate_to is None:
         if migrate_at is not None or secret_file is not None:
             raise click.UsageError("--migrate-at and --secret-file go with --migrate-to")
@@ -80,7 +85,8 @@ def _plan(migrate_to: str | None, migrate_at: int | None, migrate_mode: str,
         raise click.UsageError("--migrate-to needs --secret-file (the secret shared with the "
                                "receiver)")
     return MigrationPlan(migrate_to, read_secret(secret_file), migrate_at or 0,
-                         Mode(migrate_mode), downtime_ms, max_rounds, staging_budget)
+                         Mode(migrate_mode), downtime_ms, max_rounds, staging_budget,
+                         auto_converge)
 
 
 def _tell(line: str) -> None:
@@ -120,7 +126,9 @@ def _finish(session: Session, plan: MigrationPlan, outcome: MigrationResult,
         _tell(f"rtcr: {name} migrated to {plan.to} (checkpoint {stats.checkpoint} there) "
               f"at instruction {run.instructions} after {stats.rounds} "
               f"round{'s' if stats.rounds != 1 else ''}, "
-              f"downtime {stats.downtime_ms:.1f} ms")
+              f"downtime {stats.downtime_ms:.1f} ms"
+              + (f", throttled up to {stats.throttle_percent} %" if stats.throttle_percent
+                 else ""))
         sys.stdout.flush()
         sys.exit(0)
     if stats is not None and stats.handed_over:  # said already, by `migrate`

@@ -9,9 +9,12 @@ over the wire (`transfer.WireTarget`) instead of into a store:
   the commit worker sends them. Round k holds the pages written since
   round k-1 (read-only-attach tracking). When the pages dirty now would
   take no longer than ``downtime_ms`` at the best rate measured so far, or
-  no fewer than the last round held (not converging), or ``max_rounds`` is
-  reached, the component is stopped and the last increment -- with the
-  complete state -- is sent;
+  ``max_rounds`` is reached, the component is stopped and the last
+  increment -- with the complete state -- is sent. A round whose write set
+  did not shrink to half of what the round before sent is not converging:
+  with ``auto_converge`` the component is throttled (`Throttle`) for the
+  next round, as QEMU's auto-converge throttles a vCPU; without it, or once
+  the throttle is at its limit, the next round is the last;
 - *stop-and-copy* (the baseline): the component is stopped and one full
   checkpoint is sent;
 - *post-copy*: the component is stopped, its state sent, and it runs at
@@ -45,6 +48,12 @@ from .wire import Kind, ProtocolError, connect
 
 DEFAULT_DOWNTIME_MS = 50.0
 DEFAULT_MAX_ROUNDS = 8
+# Throttling stops here: the component keeps a hundredth of the host's time, so a
+# migration that cannot converge even then still ends (with its last round stopped).
+MAX_THROTTLE = 0.99
+# A throttled component is held back in naps this long at most, so that the end of the
+# round in flight is noticed soon after it comes.
+_NAP_SECONDS = 0.005
 # A post-copy migration failed after the receiver started the component: it runs nowhere
 # here, and its memory is split between the two hosts (sysexits' EX_TEMPFAIL).
 EXIT_HANDED_OVER = 75
@@ -67,6 +76,43 @@ class MigrationPlan:
     downtime_ms: float = DEFAULT_DOWNTIME_MS
     max_rounds: int = DEFAULT_MAX_ROUNDS
     staging_budget: int = DEFAULT_BUDGET
+    auto_converge: bool = True
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The share of the host's time a pre-copy migration holds the component back.
+
+    Pre-copy converges only if the component writes fewer pages per round
+    than a round sends. When it writes faster, slowing it down is the only
+    lever: the guest cannot tell, because its clock counts instructions, not
+    host time (the determinism contract), so a throttled run is the same run,
+    only later. Each round that does not converge (its write set is more than
+    half of what it sent) halves the component's share of the host's time,
+    and quarters it when the component wrote as many pages as were sent: a
+    write set saturates at the pages there are, so it then says only that
+    the rate is at least that high. Fewer rounds than QEMU's fixed 10 %
+    steps, which matters with eight rounds, not hundreds.
+    """
+
+    fraction: float = 0.0  # 0: full speed; MAX_THROTTLE: a hundredth of it
+
+    @property
+    def at_limit(self) -> bool:
+        return self.fraction >= MAX_THROTTLE
+
+    def tightened(self, dirty: int, sent: int) -> Throttle:
+        """After a round that sent ``sent`` pages while ``dirty`` were written again."""
+        cut = 0.25 if dirty >= sent else 0.5
+        return Throttle(min(MAX_THROTTLE, 1.0 - (1.0 - self.fraction) * cut))
+
+    def pause_after(self, ran_seconds: float) -> float:
+        """How long to hold the component after it ran ``ran_seconds`` of host time."""
+        return ran_seconds * self.fraction / (1.0 - self.fraction)
+
+    @property
+    def percent(self) -> int:
+        return round(self.fraction * 100)
 
 
 @dataclass(frozen=True)
@@ -90,6 +136,7 @@ class MigrationStats:
     failure: str | None = None
     handed_over: bool = False
     pages_pulled: int | None = None  # post-copy: pages the receiver asked for first
+    throttle_percent: int = 0  # pre-copy: the most the component was held back
 
     def as_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -104,6 +151,8 @@ class MigrationStats:
             out["handed_over"] = True
         if self.pages_pulled is not None:
             out["pages_pulled"] = self.pages_pulled
+        if self.mode is Mode.PRE_COPY:
+            out["throttle_percent"] = self.throttle_percent
         return out
 
 
@@ -138,6 +187,7 @@ class _Rounds:
         self.checkpointer = Checkpointer(session.machine, session.component, session.runtime,
                                          target, staging=StagingArea(plan.staging_budget))
         self.error: RtcrError | None = None
+        self.throttle = Throttle()  # only ever tightened: the last is the most
 
     def last_round_due(self) -> bool:
         rounds = self.target.rounds
@@ -146,26 +196,45 @@ class _Rounds:
         if not rounds:
             return False
         dirty = dirty_pages(self.session)
-        if len(rounds) >= 2 and dirty >= rounds[-1].info.pages:
-            return True  # not converging: the component writes as fast as rounds go out
-        rate = max(r.info.pages / r.seconds for r in rounds if r.seconds > 0)  # pages/s
-        return dirty / rate * 1000 <= self.plan.downtime_ms
+        rate = max((r.info.pages / r.seconds for r in rounds if r.seconds > 0),
+                   default=0.0)  # pages/s
+        if rate and dirty / rate * 1000 <= self.plan.downtime_ms:
+            return True
+        sent = rounds[-1].info.pages
+        if 2 * dirty <= sent:
+            return False  # converging: the next round is at most half of this one
+        if self.plan.auto_converge and not self.throttle.at_limit:
+            self.throttle = self.throttle.tightened(dirty, sent)
+            return False
+        # Not converging at all: another round would send as much again.
+        return len(rounds) >= 2 and dirty >= sent
 
     def run_while_sending(self) -> SessionResult:
-        """Run the component until the round in flight is committed (or failed)."""
+        """Run the component until the round in flight is committed (or failed), held back
+        by the throttle between its time slices."""
         checkpointer = self.checkpointer
         before = len(checkpointer.history)
+        slice_began = time.perf_counter()
 
-        def poll() -> None:
+        def round_over() -> bool:
             try:
                 checkpointer.background()
             except RtcrError as exc:
                 self.error = exc
+            return (self.error is not None or self.interrupted()
+                    or len(checkpointer.history) > before)
 
-        return self.session.run(
-            max_instructions=self.limit(), on_progress=poll,
-            stop_when=lambda: (self.error is not None or self.interrupted()
-                               or len(checkpointer.history) > before))
+        def poll() -> None:
+            nonlocal slice_began
+            now = time.perf_counter()
+            wake = now + self.throttle.pause_after(now - slice_began)
+            while now < wake and not round_over():
+                time.sleep(min(_NAP_SECONDS, wake - now))
+                now = time.perf_counter()
+            slice_began = time.perf_counter()
+
+        return self.session.run(max_instructions=self.limit(), on_progress=poll,
+                                stop_when=round_over)
 
     def close(self) -> None:
         self.checkpointer.committer.close()
@@ -216,7 +285,7 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
                 channel.refuse(reason)
                 channel.close()
                 return MigrationResult(during, _stats(plan, target, started, None, None,
-                                                      reason))
+                                                      reason, rounds.throttle))
         stopped = time.perf_counter()
         target.final = True
         rounds.checkpointer.take()
@@ -231,11 +300,12 @@ def migrate(session: Session, plan: MigrationPlan, *, max_instructions: int | No
                              f"migrated to {plan.to}", fault_totals(machine),
                              wall_seconds=done - started)
         return MigrationResult(gone, _stats(plan, target, started, (done - stopped) * 1000,
-                                            target.rounds[-1].info.id, None))
+                                            target.rounds[-1].info.id, None, rounds.throttle))
     except RtcrError as exc:
         if target is not None:
             target.channel.close()
-        stats = _stats(plan, target, started, None, None, str(exc))
+        stats = _stats(plan, target, started, None, None, str(exc),
+                       rounds.throttle if rounds is not None else Throttle())
         if rounds is not None:
             rounds.close()
             rounds = None
@@ -315,10 +385,11 @@ def _keep(session: Session) -> str:
 
 def _stats(plan: MigrationPlan, target: WireTarget | None, started: float,
            downtime_ms: float | None, checkpoint: int | None,
-           failure: str | None) -> MigrationStats:
+           failure: str | None, throttle: Throttle) -> MigrationStats:
     return MigrationStats(
         plan.mode, len(target.rounds) if target else 0,
         target.channel.bytes_sent if target else 0, target.pages_sent if target else 0,
         None if downtime_ms is None else round(downtime_ms, 3),
-        (time.perf_counter() - started) * 1000, checkpoint, failure)
+        (time.perf_counter() - started) * 1000, checkpoint, failure,
+        throttle_percent=throttle.percent)
 
