@@ -7,9 +7,13 @@ command never means editing a shared list.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import pkgutil
+import signal
 import sys
+from typing import NoReturn
 
 import click
 
@@ -98,5 +102,21 @@ def main() -> None:
         click.echo(f"rtcr: error: {exc}", err=True)
         sys.exit(2)
     except (KeyboardInterrupt, _Interrupted):
-        click.echo("rtcr: interrupted", err=True)
-        sys.exit(130)
+        _interrupted()
+
+
+def _interrupted() -> NoReturn:
+    """End a command Ctrl-C stopped before a run took over SIGINT: one line, exit 130.
+
+    Another Ctrl-C is ignored from here on, and the process ends without the
+    interpreter's shutdown, which (after an interrupt during start-up) could
+    still end it by SIGINT instead of with the status (-2, not 130). Nothing
+    is left to clean up: leaving the command closed its stores.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    click.echo("rtcr: interrupted", err=True)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(130)
