@@ -51,6 +51,7 @@ EXPECTED_BLOCKERS = {
     "jit": set(),
     "remap": set(),
     "clock": set(),
+    "pd_ref": set(),
 }
 
 # Faults each workload reflects to its own handler (one pause right after each).
