@@ -41,6 +41,12 @@ CXX_INSTALL_HINT = (
 )
 
 
+NOT_FOUND_HINT = (
+    "not on PATH: install it (`apt-get install clang` brings clang and clang++), or name "
+    "another with --cc/--cxx or $RTCR_CC/$RTCR_CXX, or none for the default (cc, g++)"
+)
+
+
 class CompileError(ToolchainError):
     """The compiler ran and failed; ``stderr`` holds its diagnostics."""
 
@@ -135,7 +141,7 @@ def _resolve(spec: str) -> tuple[str, ...]:
         raise ToolchainError("empty compiler name")
     exe = shutil.which(parts[0])
     if exe is None:
-        raise ToolchainError(f"compiler not found: {parts[0]!r}")
+        raise ToolchainError(f"compiler not found: {parts[0]!r} ({NOT_FOUND_HINT})")
     return (exe, *parts[1:])
 
 

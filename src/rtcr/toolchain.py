@@ -42,7 +42,6 @@ from rtcr.errors import ToolchainError
 COMMON_FLAGS: tuple[str, ...] = (
     "-static",
     "-fno-pie",
-    "-no-pie",
     "-fno-stack-protector",
     "-fcf-protection=none",
     "-mno-red-zone",
@@ -50,7 +49,8 @@ COMMON_FLAGS: tuple[str, ...] = (
     "-g0",
 )
 
-#: Flags of the final link, whatever the language.
+#: Flags of the final link, whatever the language. (``-static`` alone links a
+#: non-PIE executable with gcc and clang; clang warns about a ``-no-pie`` beside it.)
 LINK_FLAGS: tuple[str, ...] = (
     "-nostdlib",
     "-Wl,--build-id=none",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,15 @@ def test_a_rom_first_opened_after_a_checkpoint_opens_in_the_restored_run(
         ids = store.ids()
         assert len(ids) >= 5
         assert_every_checkpoint_restores(reference, store, ids)
+
+
+def test_a_fault_the_runtime_forwards_to_the_components_handler_counts_once_in_the_summary(
+        genode_component: Build, tmp_path: Path) -> None:
+    # api_seal's two writes to sealed RAM pass the runtime's map (which forwards them,
+    # tracking nothing under `full`) before they reach the component's own handler.
+    summary = tmp_path / "summary.json"
+    proc = subprocess.run([sys.executable, "-m", "rtcr", "run", "--strategy", "full",
+                           "--summary-json", str(summary), str(genode_component("api_seal"))],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(summary.read_text())["faults"] == {"read": 0, "write": 2, "exec": 0}

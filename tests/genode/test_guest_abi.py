@@ -39,6 +39,12 @@ int main(void)
 	long doomed = rtcr_rm_create(8192);
 	show("destroy", rtcr_rm_destroy(doomed));
 	show("attach_into_destroyed", rtcr_attach(doomed, ds, 0, 0, -1, RTCR_W));
+	long caps_before = rtcr_caps_avail();
+	long charged = rtcr_rm_create(8192);
+	rtcr_rm_dataspace(charged);
+	show("rm_create_charges_caps", caps_before - rtcr_caps_avail());
+	rtcr_rm_destroy(charged);
+	show("destroy_refunds_caps", rtcr_caps_avail() == caps_before);
 	show("thread_self", rtcr_thread_self());
 	show("kill_self", rtcr_thread_kill(rtcr_thread_self()));
 	show("kill_unknown", rtcr_thread_kill(777));
@@ -90,6 +96,8 @@ def probes(compile_c: CompileC) -> dict[str, str]:
     ("destroy_bad_cap", -Errno.ECAP),
     ("destroy", 0),
     ("attach_into_destroyed", -Errno.ECAP),
+    ("rm_create_charges_caps", 2),
+    ("destroy_refunds_caps", 1),
     ("thread_self", 1),
     ("kill_self", -Errno.EINVAL),
     ("kill_unknown", -Errno.ENOTHREAD),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from genode_support import EXAMPLES, Build
 
+from rtcr.store import Store
+
 
 def rtcr(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "rtcr", *args], capture_output=True,
@@ -29,6 +31,18 @@ def test_a_passing_package_prints_its_log_and_pass(genode_component: Build) -> N
     assert proc.returncode == 0, proc.stderr
     assert lines[0] == "[sheep_counter] 1 sheep. zzZ (1000 ms)"
     assert lines[-1].startswith("PASS sheep_counter: exit: log '1 sheep. zzZ*' ..., exit 0")
+
+
+def test_the_packages_quotas_and_config_reach_the_component(genode_component: Build,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "runtime"
+    path.write_text("runtime | ram: 6M | caps: 150 | binary: api_config\n"
+                    "+ succeed | exit: 0\n  : number: 12 hex: 0x0*quota: 6M 150\n"
+                    "+ config | number: 12\n-\n")
+    proc = rtcr("test", str(path), "--binary", str(genode_component("api_config")), "-q")
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.startswith("PASS api_config: exit: log 'number: 12 hex: 0x0*quota: "
+                                  "6M 150', exit 0")
 
 
 def test_a_fail_pattern_fails_with_its_line(genode_component: Build, tmp_path: Path) -> None:
@@ -56,15 +70,18 @@ def test_an_idle_component_runs_into_its_deadline(genode_component: Build,
                                   "after 20 s) at 20.000000 s virtual time")
 
 
-def test_every_checkpoint_is_restored_and_passes(genode_component: Build) -> None:
+def test_every_checkpoint_is_restored_and_passes(genode_component: Build,
+                                                 tmp_path: Path) -> None:
+    store = tmp_path / "store"
     proc = rtcr("test", str(EXAMPLES / "runtime"), "--binary",
-                str(genode_component("sheep_counter_legacy")), "--every", "997", "-q")
+                str(genode_component("sheep_counter_legacy")), "--every", "997",
+                "--store", str(store), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    # About 10 of them: how many follows from the run's instruction count (--every 997).
     restored = re.search(r"restored from each of (\d+) checkpoints, each passes the same way",
                          proc.stdout)
     assert restored is not None, proc.stdout
-    assert int(restored.group(1)) >= 5
+    with Store.open(store) as kept:
+        assert int(restored.group(1)) == len(kept.ids()) >= 10
 
 
 def test_a_source_binary_is_compiled_first(tmp_path: Path) -> None:

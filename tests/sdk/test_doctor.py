@@ -9,6 +9,8 @@ from pathlib import Path
 
 from sdk_support import EXAMPLES_DIR, needs_cc
 
+from rtcr.compilers import NOT_FOUND_HINT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,4 +57,5 @@ def test_doctor_without_the_named_compiler_fails_that_check(tmp_path: Path) -> N
     done = doctor(env=env)
     assert done.returncode == 1
     first = done.stdout.splitlines()[0]
-    assert first == f"FAIL  C compiler: compiler not found: '{tmp_path / 'no-such-cc'}'"
+    assert first == (f"FAIL  C compiler: compiler not found: '{tmp_path / 'no-such-cc'}' "
+                     f"({NOT_FOUND_HINT})")

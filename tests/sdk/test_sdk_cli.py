@@ -30,6 +30,21 @@ def test_cc_success(tmp_path: Path) -> None:
     assert load_elf(out).name == "hello"
 
 
+@pytest.mark.parametrize("suffix", [".cc", ".cpp", ".cxx"])
+def test_cc_compiles_a_cxx_source_by_its_suffix(tmp_path: Path, suffix: str) -> None:
+    # `if constexpr` and a lambda in a constant: C++ (C++17/20), not C.
+    source = tmp_path / f"answer{suffix}"
+    source.write_text("#include <rtcr.h>\n"
+                      "constexpr auto answer = [] { if constexpr (sizeof(long) == 8) return 42; "
+                      "else return 0; };\n"
+                      "int main() { rtcr_printf(\"%d\\n\", answer()); return 0; }\n")
+    out = tmp_path / "answer.elf"
+    proc = rtcr("cc", str(source), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    done = rtcr("run", str(out))
+    assert (done.returncode, done.stdout) == (0, "[answer] 42\n")
+
+
 @needs_cc
 def test_cc_options(tmp_path: Path) -> None:
     inc = tmp_path / "inc"
@@ -131,6 +146,17 @@ def test_bad_compiler_named(tmp_path: Path) -> None:
     env = dict(os.environ, RTCR_CC="/nonexistent/cc")
     proc = rtcr("cc", str(EXAMPLES_DIR / "hello.c"), "-o", str(tmp_path / "h.elf"), env=env)
     assert proc.returncode != 0 and "not found" in proc.stderr
+
+
+def test_a_cxx_compiler_not_installed_is_named_with_what_to_do(tmp_path: Path) -> None:
+    source = tmp_path / "c.cc"
+    source.write_text("int main() { return 0; }\n")
+    proc = rtcr("cc", "--cxx", "clang++-0", str(source), "-o", str(tmp_path / "c.elf"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("rtcr: error: compiler not found: 'clang++-0' "
+                                   "(not on PATH: install it (`apt-get install clang` brings "
+                                   "clang and clang++), or name another with --cc/--cxx or "
+                                   "$RTCR_CC/$RTCR_CXX, or none for the default (cc, g++))")
 
 
 def test_no_compiler_at_all(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -109,3 +109,26 @@ def test_sdk_files_exist() -> None:
     for p in (sdk.HEADER, sdk.LINKER_SCRIPT, sdk.CRT0, *sdk.LIBC_SOURCES, *sdk.CXX_SOURCES,
               *sdk.GENODE_SOURCES):
         assert p.is_file(), p
+
+
+GENODE_ENUM = re.compile(r"enum : long \{(.*?)\};", re.DOTALL)
+
+#: rtcr/genode.h's short names that are not rtcr.h's name without the prefix.
+GENODE_NAME_IN_RTCR_H = {"ATTACH_W": "W", "ATTACH_X": "X"}
+
+
+def test_the_genode_apis_copy_of_the_numbers_agrees_with_rtcr_h() -> None:
+    # rtcr/genode.h repeats rtcr.h's numbers (the Genode headers do not include rtcr.h).
+    text = (sdk.GENODE_INCLUDE_DIR / "rtcr" / "genode.h").read_text()
+    (block,) = GENODE_ENUM.findall(text)
+    numbers = {name: int(value) for name, value in re.findall(r"(\w+)\s*=\s*(-?\d+)", block)}
+    assert numbers
+    d = _defines()
+    assert {name: d[f"RTCR_{GENODE_NAME_IN_RTCR_H.get(name, name)}"] for name in numbers} == \
+        numbers
+
+
+def test_the_sdk_ships_no_prebuilt_object_or_library() -> None:
+    # libsupc++, libgcc_eh and libgcc come from the installed compiler (toolchain.py).
+    built = [p for p in sdk.SDK_DIR.rglob("*") if p.suffix in (".a", ".o", ".so")]
+    assert built == []

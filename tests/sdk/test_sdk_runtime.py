@@ -7,6 +7,8 @@ libgcc_eh need (exceptions, RTTI, guards, per-thread exception globals).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +54,41 @@ int main(void)
 
 ABORTS = "#include <rtcr.h>\nint main(void) { abort(); }\n"
 
+# What the unwinder asks: the unwind-table index of a code address, none for a stack address.
+FIND_OBJECT = r"""
+#include <rtcr.h>
+struct dl_find_object
+{
+	unsigned long long dlfo_flags;
+	void *dlfo_map_start, *dlfo_map_end, *dlfo_link_map, *dlfo_eh_frame;
+	unsigned long long dlfo_reserved[7];
+};
+extern "C" int _dl_find_object(void *pc, dl_find_object *result);
+int main()
+{
+	dl_find_object found { };
+	int code = _dl_find_object((void *)&main, &found);
+	rtcr_printf("code: %d %lx\n", code, (unsigned long)found.dlfo_eh_frame);
+	int local = 0;
+	rtcr_printf("stack: %d\n", _dl_find_object(&local, &found));
+	return 0;
+}
+"""
+
+# Shape's constructor runs with Shape's virtual table: area() is pure there.
+PURE_VIRTUAL_CALL = r"""
+#include <rtcr.h>
+struct Shape
+{
+	Shape() { describe(); }
+	virtual ~Shape() { }
+	void describe() { rtcr_printf("area %d\n", area()); }
+	virtual int area() = 0;
+};
+struct Square : Shape { int area() override { return 4; } };
+int main() { Square square; return square.area(); }
+"""
+
 
 def _run(elf: Path) -> tuple[list[str], Machine]:
     lines: list[str] = []
@@ -67,9 +104,14 @@ def c_runtime(compile_c: CompileC) -> tuple[list[str], Machine]:
 
 
 @pytest.fixture(scope="module")
-def cxx(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Machine]:
+def cxx_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = ROOT / "tests" / "genode" / "components" / "cxx_features.cc"
-    return _run(compile_component([source], tmp_path_factory.mktemp("cxx") / "cxx.elf"))
+    return compile_component([source], tmp_path_factory.mktemp("cxx") / "cxx.elf")
+
+
+@pytest.fixture(scope="module")
+def cxx(cxx_elf: Path) -> tuple[list[str], Machine]:
+    return _run(cxx_elf)
 
 
 def _line(lines: list[str], prefix: str) -> str:
@@ -116,6 +158,46 @@ def test_abort_says_so_and_exits_134(compile_c: CompileC) -> None:
     assert machine.components[0].exit_code == 134
 
 
+def test_dl_find_object_gives_the_unwinder_the_eh_frame_hdr_of_the_executable(
+        tmp_path: Path) -> None:
+    from elftools.elf.elffile import ELFFile
+
+    source = tmp_path / "find.cc"
+    source.write_text(FIND_OBJECT)
+    elf = compile_component([source], tmp_path / "find.elf")
+    with elf.open("rb") as f:
+        hdr = ELFFile(f).get_section_by_name(".eh_frame_hdr")
+        assert hdr is not None and hdr["sh_size"] > 0
+        address = hdr["sh_addr"]
+    lines, _ = _run(elf)
+    assert lines == [f"code: 0 {address:x}", "stack: -1"]
+
+
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="objdump (binutils) is not installed")
+def test_a_cxx_components_only_system_calls_are_the_sdks(cxx_elf: Path) -> None:
+    # libsupc++ and libgcc_eh are linked in: none of their code may enter the kernel.
+    listing = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(cxx_elf)],
+                             capture_output=True, text=True, check=True, timeout=120).stdout
+    function, callers = "", set()
+    for line in listing.splitlines():
+        if line.endswith(">:"):
+            function = line[line.index("<") + 1:-2]
+        elif line.split("\t")[-1].strip() == "syscall":
+            callers.add(function)
+    assert callers
+    assert {f for f in callers
+            if not f.startswith("rtcr_") and f not in ("_start", "_rtcr_thread_trampoline")} \
+        == set()
+
+
+def test_calling_a_pure_virtual_function_says_so_and_aborts(tmp_path: Path) -> None:
+    source = tmp_path / "pure.cc"
+    source.write_text(PURE_VIRTUAL_CALL)
+    lines, machine = _run(compile_component([source], tmp_path / "pure.elf"))
+    assert lines == ["pure virtual function called", "abort() called"]
+    assert machine.components[0].exit_code == 134
+
+
 @pytest.mark.parametrize(("prefix", "expected"), [
     ("constructor ran", "constructor ran before main: 42"),
     ("caught through", "caught through 50 frames: 7"),
@@ -133,6 +215,12 @@ def test_two_threads_catching_at_once_keep_their_own_exceptions(
     lines = [line for line in cxx[0] if "rethrew its own exception" in line]
     assert sorted(lines) == ["thread 1 rethrew its own exception: yes",
                              "thread 2 rethrew its own exception: yes"]
+
+
+def test_a_thread_entering_a_local_static_being_initialised_waits_for_it(
+        cxx: tuple[list[str], Machine]) -> None:
+    assert _line(cxx[0], "contended local static:") == (
+        "contended local static: initialised 1 time(s), 1 racer(s) waited, both saw 7 7")
 
 
 def test_static_destructors_run_at_exit(cxx: tuple[list[str], Machine]) -> None:

@@ -5,6 +5,8 @@
 #include <base/component.h>
 #include <base/log.h>
 #include <base/attached_rom_dataspace.h>
+#include <base/node.h>
+#include <rom_session/connection.h>
 
 using namespace Genode;
 
@@ -29,6 +31,7 @@ void Component::construct(Env &env)
 		log("other: ", other.attribute_value("size", Num_bytes()));
 	}, [&] { log("no other"); });
 	log("has disabled: ", node.has_sub_node("disabled"));
+	log("quota: ", env.pd().ram_quota(), " ", env.pd().cap_quota());
 
 	try {
 		Attached_rom_dataspace missing { env, "no-such-rom" };

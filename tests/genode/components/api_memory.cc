@@ -3,12 +3,17 @@
  * dataspace/*, pd_session/*: RAM, attachments and nested region maps.
  */
 #include <base/component.h>
+#include <base/env.h>
+#include <base/capability.h>
+#include <base/ram_allocator.h>
 #include <base/log.h>
 #include <base/attached_ram_dataspace.h>
 #include <base/attached_dataspace.h>
 #include <rm_session/connection.h>
+#include <region_map/region_map.h>
 #include <region_map/client.h>
 #include <dataspace/client.h>
+#include <dataspace/dataspace.h>
 
 using namespace Genode;
 

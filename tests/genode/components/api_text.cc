@@ -4,6 +4,8 @@
  */
 #include <base/component.h>
 #include <base/log.h>
+#include <base/output.h>
+#include <base/stdint.h>
 #include <util/string.h>
 #include <util/attempt.h>
 #include <util/reconstructible.h>
@@ -25,6 +27,7 @@ void Component::construct(Env &env)
 	log("numbers: ", 42, " ", -7, " ", 3000000000UL, " ", true, " ", (unsigned char)200);
 	log("hex: ", Hex(0x2a), " ", Hex(0x2a, Hex::OMIT_PREFIX, Hex::PAD), " ", Hex((int)-1));
 	log("range: ", Hex_range<addr_t>(0x1000, 0x2000), " empty: ", Hex_range<addr_t>(0x1000, 0));
+	log("range edges: ", Hex_range<uint8_t>(0xf0, 0x10), " ", Hex_range<uint8_t>(0xf0, 0x20));
 	log("pointer: ", (void const *)0xbeef);
 	log("cstring: ", Cstring("truncated text", 9), " char: ", Char('x'));
 	log("string: ", String<16>("id ", 7, "/", Hex(255)));
@@ -40,6 +43,10 @@ void Component::construct(Env &env)
 	log("as_output: ", fits.convert<size_t>([] (size_t n) { return n; },
 	                                       [] (Buffer_error) { return 0UL; }),
 	    " then ", overflows.ok() ? "fit" : "exceeded");
+	char pieces[4] = { '-', '-', '-', '-' };
+	Byte_range_ptr { pieces, sizeof(pieces) }.as_output([&] (Output &out) {
+		print(out, "ab", Cstring("cdef", 4), "g"); });
+	log("exceeded output keeps the pieces that fit: ", Cstring(pieces, sizeof(pieces)));
 
 	char copy[6];
 	copy_cstring(copy, "abcdefgh", sizeof(copy));
@@ -63,6 +70,13 @@ void Component::construct(Env &env)
 		log("reconstructed: ", always->value, " alive ", Counted::alive);
 	}
 	log("destructed: alive ", Counted::alive);
+
+	Constructible<Counted> empty { };
+	try {
+		log("unconstructed access went through: ", empty->value);
+	} catch (Access_unconstructed_obj) {
+		log("unconstructed access throws Access_unconstructed_obj");
+	}
 
 	env.parent().exit(0);
 }

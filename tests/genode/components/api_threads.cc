@@ -5,6 +5,8 @@
  */
 #include <base/component.h>
 #include <base/log.h>
+#include <base/signal.h>
+#include <base/entrypoint.h>
 #include <base/sleep.h>
 #include <base/thread.h>
 #include <rm_session/connection.h>

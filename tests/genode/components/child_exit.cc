@@ -6,37 +6,24 @@
  */
 #include <base/component.h>
 #include <base/log.h>
-#include <base/child.h>
+#include "quota_policy.h"
 
 using namespace Genode;
 
 enum { CHILD_RAM = 1024 * 1024 };
 
-struct Policy : Child_policy
+struct Policy : Test::Quota_policy
 {
-	Env                     &env;
-	Parent_service           rom { env, "ROM" };
-	Id_space<Parent::Server> server_ids { };
-	Name const               _name;
-	bool const               _own_exit;
-	unsigned                &_exits;
+	Parent_service rom { env, "ROM" };
+	Name const     _name;
+	bool const     _own_exit;
+	unsigned      &_exits;
 
 	Policy(Env &env, Name const &name, bool own_exit, unsigned &exits)
-	: env(env), _name(name), _own_exit(own_exit), _exits(exits) { }
+	: Quota_policy(env, "child_exit", Ram_quota { CHILD_RAM }, Cap_quota { 30 }),
+	  _name(name), _own_exit(own_exit), _exits(exits) { }
 
 	Name name() const override { return _name; }
-	Binary_name binary_name() const override { return "child_exit"; }
-	Ram_allocator &session_md_ram() override { return env.ram(); }
-	Pd_account &ref_account() override { return env.pd(); }
-	Capability<Pd_account> ref_account_cap() const override { return env.pd_session_cap(); }
-	Id_space<Parent::Server> &server_id_space() override { return server_ids; }
-
-	void init(Pd_session &pd, Pd_session_capability cap) override
-	{
-		pd.ref_account(env.pd_session_cap());
-		(void)env.pd().transfer_quota(cap, Ram_quota { CHILD_RAM });
-		(void)env.pd().transfer_quota(cap, Cap_quota { 30 });
-	}
 
 	void _with_route(Service::Name const &name, Session_label const &label,
 	                 With_route::Ft const &fn, With_no_route::Ft const &denied) override

@@ -8,45 +8,38 @@
  */
 #include <base/component.h>
 #include <base/log.h>
-#include <base/child.h>
 #include <base/attached_ram_dataspace.h>
 #include <base/attached_rom_dataspace.h>
 #include <rtcr.h>
+
+#include "quota_policy.h"
 
 using namespace Genode;
 
 enum { MANAGED_ADDR = 0x28000000, CHILD_RAM = 1024 * 1024 };
 
-struct Policy : Child_policy
+struct Policy : Test::Quota_policy
 {
 	using Parent_service  = Registered<Genode::Parent_service>;
 	using Parent_services = Registry<Parent_service>;
 
-	Env                      &env;
 	Parent_services          &services;
 	Signal_context_capability fault_sigh;
 	Signal_context_capability stack_sigh;
-	Id_space<Parent::Server>  server_ids { };
 	Pd_session_capability     pd_cap { };
 	Capability<Region_map>    space { };
 	Capability<Region_map>    stacks { };
 
 	Policy(Env &env, Parent_services &services, Signal_context_capability fault_sigh,
 	       Signal_context_capability stack_sigh)
-	: env(env), services(services), fault_sigh(fault_sigh), stack_sigh(stack_sigh) { }
+	: Quota_policy(env, "child_policy", Ram_quota { CHILD_RAM }, Cap_quota { 30 }),
+	  services(services), fault_sigh(fault_sigh), stack_sigh(stack_sigh) { }
 
 	Name name() const override { return "worker"; }
-	Binary_name binary_name() const override { return "child_policy"; }
-	Ram_allocator &session_md_ram() override { return env.ram(); }
-	Pd_account &ref_account() override { return env.pd(); }
-	Capability<Pd_account> ref_account_cap() const override { return env.pd_session_cap(); }
-	Id_space<Parent::Server> &server_id_space() override { return server_ids; }
 
 	void init(Pd_session &pd, Pd_session_capability cap) override
 	{
-		pd.ref_account(env.pd_session_cap());
-		(void)env.pd().transfer_quota(cap, Ram_quota { CHILD_RAM });
-		(void)env.pd().transfer_quota(cap, Cap_quota { 30 });
+		Quota_policy::init(pd, cap);
 		space = pd.address_space();
 		Region_map_client(space).fault_handler(fault_sigh);
 		stacks = pd.stack_area();

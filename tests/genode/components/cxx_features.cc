@@ -1,7 +1,8 @@
 /*
  * The C++ runtime, one behaviour per LOG line: static constructors,
  * function-local statics, exceptions through a deep stack, RTTI, the heap,
- * destructors at exit, and two threads throwing at once.
+ * destructors at exit, two threads throwing at once, and two threads
+ * entering the same function-local static while it is being initialised.
  */
 #include <rtcr.h>
 #include <typeinfo>
@@ -45,6 +46,25 @@ static void thrower(void *arg)
 	}
 }
 
+/* The initialiser yields: the second racer arrives while the first is inside it. */
+static int slow_count, in_init, arrived_during_init, seen[2];
+
+static int slow_make()
+{
+	slow_count++;
+	in_init = 1;
+	for (int i = 0; i < 5; i++) rtcr_yield();
+	in_init = 0;
+	return 7;
+}
+
+static void racer(void *arg)
+{
+	arrived_during_init += in_init;
+	static int value = slow_make();
+	seen[(long)arg] = value;
+}
+
 int main()
 {
 	rtcr_printf("constructor ran before main: %d\n", constructed_before_main);
@@ -74,5 +94,12 @@ int main()
 	long c = rtcr_thread_create(thrower, (void *)2L, 0);
 	rtcr_thread_join(a);
 	rtcr_thread_join(c);
+
+	long r0 = rtcr_thread_create(racer, (void *)0L, 0);
+	long r1 = rtcr_thread_create(racer, (void *)1L, 0);
+	rtcr_thread_join(r0);
+	rtcr_thread_join(r1);
+	rtcr_printf("contended local static: initialised %d time(s), %d racer(s) waited, "
+	            "both saw %d %d\n", slow_count, arrived_during_init, seen[0], seen[1]);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <base/component.h>
 #include <base/log.h>
 #include <pd_session/connection.h>
+#include <pd_session/pd_session.h>
 #include <dataspace/client.h>
 
 using namespace Genode;

@@ -31,7 +31,7 @@ struct Eh_globals
 
 static_assert(sizeof(Eh_globals) <= 2 * sizeof(void *));
 
-void fatal(char const *what)
+[[noreturn]] void fatal(char const *what)
 {
 	rtcr_log(what);
 	abort();
@@ -39,14 +39,21 @@ void fatal(char const *what)
 
 } /* anonymous namespace */
 
+/*
+ * The ABI functions are defined with the declarations of <cxxabi.h>
+ * (namespace __cxxabiv1, its __guard and __cxa_eh_globals types): clang
+ * refuses a definition whose types differ from them, GCC does not.
+ */
+namespace __cxxabiv1 {
+
 extern "C" {
 
-void *__cxa_get_globals_fast() noexcept
+__cxa_eh_globals *__cxa_get_globals_fast() noexcept
 {
-	return rtcr_thread_words() + RTCR_THREAD_WORD_EH;
+	return reinterpret_cast<__cxa_eh_globals *>(rtcr_thread_words() + RTCR_THREAD_WORD_EH);
 }
 
-void *__cxa_get_globals() noexcept
+__cxa_eh_globals *__cxa_get_globals() noexcept
 {
 	return __cxa_get_globals_fast();
 }
@@ -56,7 +63,9 @@ void *__cxa_get_globals() noexcept
  * fast path reads it); the upper 32 bits hold the thread id of the thread
  * running the initialiser, 0 when nobody does.
  */
-int __cxa_guard_acquire(uint64_t *guard)
+static_assert(sizeof(__guard) == 2 * sizeof(uint32_t));
+
+int __cxa_guard_acquire(__guard *guard)
 {
 	auto *done = reinterpret_cast<unsigned char *>(guard);
 	auto *owner = reinterpret_cast<uint32_t *>(guard) + 1;
@@ -81,13 +90,13 @@ int __cxa_guard_acquire(uint64_t *guard)
 	}
 }
 
-void __cxa_guard_release(uint64_t *guard)
+void __cxa_guard_release(__guard *guard) noexcept
 {
 	__atomic_store_n(reinterpret_cast<unsigned char *>(guard), 1, __ATOMIC_RELEASE);
 	__atomic_store_n(reinterpret_cast<uint32_t *>(guard) + 1, 0, __ATOMIC_RELEASE);
 }
 
-void __cxa_guard_abort(uint64_t *guard)
+void __cxa_guard_abort(__guard *guard) noexcept
 {
 	__atomic_store_n(reinterpret_cast<uint32_t *>(guard) + 1, 0, __ATOMIC_RELEASE);
 }
@@ -101,6 +110,12 @@ void __cxa_deleted_virtual()
 {
 	fatal("deleted virtual function called");
 }
+
+} /* extern "C" */
+
+} /* namespace __cxxabiv1 */
+
+extern "C" {
 
 /* glibc's struct dl_find_object on x86-64 (no eh_dbase field there). */
 struct dl_find_object
@@ -124,8 +139,8 @@ int _dl_find_object(void *pc, struct dl_find_object *result)
 	result->dlfo_map_start = __executable_start;
 	result->dlfo_map_end = _end;
 	result->dlfo_link_map = nullptr;
-	result->dlfo_eh_frame = __eh_frame_hdr_end > __eh_frame_hdr_start
-	                        ? __eh_frame_hdr_start : nullptr;
+	char *const hdr = __eh_frame_hdr_start, *const hdr_end = __eh_frame_hdr_end;
+	result->dlfo_eh_frame = hdr_end > hdr ? hdr : nullptr;
 	return 0;
 }
 

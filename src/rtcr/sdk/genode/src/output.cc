@@ -144,15 +144,24 @@ void Genode::raise(Alloc_error e)
 	throw Denied();
 }
 
+/* A programming error: said on the LOG (a warning for a missing sub node), then thrown. */
 void Genode::raise(Unexpected_error e)
 {
 	switch (e) {
-	case Unexpected_error::INDEX_OUT_OF_BOUNDS:      throw Index_out_of_bounds();
-	case Unexpected_error::NONEXISTENT_SUB_NODE:     throw Nonexistent_sub_node();
-	case Unexpected_error::ACCESS_UNCONSTRUCTED_OBJ: error("access to an unconstructed object"); break;
-	case Unexpected_error::IPC_BUFFER_EXCEEDED:      throw Ipc_error();
+	case Unexpected_error::INDEX_OUT_OF_BOUNDS:
+		error("index out of bounds");
+		throw Index_out_of_bounds();
+	case Unexpected_error::NONEXISTENT_SUB_NODE:
+		warning("access to a sub node that does not exist");
+		throw Nonexistent_sub_node();
+	case Unexpected_error::ACCESS_UNCONSTRUCTED_OBJ:
+		error("access to an unconstructed object");
+		throw Access_unconstructed_obj();
+	case Unexpected_error::IPC_BUFFER_EXCEEDED:
+		break;
 	}
-	throw Exception();
+	error("IPC buffer exceeded");
+	throw Ipc_error();
 }
 
 /* ---- memory and numbers -------------------------------------------------- */

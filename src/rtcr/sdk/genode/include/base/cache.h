@@ -4,6 +4,6 @@
 #ifndef _INCLUDE__BASE__CACHE_H_
 #define _INCLUDE__BASE__CACHE_H_
 
-namespace Genode { enum Cache { CACHED, WRITE_COMBINED, UNCACHED }; }
+namespace Genode { enum Cache { UNCACHED, WRITE_COMBINED, CACHED }; }
 
 #endif /* _INCLUDE__BASE__CACHE_H_ */

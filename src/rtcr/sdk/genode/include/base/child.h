@@ -57,11 +57,13 @@ struct Genode::Child_policy
 	virtual void _with_route(Service::Name const &, Session_label const &,
 	                         With_route::Ft const &, With_no_route::Ft const &) = 0;
 
+	/* Named template arguments: clang 14 deduces none for a member template's braces. */
+	template <typename FN, typename DENIED_FN>
 	void with_route(Service::Name const &name, Session_label const &label,
-	                auto const &fn, auto const &denied_fn)
+	                FN const &fn, DENIED_FN const &denied_fn)
 	{
-		_with_route(name, label, With_route::Fn    { fn },
-		                         With_no_route::Fn { denied_fn });
+		_with_route(name, label, With_route::Fn<FN>           { fn },
+		                         With_no_route::Fn<DENIED_FN> { denied_fn });
 	}
 
 	virtual void exit(int exit_value)

@@ -13,6 +13,7 @@ namespace Genode {
 	struct Insufficient_ram_quota : Exception { };
 	struct Insufficient_cap_quota : Exception { };
 	struct Nonexistent_sub_node   : Exception { };
+	struct Access_unconstructed_obj : Exception { };
 	struct Index_out_of_bounds    : Exception { };
 	struct Ipc_error              : Exception { };
 }

@@ -107,6 +107,11 @@ struct Genode::Byte_range_ptr : Noncopyable
 	 */
 	Attempt<size_t, Buffer_error> as_output(auto const &fn) const
 	{
+		/*
+		 * A piece that does not fit is not written, nor is anything after
+		 * it: the range holds the whole pieces printed before the first
+		 * one that did not fit, as on Genode.
+		 */
 		struct Range_output : Output
 		{
 			char *const at;
@@ -116,9 +121,22 @@ struct Genode::Byte_range_ptr : Noncopyable
 
 			Range_output(char *at, size_t capacity) : at(at), capacity(capacity) { }
 
-			void out_char(char c) override
+			bool room_for(size_t n)
 			{
-				if (used < capacity) at[used++] = c; else overflow = true;
+				overflow = overflow || n > capacity - used;
+				return !overflow;
+			}
+
+			void out_char(char c) override { if (room_for(1)) at[used++] = c; }
+
+			void out_string(char const *str, size_t n) override
+			{
+				size_t len = 0;
+				while (str && len < n && str[len]) len++;
+				if (room_for(len)) {
+					memcpy(at + used, str, len);
+					used += len;
+				}
 			}
 		} output { start, num_bytes };
 		fn(static_cast<Output &>(output));
