@@ -122,12 +122,12 @@ def timed_stops(checkpointer: object) -> Iterator[list[float]]:
         left[1] = left[0]
         return take()
 
-    Uc.emu_start = timed_emu_start  # type: ignore[method-assign]
+    Uc.emu_start = timed_emu_start
     checkpointer.take = timed_take  # type: ignore[attr-defined]
     try:
         yield stops
     finally:
-        Uc.emu_start = emu_start  # type: ignore[method-assign]
+        Uc.emu_start = emu_start
 
 
 def measure(elf: Path, work: Path, target_mb: int, rounds: int,

@@ -90,6 +90,7 @@ def _one_pack_with_room_for_the_newest(disk: Path) -> int:
     store.close()
     with open(disk / "ballast", "wb") as ballast:
         ballast.write(bytes(shutil.disk_usage(disk).free - 64 * 4096 - 65536))
+    assert parent is not None
     return parent
 
 
