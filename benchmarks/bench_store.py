@@ -5,12 +5,14 @@ Writes one checkpoint per workload (random, program-like and duplicate
 pages) through the bulk writer (`put_pages`, what the checkpointer uses)
 and through `put_page` one page at a time, restores it with one native
 scatter per object (`Checkpoint.scatter`: read, decompress, verify), and
-measures in the same run the *limit* for the same pages: the native codec
-alone (hash + compress into memory) plus one write and one data sync of
-its output to a file. Prints MB/s, the ratio store / limit, the restore
-time per MB, compression and dedup.
+measures in the same run this machine's *limits* for the same pages
+(`rtcr.bench.store_limits`): the native codec alone (hash + compress into
+memory, on every core) and the disk's write and data sync of its output;
+the store's ratio is to the tighter of them. Prints MB/s, the ratio store
+/ limit, the restore time per MB, compression and dedup; with ``--tmpfs``
+once more on /dev/shm, where there is no disk to wait for.
 
-    python benchmarks/bench_store.py [--pages N] [--dir DIR] [--compress lz4]
+    python benchmarks/bench_store.py [--pages N] [--dir DIR] [--tmpfs] [--compress lz4]
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from rtcr.bench import store_limits
 from rtcr.store import PAGE_SIZE, Compression, Store
-from rtcr.store.native import BlobIndex, address, encode
+from rtcr.store.native import CODEC_THREADS, address
 
 MB = 1e6
+TMPFS = Path("/dev/shm")
 
 
 def random_pages(n: int) -> Callable[[int], bytes]:
@@ -84,51 +88,29 @@ WORKLOADS: dict[str, Callable[[int], Callable[[int], bytes]]] = {
 }
 
 
-def limit(data: bytearray, npages: int, compression: Compression, path: Path
-          ) -> tuple[float, float]:
-    """Seconds for the native codec alone, and with one write and data sync of its output."""
-    index = BlobIndex()
-    out = bytearray(1024 * PAGE_SIZE)
-    coding = 0.0
-    started = time.perf_counter()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        offset = 0
-        for start in range(0, npages, 1024):
-            n = min(1024, npages - start)
-            addrs = array("Q", range(start * PAGE_SIZE, (start + n) * PAGE_SIZE, PAGE_SIZE))
-            begun = time.perf_counter()
-            enc = encode(index, address(data), addrs, int(compression.codec), compression.level,
-                         1, offset, out)
-            coding += time.perf_counter() - begun
-            os.pwrite(fd, enc.blob_bytes, offset)
-            offset += len(enc.blob_bytes)
-            enc.blob_bytes.release()
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
-    index.close()
-    return coding, time.perf_counter() - started
-
-
-def run(root: Path, name: str, npages: int, compression: Compression) -> dict[str, float]:
+def run(root: Path, name: str, npages: int, compression: Compression,
+        rounds: int) -> dict[str, float]:
     make = WORKLOADS[name](npages)
     data = bytearray(b"".join(make(i) for i in range(npages)))  # not part of the timing
     raw = npages * PAGE_SIZE
-    limits = [limit(data, npages, compression, root / f"{name}.limit") for _ in range(2)]
-    t_codec = min(t for t, _ in limits)
-    t_limit = min(t for _, t in limits)
-    path = root / name
-    store = Store.create(path)
-    store.compression = compression
     indices = array("I", range(npages))
     addrs = array("Q", range(0, raw, PAGE_SIZE))
-    t0 = time.perf_counter()
-    with store.begin() as w:
-        w.declare("ds:bench", npages)
-        w.put_pages("ds:bench", indices, address(data), addrs)
-        cid = w.commit({"workload": name}, dirty_pages=npages)
-    t_bulk = time.perf_counter() - t0
+    path = root / name
+    writes, runs = [], []
+    for _ in range(rounds):  # limits and store in turn: both see the machine's load alike
+        runs.append(store_limits.measure(address(data), npages, compression, root, 1))
+        shutil.rmtree(path, ignore_errors=True)  # a new store: nothing to deduplicate against
+        store = Store.create(path)
+        store.compression = compression
+        t0 = time.perf_counter()
+        with store.begin() as w:
+            w.declare("ds:bench", npages)
+            w.put_pages("ds:bench", indices, address(data), addrs)
+            cid = w.commit({"workload": name}, dirty_pages=npages)
+        writes.append(time.perf_counter() - t0)
+        store.close()
+    limits = store_limits.StoreLimits.best(runs)
+    store = Store.open(path)
     t0 = time.perf_counter()
     with store.begin() as w:  # the same pages again, one call per page (all deduplicated)
         w.declare("ds:bench", npages, fresh=True)
@@ -147,9 +129,11 @@ def run(root: Path, name: str, npages: int, compression: Compression) -> dict[st
     store.close()
     shutil.rmtree(path)
     return {
-        "write": raw / t_bulk / MB,
-        "limit": raw / t_limit / MB,
-        "codec": raw / t_codec / MB,
+        "write": limits.mb_s(min(writes)),
+        "codec": limits.mb_s(limits.codec_s),
+        "codec_one": limits.mb_s(limits.codec_one_s),
+        "disk": limits.mb_s(limits.disk_s),
+        "limit": limits.mb_s(limits.limit_s),
         "single": raw / t_single / MB,
         "restore_ms_per_mb": t_read * 1e3 / (raw / MB),
         "compression": stats.compression_ratio or 0.0,
@@ -159,37 +143,54 @@ def run(root: Path, name: str, npages: int, compression: Compression) -> dict[st
     }
 
 
+def table(title: str, results: dict[str, dict[str, float]]) -> Table:
+    out = Table(title=title)
+    for col in ("workload", "write MB/s", "limit MB/s", "write / limit", "codec MB/s",
+                "disk MB/s", "codec 1 thread", "put_page MB/s", "restore ms/MB", "stored MB",
+                "compression", "dedup"):
+        out.add_column(col, justify="left" if col == "workload" else "right")
+    for name, r in results.items():
+        out.add_row(name, f"{r['write']:.0f}", f"{r['limit']:.0f}",
+                    f"{r['write'] / r['limit']:.2f}", f"{r['codec']:.0f}", f"{r['disk']:.0f}",
+                    f"{r['codec_one']:.0f}", f"{r['single']:.0f}",
+                    f"{r['restore_ms_per_mb']:.2f}", f"{r['stored']:.2f}",
+                    f"{r['compression']:.2f}×", f"{r['dedup']:.1f}×")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=20_000, help="pages per workload")
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: tmp)")
+    ap.add_argument("--tmpfs", action="store_true",
+                    help=f"also write to {TMPFS} (memory: no disk to wait for)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="best of this many writes and limit measurements, in turn")
     ap.add_argument("--compress", default="lz4", help="none, lz4 or zstd:LEVEL")
     args = ap.parse_args()
     compression = Compression.parse(args.compress)
-    root = Path(tempfile.mkdtemp(prefix="rtcr-bench-", dir=args.dir))
-    try:
-        results = {name: run(root, name, args.pages, compression) for name in WORKLOADS}
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    table = Table(title=f"rtcr store: {args.pages:,} pages of 4 KiB per workload, "
-                        f"compression {compression}")
-    for col in ("workload", "write MB/s", "limit MB/s", "write / limit", "codec MB/s",
-                "put_page MB/s",
-                "restore ms/MB", "stored MB", "compression", "dedup"):
-        table.add_column(col, justify="left" if col == "workload" else "right")
-    for name, r in results.items():
-        table.add_row(name, f"{r['write']:.0f}", f"{r['limit']:.0f}",
-                      f"{r['write'] / r['limit']:.2f}", f"{r['codec']:.0f}",
-                      f"{r['single']:.0f}",
-                      f"{r['restore_ms_per_mb']:.2f}", f"{r['stored']:.2f}",
-                      f"{r['compression']:.2f}×", f"{r['dedup']:.1f}×")
-    Console(width=160).print(table)
-    print("limit = the native codec (hash + compress) and one write + data sync of its output, "
-          "for the same pages, in this run; codec = the native codec alone (no disk); "
-          "write = the store's bulk writer with its commit; "
+    places = [("disk", args.dir)] + ([("tmpfs", TMPFS)] if args.tmpfs else [])
+    console = Console(width=170)
+    for place, directory in places:
+        root = Path(tempfile.mkdtemp(prefix="rtcr-bench-", dir=directory))
+        try:
+            results = {name: run(root, name, args.pages, compression, args.rounds)
+                       for name in WORKLOADS}
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        console.print(table(f"rtcr store on {place} ({root.parent}): {args.pages:,} pages of "
+                            f"4 KiB per workload, compression {compression}, "
+                            f"{CODEC_THREADS} codec threads", results))
+    print("limit = the tighter of codec and disk, for the same pages, in this run "
+          "(rtcr.bench.store_limits); codec = the native codec (hash + dedup + compress) "
+          "alone, into memory, on every core; disk = write + data sync of the codec's output; "
+          "codec 1 thread = the codec on one thread; "
+          "write = the store's bulk writer with its commit; limits and write: best of "
+          "--rounds, measured in turn; "
           "put_page = one call per page (deduplicated against the first write); restore = "
           "load + one native scatter (read, decompress, verify); compression = unique pages' "
-          "raw size / stored size; dedup = non-zero page entries / unique blobs")
+          "raw size / stored size; dedup = non-zero page entries / unique blobs; all MB/s are "
+          "of page bytes")
 
 
 if __name__ == "__main__":

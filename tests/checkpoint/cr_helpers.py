@@ -21,7 +21,7 @@ RTCR = [sys.executable, "-m", "rtcr"]
 EXAMPLE_NAMES = ("abi_garbage", "counter", "exec_fault", "hello", "kvstore", "life", "ro_fault",
                  "seal", "self_pager", "signals", "sort", "threads")
 COMPONENT_NAMES = ("shared_threads", "pager", "sig_sleep", "ram_churn", "x87", "jit", "remap",
-                   "clock")
+                   "clock", "pd_ref")
 STRATEGIES = tuple(Strategy)
 
 

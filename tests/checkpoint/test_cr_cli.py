@@ -234,6 +234,13 @@ def test_every_1_warns_with_the_expected_checkpoints_and_store_size(
     assert "KiB of state" in warning and "an estimate" in warning
 
 
+def test_the_max_instructions_stop_counts_instructions_as_every_other_line(
+        example: Example) -> None:
+    done = rtcr("run", example("counter"), "--max-instructions", "12k")
+    assert done.returncode == 124
+    assert one_clear_line(done.stderr).startswith("rtcr: limit: stopped after 12,0")
+
+
 def test_a_reasonable_interval_gives_no_warning(counter_store: tuple[Path, dict[str, Any]],
                                                 example: Example, tmp_path: Path) -> None:
     done = rtcr("run", example("counter"), "--store", tmp_path / "s", "--every", "1M")
@@ -262,6 +269,18 @@ def test_an_option_that_does_nothing_says_so(example: Example, tmp_path: Path,
     assert says in warning, warning
 
 
+def test_a_restore_ending_before_its_first_checkpoint_counts_what_it_ran_after_the_checkpoint(
+        counter_store: tuple[Path, dict[str, Any]], example: Example, tmp_path: Path) -> None:
+    newest = _inspect(counter_store[0])[-1]["instructions"]
+    end = reference(example("counter")).instructions
+    done = rtcr("restore", counter_store[0], "--into", tmp_path / "fork", "--every", "1G")
+    assert done.returncode == 0, done.stderr
+    (warning,) = warnings_of(done.stderr)
+    assert (f"the run ended {end - newest:,} instructions after the checkpoint it restored "
+            f"(at instruction {newest:,}), before its first checkpoint (--every "
+            f"1,000,000,000 is longer than the run)") in warning
+
+
 def test_restore_with_granularity_and_strategy_full_says_granularity_does_nothing(
         counter_store: tuple[Path, dict[str, Any]]) -> None:
     done = rtcr("restore", counter_store[0], "--strategy", "full", "--granularity", "4")
@@ -282,6 +301,13 @@ def test_summary_json_into_a_missing_directory_fails_before_the_run(
     assert "does not exist" in one_clear_line(
         "\n".join(line for line in done.stderr.splitlines()
                   if not line.startswith(("Usage:", "Try '")) and line.strip()))
+
+
+def test_summary_json_where_the_file_system_refuses_files_fails_before_the_run(
+        example: Example) -> None:
+    done = rtcr("run", example("counter"), "--summary-json", "/proc/rtcr-summary.json")
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "/proc/rtcr-summary.json: not writable" in done.stderr
 
 
 def test_plot_into_a_missing_directory_creates_it_and_says_so(

@@ -51,6 +51,7 @@ EXPECTED_BLOCKERS = {
     "jit": set(),
     "remap": set(),
     "clock": set(),
+    "pd_ref": set(),
 }
 
 # Faults each workload reflects to its own handler (one pause right after each).
@@ -303,3 +304,17 @@ def test_a_checkpoint_taken_right_after_a_restore_restores_too(
     assert child.dirty_pages == 0
     assert store.load(child.id).manifest["threads"] == store.load(origin).manifest["threads"]
     assert_all_restore(store, ref, [child.id])
+
+
+def test_the_reference_account_of_the_components_own_pd_survives_a_restore(
+        workload: Workload, tmp_path: Path) -> None:
+    """Once set, a PD's reference account is set for good (Genode): a later call naming
+    another PD changes nothing; restored without it, that call is refused."""
+    elf = workload("pd_ref")
+    ref = reference(elf)
+    assert all(line.split(": ")[-1].startswith("0") for line in ref.lines), ref.lines
+    store = Store.create(tmp_path / "store")
+    run, _ = checkpointed_run(elf, store, every=every_for(ref.instructions, 8))
+    assert run == ref and len(store.ids()) >= 4
+    assert_all_restore(store, ref)
+

@@ -175,3 +175,62 @@ def _instructions(stderr: str) -> str:
     found = re.search(r"after ([\d,]+) instructions", stderr)
     assert found, stderr
     return found.group(1)
+
+
+# A real SIGINT, sent by the process to itself the moment it starts importing
+# the `run` command's module: the interrupt lands in the middle of rtcr's
+# start-up (which takes a second on a loaded machine), before any run began.
+_INTERRUPTED_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+class InterruptAtRun(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "rtcr.cli.run":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, InterruptAtRun())
+sys.argv = ["rtcr", *sys.argv[1:]]
+from rtcr.cli import main
+main()
+"""
+
+
+def test_sigint_while_rtcr_loads_its_commands_exits_130_in_one_line(
+        example: Example, tmp_path: Path) -> None:
+    done = subprocess.run([RTCR[0], "-c", _INTERRUPTED_WHILE_LOADING, "run",
+                           str(example(NAME)), "--store", str(tmp_path / "store")],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (done.returncode, done.stderr) == (130, "rtcr: interrupted\n")
+    assert not (tmp_path / "store").exists()
+
+
+def _unicorn_loaded(pid: int) -> bool:
+    """Whether rtcr's start-up got as far as loading the emulator (past click and Python's
+    own start, where an interrupt is Python's traceback, not rtcr's)."""
+    try:
+        return "libunicorn" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def test_sigint_once_or_twice_during_start_up_always_exits_130_in_one_line(
+        workload: Example) -> None:
+    rng = random.Random(130)
+    loading = 0
+    for _ in range(12):
+        proc = subprocess.Popen([*RTCR, "run", str(workload("spin"))], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not _unicorn_loaded(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGINT)
+        if rng.random() < 0.3:  # the impatient second Ctrl-C
+            time.sleep(rng.uniform(0.0, 0.03))
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert len(err.splitlines()) == 1 and err.startswith("rtcr: interrupted"), err
+        loading += err == "rtcr: interrupted\n"
+    assert loading, "every signal came after the start-up"

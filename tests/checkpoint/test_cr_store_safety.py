@@ -346,7 +346,7 @@ def test_inspect_reports_the_pause_summary_json_reports(
     assert all(commit >= pause for pause, commit in listed.values())
 
 
-def test_a_store_on_a_read_only_mount_restores(
+def test_a_store_on_a_read_only_mount_restores_and_refuses_new_checkpoints_in_one_line(
         example: Callable[[str], Path], pristine: Path, tmp_path: Path) -> None:
     ref = reference(example(NAME))
     ro = tmp_path / "ro"
@@ -364,5 +364,14 @@ def test_a_store_on_a_read_only_mount_restores(
         with Store.open(pristine) as store:
             log_lines = store.load(3).manifest["component"]["log_lines"]
         assert done.stdout.splitlines() == tagged(ref, NAME)[log_lines:]
+        refused = rtcr("restore", ro, "--checkpoint", 3, "--every", "1M")
+        assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", (
+            f"rtcr: error: {ro}: the store is read-only, so the restored run cannot checkpoint "
+            "into it (--every, --every-ms, --checkpoint-on-exit, --keep, --max-store-size); "
+            "--into NEW_STORE continues in a new one\n"))
+        forked = rtcr("restore", ro, "--checkpoint", 3, "--every", "1M", "--into",
+                      tmp_path / "fork")
+        assert forked.returncode == ref.exit_code, forked.stderr
+        assert forked.stdout == done.stdout
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)

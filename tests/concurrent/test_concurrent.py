@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from rtcr.checkpoint import ConcurrentCheckpointer, Policy, Session, Strategy, concurrent
+from rtcr.checkpoint import (
+    ConcurrentCheckpointer,
+    Policy,
+    Session,
+    Strategy,
+    committer,
+    concurrent,
+)
 from rtcr.checkpoint.image import object_key
 from rtcr.checkpoint.runtime import RamRecord
 from rtcr.core import PAGE_SIZE
@@ -311,3 +318,94 @@ def test_a_write_to_a_part_the_worker_is_copying_waits_for_its_copy(
     asked.set()  # (if no write asked: let the worker finish, with what RAM holds now)
     cid = checkpointer.finish()[-1].id
     assert_stored_as(store, cid, expected)
+
+
+def test_the_worker_copies_nothing_until_the_target_runs_again(
+        rewriter: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pause and the time slice after it are the target's: the worker, held, waits
+    at its first step and copies only from the second slice boundary on."""
+    monkeypatch.setattr(committer, "HOLD_LIMIT", 3600.0)  # only a release lets it go on
+    waiting, copies = threading.Event(), []
+    give_way, scatter_gather = committer.Committer.give_way, concurrent._scatter_gather
+
+    def noted(self: committer.Committer) -> None:
+        waiting.set()
+        give_way(self)
+
+    def counted(*args: Any) -> None:
+        copies.append(args)
+        scatter_gather(*args)
+
+    monkeypatch.setattr(committer.Committer, "give_way", noted)
+    monkeypatch.setattr(concurrent, "_scatter_gather", counted)
+    store = Store.create(tmp_path / "s")
+    session, checkpointer = concurrent_session(rewriter, store)
+    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
+    expected = {record.oid: record.tracked.ram.read(0, record.size)
+                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    checkpointer.take()
+    assert waiting.wait(timeout=60), "the worker never reached its first step"
+    checkpointer.background()  # the pause ends here; the slice after it is the target's too
+    assert copies == []
+    assert all(checkpointer.pending(oid) for oid in expected)
+    checkpointer.background()  # the second slice boundary: the worker goes on
+    cid = checkpointer.finish()[-1].id
+    assert copies
+    assert_stored_as(store, cid, expected)
+
+
+def test_the_pause_lasts_until_the_target_runs_again(rewriter: Path, tmp_path: Path) -> None:
+    """`pause_us` runs from the start of `take` to the slice boundary the target resumes
+    at, covers every part of the pause, and is what the store records."""
+    store = Store.create(tmp_path / "s")
+    session, checkpointer = concurrent_session(rewriter, store)
+    session.machine.run(pause_at=1_000_000)
+    checkpointer.take()
+    checkpointer.background()
+    [stats] = checkpointer.finish()
+    parts = stats.pause_parts
+    assert parts is not None
+    assert set(parts) == {"capture_us", "rearm_us", "plan_us", "resume_us", "offcpu_us",
+                          "worker_us"}
+    assert stats.pause_us >= sum(parts[k] for k in ("capture_us", "rearm_us", "plan_us",
+                                                    "resume_us"))
+    assert store.info(stats.id).pause_us == stats.pause_us
+
+
+def test_the_pause_hands_the_dirty_parts_over_unsorted(rewriter: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No page index is built in the pause: the worker (or the first write that must
+    save a part) sorts the dirty parts into pages once the target runs."""
+    monkeypatch.setattr(committer, "HOLD_LIMIT", 3600.0)
+    session, checkpointer = concurrent_session(rewriter, Store.create(tmp_path / "s"))
+    session.machine.run(pause_at=1_000_000)
+    rams = {object_key(r.oid) for r in session.runtime.ram_records() if r.tracked.ram is not None}
+    checkpointer.take()
+    [job] = checkpointer.committer.in_flight
+    assert rams and all(len(source.indices) == len(source.addrs) == 0
+                        for source in job.sources if source.key in rams)
+    checkpointer.finish()
+    assert all(len(source.indices) == len(source.addrs) > 0 for source in job.sources)
+
+
+def test_concurrent_checkpoints_of_multi_page_parts_continue_exactly(
+        rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
+    """Parts of three pages (512 of them do not divide evenly: the last part is short):
+    a part's slot follows from its rank, and a write saves the whole part -- every
+    checkpoint still restores exactly."""
+    lines, digest, instructions = uninterrupted(rewriter)
+    log = Lines()
+    session = Session.start(rewriter, log_sink=log, store=Store.create(tmp_path / "s"),
+                            concurrent=Policy.WAIT, granularity=3)
+    checkpointer = session.checkpointer
+    assert isinstance(checkpointer, ConcurrentCheckpointer)
+    assert session.run(every=800_000).exit_code == 0
+    assert log.lines == lines
+    assert checkpointer.saves, "no write saved a part before the worker: the test is vacuous"
+    store = Store.open(tmp_path / "s")
+    for info in store.checkpoints():
+        restored = Session.resume(store, info.id, log_sink=Lines(), checkpoint=False)
+        result = restored.run()
+        assert result.exit_code == 0
+        assert restored.memory_digest() == digest
+        assert result.instructions == instructions

@@ -1,13 +1,27 @@
 """The README's commands run as written: `scripts/demo`, the walk-through of "Using it",
-and the example and commands of "Genode components"."""
+and the example and commands of "Genode components"; its links and those of docs/ lead
+to files a clone has."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_every_link_of_the_readme_and_the_docs_leads_to_a_file_of_the_clone() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    links = {(page, link) for page in pages for link in _LINK.findall(page.read_text())
+             if not link.startswith(("http://", "https://", "mailto:", "#"))}
+    assert links, "no links found: the pattern is wrong"
+    targets = {(page.name, link): (page.parent / link.split("#")[0]).resolve()
+               for page, link in links}
+    assert {where for where, target in targets.items()
+            if not (target.is_relative_to(ROOT) and target.exists())} == set()
 
 
 def test_the_demo_restores_the_genode_example_and_every_checkpoint_passes(

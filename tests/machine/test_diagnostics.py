@@ -305,3 +305,25 @@ def test_crash_after_an_ignored_refused_allocation_names_it(compile_c: CompileC)
     assert re.search(r"; before that: greedy: RAM quota exceeded: 64 MiB asked, "
                      r"[0-9.]+ MiB left of 16 MiB \(--ram raises the quota\)$",
                      run.component.crash), run.component.crash
+
+
+OWN_CODE_WRITE = r"""
+#include <rtcr.h>
+int main(void)
+{
+	volatile unsigned char *code = (volatile unsigned char *)main;
+	rtcr_printf("main at %lx\n", (unsigned long)main);
+	code[5] = 0x90;
+	return 0;
+}
+"""
+
+
+def test_a_write_to_the_programs_own_code_is_a_write_violation_at_its_exact_byte(
+        compile_c: CompileC) -> None:
+    run = run_api(compile_c("own_code", OWN_CODE_WRITE))
+    main = int(run.lines[0].split()[-1], 16)
+    assert run.component.exit_code == 139
+    assert run.component.crash is not None
+    assert re.search(rf"WRITE violation at address {main + 5:#x} by thread main ip=0x[0-9a-f]+$",
+                     run.component.crash), run.component.crash

@@ -182,3 +182,15 @@ def test_serve_without_once_runs_one_migration_after_another(
         there = receiver.kill()
     assert all(s.returncode == 0 for s in sources)
     assert there == ref.lines[len(sources[0].lines):] + ref.lines[len(sources[1].lines):]
+
+
+def test_serve_refuses_an_unwritable_summary_json_before_it_listens(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(bytes(range(32)))
+    done = subprocess.run([*RTCR, "serve", "--listen", "127.0.0.1:0", "--store",
+                           tmp_path / "store", "--secret-file", secret, "--once",
+                           "--summary-json", tmp_path / "missing" / "s.json"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--summary-json" in done.stderr and "does not exist" in done.stderr
+    assert "serving" not in done.stderr and not (tmp_path / "store").exists()

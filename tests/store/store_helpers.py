@@ -155,3 +155,19 @@ def damage_a_blob_of(path: Path, cid: int) -> None:
     data = bytearray(blob.path.read_bytes())
     data[blob.offset + blob.length // 2] ^= 0xFF
     blob.path.write_bytes(bytes(data))
+
+
+def interrupt_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+    """Make ``owner.name`` do its work, then raise KeyboardInterrupt (once): Ctrl-C
+    delivered where Python would deliver it, right after that call."""
+    real = getattr(owner, name)
+    fired: list[bool] = []
+
+    def then_interrupt(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        if not fired:
+            fired.append(True)
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(owner, name, then_interrupt)

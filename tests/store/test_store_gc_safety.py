@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_helpers import rand_page, run_cli, snapshot, write
+from store_helpers import interrupt_after, rand_page, run_cli, snapshot, write
 
 from rtcr.errors import CorruptCheckpoint
 from rtcr.store import Store
+from rtcr.store import gc as gc_module
+from rtcr.store.backend import StoreBackend
 
 
 def _chain(path: Path, n: int) -> Store:
@@ -89,3 +91,27 @@ def test_gc_shrinks_the_metadata_database(tmp_path: Path) -> None:
     store.close()
     assert db.stat().st_size < before / 4
     assert report.db_bytes_freed > 0
+
+
+def test_gc_interrupted_just_after_its_commit_says_what_it_removed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _chain(tmp_path / "s", 5).close()
+    interrupt_after(monkeypatch, StoreBackend, "moved")  # called right after gc's COMMIT
+    code, out, err = run_cli(["gc", str(tmp_path / "s"), "--keep", "2"], capsys, monkeypatch)
+    assert (code, out, err) == (130, "", "rtcr: interrupted after gc committed: removed "
+                                "checkpoints 1–3, kept 4–5; the next gc or checkpoint frees "
+                                "what is left of their space\n")
+    with Store.open(tmp_path / "s") as store:
+        assert store.ids() == [4, 5] and store.verify().ok
+
+
+def test_gc_interrupted_before_its_commit_says_it_changed_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _chain(tmp_path / "s", 5).close()
+    interrupt_after(monkeypatch, gc_module, "_choose")  # what to keep is verified
+    code, out, err = run_cli(["gc", str(tmp_path / "s"), "--keep", "2"], capsys, monkeypatch)
+    assert (code, out, err) == (130, "", "rtcr: interrupted: gc changed nothing\n")
+    with Store.open(tmp_path / "s") as store:
+        assert store.ids() == [1, 2, 3, 4, 5] and store.verify().ok

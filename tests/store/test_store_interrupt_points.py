@@ -10,10 +10,9 @@ that precedes that moment; everything else is the real store on disk.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from store_helpers import rand_page, write
+from store_helpers import interrupt_after, rand_page, write
 
 from rtcr.store import Store
 from rtcr.store import writer as writer_module
@@ -22,26 +21,11 @@ from rtcr.store.backend import StoreBackend
 PAGES = {("m", i): rand_page(("interrupted", i)) for i in range(16)}
 
 
-def _interrupt_after(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
-    """Make ``owner.name`` do its work, then raise KeyboardInterrupt (once)."""
-    real = getattr(owner, name)
-    fired: list[bool] = []
-
-    def then_interrupt(*args: Any, **kwargs: Any) -> Any:
-        out = real(*args, **kwargs)
-        if not fired:
-            fired.append(True)
-            raise KeyboardInterrupt
-        return out
-
-    monkeypatch.setattr(owner, name, then_interrupt)
-
-
 def test_an_interrupt_just_after_commit_keeps_the_checkpoint_and_its_pack(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Store.create(tmp_path / "s") as store:
         first = write(store, {"m": 16}, PAGES)
-        _interrupt_after(monkeypatch, StoreBackend, "committed")  # called right after COMMIT
+        interrupt_after(monkeypatch, StoreBackend, "committed")  # called right after COMMIT
         with pytest.raises(KeyboardInterrupt):
             write(store, {"m": 16}, {("m", 0): rand_page("second")}, parent=first)
         assert store.ids() == [first, first + 1]
@@ -56,7 +40,7 @@ def test_an_interrupt_just_after_the_codec_leaves_no_blob_to_deduplicate_against
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Store.create(tmp_path / "s") as store:
         with monkeypatch.context() as patch:
-            _interrupt_after(patch, writer_module, "encode")  # the codec entered new blobs
+            interrupt_after(patch, writer_module, "encode")  # the codec entered new blobs
             with pytest.raises(KeyboardInterrupt):
                 write(store, {"m": 16}, PAGES)
         assert store.ids() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,3 +78,43 @@ def test_a_store_without_write_permission_can_be_inspected_verified_and_read(
     expected = build_sample(tmp_path / "s")
     with without_write_permission(tmp_path / "s") as ro:
         _reads_everything(ro, expected, capsys, monkeypatch)
+
+
+# A writer killed before it closed the store: its commits are in store.sqlite-wal,
+# not yet in store.sqlite (os._exit skips what closing the database would do).
+_KILLED_WRITER = """
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from store_helpers import rand_page, write
+from rtcr.store import Store
+store = Store.create(sys.argv[1])
+parent = None
+for step in range(3):
+    parent = write(store, {"m": 8}, {("m", step): rand_page(step)}, parent=parent)
+os._exit(0)
+"""
+
+
+def _killed_writer(path: Path) -> Path:
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path), str(Path(__file__).parent)],
+                   check=True)
+    assert (path / "store.sqlite-wal").stat().st_size > 0, "the writer's log was folded in"
+    return path
+
+
+def test_a_read_only_mount_of_a_store_whose_writer_was_killed_lists_every_commit(
+        tmp_path: Path) -> None:
+    source = _killed_writer(tmp_path / "s")
+    with read_only_mount(source, tmp_path / "ro") as ro, Store.open(ro) as store:
+        assert store.readonly
+        assert store.ids() == [1, 2, 3]
+        assert store.verify().ok
+
+
+def test_a_killed_writers_log_without_its_index_on_a_read_only_mount_is_one_clear_error(
+        tmp_path: Path) -> None:
+    source = _killed_writer(tmp_path / "s")
+    (source / "store.sqlite-shm").unlink()
+    with read_only_mount(source, tmp_path / "ro") as ro, \
+            pytest.raises(StoreError, match="holds commits its killed writer left"):
+        Store.open(ro)

@@ -2,7 +2,7 @@
 
 The floor for the write-fault cost is a bare unicorn instance in virtual-TLB
 mode whose Python ``UC_HOOK_TLB_FILL`` hook first grants a page read-only
-and grants write permission on the write fill (as DESIGN.md prescribes;
+and grants write permission on the write fill (as docs/design.md prescribes;
 ``mem_protect`` is never used). The same guest loop with a hook that grants
 everything at once is the reference; the difference per page is the cost
 of one tracked first write.

@@ -24,10 +24,9 @@ import unicorn
 from rtcr.checkpoint import Session
 from rtcr.core import PAGE_SIZE
 from rtcr.machine.component import Component
-from rtcr.store import Store, native
-from rtcr.store.format import Codec
+from rtcr.store import Compression, Store, native
 
-from . import micro
+from . import micro, store_limits
 from .matrix import BenchOptions, Config, plan
 from .migration import run_migration
 from .modes import ACCESS_TRACKED, BASELINE, MODES, TRACKED
@@ -311,9 +310,10 @@ def _limits(scratch: Path, pages: int = 4096) -> dict[str, float]:
     """This machine's limits for the data path, per page, measured now.
 
     ``memcpy_us``: a native copy of pages into a warm buffer (what a pause
-    must at least do); ``codec_us``: hashing and compressing program-like
-    pages plus one write and data sync of the result (what a store must
-    at least do).
+    must at least do); for program-like pages stored with lz4 (see
+    `store_limits`): ``codec_us`` the codec on every core, ``disk_us`` the
+    write and data sync of its output, ``store_us`` the tighter of the two
+    (what a store must at least do).
     """
     import random
 
@@ -330,20 +330,9 @@ def _limits(scratch: Path, pages: int = 4096) -> dict[str, float]:
         started = time.perf_counter()
         native.gather(native.address(data), addrs, native.address(staging))
         copies.append(time.perf_counter() - started)
-    out = bytearray(pages * PAGE_SIZE)
-    codecs = []
-    for _ in range(3):
-        index = native.BlobIndex()
-        started = time.perf_counter()
-        enc = native.encode(index, native.address(data), addrs, int(Codec.LZ4), 0, 1, 0, out)
-        fd = os.open(scratch / "limit.pack", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(fd, enc.blob_bytes)
-        os.fdatasync(fd)
-        os.close(fd)
-        codecs.append(time.perf_counter() - started)
-        enc.blob_bytes.release()
-        index.close()
-    return {"memcpy_us": min(copies) / pages * 1e6, "codec_us": min(codecs) / pages * 1e6,
+    store = store_limits.measure(native.address(data), pages, Compression(), scratch, rounds=3)
+    return {"memcpy_us": min(copies) / pages * 1e6, "codec_us": store.codec_s / pages * 1e6,
+            "disk_us": store.disk_s / pages * 1e6, "store_us": store.limit_s / pages * 1e6,
             "pages": float(pages)}
 
 

@@ -11,6 +11,16 @@ compression, writing and the one durable commit happen afterwards in the
 commit worker (`committer`); a checkpoint becomes visible at its commit,
 and `close` waits for the last one.
 
+The pause lasts from `take` until the target runs again: the first time
+slice boundary after it (`background`, which re-arms nothing then) or
+`finish`. Throughout, and for the first time slice after it, the commit
+worker gives way (`Committer.hold`): a worker woken at the end of the
+pause would take the GIL whenever the resuming thread lets go of it for a
+moment (a call into unicorn), and on a busy machine the resuming thread
+then waits for a core, for milliseconds. After one slice the pause is
+over and the worker goes on; the target's faults and the worker then share
+the GIL as they must while a copy runs.
+
 If the dirty pages do not fit the staging budget, the checkpoint is stored
 straight from RAM while the target stays stopped: memory stays bounded, the
 pause grows. If a commit fails, the next checkpoint starts again from the
@@ -43,10 +53,16 @@ _RECYCLE_SLICES = 4
 class CheckpointStats:
     """One committed checkpoint, as `--summary-json` and the terminal report it.
 
-    ``pause_us`` is the time the target was stopped for it (the one
-    definition of pause, shared with ``rtcr inspect``), ``wait_us`` the part
-    of it spent waiting for staging memory, ``commit_us`` the commit
-    latency (pause start to durable pages and issued commit).
+    ``pause_us`` is the time the target was stopped for it, from the start
+    of `take` until the target runs again (the one definition of pause,
+    shared with ``rtcr inspect``), ``wait_us`` the part of it spent waiting
+    for staging memory, ``commit_us`` the commit latency (pause start to
+    durable pages and issued commit). ``pause_parts`` says where the pause
+    went: capture (the image), rearm (tracking), copy (the pages; stopped)
+    or plan (the copy's bookkeeping; concurrent), resume (from the end of
+    `take` until the target runs), offcpu (the main thread not running:
+    waiting for the GIL or for a core; staging waits excluded) and worker
+    (CPU the commit worker used meanwhile).
     """
 
     id: int
@@ -57,7 +73,6 @@ class CheckpointStats:
     faults: dict[str, int] = field(default_factory=dict)
     commit_us: int | None = None
     wait_us: int | None = None
-    # Where a stopped pause went: capture (the image), rearm (tracking), copy (the pages).
     pause_parts: dict[str, int] | None = None
 
     def as_json(self) -> dict[str, object]:
@@ -71,6 +86,18 @@ class CheckpointStats:
         if self.pause_parts is not None:
             out["pause_parts"] = self.pause_parts
         return out
+
+
+@dataclass
+class _Pause:
+    """A pause not over yet: the target has not run since `take` returned."""
+
+    job: Job
+    started: float  # perf_counter at its start
+    taken: float  # perf_counter when `take` returned
+    cpu: float  # the main thread's CPU time at its start
+    worker_cpu: float  # the commit worker's CPU time at its start
+    waited: float  # seconds of it spent waiting for staging memory
 
 
 LiveObject = tuple[int, RomRecord | RamRecord, bool]  # object id, record, new to the chain
@@ -108,6 +135,8 @@ class Checkpointer:
         self._frames: dict[int, array[int]] = {}
         self._ram_base = address(machine.core.ram.buffer)
         self.plan_recycling()  # a new or restored object's second map is armed so, too
+        self._pause: _Pause | None = None
+        self._release_at_slice = False  # the worker goes on at the next slice boundary
         self.history: list[CheckpointStats] = []
 
     @property
@@ -141,6 +170,46 @@ class Checkpointer:
         return self.runtime.strategy.value
 
     # -- the pause ------------------------------------------------------------------
+    def _hold(self) -> tuple[float, float]:
+        """The pause proper begins: the worker gives way; the CPU clocks at this moment."""
+        self._end_pause()  # (one the caller ran the target after without saying so)
+        self._release_at_slice = False
+        self.committer.hold()
+        return time.thread_time(), self.committer.cpu_seconds()
+
+    def _opened(self, job: Job, started: float, clocks: tuple[float, float],
+                waited: float = 0.0) -> None:
+        """`take` is done with ``job``: its pause lasts until the target runs (`_end_pause`)."""
+        self._pause = _Pause(job, started, time.perf_counter(), *clocks, waited)
+        job.pause_us = int((self._pause.taken - started) * 1e6)
+
+    def _end_pause(self, release: bool = True) -> None:
+        """The target runs on: the pause's figures are final; the worker goes on
+        (``release``) or at the next slice boundary.
+
+        If the target ran since `take` without a time slice boundary telling
+        (an API caller running the machine itself), when it resumed is not
+        known: the pause keeps the length of `take`, a lower bound.
+        """
+        pause, self._pause = self._pause, None
+        if pause is None:
+            return
+        job = pause.job
+        if self.machine.instructions == job.instructions:
+            now = time.perf_counter()
+            wall = now - pause.started
+            cpu = time.thread_time() - pause.cpu
+            job.pause_us = int(wall * 1e6)
+            parts = job.pause_parts if job.pause_parts is not None else {}
+            parts["resume_us"] = int((now - pause.taken) * 1e6)
+            parts["offcpu_us"] = max(0, int((wall - pause.waited - cpu) * 1e6))
+            parts["worker_us"] = int((self.committer.cpu_seconds() - pause.worker_cpu) * 1e6)
+            job.pause_parts = parts
+        if release:
+            self.committer.release()
+        else:
+            self._release_at_slice = True
+
     def checkpoint(self) -> CheckpointStats | None:
         """Take a checkpoint and wait for its commit: its stats (None if it was skipped)."""
         if not self.take():
@@ -154,6 +223,7 @@ class Checkpointer:
         `background` (between time slices) and `finish` account committed ones.
         """
         started = time.perf_counter()
+        clocks = self._hold()
         manifest = capture(self.machine, self.component, self.runtime)
         captured = time.perf_counter()
         rearm = 0.0
@@ -213,8 +283,8 @@ class Checkpointer:
             self.committer.run_here(job)
             job.pause_us = int((time.perf_counter() - started) * 1e6)
             return True
-        job.pause_us = int((time.perf_counter() - started) * 1e6)
         self.committer.submit(job)
+        self._opened(job, started, clocks)
         return True
 
     # -- after the pause ----------------------------------------------------------------
@@ -225,7 +295,19 @@ class Checkpointer:
 
     def background(self) -> list[CheckpointStats]:
         """Main-thread work between time slices: re-arm the maps the last swap set aside
-        (off the pause), account the checkpoints that committed."""
+        (off the pause), account the checkpoints that committed.
+
+        Right after a pause it re-arms nothing: the target runs from here, and
+        the pause ends (`_end_pause`).
+        """
+        if self._pause is not None:
+            try:
+                return self._account(self.committer.collect())
+            finally:
+                self._end_pause(release=False)
+        if self._release_at_slice:
+            self._release_at_slice = False
+            self.committer.release()
         budget = self._recycle_budget
         for record in self.runtime.ram_records():
             budget -= record.tracked.recycle(budget)
@@ -235,6 +317,7 @@ class Checkpointer:
 
     def finish(self) -> list[CheckpointStats]:
         """Wait for every checkpoint in flight and account them (raises a commit's error)."""
+        self._end_pause()
         return self._account(self.committer.collect(wait=True))
 
     def close(self) -> list[CheckpointStats]:

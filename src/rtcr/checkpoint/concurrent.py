@@ -10,6 +10,14 @@ the write fault first copies the part's old content into the lease, then
 lets the write proceed -- the content stored is always the content at the
 checkpoint.
 
+Nothing in the pause depends on the dirty set. It swaps the maps (O(the
+target's regions)), captures the image (O(objects and threads)) and hands
+the worker, per object, the set of dirty parts as the write faults left it;
+the worker sorts it into page indices, builds the address lists and copies
+(in batches of `_COPY_CHUNK` pages, each under the copy's lock) once the
+target runs again (`Committer.hold`), so neither the sort nor the worker's
+Python between its native calls makes the paused target wait for the GIL.
+
 Copies are pipelined: a checkpoint never waits for the previous one to
 commit. Several may be in flight; every one keeps its pending parts
 armed in the active map, so a write saves the part for each of them.
@@ -23,27 +31,25 @@ target stays stopped.
 from __future__ import annotations
 
 import enum
-import sys
 import threading
 import time
 from array import array
 from bisect import bisect_left
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from itertools import chain
 
-from rtcr.core import PAGE_SIZE
+from rtcr.core import PAGE_SIZE, Dataspace
 from rtcr.machine import Component, Machine
 from rtcr.store import Store
 from rtcr.store.native import gather
 
-from .checkpointer import Checkpointer, CheckpointStats, pages_of
+from .checkpointer import Checkpointer, CheckpointStats
 from .committer import Job, Source
 from .image import capture, object_key
 from .runtime import RamRecord, RomRecord, Runtime
 from .staging import StagingArea
 
-# While a copy is in flight, let the interpreter switch threads often, so that
-# a fault or system call of the target never waits long for the worker.
-_SWITCH_INTERVAL = 0.0002
 # Pages the worker copies per lock hold (a writing target waits at most that long).
 _COPY_CHUNK = 256
 
@@ -54,103 +60,143 @@ class Policy(enum.Enum):
 
 
 @dataclass
+class _Object:
+    """One RAM object of a copy: its dirty parts and where their pages go in the lease.
+
+    The part of rank r (in ascending order) goes to ``slot + r * part_size``:
+    only the last part may be short, and it has the highest rank.
+    """
+
+    record: RamRecord
+    ram: Dataspace
+    parts: Collection[int]  # the checkpoint's dirty parts (a range for a full checkpoint)
+    slot: int  # lease address of its first page
+    indices: array[int]  # the Source's page indices, ascending (filled in by `_Copy._index`)
+    addrs: array[int]  # the Source's slot offsets (filled in by `_Copy._index`)
+    order: list[int] = field(default_factory=list)  # `parts` ascending (`_Copy._index`)
+    frames: array[int] = field(default_factory=lambda: array("Q"))  # (`_Copy._index`)
+    copied: int = 0  # parts order[:copied] are in the lease (or need not be any more)
+    saved: set[int] = field(default_factory=set)  # parts a write saved before the worker
+
+
+@dataclass
 class _Copy:
     """The copy-on-write side of one job: which parts still wait to be copied, and where to."""
 
     base: int  # the RAM buffer
-    lease_address: int
-    pending: dict[int, set[int]]  # RAM object id -> parts not yet copied
-    # object id -> (offset of its first page in the lease, its page indices, ascending;
-    # the indices are filled in by the first to need them, see `_index`)
-    slots: dict[int, tuple[int, array[int]]]
-    frames: dict[int, array[int]]  # object id -> physical address per page
-    part_pages: dict[int, RamRecord]
+    objects: dict[int, _Object]  # RAM object id -> its part of the copy
+    frames: Callable[[int, Dataspace], array[int]]  # an object's frame table (`Checkpointer`)
+    slots: Callable[[int], array[int]]  # 0, PAGE_SIZE, ... (`ConcurrentCheckpointer`)
+    give_way: Callable[[], None]  # the worker waits while the target is paused
     lock: threading.Lock = field(default_factory=threading.Lock)
     indexed: bool = False
     settled: bool = False  # the job is done with the lease: no save is due any more
+    saves: int = 0  # parts a write saved first
 
     def _index(self) -> None:
         """Sort the checkpoint's parts into page indices, once (caller holds the lock).
 
-        Not in the pause: the first save or the worker's copy does it, before
-        either takes a part out of `pending` (which then still holds them all).
+        Not in the pause: the worker does it when the target runs again, or
+        the first write that must save a part, whichever comes first.
         """
         if self.indexed:
             return
-        for oid, parts in self.pending.items():
-            self.slots[oid][1].extend(pages_of(self.part_pages[oid].tracked, parts))
+        for oid, obj in self.objects.items():
+            tracked = obj.record.tracked
+            obj.order = list(obj.parts) if isinstance(obj.parts, range) else sorted(obj.parts)
+            if tracked.part_pages == 1:
+                obj.indices.extend(obj.order)
+            else:
+                obj.indices.extend(chain.from_iterable(map(tracked.part_pages_of, obj.order)))
+            obj.addrs.extend(self.slots(len(obj.indices)))
+            obj.frames = self.frames(oid, obj.ram)
         self.indexed = True
+
+    def pending(self, oid: int) -> set[int]:
+        """Parts of object ``oid`` this copy has yet to copy."""
+        with self.lock:
+            obj = self.objects.get(oid)
+            if obj is None or self.settled:
+                return set()
+            if not self.indexed:
+                return set(obj.parts) - obj.saved
+            return set(obj.order[obj.copied:]) - obj.saved
 
     def save_part(self, oid: int, part: int) -> None:
         """Copy ``part`` of object ``oid`` into the lease now, if this copy still waits for it."""
         with self.lock:
+            obj = self.objects.get(oid)
+            if self.settled or obj is None or part not in obj.parts or part in obj.saved:
+                return
             self._index()
-            parts = self.pending.get(oid)
-            if parts is not None and part in parts:
-                parts.discard(part)
-                self._save(oid, [part])
+            rank = bisect_left(obj.order, part)
+            if rank < obj.copied:
+                return
+            obj.saved.add(part)
+            self.saves += 1
+            self._copy(obj, rank, [part])
 
     def save_object(self, oid: int) -> None:
         """Copy every part of object ``oid`` this copy still waits for into the lease now."""
         with self.lock:
+            obj = self.objects.get(oid)
+            if self.settled or obj is None:
+                return
             self._index()
-            parts = self.pending.pop(oid, set())
-            if parts:
-                self._save(oid, sorted(parts))
-
-    def _save(self, oid: int, parts: list[int]) -> None:
-        record = self.part_pages[oid]
-        frames = self.frames[oid]
-        for part in parts:
-            for page in record.tracked.part_pages_of(part):
-                gather(self.base, array("Q", [frames[page]]),
-                       self.lease_address + self.slot(oid, page))
-
-    def slot(self, oid: int, page: int) -> int:
-        """Where page ``page`` of object ``oid`` goes in the lease."""
-        at, indices = self.slots[oid]
-        return at + bisect_left(indices, page) * PAGE_SIZE
+            self._copy_ranks(obj, obj.copied, len(obj.order))
+            obj.copied = len(obj.order)
 
     def copy_rest(self) -> None:
         """The worker's part: everything the target did not save first."""
-        while True:
-            with self.lock:
-                self._index()
-                batch: list[tuple[int, int]] = []
-                for oid, parts in self.pending.items():
-                    while parts and len(batch) < _COPY_CHUNK:
-                        batch.append((oid, parts.pop()))
-                if not batch:
-                    return
-                by_object: dict[int, list[int]] = {}
-                for oid, part in batch:
-                    by_object.setdefault(oid, []).append(part)
-                src = array("Q")
-                dst = array("Q")
-                for oid, chosen in by_object.items():
-                    record = self.part_pages[oid]
-                    frames = self.frames[oid]
-                    for part in chosen:
-                        for page in record.tracked.part_pages_of(part):
-                            src.append(frames[page])
-                            dst.append(self.slot(oid, page))
-                _scatter_gather(self.base, src, self.lease_address, dst)
+        for obj in list(self.objects.values()):
+            step = max(1, _COPY_CHUNK // obj.record.tracked.part_pages)
+            while True:
+                self.give_way()
+                with self.lock:
+                    self._index()
+                    lo = obj.copied
+                    hi = min(lo + step, len(obj.order))
+                    if self.settled or lo >= hi:
+                        break
+                    self._copy_ranks(obj, lo, hi)
+                    obj.copied = hi
+
+    def _copy_ranks(self, obj: _Object, lo: int, hi: int) -> None:
+        """Copy the parts of ranks ``lo`` to ``hi`` not saved yet, in runs of adjacent slots."""
+        parts = obj.order[lo:hi]
+        if obj.saved.isdisjoint(parts):
+            self._copy(obj, lo, parts)
+            return
+        start = lo
+        for rank, part in enumerate(parts, lo):
+            if part in obj.saved:
+                self._copy(obj, start, obj.order[start:rank])
+                start = rank + 1
+        self._copy(obj, start, obj.order[start:hi])
+
+    def _copy(self, obj: _Object, rank: int, parts: list[int]) -> None:
+        """Copy ``parts`` (ascending, ranks from ``rank`` on) from RAM into their slots."""
+        if not parts:
+            return
+        tracked = obj.record.tracked
+        size = tracked.part_pages
+        frames = obj.frames
+        if size == 1:
+            src = array("Q", map(frames.__getitem__, parts))
+        else:
+            src = array("Q", chain.from_iterable(frames[p * size:(p + 1) * size]
+                                                 for p in parts))
+        _scatter_gather(self.base, src, obj.slot + rank * tracked.part_size)
 
     def settle(self) -> None:
         """No more saves: the lease is about to be given back."""
         with self.lock:
-            self.pending.clear()
             self.settled = True
 
 
-def _scatter_gather(base: int, src: array[int], dst_base: int, dst: array[int]) -> None:
-    """Copy page ``base + src[i]`` to ``dst_base + dst[i]``, for every i."""
-    # Slots of one batch are mostly consecutive: copy runs in single native calls.
-    start = 0
-    for i in range(1, len(src) + 1):
-        if i == len(src) or dst[i] != dst[i - 1] + PAGE_SIZE:
-            gather(base, src[start:i], dst_base + dst[start])
-            start = i
+def _scatter_gather(base: int, src: array[int], dst: int) -> None:
+    """Copy page ``base + src[i]`` to ``dst + i * PAGE_SIZE``, for every i (one native call)."""
+    gather(base, src, dst)
 
 
 class ConcurrentCheckpointer(Checkpointer):
@@ -164,8 +210,8 @@ class ConcurrentCheckpointer(Checkpointer):
         self.policy = policy
         self.skipped = 0
         self._copies: list[_Copy] = []
+        self._saves = 0  # saves of the copies already forgotten
         self._ramp = array("Q")
-        self._switch_interval = sys.getswitchinterval()
         runtime.before_upgrade = self._save_before_write
         runtime.before_free = self._save_before_free
 
@@ -174,7 +220,11 @@ class ConcurrentCheckpointer(Checkpointer):
 
     # -- the pause ----------------------------------------------------------------
     def take(self) -> bool:
-        """Pause-time part of a checkpoint (False: skipped); its stats arrive at its commit."""
+        """Pause-time part of a checkpoint (False: skipped); its stats arrive at its commit.
+
+        O(objects and threads): the dirty parts are handed over as the write
+        faults left them; sorting them into pages is the worker's (`_Copy`).
+        """
         started = time.perf_counter()
         first = not self._chained
         rams = [r for r in self.runtime.ram_records() if r.tracked.ram is not None]
@@ -193,11 +243,16 @@ class ConcurrentCheckpointer(Checkpointer):
                 busy[0].done.wait()
         lease = self.staging.lease(needed)
         assert lease is not None
-        wait_us = int((time.perf_counter() - started) * 1e6)
+        waited = time.perf_counter() - started
+        clocks = self._hold()
+        held = time.perf_counter()
         manifest = capture(self.machine, self.component, self.runtime)
+        captured = time.perf_counter()
+        rearm = 0.0
         declarations: list[tuple[str, int, bool]] = []
         sources: list[Source] = []
-        copy = _Copy(self._ram_base, lease.address, {}, {}, {}, {})
+        copy = _Copy(self._ram_base, {}, self.frames, self._slot_offsets,
+                     self.committer.give_way)
         live = self.live_objects()
         at = 0
         dirty_pages = 0
@@ -213,47 +268,54 @@ class ConcurrentCheckpointer(Checkpointer):
             tracked = record.tracked
             assert tracked.ram is not None
             declarations.append((key, tracked.pages, fresh))
+            begun = time.perf_counter()
             dirty = tracked.swap()  # a fresh set, this checkpoint's to keep
-            parts = set(range(tracked.parts)) if first else dirty
+            rearm += time.perf_counter() - begun
+            parts: Collection[int] = range(tracked.parts) if first else dirty
             count = tracked.pages_in(parts)
-            indices = array("I")  # filled in after the pause (`_Copy._index`)
-            copy.pending[oid] = parts
-            copy.slots[oid] = (at, indices)
-            copy.frames[oid] = self.frames(oid, tracked.ram)
-            copy.part_pages[oid] = record
-            sources.append(Source(key, indices, lease.address + at, self._slot_offsets(count)))
+            obj = _Object(record, tracked.ram, parts, lease.address + at, array("I"),
+                          array("Q"))
+            copy.objects[oid] = obj
+            sources.append(Source(key, obj.indices, obj.slot, obj.addrs))
             at += count * PAGE_SIZE
             dirty_pages += count
-        pause_us = int((time.perf_counter() - started) * 1e6)
         self.plan_recycling()
+        planned = time.perf_counter()
+        parts_us = {"capture_us": int((captured - held) * 1e6), "rearm_us": int(rearm * 1e6),
+                    "plan_us": int((planned - captured - rearm) * 1e6)}
         job = Job(manifest, declarations, sources, {oid for oid, _, _ in live},
-                  self.machine.instructions, dirty_pages, pause_us, wait_us,
+                  self.machine.instructions, dirty_pages, 0, int(waited * 1e6),
                   self.faults_since_last(), started, self._strategy_label(), lease,
-                  prepare=copy.copy_rest, settle=copy.settle)
+                  prepare=copy.copy_rest, settle=copy.settle, pause_parts=parts_us)
         self._copies.append(copy)
         self._stored = job.live
         self._chained = True
-        sys.setswitchinterval(_SWITCH_INTERVAL)
         self.committer.submit(job)
+        self._opened(job, started, clocks, waited)
         return True
 
     def _slot_offsets(self, count: int) -> array[int]:
         """``0, PAGE_SIZE, 2 * PAGE_SIZE, ...``: ``count`` consecutive slots (u64).
 
-        Sliced from one array kept across checkpoints: a slice is a memory
-        copy, building the array again a Python step per page in the pause.
+        Sliced from one array kept across checkpoints (a slice is a memory
+        copy); called by whoever indexes a copy, after the pause.
         """
-        if len(self._ramp) < count:
-            self._ramp = array("Q", range(0, max(count, 2 * len(self._ramp)) * PAGE_SIZE,
-                                          PAGE_SIZE))
-        return self._ramp[:count]
+        ramp = self._ramp
+        if len(ramp) < count:
+            ramp = self._ramp = array("Q", range(0, max(count, 2 * len(ramp)) * PAGE_SIZE,
+                                                 PAGE_SIZE))
+        return ramp[:count]
+
+    @property
+    def saves(self) -> int:
+        """Parts a write saved before the worker copied them, over the copies in flight."""
+        return self._saves + sum(copy.saves for copy in self._copies)
 
     def pending(self, oid: int) -> set[int]:
         """Parts of RAM object ``oid`` that checkpoints in flight have yet to copy."""
         out: set[int] = set()
         for copy in self._copies:
-            with copy.lock:
-                out |= copy.pending.get(oid, set())
+            out |= copy.pending(oid)
         return out
 
     # -- copy-on-write hooks (target's thread, inside its fault) ------------------------
@@ -283,8 +345,9 @@ class ConcurrentCheckpointer(Checkpointer):
         forgotten, the write would go ahead and the worker store the page
         as written after the checkpoint.
         """
+        self._saves += sum(c.saves for c in self._copies if c.settled)
         self._copies = [c for c in self._copies if not c.settled]
         if not self.committer.in_flight:
+            self._saves += sum(c.saves for c in self._copies)
             self._copies.clear()
-            sys.setswitchinterval(self._switch_interval)
         return done

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rtcr.abi import ADDRESS_SPACE_SELECTOR
-from rtcr.core import RegionMap
+from rtcr.core import ProtectionDomain, RegionMap
 from rtcr.machine import FaultStop, FaultWait, JoinWait, SignalWait, SleepUntil, Thread, ThreadState
 
 from .provenance import MANIFEST_KEY as PROVENANCE_KEY
@@ -108,15 +108,21 @@ def _selectors(caps: CapabilitySpace, runtime: Runtime) -> list[list[int]]:
     return out
 
 
+def _reference_account(pd: ProtectionDomain, runtime: Runtime) -> int | None:
+    """The object id of ``pd``'s reference account (None: not set). It is set once, so
+    whether it is set is state a component observes: the component's own PD's too."""
+    ref = pd.reference_account
+    return None if ref is None else runtime.record_of(ref).oid
+
+
 def _pd_session(record: PdRecord, runtime: Runtime) -> dict[str, Any]:
     """A PD session: its limits (transfers are in them), account and capability space."""
     pd = record.pd
-    ref = pd.reference_account
     # Only a session has a stack area; a scenario component's PD is none (no session quota).
     return {"oid": record.oid, "kind": "pd", "name": pd.name, "ram_quota": pd.ram_quota(),
             "cap_quota": pd.cap_quota(),
             "session_quota": None if pd.stack_area is None else list(pd.session_quota),
-            "ref": None if ref is None else runtime.record_of(ref).oid,
+            "ref": _reference_account(pd, runtime),
             "selectors": _selectors(pd.cap_space, runtime),
             "next_selector": pd.cap_space.next_selector}
 
@@ -231,6 +237,7 @@ def capture(machine: Machine, component: Component, runtime: Runtime) -> Manifes
             **_component(component),
             "ram_quota": component.pd.ram_quota(),
             "cap_quota": component.pd.cap_quota(),
+            "ref": _reference_account(component.pd, runtime),
             "next_selector": caps.next_selector,
         },
         "objects": _objects(runtime, index),

@@ -218,8 +218,11 @@ def _restore(checkpoint: PageSource, checkpoint_id: int, manifest: dict[str, Any
             assert isinstance(destroyed, RegionMap)
             runtime.rm_destroy(component, destroyed)
 
-    # Reference accounts (a PD's own account first), then every capability space.
+    # Reference accounts (a PD's own account first; the component's PD is accounted
+    # from the start, so its own comes last), then every capability space.
     _restore_reference_accounts(runtime, sessions)
+    if comp.get("ref") is not None:  # (images before it was kept have none)
+        pd.ref_account(_pd(runtime, comp["ref"]))
     _install_selectors(runtime, pd.cap_space, manifest["selectors"], comp["next_selector"])
     for obj in sessions:
         _install_selectors(runtime, _pd(runtime, obj["oid"]).cap_space, obj["selectors"],

@@ -488,7 +488,7 @@ class Session:
                                  result.diagnostic, faults, history, wall)
         if result.status is Status.LIMIT:
             return SessionResult(Outcome.LIMIT, EXIT_LIMIT, result.instructions,
-                                 f"stopped after {result.instructions} instructions "
+                                 f"stopped after {result.instructions:,} instructions "
                                  "(--max-instructions)", faults, history, wall)
         return SessionResult(Outcome.DEADLOCK, EXIT_DEADLOCK, result.instructions,
                              result.diagnostic, faults, history, wall)

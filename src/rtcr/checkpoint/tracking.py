@@ -42,7 +42,7 @@ the target's RM sessions, so re-attaching the target's regions is its to do.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from rtcr.core import (
     PAGE_SIZE,
@@ -275,7 +275,7 @@ class TrackedRam:
         return _RESOLVED
 
     # -- checkpoints --------------------------------------------------------
-    def pages_in(self, parts: set[int]) -> int:
+    def pages_in(self, parts: Collection[int]) -> int:
         """How many pages `parts` cover (only the last part may be short)."""
         count = len(parts) * self.part_pages
         if self.parts - 1 in parts:

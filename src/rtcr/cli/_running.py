@@ -135,11 +135,29 @@ def check_summary_path(summary_json: str | None) -> None:
         why = "a directory"
     elif not parent.is_dir():
         why = f"its directory {parent} does not exist"
-    elif not os.access(path if path.exists() else parent, os.W_OK):
-        why = "not writable"
     else:
-        return
+        refused = _refused_write(path)
+        if refused is None:
+            return
+        why = f"not writable ({refused})"
     raise click.BadParameter(f"{summary_json}: {why}", param_hint="--summary-json")
+
+
+def _refused_write(path: Path) -> str | None:
+    """Why the file system refuses to write ``path`` (None: it does not), found by trying:
+    permission bits do not tell (root, /proc, read-only and network mounts). A file
+    there is opened for appending, unchanged; a new one is created and removed."""
+    try:
+        if path.exists():
+            with open(path, "a"):
+                pass
+        else:
+            with open(path, "x"):
+                pass
+            path.unlink()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 class RetentionReport:
@@ -198,6 +216,7 @@ def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms:
 
     signals.session = session
     retained = RetentionReport(retention) if retention is not None else None
+    began = session.machine.instructions  # a restore begins at its checkpoint's count
     result = _run(session, every, every_ms, max_instructions, signals, store_failed,
                   final_checkpoint, retention, retained)
     signals.settle()
@@ -206,7 +225,7 @@ def drive(session: Session, signals: RunSignals, *, every: int | None, every_ms:
         result = replace(result, outcome=Outcome.INTERRUPTED, exit_code=128 + received.value,
                          diagnostic=f"{received.name} after {result.instructions:,} "
                                     "instructions")
-    _finish(result, summary_json, every, every_ms,
+    _finish(result, summary_json, every, every_ms, began,
             checkpointing=session.checkpointer is not None,
             retained=None if retained is None else retained.line())
 
@@ -256,7 +275,8 @@ def _run(session: Session, every: int | None, every_ms: float | None,
 
 
 def _finish(result: SessionResult, summary_json: str | None, every: int | None,
-            every_ms: float | None, *, checkpointing: bool, retained: str | None) -> None:
+            every_ms: float | None, began: int, *, checkpointing: bool,
+            retained: str | None) -> None:
     if summary_json:
         try:
             Path(summary_json).write_text(json.dumps(result.summary(), indent=2) + "\n")
@@ -276,8 +296,11 @@ def _finish(result: SessionResult, summary_json: str | None, every: int | None,
             click.echo(f"rtcr: {len(result.checkpoints)} checkpoints, newest "
                        f"{result.checkpoints[-1].id}", err=True)
         elif checkpointing and (every or every_ms):
-            warn(f"the run ended after {result.instructions:,} instructions, before its first "
-                 f"checkpoint ({f'--every {every:,}' if every else f'--every-ms {every_ms:g}'} "
+            ran = (f"after {result.instructions:,} instructions" if not began else
+                   f"{result.instructions - began:,} instructions after the checkpoint it "
+                   f"restored (at instruction {began:,})")
+            warn(f"the run ended {ran}, before its first checkpoint "
+                 f"({f'--every {every:,}' if every else f'--every-ms {every_ms:g}'} "
                  "is longer than the run)")
     if retained is not None:
         click.echo(retained, err=True)

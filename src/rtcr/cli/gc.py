@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -37,10 +39,27 @@ def command(directory: Path, keep: int, force: bool, dry_run: bool, keep_tagged:
     """
     with Store.open(directory) as store:
         also = store.tags().values() if keep_tagged else ()
-        with progress(f"{'checking' if dry_run else 'collecting'} (verifying what is kept)"):
-            report = store.gc(keep, keep_also=set(also), force=force, dry_run=dry_run)
+        before = store.ids()
+        try:
+            with progress(f"{'checking' if dry_run else 'collecting'} (verifying what is "
+                          "kept)"):
+                report = store.gc(keep, keep_also=set(also), force=force, dry_run=dry_run)
+        except KeyboardInterrupt:
+            _interrupted(before, store.ids())
         kept = [i.id for i in store.checkpoints()]
     print_report(report, kept, dry_run)
+
+
+def _interrupted(before: list[int], after: list[int]) -> NoReturn:
+    """Ctrl-C during gc: say whether its transaction had committed, exit 130."""
+    if after == before:
+        click.echo("rtcr: interrupted: gc changed nothing", err=True)
+    else:
+        removed = sorted(set(before) - set(after))
+        click.echo(f"rtcr: interrupted after gc committed: removed checkpoints "
+                   f"{id_ranges(removed)}, kept {id_ranges(after)}; the next gc or "
+                   "checkpoint frees what is left of their space", err=True)
+    sys.exit(130)
 
 
 def print_report(report: GcReport, kept: list[int], dry_run: bool) -> None:

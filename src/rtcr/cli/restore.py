@@ -181,6 +181,10 @@ def _continue(store: Store, checkpoint_id: int | None, signals: RunSignals, *,
     store.compression = compress
     policy = concurrency(concurrent, concurrent_policy, strategy)
     check_summary_path(summary_json)
+    if store.readonly and (every or every_ms or checkpoint_on_exit or retention):
+        raise StoreError(f"{store.path}: the store is read-only, so the restored run cannot "
+                         "checkpoint into it (--every, --every-ms, --checkpoint-on-exit, "
+                         "--keep, --max-store-size); --into NEW_STORE continues in a new one")
     # Every restore may checkpoint: on SIGUSR1 at least.
     warn_ineffective(checkpoints=None, concurrent=concurrent, granularity=granularity,
                      strategy=strategy)

@@ -12,6 +12,8 @@ from rtcr.checkpoint import Outcome
 from rtcr.migrate.receiver import Receiver, listen
 from rtcr.migrate.wire import read_secret
 
+from ._running import check_summary_path
+
 
 def _tell(line: str) -> None:
     click.echo(line, err=True)
@@ -38,6 +40,7 @@ def command(address: str, store_dir: Path, secret_file: Path, once: bool,
     not know the secret, speak another protocol version or send malformed
     frames are refused with one line on stderr; the next one is served.
     """
+    check_summary_path(summary_json)
     secret = read_secret(secret_file)
     receiver = Receiver(listen(address), store_dir, secret, _tell)
     _tell(f"rtcr: serving migrations on {receiver.address} into {store_dir}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rtcr.errors import StoreError, StoreFull
 
-from .database import connect, db_errors, fsync_dir
+from .database import connect, db_errors, fsync_dir, full_disk
 from .format import (
     CREATING_SUFFIX,
     DB_NAME,
@@ -30,13 +30,25 @@ from .format import (
     SCHEMA,
 )
 
-_RESERVE_MIN = 16 << 10
+# SQLite's WAL index (store.sqlite-shm), made when a writable store is opened.
+WAL_INDEX_BYTES = 32 << 10
+_RESERVE_MIN = 2 * WAL_INDEX_BYTES  # the WAL index and a start of gc's journal
 _RESERVE_MAX = 1 << 20
 
 
 def reserve_size(directory: Path) -> int:
-    """Room kept for gc's journal: 1/256 of the file system, 16 KiB to 1 MiB."""
+    """Room kept for a full disk: 1/256 of the file system, 64 KiB to 1 MiB."""
     return min(_RESERVE_MAX, max(_RESERVE_MIN, shutil.disk_usage(directory).total // 256))
+
+
+def spend_reserve(store: Path) -> bool:
+    """Delete the store's reserve file to give its room to what needs it now (gc's
+    journal, the WAL index of a store opened on a full disk); False if it was spent."""
+    try:
+        (store / RESERVE_NAME).unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def write_reserve(store: Path) -> None:
@@ -111,9 +123,9 @@ def create(path: Path) -> None:
         _build(work)
         os.rename(work, path)  # replaces an empty directory atomically
         fsync_dir(path.parent)
-    except OSError as exc:
+    except (OSError, StoreFull) as exc:  # (StoreFull: the database, named by `work`)
         shutil.rmtree(work, ignore_errors=True)
-        if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+        if isinstance(exc, StoreFull) or full_disk(exc):
             raise StoreFull(f"{path}: disk full, cannot create store") from exc
         raise StoreError(f"{path}: cannot create store: {exc.strerror or exc}") from exc
     except BaseException:

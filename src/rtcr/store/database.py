@@ -4,7 +4,8 @@ The database runs in WAL mode with ``synchronous=FULL``: a committed
 transaction is on disk when COMMIT returns, and readers never block the
 writer. A store that cannot be written (a read-only mount, no write
 permission) is opened *immutable*: SQLite then reads the file as it is,
-without the shared-memory index a WAL reader otherwise creates beside it.
+without the shared-memory index a WAL reader otherwise creates beside it
+(unless the log holds transactions a killed writer left, see `connect`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,39 @@ def writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path / DB_NAME, os.W_OK)
 
 
+def _wal_pending(db_path: Path) -> bool:
+    """Whether ``db_path``'s write-ahead log holds transactions (its writer was killed
+    before the last connection folded them into the database file)."""
+    try:
+        return os.path.getsize(f"{db_path}-wal") > 0
+    except OSError:
+        return False
+
+
 def connect(db_path: Path, *, create: bool = False, readonly: bool = False
             ) -> sqlite3.Connection:
-    """Open the metadata database (never creating it unless asked)."""
-    mode = "?mode=rwc" if create else "?mode=ro&immutable=1" if readonly else "?mode=rw"
+    """Open the metadata database (never creating it unless asked).
+
+    Read-only, the database is opened immutable unless its log holds
+    transactions: immutable, SQLite would read the file without them, a
+    store as it was before its newest commits. With them it reads the log
+    through the shared-memory index its writer left (from heap memory when
+    that cannot be written).
+    """
+    if create:
+        mode = "?mode=rwc"
+    elif readonly and _wal_pending(db_path):
+        if not os.path.exists(f"{db_path}-shm"):
+            raise StoreError(
+                f"{db_path.parent}: the store's log ({DB_NAME}-wal) holds commits its "
+                f"killed writer left, and reading it where nothing can be written needs the "
+                f"{DB_NAME}-shm the writer left beside it; open the store once where it can "
+                "be written (rtcr verify folds the log into the database)")
+        mode = "?mode=ro"
+    elif readonly:
+        mode = "?mode=ro&immutable=1"
+    else:
+        mode = "?mode=rw"
     conn = sqlite3.connect(db_path.absolute().as_uri() + mode, uri=True, isolation_level=None,
                            check_same_thread=False, timeout=30.0)
     conn.text_factory = _text

@@ -18,7 +18,9 @@ The rules:
   and the metadata changes in one transaction; only then are old packs
   deleted. A crash at any point leaves either the old or the new state.
 - On a full disk gc frees what needs no new space (leftovers, packs with
-  nothing live) and compacts only what fits; what it could not do is
+  nothing live) and compacts only when the copies and the journal of its
+  transaction both fit (else it punches holes where the packs hold nothing
+  live); what it could not do is
   reported with the number of bytes it would need. The database is shrunk
   in place (incremental vacuum), which needs no second copy of it.
 """
@@ -44,9 +46,9 @@ from rtcr.errors import (
 
 from .backend import StoreBackend
 from .chains import CheckpointRecord, ObjectTable, lineage, load_record, resolve, tables_digest
-from .creation import write_reserve
+from .creation import spend_reserve, write_reserve
 from .database import full_disk, meta_int, meta_value
-from .format import DB_NAME, RESERVE_NAME, Codec, record_checksum
+from .format import DB_NAME, Codec, record_checksum
 from .native import PageTable, punch
 from .packs import PackAppender
 from .tags import drop_tags_of_removed
@@ -110,8 +112,9 @@ def _choose(backend: StoreBackend, ids: list[int], keep: int, force: bool
                             None)
                 hint = (f"the newest good checkpoint is {good}" if good is not None
                         else "no checkpoint of the store verifies")
+                which = "newest good checkpoint" if keep == 1 else f"newest {keep} good checkpoints"
                 raise CorruptCheckpoint(cid, f"{why}; gc refused ({hint}; --force keeps the "
-                                        f"newest {keep} good checkpoints and drops corrupt ones)")
+                                        f"{which} and drops corrupt ones)")
         return newest, []
     kept: list[int] = []
     dropped: list[int] = []
@@ -198,7 +201,9 @@ def gc(backend: StoreBackend, keep: int, *, keep_also: Collection[int] = (),
                 live_per_pack[pack] = live_per_pack.get(pack, 0) + n
             dead = [p for p in sizes if live_per_pack.get(p, 0) == 0]
             partial = sorted(p for p in sizes if 0 < live_per_pack.get(p, 0) < sizes[p])
-            need = sum(live_per_pack[p] for p in partial)
+            # Compaction's copies and then the transaction's journal (up to the
+            # database's size) must both fit, or the commit fails for want of room.
+            need = sum(live_per_pack[p] for p in partial) + _dir_bytes([str(backend.db_path)])
             free = shutil.disk_usage(backend.packs.directory).free
             compact = partial if need <= free else []
             report = GcReport(removed=[c for c in removed if c not in corrupt],
@@ -211,6 +216,8 @@ def gc(backend: StoreBackend, keep: int, *, keep_also: Collection[int] = (),
             report.bytes_freed = _dir_bytes([str(pack_files[p]) for p in gone])
             if dry_run:
                 report.bytes_freed -= sum(live_per_pack.get(p, 0) for p in compact)
+                if partial and not compact:  # the holes it would punch (up to)
+                    report.bytes_freed += sum(sizes[p] - live_per_pack[p] for p in partial)
                 return report
             moved: dict[Blob, Blob] = {}
             if compact:
@@ -373,10 +380,8 @@ def _commit(backend: StoreBackend, conn: sqlite3.Connection, kept: list[int],
         with suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         # The reserve is there for this: give its room to the journal and retry.
-        reserve = backend.path / RESERVE_NAME
-        if not reserve.exists():
+        if not spend_reserve(backend.path):
             raise _journal_full(backend) from exc
-        reserve.unlink()
         try:
             transaction()
         except sqlite3.OperationalError as again:

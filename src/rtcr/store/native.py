@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import os
 import subprocess
 import sys
 from array import array
@@ -36,6 +37,13 @@ _SOURCE = Path(__file__).with_name("pagecodec.c")
 
 DIGEST_SIZE = 16
 LOCATION_SIZE = 16
+
+# Threads `encode` hashes and compresses on by default: every core this process may
+# run on. A commit runs after the pause, beside the target: while it encodes, the
+# target shares its core with the codec's second half (the kernel's scheduler
+# decides), in exchange for a commit that is done in half the time.
+CODEC_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+    else os.cpu_count() or 1
 
 # Problems decode reports for the first bad page of a batch.
 PROBLEMS = {
@@ -84,12 +92,13 @@ def _load() -> ctypes.CDLL:
         "rtcr_index_add": (i32, [vp, sz, vp, vp, vp, sz]),
         "rtcr_ascending": (i32, [vp, sz]),
         "rtcr_encode": (ctypes.c_long, [vp, vp, vp, sz, i32, i32, u32, u32, vp, vp, vp, vp,
-                                        ctypes.POINTER(sz)]),
+                                        ctypes.POINTER(sz), i32]),
         "rtcr_decode": (ctypes.c_long, [vp, sz, sz, vp, vp, vp, vp, vp, i32,
                                         ctypes.POINTER(i32)]),
         "rtcr_merge": (ctypes.c_long, [sz, vp, vp, vp, vp, u32, vp, vp, vp]),
         "rtcr_preallocate": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
         "rtcr_punch": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
+        "rtcr_start_writeback": (i32, [i32, ctypes.c_uint64, ctypes.c_uint64]),
     }
     for name, (restype, argtypes) in signatures.items():
         fn = getattr(lib, name)
@@ -148,6 +157,14 @@ def gather(base: int, addrs: array[int], dst: int) -> None:
 def preallocate(fd: int, offset: int, length: int) -> int:
     """Reserve disk blocks past ``offset`` without changing the file's size; 0 or an errno."""
     return int(lib().rtcr_preallocate(fd, offset, length))
+
+
+def start_writeback(fd: int, offset: int, length: int) -> int:
+    """Start writing a byte range of a file to the disk, without waiting; 0 or an errno.
+
+    Not a sync: the range is durable only after a data sync of the file.
+    """
+    return int(lib().rtcr_start_writeback(fd, offset, length))
 
 
 def punch(fd: int, offset: int, length: int) -> int:
@@ -267,12 +284,14 @@ class Encoded:
 
 
 def encode(index: BlobIndex, base: int, addrs: array[int], codec: int, level: int, pack: int,
-           offset: int, out: bytearray | mmap.mmap) -> Encoded:
+           offset: int, out: bytearray | mmap.mmap, threads: int = CODEC_THREADS) -> Encoded:
     """Digest, deduplicate and compress the pages at ``base + addrs[i]``.
 
     New blobs are placed into ``out`` (at least ``len(addrs) * PAGE_SIZE``
     bytes) as they will lie in ``pack`` from ``offset`` on, and entered into
-    ``index``.
+    ``index``. Hashing and compressing run on up to ``threads`` threads
+    (the codec caps them at two); the result is the same, byte for byte,
+    for any number.
     """
     n = len(addrs)
     assert len(out) >= n * PAGE_SIZE
@@ -281,12 +300,14 @@ def encode(index: BlobIndex, base: int, addrs: array[int], codec: int, level: in
     fresh = (ctypes.c_uint32 * max(n, 1))()
     nfresh = ctypes.c_size_t(0)
     used = lib().rtcr_encode(index.handle, base, address(addrs), n, codec, level, pack, offset,
-                             address(out), hashes, locations, fresh, ctypes.byref(nfresh))
+                             address(out), hashes, locations, fresh, ctypes.byref(nfresh),
+                             threads)
     raw_hashes = hashes.raw
     if used < 0:
         index.forget(b"".join(raw_hashes[p * DIGEST_SIZE:(p + 1) * DIGEST_SIZE]
                               for p in fresh[:nfresh.value]))
-        raise MemoryError("the blob index ran out of memory")
+        raise MemoryError("out of memory encoding pages (the blob index or the codec's "
+                          "buffers)")
     return Encoded(raw_hashes, locations.raw, memoryview(out)[:used], nfresh.value)
 
 

@@ -9,6 +9,16 @@ data sync of one pack. Disk blocks are reserved ahead of the writes
 (`PREALLOCATE_BYTES` at a time, without changing the file size) where the
 file system can.
 
+Each append also starts the disk's writeback of what it wrote
+(`start_writeback`), without waiting for it: the disk then writes a
+checkpoint's blobs while the codec encodes the next batch, and the one data
+sync at the commit waits only for the last batch, not for every byte of the
+checkpoint (left to the kernel, writeback of a fresh checkpoint would start
+only at that sync: on this machine the sync of a 32 MB checkpoint took 16 ms
+after the writes, 0 ms with writeback started batch by batch). The data sync
+stays what makes the bytes durable; a range whose writeback failed is
+reported by it.
+
 Fault injection (tests only): ``pack-write`` counts every blob appended,
 ``pack-sync`` every pack sync of a commit (see `_faults`).
 """
@@ -17,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 
@@ -25,7 +36,7 @@ from rtcr.errors import StoreError, StoreFull
 from . import _faults
 from .database import fsync_dir
 from .format import MAX_PACK_BYTES, PREALLOCATE_BYTES, pack_name, pack_number
-from .native import preallocate
+from .native import preallocate, start_writeback
 
 
 def _os_error(what: str, path: Path, exc: OSError) -> StoreError:
@@ -92,8 +103,26 @@ class PackFiles:
             fsync_dir(self.directory)
 
 
+# Appends smaller than this are written by the caller at once: handing them to the
+# write thread (a wake-up on the other core, which may be busy) costs more than
+# writing them (a batch of duplicates or zero pages adds a few blobs at most).
+HANDOVER_BYTES = 256 << 10
+
+
 class PackAppender:
-    """Where one checkpoint's new blobs go; undone entirely by `rollback` until it commits."""
+    """Where one checkpoint's new blobs go; undone entirely by `rollback` until it commits.
+
+    Appends are written by one thread of the appender's own, in order, one at
+    a time: `write` hands a batch over and returns, so the caller encodes the
+    next batch while this one goes to the pack (the codec and the write both
+    run without the GIL, and a write that stalls, e.g. on the file system's
+    journal, stalls the codec no longer). `write` first waits for the write
+    before it, so a caller that alternates between two output buffers never
+    overwrites one that is still being written. The error of a write is
+    raised by the next `write`, `drain` or `sync`, i.e. always before the
+    commit; `close` and `rollback` wait for the write in flight first, so
+    nothing is written to a pack after it was cut back.
+    """
 
     def __init__(self, files: PackFiles, registered: dict[int, int], taken: set[int], *,
                  new_pack: bool = False) -> None:
@@ -108,6 +137,8 @@ class PackAppender:
         newest = max(registered, default=None)
         # Appends go to the newest pack, unless it is gone (damage): then to a new one.
         self._active: int | None = None if new_pack or newest not in taken else newest
+        self._io: ThreadPoolExecutor | None = None  # started by the first write
+        self._in_flight: Future[None] | None = None
 
     def place(self, nbytes: int) -> tuple[int, int]:
         """The pack and offset where ``nbytes`` of new blobs go next (rotating packs)."""
@@ -141,9 +172,34 @@ class PackAppender:
         return fd
 
     def write(self, pack: int, offset: int, data: memoryview, blobs: int) -> None:
-        """Append ``data`` (``blobs`` blobs) to ``pack`` at ``offset`` (from `place`)."""
+        """Append ``data`` (``blobs`` blobs) to ``pack`` at ``offset`` (from `place`).
+
+        Returns once the write before it is done and this one is under way;
+        ``data`` is released when it is written (the caller lets go of it).
+        """
+        self.drain()
         if not data.nbytes:
+            data.release()
             return
+        self.sizes[pack] = max(self.sizes.get(pack, 0), offset + data.nbytes)
+        if data.nbytes < HANDOVER_BYTES:
+            self._write(pack, offset, data, blobs)
+            return
+        if self._io is None:
+            self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtcr-pack-write")
+        self._in_flight = self._io.submit(self._write, pack, offset, data, blobs)
+
+    def drain(self) -> None:
+        """Wait for the write under way; raise its error, if it failed."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            in_flight.result()
+
+    def _write(self, pack: int, offset: int, data: memoryview, blobs: int) -> None:
+        with data:
+            self._write_now(pack, offset, data, blobs)
+
+    def _write_now(self, pack: int, offset: int, data: memoryview, blobs: int) -> None:
         path = self._files.path(pack)
         fd = self._fd(pack)
         for _ in range(blobs if _faults.enabled() else 0):
@@ -151,12 +207,13 @@ class PackAppender:
                 _faults.check("pack-write")
             except OSError as exc:
                 raise _os_error("write", path, exc) from exc
-        end = offset + data.nbytes
+        size = data.nbytes
+        end = offset + size
         if end > self._reserved.get(pack, 0):
             ahead = min(max(end, offset + PREALLOCATE_BYTES), MAX_PACK_BYTES) - offset
             # Best effort: where blocks cannot be reserved, the write finds out.
-            if preallocate(fd, offset, max(ahead, data.nbytes)) == 0:
-                self._reserved[pack] = offset + max(ahead, data.nbytes)
+            if preallocate(fd, offset, max(ahead, size)) == 0:
+                self._reserved[pack] = offset + max(ahead, size)
         try:
             while data:
                 written = os.pwrite(fd, data, offset)
@@ -164,7 +221,7 @@ class PackAppender:
                 offset += written
         except OSError as exc:
             raise _os_error("write", path, exc) from exc
-        self.sizes[pack] = max(self.sizes.get(pack, 0), end)
+        start_writeback(fd, end - size, size)  # best effort (see the module's docstring)
 
     def appended(self) -> int:
         """Bytes of new blobs this checkpoint wrote."""
@@ -172,6 +229,7 @@ class PackAppender:
 
     def sync(self) -> None:
         """Make every appended byte durable."""
+        self.drain()
         for pack, fd in self._fds.items():
             try:
                 _faults.check("pack-sync")
@@ -180,9 +238,15 @@ class PackAppender:
                 raise _os_error("sync", self._files.path(pack), exc) from exc
 
     def close(self) -> None:
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
+        """Wait for the write under way (its error was or will be reported), close the packs."""
+        try:
+            if self._io is not None:
+                self._io.shutdown(wait=True)
+        finally:
+            self._in_flight = None
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
 
     def rollback(self) -> None:
         """Remove what this checkpoint appended (only ever before its commit)."""

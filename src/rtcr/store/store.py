@@ -17,12 +17,24 @@ from types import TracebackType
 from typing import Any
 
 from rtcr.core import PAGE_SIZE
-from rtcr.errors import CorruptCheckpoint, InvalidArgument, StoreError, UnknownCheckpoint
+from rtcr.errors import (
+    CorruptCheckpoint,
+    InvalidArgument,
+    StoreError,
+    StoreFull,
+    UnknownCheckpoint,
+)
 
 from .backend import StoreBackend
 from .chains import RecordProblem, load_chain, load_manifest, load_record
-from .creation import create, interrupted_creation, remove_stale_creations
-from .database import connect, db_errors, writable
+from .creation import (
+    WAL_INDEX_BYTES,
+    create,
+    interrupted_creation,
+    remove_stale_creations,
+    spend_reserve,
+)
+from .database import connect, db_errors, full_disk, writable
 from .format import (
     DB_NAME,
     FORMAT_VERSION,
@@ -39,6 +51,26 @@ from .retention import Retained, Retention, retain
 from .tags import read_tags, write_tag
 from .verify import VerifyReport, verify
 from .writer import CheckpointWriter
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """Open the store's database; on a disk too full for the WAL index a writable
+    store needs beside it, spend the store's reserve (there for a full disk) once."""
+    try:
+        return connect(path / DB_NAME, readonly=readonly)
+    except sqlite3.OperationalError as exc:
+        no_room = full_disk(exc) or shutil.disk_usage(path).free < WAL_INDEX_BYTES
+        if readonly or not no_room:
+            raise
+        if spend_reserve(path):
+            try:
+                return connect(path / DB_NAME, readonly=readonly)
+            except sqlite3.OperationalError as again:
+                if not (full_disk(again) or shutil.disk_usage(path).free < WAL_INDEX_BYTES):
+                    raise
+        raise StoreFull(f"{path}: disk full: opening the store needs {WAL_INDEX_BYTES:,} bytes "
+                        f"free for SQLite's WAL index ({DB_NAME}-shm); free that much and try "
+                        "again", needed=WAL_INDEX_BYTES) from exc
 
 
 @dataclass(frozen=True)
@@ -144,7 +176,7 @@ class Store:
             raise StoreError(f"{p}: is not an rtcr store (no {DB_NAME})")
         readonly = not writable(p)
         with db_errors(p):
-            conn = connect(p / DB_NAME, readonly=readonly)
+            conn = _connect(p, readonly)
             try:
                 version = _format_version(p, conn)
                 if version == LEGACY_FORMAT:
