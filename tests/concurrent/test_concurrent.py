@@ -75,6 +75,19 @@ def concurrent_session(elf: Path, store: Store, policy: Policy = Policy.WAIT,
     return session, checkpointer
 
 
+def paused_at_first_checkpoint(
+        elf: Path, tmp_path: Path
+) -> tuple[Store, Session, ConcurrentCheckpointer, dict[int, bytes]]:
+    """A concurrent session of ``elf`` paused at instruction 1.5M, and what each RAM object
+    holds there: what a checkpoint taken now must store."""
+    store = Store.create(tmp_path / "s")
+    session, checkpointer = concurrent_session(elf, store)
+    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
+    expected = {record.oid: record.tracked.ram.read(0, record.size)
+                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    return store, session, checkpointer, expected
+
+
 def run_concurrent(elf: Path, store_dir: Path, every: int,
                    policy: Policy = Policy.WAIT) -> tuple[Session, list[str]]:
     log = Lines()
@@ -104,11 +117,7 @@ def test_restoring_concurrent_checkpoints_continues_exactly(rewriter: Path,
 
 def test_copy_on_write_stores_the_content_at_checkpoint_time(
         rewriter: Path, tmp_path: Path, slow_copier: None) -> None:
-    store = Store.create(tmp_path / "s")
-    session, checkpointer = concurrent_session(rewriter, store)
-    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
-    expected = {record.oid: record.tracked.ram.read(0, record.size)
-                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    store, session, checkpointer, expected = paused_at_first_checkpoint(rewriter, tmp_path)
     saved_before_write = []
     hook = session.runtime.before_upgrade
     assert hook is not None
@@ -306,11 +315,7 @@ def test_a_write_to_a_part_the_worker_is_copying_waits_for_its_copy(
 
     monkeypatch.setattr(concurrent, "_scatter_gather", held)
     monkeypatch.setattr(concurrent._Copy, "save_part", asking)
-    store = Store.create(tmp_path / "s")
-    session, checkpointer = concurrent_session(rewriter, store)
-    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
-    expected = {record.oid: record.tracked.ram.read(0, record.size)
-                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    store, session, checkpointer, expected = paused_at_first_checkpoint(rewriter, tmp_path)
     checkpointer.take()
     assert copying.wait(timeout=60), "the worker never copied"
     checkpointer.background()  # between time slices, while the batch is being copied
@@ -338,11 +343,7 @@ def test_the_worker_copies_nothing_until_the_target_runs_again(
 
     monkeypatch.setattr(committer.Committer, "give_way", noted)
     monkeypatch.setattr(concurrent, "_scatter_gather", counted)
-    store = Store.create(tmp_path / "s")
-    session, checkpointer = concurrent_session(rewriter, store)
-    assert session.machine.run(pause_at=1_500_000).status is Status.PAUSED
-    expected = {record.oid: record.tracked.ram.read(0, record.size)
-                for record in session.runtime.ram_records() if record.tracked.ram is not None}
+    store, _session, checkpointer, expected = paused_at_first_checkpoint(rewriter, tmp_path)
     checkpointer.take()
     assert waiting.wait(timeout=60), "the worker never reached its first step"
     checkpointer.background()  # the pause ends here; the slice after it is the target's too
