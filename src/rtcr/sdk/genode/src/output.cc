@@ -91,10 +91,10 @@ void Genode::print(Output &out, double v) { out_float(out, v, 6); }
 
 void Hex::print(Output &out) const
 {
-	if (_prefix == PREFIX) out.out_string("0x");
+	if (_prefix_mode == PREFIX) out.out_string("0x");
 	/* only the value's own width: a negative int prints as 8 digits, not 16 */
-	unsigned long long v = _digits >= 16 ? _value : _value & ((1ULL << (4 * _digits)) - 1);
-	out_digits(out, v, 16, _pad == PAD ? (int)_digits : 1);
+	unsigned long long v = _width >= 16 ? _number : _number & ((1ULL << (4 * _width)) - 1);
+	out_digits(out, v, 16, _pad_mode == PAD ? (int)_width : 1);
 }
 
 void Genode::print(Output &out, Alloc_error e)

@@ -1,8 +1,8 @@
 /*
  * CPU affinity of the Genode API (rtcr emulates one CPU: every location is it).
  */
-#ifndef _INCLUDE__BASE__AFFINITY_H_
-#define _INCLUDE__BASE__AFFINITY_H_
+#ifndef _RTCR_SDK__BASE__AFFINITY_H_
+#define _RTCR_SDK__BASE__AFFINITY_H_
 
 namespace Genode { class Affinity; }
 
@@ -14,21 +14,22 @@ class Genode::Affinity
 		{
 			private:
 
-				int _xpos = 0, _ypos = 0;
-				unsigned _width = 0, _height = 0;
+				/* a rectangle in the CPU grid; the empty default means "none given" */
+				int      _col  = 0, _row  = 0;
+				unsigned _cols = 0, _rows = 0;
 
 			public:
 
 				Location() { }
 				Location(int xpos, int ypos, unsigned width = 1, unsigned height = 1)
-				: _xpos(xpos), _ypos(ypos), _width(width), _height(height) { }
+				: _col(xpos), _row(ypos), _cols(width), _rows(height) { }
 
-				int xpos() const { return _xpos; }
-				int ypos() const { return _ypos; }
-				unsigned width()  const { return _width; }
-				unsigned height() const { return _height; }
-				bool valid() const { return _width * _height > 0; }
+				int      xpos()   const { return _col;  }
+				int      ypos()   const { return _row;  }
+				unsigned width()  const { return _cols; }
+				unsigned height() const { return _rows; }
+				bool     valid()  const { return _cols != 0 && _rows != 0; }
 		};
 };
 
-#endif /* _INCLUDE__BASE__AFFINITY_H_ */
+#endif /* _RTCR_SDK__BASE__AFFINITY_H_ */

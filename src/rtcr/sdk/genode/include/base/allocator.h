@@ -2,8 +2,8 @@
  * Allocators of the Genode API: `new (alloc) T(...)` takes memory from an
  * Allocator, `destroy(alloc, obj)` runs the destructor and gives it back.
  */
-#ifndef _INCLUDE__BASE__ALLOCATOR_H_
-#define _INCLUDE__BASE__ALLOCATOR_H_
+#ifndef _RTCR_SDK__BASE__ALLOCATOR_H_
+#define _RTCR_SDK__BASE__ALLOCATOR_H_
 
 #include <util/interface.h>
 #include <base/stdint.h>
@@ -40,10 +40,11 @@ void *operator new [] (__SIZE_TYPE__, Genode::Allocator *);
 template <typename T>
 void Genode::destroy(auto &&dealloc, T *obj)
 {
-	if (!obj)
-		return;
+	/* as with delete, a null pointer names no object */
+	if (obj == nullptr) return;
+
 	obj->~T();
-	dealloc.free((void *)obj, sizeof(T));
+	dealloc.free((void *)obj, sizeof(T));   /* the cast also drops a const T's const */
 }
 
-#endif /* _INCLUDE__BASE__ALLOCATOR_H_ */
+#endif /* _RTCR_SDK__BASE__ALLOCATOR_H_ */

@@ -1,8 +1,8 @@
 /*
  * A dataspace attached to the local address space for the object's lifetime.
  */
-#ifndef _INCLUDE__BASE__ATTACHED_DATASPACE_H_
-#define _INCLUDE__BASE__ATTACHED_DATASPACE_H_
+#ifndef _RTCR_SDK__BASE__ATTACHED_DATASPACE_H_
+#define _RTCR_SDK__BASE__ATTACHED_DATASPACE_H_
 
 #include <dataspace/client.h>
 #include <base/local.h>
@@ -90,4 +90,4 @@ class Genode::Attached_dataspace : Noncopyable
 		void invalidate() { _held = Local_rm::Error::INVALID_DATASPACE; }
 };
 
-#endif /* _INCLUDE__BASE__ATTACHED_DATASPACE_H_ */
+#endif /* _RTCR_SDK__BASE__ATTACHED_DATASPACE_H_ */

@@ -1,8 +1,10 @@
 /*
- * A RAM dataspace allocated and attached for the object's lifetime.
+ * RAM that is allocated and mapped writeable for exactly the object's life.
+ * Either both steps succeed or the constructor throws with nothing left
+ * behind, so a constructed object always has its memory (size 0 aside).
  */
-#ifndef _INCLUDE__BASE__ATTACHED_RAM_DATASPACE_H_
-#define _INCLUDE__BASE__ATTACHED_RAM_DATASPACE_H_
+#ifndef _RTCR_SDK__BASE__ATTACHED_RAM_DATASPACE_H_
+#define _RTCR_SDK__BASE__ATTACHED_RAM_DATASPACE_H_
 
 #include <base/ram_allocator.h>
 #include <base/env.h>
@@ -14,79 +16,113 @@ class Genode::Attached_ram_dataspace
 {
 	private:
 
-		using Local_rm = Local::Constrained_region_map;
+		using Rm = Local::Constrained_region_map;
 
-		size_t                   _size = 0;
-		Ram_allocator           *_ram  = nullptr;
-		Local_rm                *_rm   = nullptr;
-		Ram_dataspace_capability _ds { };
-		addr_t                   _at   = 0;
-
-		void _release()
+		/* all of the object's state in one value, so swap() is three assignments */
+		struct Holding
 		{
-			if (_at) _rm->detach(_at);
-			if (_ds.valid()) _ram->free(_ds, _size);
-			_at = 0;
-			_ds = Ram_dataspace_capability();
+			Ram_allocator           *ram;
+			Rm                      *rm;
+			size_t                   bytes;
+			Cache                    cache;
+			Ram_dataspace_capability ds   { };
+			addr_t                   base { 0 };
+		};
+
+		Holding _h;
+
+		static Rm::Attach_attr _writeable()
+		{
+			Rm::Attach_attr rw { };
+			rw.writeable = true;
+			return rw;
 		}
 
-		void _acquire()
+		[[noreturn]] static void _throw(Rm::Error error)
 		{
-			if (!_size) return;
-			_ds = _ram->alloc(_size);
-			Local_rm::Attach_attr attr { };
-			attr.writeable = true;
-			_rm->attach(_ds, attr).with_result(
-				[&] (Local_rm::Attachment &a) { a.deallocate = false; _at = addr_t(a.ptr); },
-				[&] (Local_rm::Error e) {
-					_ram->free(_ds, _size);
-					_ds = Ram_dataspace_capability();
-					if (e == Local_rm::Error::OUT_OF_RAM)  throw Out_of_ram();
-					if (e == Local_rm::Error::OUT_OF_CAPS) throw Out_of_caps();
-					throw Attached_dataspace::Region_conflict();
-				});
+			switch (error) {
+			case Rm::Error::OUT_OF_RAM:  throw Out_of_ram();
+			case Rm::Error::OUT_OF_CAPS: throw Out_of_caps();
+			default:                     throw Attached_dataspace::Region_conflict();
+			}
 		}
 
-		Attached_ram_dataspace(Attached_ram_dataspace const &);
-		Attached_ram_dataspace &operator = (Attached_ram_dataspace const &);
+		void _unmap_and_free()
+		{
+			if (_h.base != 0)  _h.rm->detach(_h.base);
+			if (_h.ds.valid()) _h.ram->free(_h.ds, _h.bytes);
+			_h.base = 0;
+			_h.ds   = Ram_dataspace_capability();
+		}
+
+		void _alloc_and_map()
+		{
+			if (_h.bytes == 0)
+				return;
+
+			_h.ds = _h.ram->alloc(_h.bytes, _h.cache);
+
+			bool     mapped = false;
+			Rm::Error why   { };
+			_h.rm->attach(_h.ds, _writeable()).with_result(
+				[&] (Rm::Attachment &at) {
+					at.deallocate = false;   /* detached by _unmap_and_free */
+					_h.base = addr_t(at.ptr);
+					mapped  = true; },
+				[&] (Rm::Error e) { why = e; });
+
+			/* thrown out here, after the failed attachment result is gone */
+			if (!mapped) {
+				_h.ram->free(_h.ds, _h.bytes);
+				_h.ds = Ram_dataspace_capability();
+				_throw(why);
+			}
+		}
 
 	public:
 
-		Attached_ram_dataspace(Ram_allocator &ram, Local_rm &rm, size_t size,
-		                       Cache = CACHED)
-		: _size(size), _ram(&ram), _rm(&rm) { _acquire(); }
+		Attached_ram_dataspace(Ram_allocator &ram, Rm &rm, size_t size, Cache cache = CACHED)
+		: _h { &ram, &rm, size, cache }
+		{
+			_alloc_and_map();
+		}
 
-		~Attached_ram_dataspace() { _release(); }
+		~Attached_ram_dataspace() { _unmap_and_free(); }
 
-		Ram_dataspace_capability cap() const { return _ds; }
+		Attached_ram_dataspace(Attached_ram_dataspace const &) = delete;
+		Attached_ram_dataspace &operator = (Attached_ram_dataspace const &) = delete;
 
-		template <typename T> T *local_addr() const { return reinterpret_cast<T *>(_at); }
+		Ram_dataspace_capability cap() const { return _h.ds; }
 
-		size_t size() const { return _size; }
+		template <typename T> T *local_addr() const { return reinterpret_cast<T *>(_h.base); }
 
-		void clear() { if (_at) bzero((void *)_at, _size); }
+		size_t size() const { return _h.bytes; }
+
+		void clear()
+		{
+			if (_h.base != 0)
+				bzero(reinterpret_cast<void *>(_h.base), _h.bytes);
+		}
 
 		void swap(Attached_ram_dataspace &other)
 		{
-			auto swap_values = [] (auto &a, auto &b) { auto t = a; a = b; b = t; };
-			swap_values(_size, other._size);
-			swap_values(_ram,  other._ram);
-			swap_values(_rm,   other._rm);
-			swap_values(_ds,   other._ds);
-			swap_values(_at,   other._at);
+			Holding const mine = _h;
+			_h       = other._h;
+			other._h = mine;
 		}
 
-		/* Replace the dataspace by a bigger one (contents are not kept). */
+		/* only ever grows; the old content is not carried over */
 		void realloc(Ram_allocator *ram, size_t new_size)
 		{
-			if (new_size < _size) return;
-			_release();
-			_size = new_size;
-			_ram  = ram;
-			_acquire();
+			if (new_size < _h.bytes)
+				return;
+			_unmap_and_free();
+			_h.bytes = new_size;
+			_h.ram   = ram;
+			_alloc_and_map();
 		}
 
-		Byte_range_ptr bytes() const { return { local_addr<char>(), size() }; }
+		Byte_range_ptr bytes() const { return Byte_range_ptr(local_addr<char>(), _h.bytes); }
 };
 
-#endif /* _INCLUDE__BASE__ATTACHED_RAM_DATASPACE_H_ */
+#endif /* _RTCR_SDK__BASE__ATTACHED_RAM_DATASPACE_H_ */

@@ -1,9 +1,10 @@
 /*
- * A ROM module attached to the local address space; node() parses it
- * (XML or HID), as the `config` ROM is read.
+ * A ROM module mapped into the component, the way `config` is read: the
+ * session stays open for the object's life, the mapping is redone only when
+ * there is none (rtcr's modules never change under a component).
  */
-#ifndef _INCLUDE__BASE__ATTACHED_ROM_DATASPACE_H_
-#define _INCLUDE__BASE__ATTACHED_ROM_DATASPACE_H_
+#ifndef _RTCR_SDK__BASE__ATTACHED_ROM_DATASPACE_H_
+#define _RTCR_SDK__BASE__ATTACHED_ROM_DATASPACE_H_
 
 #include <rom_session/connection.h>
 #include <base/attached_dataspace.h>
@@ -16,47 +17,65 @@ class Genode::Attached_rom_dataspace
 {
 	private:
 
-		using Local_rm = Local::Constrained_region_map;
+		Local::Constrained_region_map    &_local;
+		Rom_connection                    _session;
+		Constructible<Attached_dataspace> _mapping { };
 
-		Local_rm      &_rm;
-		Rom_connection _rom;
-		Constructible<Attached_dataspace> _ds { };
-
-		void _try_attach()
+		/*
+		 * The old mapping goes first, so a failed attempt leaves the object
+		 * invalid rather than showing stale content.
+		 */
+		void _remap()
 		{
-			_ds.destruct();
-			try { _ds.construct(_rm, _rom.dataspace()); }
-			catch (Attached_dataspace::Invalid_dataspace) { }
+			_mapping.destruct();
+			try {
+				_mapping.construct(_local, _session.dataspace());
+			} catch (Attached_dataspace::Invalid_dataspace) {
+				/* an empty module: valid() stays false, size() is 0 */
+			}
+		}
+
+		/* the text ends at the first NUL: the module is padded to whole pages */
+		size_t _text_length(char const *text) const
+		{
+			size_t const limit = size();
+			size_t len = 0;
+			for (; len < limit && text[len] != 0; len++) { }
+			return len;
 		}
 
 	public:
 
 		Attached_rom_dataspace(Env &env, char const *name)
-		: _rm(env.rm()), _rom(env, name) { _try_attach(); }
+		: _local(env.rm()), _session(env, name)
+		{
+			_remap();
+		}
 
-		Dataspace_capability cap() const { return _ds->cap(); }
+		Dataspace_capability cap() const { return _mapping->cap(); }
 
-		template <typename T> T *local_addr() { return _ds->local_addr<T>(); }
-		template <typename T> T const *local_addr() const { return _ds->local_addr<T const>(); }
+		template <typename T> T *local_addr() { return _mapping->local_addr<T>(); }
+		template <typename T> T const *local_addr() const { return _mapping->local_addr<T const>(); }
 
-		size_t size() const { return _ds.constructed() ? _ds->size() : 0; }
+		size_t size() const { return valid() ? _mapping->size() : 0; }
 
-		void sigh(Signal_context_capability sigh) { _rom.sigh(sigh); }
+		void sigh(Signal_context_capability sigh) { _session.sigh(sigh); }
 
-		void update() { if (!_ds.constructed()) _try_attach(); }
+		void update()
+		{
+			if (!valid())
+				_remap();
+		}
 
-		bool valid() const { return _ds.constructed(); }
+		bool valid() const { return _mapping.constructed(); }
 
-		/* The content as a node (up to its first NUL: the ROM is page-padded). */
 		Node node() const
 		{
-			if (!valid() || !local_addr<char const>())
+			char const * const text = valid() ? local_addr<char const>() : nullptr;
+			if (text == nullptr)
 				return Node();
-			char const *text = local_addr<char const>();
-			size_t n = 0;
-			while (n < size() && text[n]) n++;
-			return Node(Span(text, n));
+			return Node(Span(text, _text_length(text)));
 		}
 };
 
-#endif /* _INCLUDE__BASE__ATTACHED_ROM_DATASPACE_H_ */
+#endif /* _RTCR_SDK__BASE__ATTACHED_ROM_DATASPACE_H_ */

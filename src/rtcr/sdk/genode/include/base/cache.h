@@ -1,9 +1,9 @@
 /*
  * Cache attributes of RAM (all of rtcr's RAM is cached).
  */
-#ifndef _INCLUDE__BASE__CACHE_H_
-#define _INCLUDE__BASE__CACHE_H_
+#ifndef _RTCR_SDK__BASE__CACHE_H_
+#define _RTCR_SDK__BASE__CACHE_H_
 
 namespace Genode { enum Cache { UNCACHED, WRITE_COMBINED, CACHED }; }
 
-#endif /* _INCLUDE__BASE__CACHE_H_ */
+#endif /* _RTCR_SDK__BASE__CACHE_H_ */

@@ -5,8 +5,8 @@
  * selector on rtcr (0: invalid).  Capability<T> converts to Capability<B>
  * when T derives from B (a RAM dataspace is a dataspace), as on Genode.
  */
-#ifndef _INCLUDE__BASE__CAPABILITY_H_
-#define _INCLUDE__BASE__CAPABILITY_H_
+#ifndef _RTCR_SDK__BASE__CAPABILITY_H_
+#define _RTCR_SDK__BASE__CAPABILITY_H_
 
 #include <base/output.h>
 
@@ -70,4 +70,4 @@ namespace Genode {
 	}
 }
 
-#endif /* _INCLUDE__BASE__CAPABILITY_H_ */
+#endif /* _RTCR_SDK__BASE__CAPABILITY_H_ */

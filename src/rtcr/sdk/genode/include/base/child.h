@@ -9,8 +9,8 @@
  * sessions at the machine, with its parent's ROMs.  It runs until it
  * exits (the policy's exit() hears the value) or its parent ends.
  */
-#ifndef _INCLUDE__BASE__CHILD_H_
-#define _INCLUDE__BASE__CHILD_H_
+#ifndef _RTCR_SDK__BASE__CHILD_H_
+#define _RTCR_SDK__BASE__CHILD_H_
 
 #include <base/rpc_server.h>
 #include <base/entrypoint.h>
@@ -117,4 +117,4 @@ class Genode::Child : Noncopyable
 		Child_policy::Name name() const { return _policy.name(); }
 };
 
-#endif /* _INCLUDE__BASE__CHILD_H_ */
+#endif /* _RTCR_SDK__BASE__CHILD_H_ */

@@ -2,8 +2,8 @@
  * The entry of a Genode component: Component::construct(env), called on
  * the main thread, which then dispatches the signals of Env::ep().
  */
-#ifndef _INCLUDE__BASE__COMPONENT_H_
-#define _INCLUDE__BASE__COMPONENT_H_
+#ifndef _RTCR_SDK__BASE__COMPONENT_H_
+#define _RTCR_SDK__BASE__COMPONENT_H_
 
 #include <base/env.h>
 #include <base/stdint.h>
@@ -16,4 +16,4 @@ namespace Component
 	void construct(Genode::Env &env);
 }
 
-#endif /* _INCLUDE__BASE__COMPONENT_H_ */
+#endif /* _RTCR_SDK__BASE__COMPONENT_H_ */

@@ -1,8 +1,8 @@
 /*
  * Base of session connections (rtcr's sessions need no arguments).
  */
-#ifndef _INCLUDE__BASE__CONNECTION_H_
-#define _INCLUDE__BASE__CONNECTION_H_
+#ifndef _RTCR_SDK__BASE__CONNECTION_H_
+#define _RTCR_SDK__BASE__CONNECTION_H_
 
 #include <base/env.h>
 #include <base/quota_guard.h>
@@ -24,4 +24,4 @@ struct Genode::Connection : Noncopyable
 	void upgrade_caps(size_t) { }
 };
 
-#endif /* _INCLUDE__BASE__CONNECTION_H_ */
+#endif /* _RTCR_SDK__BASE__CONNECTION_H_ */

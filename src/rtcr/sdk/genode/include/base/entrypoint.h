@@ -8,8 +8,8 @@
  * dispatches once Component::construct has returned; any other
  * Entrypoint runs a thread of its own.
  */
-#ifndef _INCLUDE__BASE__ENTRYPOINT_H_
-#define _INCLUDE__BASE__ENTRYPOINT_H_
+#ifndef _RTCR_SDK__BASE__ENTRYPOINT_H_
+#define _RTCR_SDK__BASE__ENTRYPOINT_H_
 
 #include <util/noncopyable.h>
 #include <util/reconstructible.h>
@@ -91,4 +91,4 @@ class Genode::Entrypoint : Noncopyable
 		bool _wait_and_dispatch_one(bool io_only, bool dont_block);
 };
 
-#endif /* _INCLUDE__BASE__ENTRYPOINT_H_ */
+#endif /* _RTCR_SDK__BASE__ENTRYPOINT_H_ */

@@ -1,8 +1,8 @@
 /*
  * The component's environment, handed to Component::construct.
  */
-#ifndef _INCLUDE__BASE__ENV_H_
-#define _INCLUDE__BASE__ENV_H_
+#ifndef _RTCR_SDK__BASE__ENV_H_
+#define _RTCR_SDK__BASE__ENV_H_
 
 #include <parent/parent.h>
 #include <base/entrypoint.h>
@@ -31,4 +31,4 @@ struct Genode::Env : Interface
 	virtual void exec_static_constructors() = 0;
 };
 
-#endif /* _INCLUDE__BASE__ENV_H_ */
+#endif /* _RTCR_SDK__BASE__ENV_H_ */

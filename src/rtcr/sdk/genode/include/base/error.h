@@ -1,8 +1,8 @@
 /*
  * Error values of the Genode API.
  */
-#ifndef _INCLUDE__BASE__ERROR_H_
-#define _INCLUDE__BASE__ERROR_H_
+#ifndef _RTCR_SDK__BASE__ERROR_H_
+#define _RTCR_SDK__BASE__ERROR_H_
 
 namespace Genode {
 
@@ -18,4 +18,4 @@ namespace Genode {
 	void raise(Unexpected_error) __attribute__((noreturn));
 }
 
-#endif /* _INCLUDE__BASE__ERROR_H_ */
+#endif /* _RTCR_SDK__BASE__ERROR_H_ */

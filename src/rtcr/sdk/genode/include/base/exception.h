@@ -1,8 +1,8 @@
 /*
  * Exceptions of the Genode API.
  */
-#ifndef _INCLUDE__BASE__EXCEPTION_H_
-#define _INCLUDE__BASE__EXCEPTION_H_
+#ifndef _RTCR_SDK__BASE__EXCEPTION_H_
+#define _RTCR_SDK__BASE__EXCEPTION_H_
 
 namespace Genode {
 	class Exception { };
@@ -18,4 +18,4 @@ namespace Genode {
 	struct Ipc_error              : Exception { };
 }
 
-#endif /* _INCLUDE__BASE__EXCEPTION_H_ */
+#endif /* _RTCR_SDK__BASE__EXCEPTION_H_ */

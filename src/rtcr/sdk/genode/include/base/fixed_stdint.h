@@ -1,8 +1,8 @@
 /*
  * Fixed-width integer types of the Genode API (x86-64).
  */
-#ifndef _INCLUDE__BASE__FIXED_STDINT_H_
-#define _INCLUDE__BASE__FIXED_STDINT_H_
+#ifndef _RTCR_SDK__BASE__FIXED_STDINT_H_
+#define _RTCR_SDK__BASE__FIXED_STDINT_H_
 
 namespace Genode {
 	typedef signed char        int8_t;
@@ -15,4 +15,4 @@ namespace Genode {
 	typedef unsigned long long uint64_t;
 }
 
-#endif /* _INCLUDE__BASE__FIXED_STDINT_H_ */
+#endif /* _RTCR_SDK__BASE__FIXED_STDINT_H_ */

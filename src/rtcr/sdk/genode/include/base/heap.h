@@ -3,8 +3,8 @@
  * heap (RAM of the component's own PD), so `ram` and `rm` are accepted for
  * the interface's sake.
  */
-#ifndef _INCLUDE__BASE__HEAP_H_
-#define _INCLUDE__BASE__HEAP_H_
+#ifndef _RTCR_SDK__BASE__HEAP_H_
+#define _RTCR_SDK__BASE__HEAP_H_
 
 #include <base/allocator.h>
 #include <base/ram_allocator.h>
@@ -31,4 +31,4 @@ class Genode::Heap : public Allocator
 		size_t consumed() const override { return _consumed; }
 };
 
-#endif /* _INCLUDE__BASE__HEAP_H_ */
+#endif /* _RTCR_SDK__BASE__HEAP_H_ */

@@ -3,8 +3,8 @@
  * rtcr's children open their sessions at the machine, so the space stays
  * empty; it exists because a Child_policy hands one out.
  */
-#ifndef _INCLUDE__BASE__ID_SPACE_H_
-#define _INCLUDE__BASE__ID_SPACE_H_
+#ifndef _RTCR_SDK__BASE__ID_SPACE_H_
+#define _RTCR_SDK__BASE__ID_SPACE_H_
 
 #include <util/noncopyable.h>
 
@@ -20,4 +20,4 @@ class Genode::Id_space : Noncopyable
 		Id_space() { }
 };
 
-#endif /* _INCLUDE__BASE__ID_SPACE_H_ */
+#endif /* _RTCR_SDK__BASE__ID_SPACE_H_ */

@@ -8,8 +8,8 @@
  * return a local address that converts to any pointer, and nothing is
  * detached behind the component's back.
  */
-#ifndef _INCLUDE__BASE__LOCAL_H_
-#define _INCLUDE__BASE__LOCAL_H_
+#ifndef _RTCR_SDK__BASE__LOCAL_H_
+#define _RTCR_SDK__BASE__LOCAL_H_
 
 #include <region_map/region_map.h>
 #include <util/allocation.h>
@@ -89,4 +89,4 @@ struct Genode::Local::Constrained_region_map : Interface, Noncopyable
 	void detach(T *ptr) { detach((addr_t)ptr); }
 };
 
-#endif /* _INCLUDE__BASE__LOCAL_H_ */
+#endif /* _RTCR_SDK__BASE__LOCAL_H_ */

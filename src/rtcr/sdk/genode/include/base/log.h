@@ -4,8 +4,8 @@
  * start with "Warning: " and "Error: ", as Genode prints them (without
  * Genode's terminal colour codes).
  */
-#ifndef _INCLUDE__BASE__LOG_H_
-#define _INCLUDE__BASE__LOG_H_
+#ifndef _RTCR_SDK__BASE__LOG_H_
+#define _RTCR_SDK__BASE__LOG_H_
 
 #include <base/output.h>
 #include <util/string.h>
@@ -71,4 +71,4 @@ namespace Genode {
 	void raw(auto &&... args)     { Raw::output(args...); }
 }
 
-#endif /* _INCLUDE__BASE__LOG_H_ */
+#endif /* _RTCR_SDK__BASE__LOG_H_ */

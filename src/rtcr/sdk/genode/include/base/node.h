@@ -7,8 +7,8 @@
  * from the first character.  A Node refers to the text, which must outlive
  * it (the config ROM does).
  */
-#ifndef _INCLUDE__BASE__NODE_H_
-#define _INCLUDE__BASE__NODE_H_
+#ifndef _RTCR_SDK__BASE__NODE_H_
+#define _RTCR_SDK__BASE__NODE_H_
 
 #include <util/string.h>
 
@@ -186,4 +186,4 @@ class Genode::Node
 		void print(Output &out) const;   /* type and attributes, for diagnostics */
 };
 
-#endif /* _INCLUDE__BASE__NODE_H_ */
+#endif /* _RTCR_SDK__BASE__NODE_H_ */

@@ -3,8 +3,8 @@
  * overloads turn values into text, and any type with a
  * `void print(Output &) const` member is printable.
  */
-#ifndef _INCLUDE__BASE__OUTPUT_H_
-#define _INCLUDE__BASE__OUTPUT_H_
+#ifndef _RTCR_SDK__BASE__OUTPUT_H_
+#define _RTCR_SDK__BASE__OUTPUT_H_
 
 #include <base/stdint.h>
 #include <base/error.h>
@@ -16,16 +16,11 @@ struct Genode::Output : Interface
 {
 	virtual void out_char(char) = 0;
 
-	/* At most n characters of str, up to its terminating NUL. */
-	virtual void out_string(char const *str, size_t n = ~0UL);
+	/* stops at max_len characters or at the NUL, whichever comes first */
+	virtual void out_string(char const *str, size_t max_len = ~0UL);
 
-	static void out_args(Output &output, auto &&head, auto &&... tail)
-	{
-		print(output, head);
-		out_args(output, tail...);
-	}
-
-	static void out_args(Output &output, auto &&last) { print(output, last); }
+	/* one print() per argument, left to right (the comma fold fixes the order) */
+	static void out_args(Output &out, auto &&... args) { (print(out, args), ...); }
 };
 
 namespace Genode {
@@ -38,17 +33,19 @@ namespace Genode {
 
 	void print(Output &, unsigned long);
 	void print(Output &, unsigned long long);
-	static inline void print(Output &o, unsigned char  v) { print(o, (unsigned long)v); }
-	static inline void print(Output &o, unsigned short v) { print(o, (unsigned long)v); }
-	static inline void print(Output &o, unsigned int   v) { print(o, (unsigned long)v); }
+	/* narrower integers go through the widest type of their signedness */
+	static inline void print(Output &out, unsigned char  n) { print(out, static_cast<unsigned long>(n)); }
+	static inline void print(Output &out, unsigned short n) { print(out, static_cast<unsigned long>(n)); }
+	static inline void print(Output &out, unsigned int   n) { print(out, static_cast<unsigned long>(n)); }
 
 	void print(Output &, long);
 	void print(Output &, long long);
-	static inline void print(Output &o, char  v) { print(o, (long)v); }
-	static inline void print(Output &o, short v) { print(o, (long)v); }
-	static inline void print(Output &o, int   v) { print(o, (long)v); }
+	static inline void print(Output &out, char  n) { print(out, static_cast<long>(n)); }
+	static inline void print(Output &out, short n) { print(out, static_cast<long>(n)); }
+	static inline void print(Output &out, int   n) { print(out, static_cast<long>(n)); }
 
-	static inline void print(Output &output, bool value) { print(output, (int)value); }
+	/* as 0 or 1, the way Genode components expect to see it in their logs */
+	static inline void print(Output &out, bool flag) { print(out, flag ? 1L : 0L); }
 
 	void print(Output &, float);    /* 3 fraction digits */
 	void print(Output &, double);   /* 6 fraction digits */
@@ -63,17 +60,22 @@ namespace Genode {
 
 		private:
 
-			unsigned long long const _value;
-			size_t             const _digits;
-			Prefix             const _prefix;
-			Pad                const _pad;
+			/* widened here; _width remembers how many digits the original type has */
+			unsigned long long const _number;
+			size_t             const _width;
+			Prefix             const _prefix_mode;
+			Pad                const _pad_mode;
 
 		public:
 
-			explicit Hex(auto value, Prefix prefix = PREFIX, Pad pad = NO_PAD)
-			: _value(value), _digits(2*sizeof(value)), _prefix(prefix), _pad(pad) { }
+			explicit Hex(auto number, Prefix prefix = PREFIX, Pad pad = NO_PAD)
+			:
+				_number(static_cast<unsigned long long>(number)),
+				_width(sizeof(number) * 2),
+				_prefix_mode(prefix), _pad_mode(pad)
+			{ }
 
-			void print(Output &output) const;
+			void print(Output &out) const;
 	};
 
 	/* An address range as "[first,end)", both padded hex without prefix. */
@@ -83,28 +85,30 @@ namespace Genode {
 		T const base;
 		size_t const len;
 
-		Hex_range(T base, size_t len) : base(base), len(len) { }
+		Hex_range(T first, size_t length) : base(first), len(length) { }
 
-		void print(Output &out) const;
+		void print(Output &) const;
 	};
 
+	/* a char as a character: plain print(char) shows its number */
 	struct Char
 	{
 		char const c;
-		explicit Char(char c) : c(c) { }
-		void print(Output &output) const { output.out_char(c); }
+		explicit Char(char ch) : c(ch) { }
+		void print(Output &out) const { out.out_char(c); }
 	};
 
 	void print(Output &, Alloc_error);
 
 	struct Ok;
-	static inline void print(Output &out, Ok const &) { print(out, "ok"); }
+	static inline void print(Output &out, Ok const &) { out.out_string("ok"); }
 
-	static inline void print(Output &output, auto const &obj) { obj.print(output); }
+	/* everything else prints itself */
+	static inline void print(Output &out, auto const &printable) { printable.print(out); }
 
-	static inline void print(Output &output, auto const &head, auto &&... tail)
+	static inline void print(Output &out, auto const &first, auto &&... rest)
 	{
-		Output::out_args(output, head, tail...);
+		Output::out_args(out, first, rest...);
 	}
 
 	static inline size_t num_printed_bytes(auto &&... args)
@@ -126,16 +130,23 @@ namespace Genode {
 template <typename T>
 void Genode::Hex_range<T>::print(Output &out) const
 {
-	T const end = (T)(base + len);
-	Genode::print(out, "[", Hex(base, Hex::OMIT_PREFIX, Hex::PAD), ",");
-	if (base && end == 0) {
-		/* a range up to the top of the address space: name its last byte */
-		Genode::print(out, Hex((T)(end - 1), Hex::OMIT_PREFIX, Hex::PAD), "]");
+	auto const digits = [] (T v) { return Hex(v, Hex::OMIT_PREFIX, Hex::PAD); };
+
+	T const past = (T)(base + len);
+
+	/*
+	 * A range that ends exactly at the top of T wraps to 0; naming its last
+	 * byte with a closed bracket keeps it readable.  Such a range is
+	 * neither empty nor overflowing, so nothing more is said.
+	 */
+	bool const reaches_top = base != 0 && past == 0;
+	Genode::print(out, "[", digits(base), ",",
+	              digits(reaches_top ? (T)(past - 1) : past), reaches_top ? "]" : ")");
+	if (reaches_top)
 		return;
-	}
-	Genode::print(out, Hex(end, Hex::OMIT_PREFIX, Hex::PAD), ")");
-	if (base && end < base) Genode::print(out, " (overflow!)");
-	if (len == 0)           Genode::print(out, " (empty!)");
+
+	if (base != 0 && past < base) Genode::print(out, " (overflow!)");
+	if (len == 0)                 Genode::print(out, " (empty!)");
 }
 
-#endif /* _INCLUDE__BASE__OUTPUT_H_ */
+#endif /* _RTCR_SDK__BASE__OUTPUT_H_ */

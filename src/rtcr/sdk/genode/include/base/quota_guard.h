@@ -1,8 +1,8 @@
 /*
  * RAM and capability quotas of the Genode API.
  */
-#ifndef _INCLUDE__BASE__QUOTA_GUARD_H_
-#define _INCLUDE__BASE__QUOTA_GUARD_H_
+#ifndef _RTCR_SDK__BASE__QUOTA_GUARD_H_
+#define _RTCR_SDK__BASE__QUOTA_GUARD_H_
 
 #include <base/output.h>
 
@@ -21,4 +21,4 @@ namespace Genode {
 	};
 }
 
-#endif /* _INCLUDE__BASE__QUOTA_GUARD_H_ */
+#endif /* _RTCR_SDK__BASE__QUOTA_GUARD_H_ */

@@ -3,8 +3,8 @@
  * frees the dataspace when it goes out of scope (unless `deallocate` is
  * cleared).
  */
-#ifndef _INCLUDE__BASE__RAM_H_
-#define _INCLUDE__BASE__RAM_H_
+#ifndef _RTCR_SDK__BASE__RAM_H_
+#define _RTCR_SDK__BASE__RAM_H_
 
 #include <util/allocation.h>
 #include <base/error.h>
@@ -42,4 +42,4 @@ namespace Genode::Ram {
 	using Allocation = Allocator::Allocation;
 }
 
-#endif /* _INCLUDE__BASE__RAM_H_ */
+#endif /* _RTCR_SDK__BASE__RAM_H_ */

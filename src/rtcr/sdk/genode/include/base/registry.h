@@ -2,8 +2,8 @@
  * Registries of objects: a Registered<T> is in its registry from
  * construction to destruction; for_each visits the members, newest first.
  */
-#ifndef _INCLUDE__BASE__REGISTRY_H_
-#define _INCLUDE__BASE__REGISTRY_H_
+#ifndef _RTCR_SDK__BASE__REGISTRY_H_
+#define _RTCR_SDK__BASE__REGISTRY_H_
 
 #include <util/noncopyable.h>
 
@@ -67,4 +67,4 @@ class Genode::Registered : public T
 		: T(args...), _element(registry, *this) { }
 };
 
-#endif /* _INCLUDE__BASE__REGISTRY_H_ */
+#endif /* _RTCR_SDK__BASE__REGISTRY_H_ */

@@ -3,8 +3,8 @@
  * served by the machine): the Rpc_entrypoint of an Entrypoint only leads
  * back to it (Child handles its child's exit there).
  */
-#ifndef _INCLUDE__BASE__RPC_SERVER_H_
-#define _INCLUDE__BASE__RPC_SERVER_H_
+#ifndef _RTCR_SDK__BASE__RPC_SERVER_H_
+#define _RTCR_SDK__BASE__RPC_SERVER_H_
 
 #include <util/noncopyable.h>
 
@@ -20,4 +20,4 @@ struct Genode::Rpc_entrypoint : Noncopyable
 	Rpc_entrypoint(Entrypoint &ep) : ep(ep) { }
 };
 
-#endif /* _INCLUDE__BASE__RPC_SERVER_H_ */
+#endif /* _RTCR_SDK__BASE__RPC_SERVER_H_ */

@@ -4,8 +4,8 @@
  * Parent_service names the parent's service of that name, and a route to it
  * is honoured (a ROM route opens the ROM by the route's label).
  */
-#ifndef _INCLUDE__BASE__SERVICE_H_
-#define _INCLUDE__BASE__SERVICE_H_
+#ifndef _RTCR_SDK__BASE__SERVICE_H_
+#define _RTCR_SDK__BASE__SERVICE_H_
 
 #include <util/noncopyable.h>
 #include <util/interface.h>
@@ -48,4 +48,4 @@ class Genode::Parent_service : public Service
 		bool parent() const override { return true; }
 };
 
-#endif /* _INCLUDE__BASE__SERVICE_H_ */
+#endif /* _RTCR_SDK__BASE__SERVICE_H_ */

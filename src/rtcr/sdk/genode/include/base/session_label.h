@@ -2,8 +2,8 @@
  * The label of a session: who asked for it, each parent on the way
  * prefixing its child's name with " -> ".
  */
-#ifndef _INCLUDE__BASE__SESSION_LABEL_H_
-#define _INCLUDE__BASE__SESSION_LABEL_H_
+#ifndef _RTCR_SDK__BASE__SESSION_LABEL_H_
+#define _RTCR_SDK__BASE__SESSION_LABEL_H_
 
 #include <util/string.h>
 
@@ -27,4 +27,4 @@ struct Genode::Session_label : String<160>
 	}
 };
 
-#endif /* _INCLUDE__BASE__SESSION_LABEL_H_ */
+#endif /* _RTCR_SDK__BASE__SESSION_LABEL_H_ */

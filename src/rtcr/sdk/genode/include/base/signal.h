@@ -5,8 +5,8 @@
  * entrypoint has its own signal receiver on rtcr (rtcr_signal_receiver),
  * so a handler's method runs on its own entrypoint's thread only.
  */
-#ifndef _INCLUDE__BASE__SIGNAL_H_
-#define _INCLUDE__BASE__SIGNAL_H_
+#ifndef _RTCR_SDK__BASE__SIGNAL_H_
+#define _RTCR_SDK__BASE__SIGNAL_H_
 
 #include <util/noncopyable.h>
 #include <base/capability.h>
@@ -44,6 +44,13 @@ class Genode::Signal_context : Interface, Noncopyable
 		Signal_context() { }
 		virtual ~Signal_context() { }
 
+	protected:
+
+		/* for handlers whose level is fixed before the entrypoint sees them */
+		explicit Signal_context(Level level) : _level(level) { }
+
+	public:
+
 		Level level() const { return _level; }
 };
 
@@ -65,44 +72,64 @@ class Genode::Signal_transmitter
 		void submit(unsigned cnt = 1);
 };
 
+/* what the entrypoint calls when a context it manages got signals */
 struct Genode::Signal_dispatcher_base : Signal_context
 {
+	using Signal_context::Signal_context;
+
 	virtual void dispatch(unsigned num) = 0;
 };
 
+/*
+ * Binds a member function of T to a signal context of entrypoint EP for the
+ * handler's lifetime.  Copying is ruled out by Signal_context already: a
+ * copy would be a second context nobody registered.
+ */
 template <typename T, typename EP = Genode::Entrypoint>
 class Genode::Signal_handler : public Signal_dispatcher_base
 {
 	private:
 
-		Signal_context_capability _cap;
-		EP &_ep;
-		T  &_obj;
-		void (T::*_member) ();
+		using Method = void (T::*)();
 
-		Signal_handler(Signal_handler const &);
-		Signal_handler &operator = (Signal_handler const &);
+		EP     &_home;
+		T      &_receiver;
+		Method  _method;
+
+		/*
+		 * Declared last so it is initialised last: the entrypoint may look
+		 * at the handler while registering it, so everything else must
+		 * be in place by then.
+		 */
+		Signal_context_capability const _registered;
+
+	protected:
+
+		Signal_handler(EP &ep, T &obj, Method member, Signal_context::Level level)
+		:
+			Signal_dispatcher_base(level),
+			_home(ep), _receiver(obj), _method(member), _registered(_home.manage(*this))
+		{ }
 
 	public:
 
 		Signal_handler(EP &ep, T &obj, void (T::*member)())
-		: _cap(ep.manage(*this)), _ep(ep), _obj(obj), _member(member) { }
+		: Signal_handler(ep, obj, member, Signal_context::Level::App) { }
 
-		~Signal_handler() { _ep.dissolve(*this); }
+		~Signal_handler() { _home.dissolve(*this); }
 
-		void dispatch(unsigned) override { (_obj.*_member)(); }
+		/* several submits may arrive as one; the method is called once for all of them */
+		void dispatch(unsigned) override { (_receiver.*_method)(); }
 
-		operator Capability<Signal_context>() const { return _cap; }
+		operator Capability<Signal_context>() const { return _registered; }
 };
 
+/* A handler the entrypoint may run while it waits for I/O (wait_and_dispatch_one_io_signal). */
 template <typename T, typename EP = Genode::Entrypoint>
 struct Genode::Io_signal_handler : Signal_handler<T, EP>
 {
 	Io_signal_handler(EP &ep, T &obj, void (T::*member)())
-	: Signal_handler<T, EP>(ep, obj, member)
-	{
-		Signal_context::_level = Signal_context::Level::Io;
-	}
+	: Signal_handler<T, EP>(ep, obj, member, Signal_context::Level::Io) { }
 };
 
-#endif /* _INCLUDE__BASE__SIGNAL_H_ */
+#endif /* _RTCR_SDK__BASE__SIGNAL_H_ */

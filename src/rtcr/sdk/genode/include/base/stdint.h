@@ -1,8 +1,8 @@
 /*
  * Integer types of the Genode API (rtcr's implementation).
  */
-#ifndef _INCLUDE__BASE__STDINT_H_
-#define _INCLUDE__BASE__STDINT_H_
+#ifndef _RTCR_SDK__BASE__STDINT_H_
+#define _RTCR_SDK__BASE__STDINT_H_
 
 #include <base/fixed_stdint.h>
 
@@ -13,4 +13,4 @@ namespace Genode {
 	typedef unsigned long umword_t;
 }
 
-#endif /* _INCLUDE__BASE__STDINT_H_ */
+#endif /* _RTCR_SDK__BASE__STDINT_H_ */

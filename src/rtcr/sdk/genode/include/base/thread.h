@@ -7,8 +7,8 @@
  * main Thread object.  Destroying a started Thread that has not finished
  * kills it (rtcr_thread_kill).
  */
-#ifndef _INCLUDE__BASE__THREAD_H_
-#define _INCLUDE__BASE__THREAD_H_
+#ifndef _RTCR_SDK__BASE__THREAD_H_
+#define _RTCR_SDK__BASE__THREAD_H_
 
 #include <base/affinity.h>
 #include <base/exception.h>
@@ -43,8 +43,8 @@ class Genode::Thread
 
 		static void _trampoline(void *);
 
-		Thread(Thread const &);
-		Thread &operator = (Thread const &);
+		Thread(Thread const &) = delete;
+		Thread &operator = (Thread const &) = delete;
 
 	protected:
 
@@ -76,4 +76,4 @@ class Genode::Thread
 		size_t stack_size() const { return _stack_size; }
 };
 
-#endif /* _INCLUDE__BASE__THREAD_H_ */
+#endif /* _RTCR_SDK__BASE__THREAD_H_ */

@@ -1,8 +1,8 @@
 /*
  * CPU session of the Genode API: only what names threads.
  */
-#ifndef _INCLUDE__CPU_SESSION__CPU_SESSION_H_
-#define _INCLUDE__CPU_SESSION__CPU_SESSION_H_
+#ifndef _RTCR_SDK__CPU_SESSION__CPU_SESSION_H_
+#define _RTCR_SDK__CPU_SESSION__CPU_SESSION_H_
 
 #include <util/string.h>
 
@@ -13,4 +13,4 @@ struct Genode::Cpu_session : Interface
 	using Name = String<32>;
 };
 
-#endif /* _INCLUDE__CPU_SESSION__CPU_SESSION_H_ */
+#endif /* _RTCR_SDK__CPU_SESSION__CPU_SESSION_H_ */

@@ -2,8 +2,8 @@
  * Client of a dataspace (RAM, ROM, a region map's managed dataspace): its
  * size, and whether it can be attached writable.
  */
-#ifndef _INCLUDE__DATASPACE__CLIENT_H_
-#define _INCLUDE__DATASPACE__CLIENT_H_
+#ifndef _RTCR_SDK__DATASPACE__CLIENT_H_
+#define _RTCR_SDK__DATASPACE__CLIENT_H_
 
 #include <dataspace/capability.h>
 
@@ -19,4 +19,4 @@ struct Genode::Dataspace_client : Dataspace
 	bool writeable() override;
 };
 
-#endif /* _INCLUDE__DATASPACE__CLIENT_H_ */
+#endif /* _RTCR_SDK__DATASPACE__CLIENT_H_ */

@@ -1,8 +1,8 @@
 /*
  * Dataspace interface of the Genode API.
  */
-#ifndef _INCLUDE__DATASPACE__DATASPACE_H_
-#define _INCLUDE__DATASPACE__DATASPACE_H_
+#ifndef _RTCR_SDK__DATASPACE__DATASPACE_H_
+#define _RTCR_SDK__DATASPACE__DATASPACE_H_
 
 #include <base/stdint.h>
 #include <util/interface.h>
@@ -16,4 +16,4 @@ struct Genode::Dataspace : Interface
 	virtual bool writeable() = 0;
 };
 
-#endif /* _INCLUDE__DATASPACE__DATASPACE_H_ */
+#endif /* _RTCR_SDK__DATASPACE__DATASPACE_H_ */

@@ -1,8 +1,8 @@
 /*
  * The component's parent: rtcr's machine, which ends the component on exit.
  */
-#ifndef _INCLUDE__PARENT__PARENT_H_
-#define _INCLUDE__PARENT__PARENT_H_
+#ifndef _RTCR_SDK__PARENT__PARENT_H_
+#define _RTCR_SDK__PARENT__PARENT_H_
 
 #include <util/interface.h>
 #include <util/string.h>
@@ -23,4 +23,4 @@ class Genode::Parent : Interface
 		[[noreturn]] void exit(int exit_value);
 };
 
-#endif /* _INCLUDE__PARENT__PARENT_H_ */
+#endif /* _RTCR_SDK__PARENT__PARENT_H_ */

@@ -1,8 +1,8 @@
 /*
  * A PD session named by its capability.
  */
-#ifndef _INCLUDE__PD_SESSION__CLIENT_H_
-#define _INCLUDE__PD_SESSION__CLIENT_H_
+#ifndef _RTCR_SDK__PD_SESSION__CLIENT_H_
+#define _RTCR_SDK__PD_SESSION__CLIENT_H_
 
 #include <pd_session/capability.h>
 #include <dataspace/client.h>
@@ -17,4 +17,4 @@ struct Genode::Pd_session_client : Pd_session
 	Pd_session_capability rpc_cap() const { return Pd_session_capability(_sel); }
 };
 
-#endif /* _INCLUDE__PD_SESSION__CLIENT_H_ */
+#endif /* _RTCR_SDK__PD_SESSION__CLIENT_H_ */

@@ -6,8 +6,8 @@
  * if they are not there).  The new PD has no reference account: set it with
  * ref_account() before transferring quota to or from it.
  */
-#ifndef _INCLUDE__PD_SESSION__CONNECTION_H_
-#define _INCLUDE__PD_SESSION__CONNECTION_H_
+#ifndef _RTCR_SDK__PD_SESSION__CONNECTION_H_
+#define _RTCR_SDK__PD_SESSION__CONNECTION_H_
 
 #include <pd_session/client.h>
 #include <base/connection.h>
@@ -28,4 +28,4 @@ struct Genode::Pd_connection : Connection<Pd_session>, Pd_session_client
 	Pd_session_capability cap() const { return rpc_cap(); }
 };
 
-#endif /* _INCLUDE__PD_SESSION__CONNECTION_H_ */
+#endif /* _RTCR_SDK__PD_SESSION__CONNECTION_H_ */

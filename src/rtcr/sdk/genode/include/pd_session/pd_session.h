@@ -6,8 +6,8 @@
  * reference account; RAM allocated on a PD is charged to it, and only that
  * PD may free or seal it (a foreign dataspace is left untouched).
  */
-#ifndef _INCLUDE__PD_SESSION__PD_SESSION_H_
-#define _INCLUDE__PD_SESSION__PD_SESSION_H_
+#ifndef _RTCR_SDK__PD_SESSION__PD_SESSION_H_
+#define _RTCR_SDK__PD_SESSION__PD_SESSION_H_
 
 #include <util/noncopyable.h>
 #include <base/ram_allocator.h>
@@ -112,4 +112,4 @@ struct Genode::Pd_ram_allocator : Ram_allocator
 	Pd_ram_allocator(Pd_session &pd) : _pd(pd) { }
 };
 
-#endif /* _INCLUDE__PD_SESSION__PD_SESSION_H_ */
+#endif /* _RTCR_SDK__PD_SESSION__PD_SESSION_H_ */

@@ -1,8 +1,8 @@
 /*
  * Client of a region map named by a capability (Rm_connection::create).
  */
-#ifndef _INCLUDE__REGION_MAP__CLIENT_H_
-#define _INCLUDE__REGION_MAP__CLIENT_H_
+#ifndef _RTCR_SDK__REGION_MAP__CLIENT_H_
+#define _RTCR_SDK__REGION_MAP__CLIENT_H_
 
 #include <region_map/region_map.h>
 
@@ -32,4 +32,4 @@ class Genode::Region_map_client : public Region_map
 		Dataspace_capability dataspace()                                override;
 };
 
-#endif /* _INCLUDE__REGION_MAP__CLIENT_H_ */
+#endif /* _RTCR_SDK__REGION_MAP__CLIENT_H_ */

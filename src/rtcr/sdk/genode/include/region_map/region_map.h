@@ -3,8 +3,8 @@
  * learn about faults.  Field order of Attr and Fault as on Genode, so that
  * designated initializers work unchanged.
  */
-#ifndef _INCLUDE__REGION_MAP__REGION_MAP_H_
-#define _INCLUDE__REGION_MAP__REGION_MAP_H_
+#ifndef _RTCR_SDK__REGION_MAP__REGION_MAP_H_
+#define _RTCR_SDK__REGION_MAP__REGION_MAP_H_
 
 #include <util/attempt.h>
 #include <base/exception.h>
@@ -48,4 +48,4 @@ struct Genode::Region_map : Interface
 	virtual Dataspace_capability dataspace() = 0;
 };
 
-#endif /* _INCLUDE__REGION_MAP__REGION_MAP_H_ */
+#endif /* _RTCR_SDK__REGION_MAP__REGION_MAP_H_ */

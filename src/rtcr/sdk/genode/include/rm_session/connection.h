@@ -1,8 +1,8 @@
 /*
  * Connection to the RM service: region maps to nest (managed dataspaces).
  */
-#ifndef _INCLUDE__RM_SESSION__CONNECTION_H_
-#define _INCLUDE__RM_SESSION__CONNECTION_H_
+#ifndef _RTCR_SDK__RM_SESSION__CONNECTION_H_
+#define _RTCR_SDK__RM_SESSION__CONNECTION_H_
 
 #include <rm_session/rm_session.h>
 #include <base/connection.h>
@@ -35,4 +35,4 @@ struct Genode::Rm_connection : Connection<Rm_session>
 	void destroy(Capability<Region_map> cap) { _session.destroy(cap); }
 };
 
-#endif /* _INCLUDE__RM_SESSION__CONNECTION_H_ */
+#endif /* _RTCR_SDK__RM_SESSION__CONNECTION_H_ */

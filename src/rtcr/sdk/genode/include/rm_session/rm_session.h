@@ -1,8 +1,8 @@
 /*
  * RM session of the Genode API: create and destroy region maps.
  */
-#ifndef _INCLUDE__RM_SESSION__RM_SESSION_H_
-#define _INCLUDE__RM_SESSION__RM_SESSION_H_
+#ifndef _RTCR_SDK__RM_SESSION__RM_SESSION_H_
+#define _RTCR_SDK__RM_SESSION__RM_SESSION_H_
 
 #include <region_map/region_map.h>
 
@@ -18,4 +18,4 @@ struct Genode::Rm_session : Interface
 	virtual void destroy(Capability<Region_map>) = 0;
 };
 
-#endif /* _INCLUDE__RM_SESSION__RM_SESSION_H_ */
+#endif /* _RTCR_SDK__RM_SESSION__RM_SESSION_H_ */

@@ -3,8 +3,8 @@
  * config ROM is `--config FILE`).  A missing ROM throws
  * Rom_connection_failed (after an error line), as on Genode.
  */
-#ifndef _INCLUDE__ROM_SESSION__CONNECTION_H_
-#define _INCLUDE__ROM_SESSION__CONNECTION_H_
+#ifndef _RTCR_SDK__ROM_SESSION__CONNECTION_H_
+#define _RTCR_SDK__ROM_SESSION__CONNECTION_H_
 
 #include <base/connection.h>
 #include <base/signal.h>
@@ -43,4 +43,4 @@ struct Genode::Rom_connection : Connection<Rom_session>
 	void sigh(Signal_context_capability) { }
 };
 
-#endif /* _INCLUDE__ROM_SESSION__CONNECTION_H_ */
+#endif /* _RTCR_SDK__ROM_SESSION__CONNECTION_H_ */

@@ -7,8 +7,8 @@
  * repeat the few SDK functions the API calls; they are the same C
  * functions rtcr.h declares, so both headers may be included together.
  */
-#ifndef _INCLUDE__RTCR__GENODE_H_
-#define _INCLUDE__RTCR__GENODE_H_
+#ifndef _RTCR_SDK__RTCR__GENODE_H_
+#define _RTCR_SDK__RTCR__GENODE_H_
 
 extern "C" {
 	void  rtcr_exit(int code) __attribute__((noreturn));
@@ -93,4 +93,4 @@ namespace Rtcr {
 	};
 }
 
-#endif /* _INCLUDE__RTCR__GENODE_H_ */
+#endif /* _RTCR_SDK__RTCR__GENODE_H_ */

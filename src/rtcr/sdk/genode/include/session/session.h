@@ -1,8 +1,8 @@
 /*
  * What every session type has: a label (who asks) and a service name.
  */
-#ifndef _INCLUDE__SESSION__SESSION_H_
-#define _INCLUDE__SESSION__SESSION_H_
+#ifndef _RTCR_SDK__SESSION__SESSION_H_
+#define _RTCR_SDK__SESSION__SESSION_H_
 
 #include <base/session_label.h>
 
@@ -14,4 +14,4 @@ struct Genode::Session
 	using Name  = String<64>;
 };
 
-#endif /* _INCLUDE__SESSION__SESSION_H_ */
+#endif /* _RTCR_SDK__SESSION__SESSION_H_ */

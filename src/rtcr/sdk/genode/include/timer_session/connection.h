@@ -8,8 +8,8 @@
  * submits it (re-triggering replaces the helper, so the newest timeout
  * counts, as on Genode).
  */
-#ifndef _INCLUDE__TIMER_SESSION__CONNECTION_H_
-#define _INCLUDE__TIMER_SESSION__CONNECTION_H_
+#ifndef _RTCR_SDK__TIMER_SESSION__CONNECTION_H_
+#define _RTCR_SDK__TIMER_SESSION__CONNECTION_H_
 
 #include <base/connection.h>
 #include <base/signal.h>
@@ -57,4 +57,4 @@ struct Timer::Connection : Genode::Connection<Session>
 		void trigger_periodic(uint64_t us);
 };
 
-#endif /* _INCLUDE__TIMER_SESSION__CONNECTION_H_ */
+#endif /* _RTCR_SDK__TIMER_SESSION__CONNECTION_H_ */

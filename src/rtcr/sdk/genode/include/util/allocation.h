@@ -1,10 +1,14 @@
 /*
- * An allocation that gives itself back when it goes out of scope, unless
- * its owner clears `deallocate`.  ALLOC provides Attr (what the allocation
- * is), Error, and _free(Allocation &).
+ * An allocation as a scope guard: whoever holds the object owns the memory
+ * (or capability, or range) and gives it back by dropping the object.  An
+ * owner that hands the resource on for good clears 'deallocate'.
+ *
+ * ALLOC has to provide Attr (what was allocated), Error and
+ * _free(Allocation &); the underscore keeps _free out of the API, only this
+ * guard and allocator wrappers call it.
  */
-#ifndef _INCLUDE__UTIL__ALLOCATION_H_
-#define _INCLUDE__UTIL__ALLOCATION_H_
+#ifndef _RTCR_SDK__UTIL__ALLOCATION_H_
+#define _RTCR_SDK__UTIL__ALLOCATION_H_
 
 #include <util/attempt.h>
 
@@ -15,7 +19,7 @@ class Genode::Allocation : Noncopyable, public ALLOC::Attr
 {
 	private:
 
-		ALLOC &_alloc;
+		ALLOC &_owner;   /* receives the resource back */
 
 	public:
 
@@ -24,29 +28,60 @@ class Genode::Allocation : Noncopyable, public ALLOC::Attr
 
 		bool deallocate = true;
 
-		Allocation(ALLOC &alloc, Attr attr) : Attr(attr), _alloc(alloc) { }
+		Allocation(ALLOC &owner, Attr attr) : Attr(attr), _owner(owner) { }
 
-		~Allocation() { if (deallocate) _alloc._free(*this); }
+		~Allocation()
+		{
+			if (deallocate)
+				_owner._free(*this);
+		}
 
 		struct Attempt;
 };
 
+/*
+ * The allocator's result: either the guard itself or the reason there is
+ * none.  It cannot be copied (two guards would free twice) but it can be
+ * assigned from a temporary, which is how results land in members.
+ */
 template <typename ALLOC>
 struct Genode::Allocation<ALLOC>::Attempt : Unique_attempt<Allocation, Error>
 {
-	Attempt(ALLOC &alloc, Attr a) : Unique_attempt<Allocation, Error>(alloc, a) { }
-	Attempt(Error e)              : Unique_attempt<Allocation, Error>(e) { }
-	Attempt()                     : Unique_attempt<Allocation, Error>(Error { }) { }
+	private:
 
-	/* Moving hands the allocation over: only the target gives it back. */
-	Attempt &operator = (Attempt &&other)
-	{
-		other.with_result(
-			[&] (Allocation &a) { this->_construct(a._alloc, a); a.deallocate = false; },
-			[&] (Error e)       { this->_destruct(e); });
-		other._destruct(Error { });
-		return *this;
-	}
+		using Base = Unique_attempt<Allocation, Error>;
+
+		/*
+		 * Rebuild the donor's guard here and disarm the donor's, so the
+		 * resource is freed exactly once, by whichever guard dies last.
+		 */
+		void _take_over(Attempt &donor)
+		{
+			Error reason { };
+			bool const moved = donor.template convert<bool>(
+				[&] (Allocation &from) {
+					this->_construct(from._owner, from);
+					from.deallocate = false;
+					return true; },
+				[&] (Error e) { reason = e; return false; });
+
+			if (!moved)
+				this->_destruct(reason);
+
+			donor._destruct(Error { });
+		}
+
+	public:
+
+		Attempt(ALLOC &owner, Attr attr) : Base(owner, attr) { }
+		Attempt(Error reason)            : Base(reason) { }
+		Attempt()                        : Base(Error { }) { }
+
+		Attempt &operator = (Attempt &&donor)
+		{
+			_take_over(donor);
+			return *this;
+		}
 };
 
-#endif /* _INCLUDE__UTIL__ALLOCATION_H_ */
+#endif /* _RTCR_SDK__UTIL__ALLOCATION_H_ */

@@ -1,10 +1,12 @@
 /*
- * Results that are either a value or an error, to be looked at with
- * with_result/convert/with_error.  Attempt<RESULT, ERROR> copies its value;
- * Unique_attempt holds a non-copyable result (an Allocation) in place.
+ * Value-or-error results.  Callers never test a flag and then read a field:
+ * they hand over one lambda per outcome, so forgetting the error case does
+ * not compile.  Attempt keeps a copyable value; Unique_attempt owns a
+ * non-copyable one (an Allocation) in place, so it can only be moved by its
+ * derived types.
  */
-#ifndef _INCLUDE__UTIL__ATTEMPT_H_
-#define _INCLUDE__UTIL__ATTEMPT_H_
+#ifndef _RTCR_SDK__UTIL__ATTEMPT_H_
+#define _RTCR_SDK__UTIL__ATTEMPT_H_
 
 #include <util/reconstructible.h>
 #include <base/output.h>
@@ -21,42 +23,58 @@ class Genode::Attempt
 {
 	private:
 
-		bool   _ok;
-		RESULT _result { };
-		ERROR  _error  { };
+		/*
+		 * Both sides are plain values (addresses, enums, Ok), so keeping
+		 * both costs a few bytes and spares us union lifetime handling.
+		 */
+		RESULT _value { };
+		ERROR  _fault { };
+		bool   _has_value;
+
+		/* the only place that decides which side is live */
+		auto _visit(auto const &on_value, auto const &on_fault) const
+		{
+			if (_has_value)
+				return on_value(_value);
+			return on_fault(_fault);
+		}
 
 	public:
 
-		Attempt(RESULT result) : _ok(true),  _result(result) { }
-		Attempt(ERROR  error)  : _ok(false), _error(error)   { }
+		Attempt(RESULT value) : _value(value), _has_value(true)  { }
+		Attempt(ERROR  fault) : _fault(fault), _has_value(false) { }
 
 		Attempt(Attempt const &) = default;
 		Attempt &operator = (Attempt const &) = default;
 
 		template <typename RET>
-		RET convert(auto const &access_fn, auto const &fail_fn) const
+		RET convert(auto const &value_fn, auto const &error_fn) const
 		{
-			if (_ok) return RET { access_fn(_result) };
-			return RET { fail_fn(_error) };
+			return _visit([&] (RESULT const &v) { return RET { value_fn(v) }; },
+			              [&] (ERROR  const &f) { return RET { error_fn(f) }; });
 		}
 
-		void with_result(auto const &access_fn, auto const &fail_fn) const
+		void with_result(auto const &value_fn, auto const &error_fn) const
 		{
-			if (_ok) access_fn(_result); else fail_fn(_error);
+			_visit([&] (RESULT const &v) { value_fn(v); },
+			       [&] (ERROR  const &f) { error_fn(f); });
 		}
 
-		void with_error(auto const &fail_fn) const { if (!_ok) fail_fn(_error); }
+		void with_error(auto const &error_fn) const
+		{
+			_visit([] (RESULT const &) { }, [&] (ERROR const &f) { error_fn(f); });
+		}
 
-		bool operator == (ERROR const &rhs) const { return !_ok && _error == rhs; }
-		bool operator == (RESULT const &rhs) const { return _ok && _result == rhs; }
+		bool operator == (ERROR  const &other) const { return !_has_value && _fault == other; }
+		bool operator == (RESULT const &other) const { return  _has_value && _value == other; }
 
-		[[nodiscard]] bool ok()     const { return  _ok; }
-		[[nodiscard]] bool failed() const { return !_ok; }
+		[[nodiscard]] bool ok()     const { return  _has_value; }
+		[[nodiscard]] bool failed() const { return !_has_value; }
 
 		void print(auto &out) const
 		{
-			with_result([&] (RESULT const &r) { Genode::print(out, r); },
-			            [&] (ERROR  const &e) { Genode::print(out, e); });
+			_visit([&] (RESULT const &v) { Genode::print(out, v); },
+			       [&] (ERROR  const &f) { Genode::print(out, f); });
 		}
 };
 
@@ -65,58 +83,74 @@ class Genode::Unique_attempt : Noncopyable
 {
 	private:
 
-		Constructible<RESULT> _result { };
-		ERROR _error { };
+		/* an empty slot means "failed"; the fault is only meaningful then */
+		Constructible<RESULT> _slot { };
+		ERROR                 _fault { };
+
+		/*
+		 * Shared by the const and non-const accessors: the non-const ones
+		 * must hand out a mutable RESULT (an Allocation's owner may clear
+		 * its 'deallocate'), the const ones must not.
+		 */
+		static auto _visit(auto &self, auto const &on_value, auto const &on_fault)
+		{
+			if (self._slot.constructed())
+				return on_value(*self._slot);
+			return on_fault(self._fault);
+		}
 
 	protected:
 
-		void _construct(auto &&... args) { _result.construct(args...); }
-		void _destruct(ERROR e)          { _result.destruct(); _error = e; }
+		/* derived types (Allocation::Attempt) move ownership with these two */
+		void _construct(auto &&... args) { _slot.construct(args...); }
+		void _destruct(ERROR fault)      { _slot.destruct(); _fault = fault; }
 
 	public:
 
-		Unique_attempt(auto &&... args) { _result.construct(args...); }
-		Unique_attempt(ERROR error)     { _destruct(error); }
+		Unique_attempt(auto &&... args) { _construct(args...); }
+		Unique_attempt(ERROR fault) : _fault(fault) { }
 
 		template <typename RET>
-		RET convert(auto const &access_fn, auto const &fail_fn)
+		RET convert(auto const &value_fn, auto const &error_fn)
 		{
-			if (_result.constructed()) return RET { access_fn(*_result) };
-			return RET { fail_fn(_error) };
+			return _visit(*this, [&] (RESULT &v)      { return RET { value_fn(v) }; },
+			                     [&] (ERROR const &f) { return RET { error_fn(f) }; });
 		}
 
 		template <typename RET>
-		RET convert(auto const &access_fn, auto const &fail_fn) const
+		RET convert(auto const &value_fn, auto const &error_fn) const
 		{
-			if (_result.constructed()) return RET { access_fn(*_result) };
-			return RET { fail_fn(_error) };
+			return _visit(*this, [&] (RESULT const &v) { return RET { value_fn(v) }; },
+			                     [&] (ERROR  const &f) { return RET { error_fn(f) }; });
 		}
 
-		void with_result(auto const &access_fn, auto const &fail_fn)
+		void with_result(auto const &value_fn, auto const &error_fn)
 		{
-			if (_result.constructed()) access_fn(*_result); else fail_fn(_error);
+			_visit(*this, [&] (RESULT &v)      { value_fn(v); },
+			              [&] (ERROR const &f) { error_fn(f); });
 		}
 
-		void with_result(auto const &access_fn, auto const &fail_fn) const
+		void with_result(auto const &value_fn, auto const &error_fn) const
 		{
-			if (_result.constructed()) access_fn(*_result); else fail_fn(_error);
+			_visit(*this, [&] (RESULT const &v) { value_fn(v); },
+			              [&] (ERROR  const &f) { error_fn(f); });
 		}
 
-		void with_error(auto const &fail_fn) const
+		void with_error(auto const &error_fn) const
 		{
-			if (!_result.constructed()) fail_fn(_error);
+			_visit(*this, [] (RESULT const &) { }, [&] (ERROR const &f) { error_fn(f); });
 		}
 
-		bool operator == (ERROR const &rhs) const { return failed() && _error == rhs; }
+		bool operator == (ERROR const &other) const { return failed() && _fault == other; }
 
-		[[nodiscard]] bool ok()     const { return  _result.constructed(); }
-		[[nodiscard]] bool failed() const { return !_result.constructed(); }
+		[[nodiscard]] bool ok()     const { return  _slot.constructed(); }
+		[[nodiscard]] bool failed() const { return !_slot.constructed(); }
 
 		void print(auto &out) const
 		{
-			with_result([&] (RESULT const &r) { Genode::print(out, r); },
-			            [&] (ERROR  const &e) { Genode::print(out, e); });
+			_visit(*this, [&] (RESULT const &v) { Genode::print(out, v); },
+			              [&] (ERROR  const &f) { Genode::print(out, f); });
 		}
 };
 
-#endif /* _INCLUDE__UTIL__ATTEMPT_H_ */
+#endif /* _RTCR_SDK__UTIL__ATTEMPT_H_ */

@@ -1,9 +1,11 @@
 /*
- * A function object passed through a virtual interface: `Ft` is the
- * interface a callee takes, `Fn<FN>` wraps a lambda of the caller's.
+ * Lambdas through virtual functions.  A virtual method cannot be a template,
+ * so it takes Callable<RET, ARGS...>::Ft const & (the bare signature), and
+ * the public, templated wrapper passes Fn<decltype(lambda)> { lambda }.
+ * Fn only borrows the lambda: it lives for the one call it is made for.
  */
-#ifndef _INCLUDE__UTIL__CALLABLE_H_
-#define _INCLUDE__UTIL__CALLABLE_H_
+#ifndef _RTCR_SDK__UTIL__CALLABLE_H_
+#define _RTCR_SDK__UTIL__CALLABLE_H_
 
 #include <util/interface.h>
 
@@ -17,10 +19,13 @@ struct Genode::Callable
 	template <typename FN>
 	struct Fn : Ft
 	{
-		FN const &_wrapped;
-		Fn(FN const &fn) : _wrapped(fn) { }
-		RET operator () (ARGS &&... args) const override { return _wrapped(args...); }
+		FN const &_target;
+
+		Fn(FN const &target) : _target(target) { }
+
+		/* 'return' of a void expression is valid C++, so one Fn covers RET = void too */
+		RET operator () (ARGS &&... args) const override { return _target(args...); }
 	};
 };
 
-#endif /* _INCLUDE__UTIL__CALLABLE_H_ */
+#endif /* _RTCR_SDK__UTIL__CALLABLE_H_ */

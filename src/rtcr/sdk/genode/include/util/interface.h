@@ -1,9 +1,9 @@
 /*
  * Common base of abstract interfaces: a virtual destructor.
  */
-#ifndef _INCLUDE__UTIL__INTERFACE_H_
-#define _INCLUDE__UTIL__INTERFACE_H_
+#ifndef _RTCR_SDK__UTIL__INTERFACE_H_
+#define _RTCR_SDK__UTIL__INTERFACE_H_
 
 namespace Genode { struct Interface { virtual ~Interface() { } }; }
 
-#endif /* _INCLUDE__UTIL__INTERFACE_H_ */
+#endif /* _RTCR_SDK__UTIL__INTERFACE_H_ */

@@ -1,8 +1,8 @@
 /*
  * Base class of types whose objects must not be copied.
  */
-#ifndef _INCLUDE__UTIL__NONCOPYABLE_H_
-#define _INCLUDE__UTIL__NONCOPYABLE_H_
+#ifndef _RTCR_SDK__UTIL__NONCOPYABLE_H_
+#define _RTCR_SDK__UTIL__NONCOPYABLE_H_
 
 namespace Genode {
 
@@ -18,4 +18,4 @@ namespace Genode {
 	};
 }
 
-#endif /* _INCLUDE__UTIL__NONCOPYABLE_H_ */
+#endif /* _RTCR_SDK__UTIL__NONCOPYABLE_H_ */

@@ -1,8 +1,8 @@
 /*
  * Strings and byte ranges of the Genode API (rtcr's implementation).
  */
-#ifndef _INCLUDE__UTIL__STRING_H_
-#define _INCLUDE__UTIL__STRING_H_
+#ifndef _RTCR_SDK__UTIL__STRING_H_
+#define _RTCR_SDK__UTIL__STRING_H_
 
 #include <base/stdint.h>
 #include <base/output.h>
@@ -308,4 +308,4 @@ class Genode::String
 		void print(Output &out) const { out.out_string(string()); }
 };
 
-#endif /* _INCLUDE__UTIL__STRING_H_ */
+#endif /* _RTCR_SDK__UTIL__STRING_H_ */
