@@ -9,10 +9,13 @@ uninterrupted run's end.
 
 from __future__ import annotations
 
+import array
+import fcntl
 import random
 import re
 import signal
 import subprocess
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -234,3 +237,34 @@ def test_sigint_once_or_twice_during_start_up_always_exits_130_in_one_line(
         assert len(err.splitlines()) == 1 and err.startswith("rtcr: interrupted"), err
         loading += err == "rtcr: interrupted\n"
     assert loading, "every signal came after the start-up"
+
+
+def _blocked_writing(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether ``proc`` filled its stdout pipe (never read here) and waits in a write:
+    the pipe holds bytes and no more arrive."""
+    assert proc.stdout is not None
+    held = array.array("i", [0])
+    before = -1
+    while proc.poll() is None:
+        fcntl.ioctl(proc.stdout.fileno(), termios.FIONREAD, held)
+        if held[0] and held[0] == before:
+            return True
+        before = held[0]
+        time.sleep(0.3)
+    return False
+
+
+def test_sigint_while_the_stdout_pipe_is_full_keeps_every_printed_line_whole(
+        workload: Example) -> None:
+    """The write the signal interrupts has put part of a line into the pipe: the rest of
+    that line, and nothing else, follows it."""
+    elf = workload("long_lines")
+    want = [f"[long_lines] {line}" for line in reference(elf).lines]
+    proc = subprocess.Popen([*RTCR, "run", str(elf)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert _blocked_writing(proc), "the run ended before its output filled the pipe"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    lines = out.decode().splitlines()  # UTF-8 throughout: no line cut inside a character
+    assert lines and lines == want[:len(lines)]

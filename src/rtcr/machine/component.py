@@ -10,6 +10,8 @@ parent (the checkpoint runtime) sees the whole address space being built.
 from __future__ import annotations
 
 import collections
+import io
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -31,8 +33,26 @@ LogSink = Callable[["Component", str], None]
 
 
 def print_log(component: Component, line: str) -> None:
-    """The default log sink: `[name] text` on stdout, as `rtcr run` prints it."""
-    print(f"[{component.name}] {line}", flush=True)
+    """The default log sink: `[name] text` on stdout, as `rtcr run` prints it.
+
+    The line goes to stdout's binary layer as bytes, until every byte is
+    written: a signal (the Ctrl-C that stops a run) that interrupts a write
+    to a full pipe makes that layer's write return the bytes written so far,
+    and the text layer (print) drops the rest: stdout would hold the line
+    cut short, inside a character where it is not ASCII (seen with CPython
+    3.11). A stdout that is no text layer over a binary one (a terminal's
+    live display) takes the line as text.
+    """
+    text = f"[{component.name}] {line}\n"
+    stdout = sys.stdout
+    if not isinstance(stdout, io.TextIOWrapper):
+        print(text, end="", file=stdout, flush=True)
+        return
+    stdout.flush()  # what was printed before this line goes first
+    left = memoryview(text.encode(stdout.encoding, stdout.errors or "strict"))
+    while left:
+        left = left[stdout.buffer.write(left):]
+    stdout.buffer.flush()
 
 
 #: How many of its newest LOG lines a component's checkpoints carry.
