@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,12 @@ from rtcr.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = Path(__file__).resolve().parent / "components"
 EXAMPLES = ROOT / "examples" / "genode"
+
+
+def rtcr(*args: str) -> subprocess.CompletedProcess[str]:
+    """`rtcr ARGS` in a process of its own, its output captured."""
+    return subprocess.run([sys.executable, "-m", "rtcr", *args], capture_output=True,
+                          text=True, timeout=600, check=False)
 
 Build = Callable[[str], Path]  # the genode_component fixture: name -> ELF
 

@@ -7,12 +7,10 @@ requests to the parent's services and handles its address-space faults.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from genode_support import Build, Capture
+from genode_support import Build, Capture, rtcr
 
 from rtcr.checkpoint import Outcome, Session, SessionResult
 
@@ -75,9 +73,7 @@ def test_rtcr_test_serves_the_binary_and_linker_roms_a_package_lists(
                        "+ fail | after_seconds: 20\n+ succeed | exit: 0\n"
                        "+ content\n  + rom | label: ld.lib.so\n  + rom | label: child_policy\n"
                        "+ config | word: hello\n-\n")
-    proc = subprocess.run([sys.executable, "-m", "rtcr", "test", str(runtime), "--binary",
-                           str(genode_component("child_policy")), "-q"],
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = rtcr("test", str(runtime), "--binary", str(genode_component("child_policy")), "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("PASS child_policy: exit: exit 0")
 

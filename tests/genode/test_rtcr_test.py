@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from genode_support import EXAMPLES, Build
+from genode_support import EXAMPLES, Build, rtcr
 
 from rtcr.store import Store
-
-
-def rtcr(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rtcr", *args], capture_output=True,
-                          text=True, timeout=600, check=False)
 
 
 def _runtime(tmp_path: Path, criteria: str) -> Path:

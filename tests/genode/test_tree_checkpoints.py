@@ -9,13 +9,11 @@ exit value reported through an exit signal.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from genode_support import Build, Capture, TreeRun, assert_restores_exactly
+from genode_support import Build, Capture, TreeRun, assert_restores_exactly, rtcr
 
 from rtcr.checkpoint import Outcome, Session, Strategy
 from rtcr.checkpoint.concurrent import Policy
@@ -151,9 +149,8 @@ def test_rtcr_test_restores_the_tree_from_every_checkpoint_and_each_passes(
                        "  : *parent: child exited with 42 after 9 faults\n"
                        "+ fail    | : *Error:\n"
                        "+ content\n  + rom | label: tree_pager\n+ config\n-\n")
-    proc = subprocess.run([sys.executable, "-m", "rtcr", "test", str(runtime), "--binary",
-                           str(genode_component("tree_pager")), "--every", "61k", "-q"],
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = rtcr("test", str(runtime), "--binary", str(genode_component("tree_pager")),
+                "--every", "61k", "-q")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("PASS tree_pager: exit:")
     restored = int(proc.stdout.split("restored from each of ")[1].split()[0])
@@ -166,9 +163,7 @@ def test_rtcr_show_prints_the_tree_and_each_childs_threads_and_maps(genode_compo
     reference = _run(genode_component("tree_pager"), store, every=29989)
     checkpoint = next(c for c in reference.ids if _waiting_on_parent(store.load(c).manifest))
     store.close()
-    proc = subprocess.run([sys.executable, "-m", "rtcr", "show", str(tmp_path / "store"),
-                           str(checkpoint)], capture_output=True, text=True, timeout=600,
-                          check=False)
+    proc = rtcr("show", str(tmp_path / "store"), str(checkpoint))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     tree = lines.index("component tree:")
